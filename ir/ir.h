@@ -1,0 +1,515 @@
+/* ir/ir.h — the IR layer's table of contents.
+ *
+ * jscc's IR is an SSA graph in the torch.fx mould: a Graph is a doubly linked list of Nodes of
+ * six kinds (placeholder, get_attr, call_function, call_method, call_module, output), plus the
+ * model's module table (Module) and parameter table (Param).  Everything a Graph owns lives in
+ * its Arena and is freed at once by ir_graph_free.
+ *
+ * This header also holds the support code every layer shares: the allocation hook, arenas,
+ * string buffers, string maps and diagnostics (Diag).  Library code never exits: it reports
+ * into a Diag and returns a Status.  This layer never includes LLVM or CUDA headers.
+ *
+ * Prototypes are grouped under the name of the .c file that defines them.
+ */
+#ifndef JSCC_IR_H
+#define JSCC_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSCC_VERSION "0.1.0"
+
+/* Results of every fallible library call. */
+typedef enum Status {
+  JS_OK = 0,     /* success */
+  JS_ERR = 1,    /* a diagnosed error in the user's input (already reported to the Diag) */
+  JS_ENOMEM = 2, /* an allocation failed (reported to the Diag when one was given) */
+  JS_EIO = 3,    /* a file could not be read or written (reported) */
+  JS_EUSAGE = 4, /* the caller asked for something impossible: bad option, unknown pass */
+} Status;
+
+#if defined(__GNUC__)
+#define JS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define JS_PRINTF(f, a)
+#endif
+
+/* Limits that protect against absurd input: a model asking for more is refused, not
+ * allocated. */
+#define IR_MAX_RANK 8                  /* dimensions of a tensor type */
+#define IR_MAX_NUMEL (INT64_C(1) << 31) /* elements in one tensor (8 GiB of f32) */
+#define IR_MAX_DIM (INT64_C(1) << 31)   /* one dimension */
+
+/* ==== alloc.c: the one allocation hook ====
+ * All memory jscc allocates goes through ir_malloc/ir_realloc/ir_free.  Tests install a hook
+ * that fails after N allocations and check that the failure is reported, not crashed on. */
+typedef void *(*AllocHook)(void *ctx, void *ptr, size_t size); /* size 0: free ptr; ptr NULL: malloc */
+void ir_set_alloc_hook(AllocHook hook, void *ctx); /* NULL hook restores malloc/realloc/free */
+void *ir_malloc(size_t size);                      /* NULL on failure; never NULL for size 0 */
+void *ir_calloc(size_t n, size_t size);            /* zeroed; NULL on failure or overflow */
+void *ir_realloc(void *ptr, size_t size);          /* NULL on failure (ptr stays valid) */
+void ir_free(void *ptr);
+char *ir_strdup(const char *s);                    /* NULL on failure */
+
+/* ==== arena.c: bump allocation for everything a Graph or an AST owns ==== */
+typedef struct Arena Arena;
+Arena *arena_new(void);                                      /* NULL on failure */
+void arena_free(Arena *a);                                   /* frees every block at once */
+void *arena_alloc(Arena *a, size_t size);                    /* zeroed, 16-aligned; NULL on OOM */
+char *arena_strdup(Arena *a, const char *s);                 /* NULL on OOM */
+char *arena_strndup(Arena *a, const char *s, size_t n);      /* NULL on OOM */
+char *arena_printf(Arena *a, const char *fmt, ...) JS_PRINTF(2, 3);
+size_t arena_bytes(const Arena *a);                          /* bytes handed out so far */
+
+/* ==== strbuf.c: growable strings for printers ==== */
+typedef struct StrBuf {
+  char *data; /* NUL-terminated once anything was written; NULL while empty */
+  size_t len; /* bytes written, without the NUL */
+  size_t cap; /* bytes allocated */
+  bool oom;   /* an append failed: the contents are truncated */
+} StrBuf;
+void sb_init(StrBuf *sb);
+void sb_free(StrBuf *sb);
+void sb_clear(StrBuf *sb); /* keeps the allocation */
+void sb_putc(StrBuf *sb, char c);
+void sb_puts(StrBuf *sb, const char *s);
+void sb_putn(StrBuf *sb, const char *s, size_t n);
+void sb_printf(StrBuf *sb, const char *fmt, ...) JS_PRINTF(2, 3);
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
+void sb_pad(StrBuf *sb, size_t width, size_t used); /* spaces from column `used` to `width` */
+const char *sb_str(const StrBuf *sb);              /* "" while empty */
+/* Python's repr() of a float: the shortest text that reads back to the same double, with
+ * ".0" added to integral values ("5.0", "1e-05", "0.1", "inf", "nan"). */
+void sb_put_float(StrBuf *sb, double v);
+/* A double-quoted string with \" \\ \n \t \r and \xHH escapes. */
+void sb_put_quoted(StrBuf *sb, const char *s);
+Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, then rename */
+
+/* ==== strmap.c: open-addressing hash map from NUL-terminated keys to pointers ====
+ * Keys are not copied: they must outlive the map (they usually live in an arena). */
+typedef struct StrMap {
+  const char **keys; /* NULL marks an empty slot */
+  void **vals;
+  size_t cap;        /* a power of two, or 0 */
+  size_t len;
+} StrMap;
+void strmap_init(StrMap *m);
+void strmap_free(StrMap *m);
+void *strmap_get(const StrMap *m, const char *key);        /* NULL when absent */
+Status strmap_put(StrMap *m, const char *key, void *val);  /* insert or replace; JS_ENOMEM */
+bool strmap_del(StrMap *m, const char *key);               /* true when it was there */
+uint64_t ir_hash_str(const char *s);
+
+/* ==== diag.c: diagnostics ==== */
+
+/* A source text kept for diagnostics (the line and caret under a message). */
+typedef struct SrcFile {
+  const char *path; /* as the user named it */
+  const char *text; /* whole contents, NUL-terminated; NULL when unavailable */
+  size_t len;       /* bytes in text */
+} SrcFile;
+
+/* A position in a source file; line and col count from 1, 0 means unknown. */
+typedef struct SrcLoc {
+  const SrcFile *file; /* NULL: no file (e.g. a graph built by a pass) */
+  int line;
+  int col;
+} SrcLoc;
+
+typedef enum DiagLevel { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
+
+/* Where diagnostics go.  Each message is formatted as
+ *   file:line:col: error: message
+ *    12 |     h = Linaer(16, 5)
+ *       |         ^
+ * written to `out` (when not NULL) and appended to `text` (always, for tests). */
+typedef struct Diag {
+  FILE *out;       /* stream to print to; NULL: collect only */
+  StrBuf text;     /* every formatted message so far */
+  int nerrors;     /* errors reported (including those past the cap) */
+  int nwarnings;
+  int max_errors;  /* stop printing after this many errors (0: 20) */
+  bool capped;     /* the "too many errors" line was printed */
+} Diag;
+void diag_init(Diag *d, FILE *out);
+void diag_free(Diag *d);
+/* Report an error and return JS_ERR, so callers can `return diag_error(...)`. */
+Status diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) JS_PRINTF(3, 4);
+void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) JS_PRINTF(3, 4);
+void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) JS_PRINTF(3, 4);
+void diag_vreport(Diag *d, DiagLevel level, SrcLoc loc, const char *fmt, va_list ap);
+Status diag_oom(Diag *d); /* reports "out of memory", returns JS_ENOMEM */
+bool diag_too_many(const Diag *d); /* true once max_errors is reached: stop early */
+/* The candidate closest to `word` by edit distance, when close enough to suggest
+ * ("did you mean"); NULL otherwise.  `cands` holds n strings (NULL entries skipped). */
+const char *diag_closest(const char *word, const char *const *cands, int n);
+/* Read a whole file into a SrcFile owned by `a`.  Reports unreadable files, NUL bytes are
+ * kept (the lexers report them). */
+Status diag_read_file(Arena *a, const char *path, SrcFile **out, Diag *d);
+SrcFile *diag_src_from_string(Arena *a, const char *path, const char *text, size_t len);
+
+/* ==== types.c: dtypes, tensor types, values ==== */
+
+typedef enum DType {
+#define DTYPE(id, name, bytes) DT_##id,
+#include "dtypes.def"
+#undef DTYPE
+  DT_COUNT
+} DType;
+const char *ir_dtype_name(DType t);       /* "f32" */
+int ir_dtype_bytes(DType t);
+bool ir_dtype_parse(const char *s, DType *out);
+
+/* One dimension: a size, or a symbol such as the batch dimension B. */
+typedef struct Dim {
+  int64_t size;    /* >= 0 for a known size; -1 when symbolic */
+  const char *sym; /* the symbol's name when symbolic (interned in the graph's arena) */
+} Dim;
+
+/* A tensor's dtype and shape. */
+typedef struct TensorType {
+  DType dtype;
+  int rank;
+  Dim dims[IR_MAX_RANK];
+} TensorType;
+bool ir_type_equal(const TensorType *a, const TensorType *b);
+void ir_type_print(StrBuf *sb, const TensorType *t); /* "f32[B,16]", "i64[]" */
+/* Element count when every dim is known; -1 when a dim is symbolic.  Saturates at
+ * IR_MAX_NUMEL + 1 so callers can refuse absurd sizes without overflow. */
+int64_t ir_type_numel(const TensorType *t);
+
+struct Node;
+struct Module;
+
+/* A tagged value: node arguments, module arguments, metadata. */
+typedef enum ValKind {
+  VAL_NONE,  /* None */
+  VAL_BOOL,  /* true / false */
+  VAL_INT,   /* 64-bit integer */
+  VAL_FLOAT, /* double */
+  VAL_STR,   /* string */
+  VAL_NODE,  /* %name: another node's result */
+  VAL_TUPLE, /* (a, b) */
+  VAL_LIST,  /* [a, b] */
+  VAL_DICT,  /* {key=value, ...}, ordered */
+  VAL_TYPE,  /* a tensor type, f32[B,16] (metadata) */
+} ValKind;
+
+typedef struct Value Value;
+struct Value {
+  ValKind kind;
+  union {
+    bool b;
+    int64_t i;
+    double f;
+    const char *s;
+    struct Node *node;
+    const TensorType *type;
+    struct {
+      int n;
+      Value *items;
+    } seq; /* VAL_TUPLE, VAL_LIST */
+    struct {
+      int n;
+      const char **keys;
+      Value *vals;
+    } dict; /* VAL_DICT */
+  } u;
+};
+Value val_none(void);
+Value val_bool(bool b);
+Value val_int(int64_t i);
+Value val_float(double f);
+Value val_str(const char *s); /* s must outlive the value (arena) */
+Value val_node(struct Node *n);
+Value val_type(const TensorType *t);
+bool val_equal(const Value *a, const Value *b); /* deep; nodes by identity */
+/* Deep copy into an arena (strings, sequences, dicts, types); JS_ENOMEM. */
+Status val_copy(Arena *a, const Value *src, Value *dst);
+/* Text form shared by the IR printer and parser: None true 3 0.1 "s" %n (a,) [a] {k=v} f32[B]. */
+void val_print(StrBuf *sb, const Value *v);
+/* Python-style form for people (report-graph, repr): None True 3 0.1 's' */
+void val_print_py(StrBuf *sb, const Value *v);
+
+/* ==== sig.c: call signatures (ops.def, modules.def) ==== */
+
+typedef enum SigType {
+  ST_TENSOR, ST_INT, ST_FLOAT, ST_NUMBER, ST_BOOL, ST_STR, ST_ANY, ST_MODULE, ST_TENSOR_OR_NUMBER
+} SigType;
+
+typedef struct SigParam {
+  const char *name;
+  SigType type;
+  bool optional;    /* "?": None is accepted */
+  bool has_default;
+  bool varargs;     /* "*name": takes every remaining positional argument */
+  Value def;        /* the default when has_default */
+} SigParam;
+
+typedef struct Sig {
+  int n;
+  SigParam params[12];
+} Sig;
+
+/* Parses the signature strings of the tables; they are constants, so a failure is a bug
+ * (it returns false and the unit tests check every table entry). */
+bool ir_sig_parse(const char *text, Sig *out);
+const char *ir_sig_type_name(SigType t);
+/* Binds a call's arguments to a signature, checking count, names and types.  `bound`
+ * receives one value per signature parameter (defaults filled in; a varargs parameter
+ * receives a VAL_TUPLE of what it took, allocated in `a`).  `what` names the callee in
+ * messages ("Linear", "function 'relu'").  A node argument is accepted for tensor types. */
+Status ir_sig_bind(const Sig *sig, const char *what, int nargs, const Value *args, int nkw,
+                   const char *const *kwnames, const Value *kwargs, Arena *a, Value *bound,
+                   Diag *d, SrcLoc loc);
+
+/* ==== ops.c: the operator and module tables ==== */
+
+/* MASE's node classification. */
+typedef enum MaseType {
+  MASE_PLACEHOLDER, MASE_GET_ATTR, MASE_OUTPUT, MASE_MODULE, MASE_MODULE_RELATED_FUNC,
+  MASE_BUILTIN_FUNC, MASE_IMPLICIT_FUNC, MASE_TYPE_COUNT
+} MaseType;
+const char *ir_mase_type_name(MaseType t); /* "module_related_func" */
+
+enum { FORM_FN = 1, FORM_METHOD = 2 };             /* OpInfo.forms */
+enum { P_EW = 1, P_GRAD = 2, P_QUANT = 4 };         /* OpInfo.props */
+
+typedef enum MaseOp {
+  MOP_NONE = -1,
+#define OP(id, name, mtype, forms, props, sig) MOP_##id,
+#include "ops.def"
+#undef OP
+  MOP_COUNT
+} MaseOp;
+
+typedef struct OpInfo {
+  const char *name;   /* mase_op, function and method name */
+  MaseType mase_type; /* of call_function / call_method nodes */
+  int forms;          /* FORM_* */
+  int props;          /* P_* */
+  Sig sig;            /* parsed signature */
+} OpInfo;
+
+typedef enum ModuleType {
+  MT_NONE = -1,
+#define MODULE(id, cls, op, mtype, sig, repr) MT_##id,
+#include "modules.def"
+#undef MODULE
+  MT_COUNT
+} ModuleType;
+
+typedef struct ModuleInfo {
+  const char *cls;    /* "Linear" */
+  MaseOp op;          /* what a call computes; MOP_NONE for Sequential */
+  MaseType mase_type; /* of call_module nodes */
+  Sig sig;            /* constructor signature */
+  const char *repr;   /* see modules.def */
+} ModuleInfo;
+
+const OpInfo *ir_op_info(MaseOp op);               /* NULL for MOP_NONE or out of range */
+MaseOp ir_op_lookup(const char *name);             /* MOP_NONE when unknown */
+MaseOp ir_op_lookup_form(const char *name, int form); /* only ops with that form */
+const ModuleInfo *ir_module_info(ModuleType t);
+ModuleType ir_module_lookup(const char *cls);      /* MT_NONE when unknown */
+/* Names for "did you mean": every op name with the form (0: all), every module class. */
+int ir_op_names(int form, const char **out, int cap);
+int ir_module_names(const char **out, int cap);
+
+/* ==== graph.c: Graph, Node, Module, Param ==== */
+
+typedef enum NodeKind {
+  OP_PLACEHOLDER, OP_GET_ATTR, OP_CALL_FUNCTION, OP_CALL_METHOD, OP_CALL_MODULE, OP_OUTPUT,
+  OP_KIND_COUNT
+} NodeKind;
+const char *ir_node_kind_name(NodeKind k);            /* "call_module" */
+bool ir_node_kind_parse(const char *s, NodeKind *out);
+
+typedef struct Graph Graph;
+
+typedef struct Node {
+  NodeKind op;          /* fx's node.op */
+  const char *name;     /* unique within the graph; printed as %name */
+  const char *target;   /* placeholder: input name; get_attr: parameter's qualified name;
+                           call_function / call_method: op name; call_module: module path;
+                           output: "output" */
+  MaseOp mop;           /* the operator computed (call_function/method/module), else MOP_NONE */
+  struct Module *module;/* call_module: the module called; else NULL */
+  struct Param *param;  /* get_attr: the parameter read; else NULL */
+  int nargs;            /* positional arguments (fx's args tuple) */
+  Value *args;
+  int nkwargs;          /* keyword arguments, in order */
+  const char **kwnames;
+  Value *kwargs;
+  struct Node **users;  /* nodes whose args mention this one, each once, in insertion order */
+  int nusers;
+  int capusers;
+  struct Node *prev;    /* graph order */
+  struct Node *next;
+  Graph *graph;         /* owner */
+  bool has_type;        /* `type` is known (placeholders from the start; others after `shape`) */
+  TensorType type;      /* the result's dtype and shape */
+  SrcLoc loc;           /* where the user wrote it */
+  Value meta;           /* VAL_DICT of metadata (mase_type, mase_op, common, ...) or VAL_NONE */
+  int index;            /* position in the graph, 0-based; kept by ir_graph_renumber */
+} Node;
+
+typedef enum ParamKind { PK_PARAM, PK_BUFFER } ParamKind;
+
+typedef enum InitKind {
+#define INIT(id, name, nargs) INIT_##id,
+#include "inits.def"
+#undef INIT
+  INIT_COUNT
+} InitKind;
+const char *ir_init_name(InitKind k);
+int ir_init_nargs(InitKind k);
+bool ir_init_parse(const char *s, InitKind *out);
+
+/* How a parameter is initialised. */
+typedef struct Init {
+  InitKind kind;
+  double args[2]; /* see inits.def */
+} Init;
+
+/* A parameter or buffer: a named tensor owned by a module (or by the model itself). */
+typedef struct Param {
+  const char *name;      /* local name: "weight" */
+  const char *qualname;  /* state_dict name: "seq_blocks.2.weight" */
+  struct Module *owner;  /* the module, or the graph's root module */
+  ParamKind kind;
+  TensorType type;       /* every dim known */
+  Init init;
+  SrcLoc loc;
+} Param;
+
+/* A module instance in the model's module table. */
+typedef struct Module {
+  const char *path;      /* qualified name, "seq_blocks.2"; "" for the root */
+  const char *name;      /* last component, "2" */
+  ModuleType type;       /* MT_NONE for the root */
+  struct Module *parent; /* NULL for the root */
+  int nargs;             /* constructor arguments bound to the signature, in its order */
+  Value *args;
+  int nchildren;         /* Sequential: its children, in order */
+  struct Module **children;
+  int nparams;           /* parameters and buffers, in state_dict order */
+  Param **params;
+  SrcLoc loc;
+} Module;
+
+struct Graph {
+  Arena *arena;          /* owns everything below */
+  const char *name;      /* the model's name */
+  Node *first;           /* graph order */
+  Node *last;
+  int nnodes;
+  Module *root;          /* the model itself: root parameters, top-level modules */
+  Module **modules;      /* every module but the root, in declaration order (parents first) */
+  int nmodules;
+  int capmodules;
+  Param **params;        /* every parameter and buffer, in state_dict order */
+  int nparams;
+  int capparams;
+  StrMap node_names;     /* name -> Node */
+  StrMap module_paths;   /* path -> Module */
+  StrMap param_names;    /* qualname -> Param */
+  StrMap name_counts;    /* fx's _Namespace._base_count: name base -> last suffix used */
+  SrcLoc loc;            /* the model's definition */
+};
+
+/* A file's worth of models. */
+typedef struct Program {
+  Arena *arena;          /* owns the SrcFiles and the graph array */
+  Graph **graphs;
+  int ngraphs;
+  int capgraphs;
+} Program;
+
+Program *ir_program_new(void);                 /* NULL on OOM */
+void ir_program_free(Program *p);              /* frees every graph */
+Status ir_program_add(Program *p, Graph *g);   /* takes ownership */
+Graph *ir_program_find(const Program *p, const char *name);
+
+Graph *ir_graph_new(const char *name);         /* NULL on OOM */
+void ir_graph_free(Graph *g);
+const char *ir_intern(Graph *g, const char *s); /* arena copy; NULL on OOM */
+
+/* Create a node and insert it before `before` (NULL: at the end).  `name` NULL derives a
+ * unique fx-style name from the target ("seq_blocks.0" -> "seq_blocks_0", a second "add" ->
+ * "add_1"); a given name must be unused (JS_ERR-like NULL return is a bug: check first with
+ * ir_graph_find_node).  Resolves `module`/`param`/`mop` from the target where it can.
+ * Returns NULL on OOM. */
+Node *ir_node_new(Graph *g, NodeKind op, const char *target, const char *name, Node *before,
+                  SrcLoc loc);
+/* The one function that changes a node's arguments: copies them into the arena and keeps
+ * every `users` list right. */
+Status ir_node_set_args(Node *n, int nargs, const Value *args, int nkw,
+                        const char *const *kwnames, const Value *kwargs);
+/* Point every user of `old` at `repl` instead. */
+Status ir_node_replace_uses(Node *old, Node *repl);
+/* Unlink a node; it must have no users (a bug otherwise: returns JS_EUSAGE). */
+Status ir_node_erase(Node *n);
+Node *ir_graph_find_node(const Graph *g, const char *name);
+Node *ir_graph_output(const Graph *g);         /* the output node, or NULL */
+void ir_graph_renumber(Graph *g);              /* refresh Node.index */
+/* A name not used yet, fx-style, interned (NULL on OOM). */
+const char *ir_graph_unique_name(Graph *g, const char *base);
+
+/* Metadata: an ordered dict on each node.  ir_meta_set replaces an existing key. */
+Status ir_meta_set(Node *n, const char *key, Value v); /* v is deep-copied into the arena */
+const Value *ir_meta_get(const Node *n, const char *key);
+void ir_meta_clear(Node *n);
+
+/* Modules and parameters. */
+Module *ir_module_new(Graph *g, Module *parent, const char *name, ModuleType type, SrcLoc loc);
+Module *ir_graph_find_module(const Graph *g, const char *path);
+Param *ir_param_new(Graph *g, Module *owner, const char *name, ParamKind kind,
+                    const TensorType *type, Init init, SrcLoc loc);
+Param *ir_graph_find_param(const Graph *g, const char *qualname);
+
+/* ==== module.c: module construction ==== */
+/* Binds constructor arguments (checking them), stores them in m->args and creates the
+ * parameters and buffers PyTorch's class would (Linear: weight [out,in] kaiming_uniform(a=√5),
+ * bias [out] uniform(±1/√in); BatchNorm1d: weight, bias, running_mean, running_var,
+ * num_batches_tracked; Conv1d: weight [out,in/groups,k], bias).  Refuses absurd sizes. */
+Status ir_module_configure(Graph *g, Module *m, int nargs, const Value *args, int nkw,
+                           const char *const *kwnames, const Value *kwargs, Diag *d, SrcLoc loc);
+/* A module's bound constructor argument by name (NULL if the class has no such parameter). */
+const Value *ir_module_arg(const Module *m, const char *name);
+/* PyTorch's repr: "Linear(in_features=16, out_features=5, bias=True)". */
+void ir_module_repr(StrBuf *sb, const Module *m);
+/* Counts of trainable parameter elements and buffer elements under a module (recursive). */
+void ir_module_count(const Module *m, int64_t *nparam, int64_t *nbuffer);
+
+/* ==== infer.c: shape and dtype rules, one per operator ====
+ * The result type of a call_function / call_method / call_module / get_attr / placeholder
+ * node from its arguments' types (which must be known).  A mismatch is reported at the
+ * node's location naming both shapes, e.g. "Linear(16, 5) expects 16 input features, got
+ * f32[B,32]".  Used by the `shape` pass and by ir_verify. */
+Status ir_infer_type(const Node *n, TensorType *out, Diag *d);
+
+/* ==== verify.c: the graph's invariants (fx's lint) ====
+ * SSA (each node defined once, before every use), unique names, users lists in step with
+ * args, exactly one output node and last, targets that resolve, arity and keyword arguments
+ * per the op table, and recorded types equal to what ir_infer_type gives. */
+Status ir_verify(const Graph *g, Diag *d);
+
+/* ==== print.c: views of a graph ====
+ * The text form (spec/ir.md) parses back with ir_parse; the other views are for people and
+ * tools and say so. */
+void ir_print_program(StrBuf *sb, const Program *p); /* every graph, text form */
+void ir_print_graph(StrBuf *sb, const Graph *g);     /* one graph, text form */
+void ir_print_node(StrBuf *sb, const Node *n);       /* one node line, no indent or newline */
+void ir_print_table(StrBuf *sb, const Graph *g);     /* fx's print_tabular */
+void ir_print_dot(StrBuf *sb, const Graph *g);       /* graphviz */
+void ir_print_json(StrBuf *sb, const Graph *g);      /* JSON: nodes, modules, params */
+
+/* ==== parse.c: the text form back into graphs ====
+ * Errors name the IR file's line and column. */
+Status ir_parse(const SrcFile *src, Program **out, Diag *d);
+
+#endif /* JSCC_IR_H */

@@ -1,0 +1,184 @@
+/* strbuf.c — growable strings.
+ *
+ * Printers append without checking each call: a failed allocation sets `oom` and later
+ * appends are dropped, and whoever finishes the buffer checks `oom` once. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ir.h"
+
+void sb_init(StrBuf *sb) {
+  memset(sb, 0, sizeof *sb);
+}
+
+void sb_free(StrBuf *sb) {
+  ir_free(sb->data);
+  sb_init(sb);
+}
+
+void sb_clear(StrBuf *sb) {
+  sb->len = 0;
+  sb->oom = false;
+  if (sb->data) sb->data[0] = 0;
+}
+
+static bool sb_reserve(StrBuf *sb, size_t extra) {
+  if (sb->oom) return false;
+  if (sb->len + extra + 1 <= sb->cap) return true;
+  size_t cap = sb->cap ? sb->cap : 256;
+  while (cap < sb->len + extra + 1) {
+    if (cap > SIZE_MAX / 2) {
+      sb->oom = true;
+      return false;
+    }
+    cap *= 2;
+  }
+  char *p = ir_realloc(sb->data, cap);
+  if (!p) {
+    sb->oom = true;
+    return false;
+  }
+  sb->data = p;
+  sb->cap = cap;
+  return true;
+}
+
+void sb_putn(StrBuf *sb, const char *s, size_t n) {
+  if (!sb_reserve(sb, n)) return;
+  memcpy(sb->data + sb->len, s, n);
+  sb->len += n;
+  sb->data[sb->len] = 0;
+}
+
+void sb_puts(StrBuf *sb, const char *s) {
+  sb_putn(sb, s, strlen(s));
+}
+
+void sb_putc(StrBuf *sb, char c) {
+  sb_putn(sb, &c, 1);
+}
+
+void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  char small[256];
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  if (n < 0) {
+    va_end(ap2);
+    return;
+  }
+  if ((size_t)n < sizeof small) {
+    sb_putn(sb, small, (size_t)n);
+  } else if (sb_reserve(sb, (size_t)n)) {
+    vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap2);
+    sb->len += (size_t)n;
+  }
+  va_end(ap2);
+}
+
+void sb_printf(StrBuf *sb, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sb_vprintf(sb, fmt, ap);
+  va_end(ap);
+}
+
+void sb_pad(StrBuf *sb, size_t width, size_t used) {
+  for (; used < width; used++) sb_putc(sb, ' ');
+}
+
+const char *sb_str(const StrBuf *sb) {
+  return sb->data ? sb->data : "";
+}
+
+void sb_put_float(StrBuf *sb, double v) {
+  if (isnan(v)) {
+    sb_puts(sb, "nan");
+    return;
+  }
+  if (isinf(v)) {
+    sb_puts(sb, v < 0 ? "-inf" : "inf");
+    return;
+  }
+  /* The fewest significant digits that read back to the same double... */
+  char buf[48];
+  for (int prec = 0; prec <= 16; prec++) {
+    snprintf(buf, sizeof buf, "%.*e", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  /* ...laid out by Python's repr rule: positional for exponents -4..15, else d.ddde-XX. */
+  const char *p = buf;
+  if (*p == '-') sb_putc(sb, *p++);
+  char digits[24];
+  int nd = 0;
+  for (; *p && *p != 'e'; p++)
+    if (*p != '.') digits[nd++] = *p;
+  while (nd > 1 && digits[nd - 1] == '0') nd--;
+  int x = atoi(p + 1);
+  if (x >= -4 && x < 16) {
+    if (x < 0) {
+      sb_puts(sb, "0.");
+      for (int i = 0; i < -x - 1; i++) sb_putc(sb, '0');
+      sb_putn(sb, digits, (size_t)nd);
+    } else {
+      for (int i = 0; i <= x; i++) sb_putc(sb, i < nd ? digits[i] : '0');
+      sb_putc(sb, '.');
+      if (nd > x + 1)
+        sb_putn(sb, digits + x + 1, (size_t)(nd - x - 1));
+      else
+        sb_putc(sb, '0');
+    }
+  } else {
+    sb_putc(sb, digits[0]);
+    if (nd > 1) {
+      sb_putc(sb, '.');
+      sb_putn(sb, digits + 1, (size_t)(nd - 1));
+    }
+    sb_printf(sb, "e%c%02d", x < 0 ? '-' : '+', abs(x));
+  }
+}
+
+void sb_put_quoted(StrBuf *sb, const char *s) {
+  sb_putc(sb, '"');
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"': sb_puts(sb, "\\\""); break;
+    case '\\': sb_puts(sb, "\\\\"); break;
+    case '\n': sb_puts(sb, "\\n"); break;
+    case '\t': sb_puts(sb, "\\t"); break;
+    case '\r': sb_puts(sb, "\\r"); break;
+    default:
+      if (*p < 0x20 || *p == 0x7f)
+        sb_printf(sb, "\\x%02x", *p);
+      else
+        sb_putc(sb, (char)*p);
+    }
+  }
+  sb_putc(sb, '"');
+}
+
+Status sb_write_file(const StrBuf *sb, const char *path) {
+  if (sb->oom) return JS_ENOMEM;
+  size_t n = strlen(path);
+  char *tmp = ir_malloc(n + 16);
+  if (!tmp) return JS_ENOMEM;
+  snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    ir_free(tmp);
+    return JS_EIO;
+  }
+  FILE *f = fdopen(fd, "wb");
+  bool ok = f && fwrite(sb_str(sb), 1, sb->len, f) == sb->len;
+  if (f)
+    ok = (fclose(f) == 0) && ok;
+  else
+    close(fd);
+  if (ok) ok = rename(tmp, path) == 0;
+  if (!ok) remove(tmp);
+  ir_free(tmp);
+  return ok ? JS_OK : JS_EIO;
+}
