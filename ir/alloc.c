@@ -23,6 +23,7 @@ void *ir_malloc(size_t size) {
 
 void *ir_calloc(size_t n, size_t size) {
   if (size && n > SIZE_MAX / size) return NULL;
+  if (!hook) return calloc(n ? n : 1, size ? size : 1); /* fresh mappings need no memset */
   void *p = ir_malloc(n * size);
   if (p) memset(p, 0, n * size > 0 ? n * size : 1);
   return p;

@@ -3,7 +3,9 @@
  * A Graph (and an AST) allocates every node, string and array from one arena and frees them
  * all at once, so no pointer inside a graph has an owner of its own. */
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ir.h"
 
@@ -41,13 +43,26 @@ void *arena_alloc(Arena *a, size_t size) {
   if (!b || b->size - b->used < size) {
     /* Large requests get a block of their own, placed behind the current one so the
      * current block keeps filling. */
-    size_t bsize = size > ARENA_BLOCK / 4 ? size : ARENA_BLOCK;
+    /* Blocks grow with the arena (an eighth of what it holds, up to 8 MiB), so a big graph
+     * takes few large, already-zero mappings. */
+    size_t grow = a->total / 8;
+    size_t base = grow < ARENA_BLOCK ? ARENA_BLOCK : grow > (8u << 20) ? (8u << 20) : grow;
+    size_t bsize = size > base / 4 ? size : base;
     if (bsize > SIZE_MAX - sizeof(Block)) return NULL;
-    Block *nb = ir_malloc(sizeof(Block) + bsize);
+    Block *nb = ir_calloc(1, sizeof(Block) + bsize);
     if (!nb) return NULL;
+#ifdef MADV_HUGEPAGE
+    /* Big graphs fill megabytes of arena: transparent huge pages make that a few page faults
+     * instead of thousands (the aligned interior of the block only; advice, may be ignored). */
+    if (bsize >= (4u << 20)) {
+      uintptr_t lo = ((uintptr_t)nb + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+      uintptr_t hi = ((uintptr_t)nb + sizeof(Block) + bsize) & ~(uintptr_t)((2u << 20) - 1);
+      if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
     nb->size = bsize;
     nb->used = 0;
-    if (b && bsize != ARENA_BLOCK) {
+    if (b && bsize != base) {
       nb->next = b->next;
       b->next = nb;
     } else {
@@ -59,8 +74,7 @@ void *arena_alloc(Arena *a, size_t size) {
   void *p = b->data + b->used;
   b->used += size;
   a->total += size;
-  memset(p, 0, size);
-  return p;
+  return p; /* zero: blocks come from calloc and are never reused */
 }
 
 char *arena_strndup(Arena *a, const char *s, size_t n) {
@@ -84,6 +98,16 @@ char *arena_printf(Arena *a, const char *fmt, ...) {
   char *p = n < 0 ? NULL : arena_alloc(a, (size_t)n + 1);
   if (p) vsnprintf(p, (size_t)n + 1, fmt, ap2);
   va_end(ap2);
+  return p;
+}
+
+char *arena_join(Arena *a, const char *x, char sep, const char *y) {
+  size_t nx = strlen(x), ny = strlen(y);
+  char *p = arena_alloc(a, nx + ny + 2);
+  if (!p) return NULL;
+  memcpy(p, x, nx);
+  p[nx] = sep;
+  memcpy(p + nx + 1, y, ny + 1);
   return p;
 }
 

@@ -3,6 +3,7 @@
  * Library code reports here and returns a Status; only main() decides to exit.  Every
  * message is kept in Diag.text too, so tests can check what a user would see. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -167,6 +168,29 @@ Status diag_read_file(Arena *a, const char *path, SrcFile **out, Diag *d) {
   if (!fp) {
     diag_error(d, (SrcLoc){0}, "cannot open '%s': %s", path, strerror(errno));
     return JS_EIO;
+  }
+  /* A regular file is read straight into the arena; pipes go through a buffer. */
+  struct stat stt;
+  if (fp != stdin && fstat(fileno(fp), &stt) == 0 && S_ISREG(stt.st_mode)) {
+    size_t size = (size_t)stt.st_size;
+    SrcFile *f = arena_alloc(a, sizeof *f);
+    char *text = f ? arena_alloc(a, size + 1) : NULL;
+    if (!text || !(f->path = arena_strdup(a, path))) {
+      fclose(fp);
+      return diag_oom(d);
+    }
+    size_t got = fread(text, 1, size, fp);
+    bool err = ferror(fp) || getc(fp) != EOF; /* it changed while we read it */
+    fclose(fp);
+    if (err || got != size) {
+      diag_error(d, (SrcLoc){0}, "cannot read '%s'", path);
+      return JS_EIO;
+    }
+    text[size] = 0;
+    f->text = text;
+    f->len = size;
+    *out = f;
+    return JS_OK;
   }
   StrBuf sb;
   sb_init(&sb);

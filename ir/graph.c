@@ -302,8 +302,21 @@ static Status unuse(Node *of, void *user) {
   return JS_OK;
 }
 
+/* ir_node_set_args first removes `user` from every use list, then adds it back argument by
+ * argument: a repeat can only be the last entry, so only that is checked (a node with 100k
+ * users must not cost a scan per use). */
 static Status use(Node *of, void *user) {
-  return add_user(of, user);
+  if (of->nusers > 0 && of->users[of->nusers - 1] == user) return JS_OK;
+  if (of->nusers == of->capusers) {
+    int cap = of->capusers ? of->capusers * 2 : 2;
+    Node **u = arena_alloc(of->graph->arena, sizeof(Node *) * (size_t)cap);
+    if (!u) return JS_ENOMEM;
+    if (of->nusers) memcpy(u, of->users, sizeof(Node *) * (size_t)of->nusers);
+    of->users = u;
+    of->capusers = cap;
+  }
+  of->users[of->nusers++] = user;
+  return JS_OK;
 }
 
 static Status walk_args(Node *n, Status (*fn)(Node *, void *)) {
@@ -452,7 +465,7 @@ Module *ir_module_new(Graph *g, Module *parent, const char *name, ModuleType typ
   Module *m = arena_alloc(a, sizeof *m);
   if (!m) return NULL;
   m->name = arena_strdup(a, name);
-  m->path = parent == g->root ? m->name : arena_printf(a, "%s.%s", parent->path, name);
+  m->path = parent == g->root ? m->name : arena_join(a, parent->path, '.', name);
   if (!m->name || !m->path) return NULL;
   if (strmap_get(&g->module_paths, m->path)) return NULL;
   m->type = type;
@@ -478,7 +491,7 @@ Param *ir_param_new(Graph *g, Module *owner, const char *name, ParamKind kind,
   Param *p = arena_alloc(a, sizeof *p);
   if (!p) return NULL;
   p->name = arena_strdup(a, name);
-  p->qualname = owner == g->root ? p->name : arena_printf(a, "%s.%s", owner->path, name);
+  p->qualname = owner == g->root ? p->name : arena_join(a, owner->path, '.', name);
   if (!p->name || !p->qualname) return NULL;
   if (strmap_get(&g->param_names, p->qualname)) return NULL;
   p->owner = owner;

@@ -62,6 +62,7 @@ void *arena_alloc(Arena *a, size_t size);                    /* zeroed, 16-align
 char *arena_strdup(Arena *a, const char *s);                 /* NULL on OOM */
 char *arena_strndup(Arena *a, const char *s, size_t n);      /* NULL on OOM */
 char *arena_printf(Arena *a, const char *fmt, ...) JS_PRINTF(2, 3);
+char *arena_join(Arena *a, const char *x, char sep, const char *y); /* "x" sep "y" */
 size_t arena_bytes(const Arena *a);                          /* bytes handed out so far */
 
 /* ==== strbuf.c: growable strings for printers ==== */
@@ -81,6 +82,7 @@ void sb_printf(StrBuf *sb, const char *fmt, ...) JS_PRINTF(2, 3);
 void sb_vprintf(StrBuf *sb, const char *fmt, va_list ap);
 void sb_pad(StrBuf *sb, size_t width, size_t used); /* spaces from column `used` to `width` */
 const char *sb_str(const StrBuf *sb);              /* "" while empty */
+void sb_put_int(StrBuf *sb, int64_t v);            /* decimal, without printf's cost */
 /* Python's repr() of a float: the shortest text that reads back to the same double, with
  * ".0" added to integral values ("5.0", "1e-05", "0.1", "inf", "nan"). */
 void sb_put_float(StrBuf *sb, double v);
@@ -419,6 +421,8 @@ struct Graph {
   StrMap param_names;    /* qualname -> Param */
   StrMap name_counts;    /* fx's _Namespace._base_count: name base -> last suffix used */
   SrcLoc loc;            /* the model's definition */
+  const SrcFile *ir_src; /* the IR text this graph was parsed from (ir_parse), else NULL:
+                            locations in it are not printed, only original .jsc ones */
 };
 
 /* A file's worth of models. */
@@ -509,7 +513,11 @@ void ir_print_dot(StrBuf *sb, const Graph *g);       /* graphviz */
 void ir_print_json(StrBuf *sb, const Graph *g);      /* JSON: nodes, modules, params */
 
 /* ==== parse.c: the text form back into graphs ====
- * Errors name the IR file's line and column. */
+ * Reads every model of the text (spec/ir.md), then runs ir_verify on each: JS_OK means every
+ * graph is valid.  The first error stops the parse; it names the IR file's line and column
+ * (*out is NULL then; JS_ENOMEM when an allocation failed).  The Program keeps its own copy
+ * of the text: nodes written without loc(...) point into it (Graph.ir_src), so `src` may be
+ * freed afterwards. */
 Status ir_parse(const SrcFile *src, Program **out, Diag *d);
 
 #endif /* JSCC_IR_H */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ir.h"
@@ -90,6 +91,17 @@ void sb_pad(StrBuf *sb, size_t width, size_t used) {
   for (; used < width; used++) sb_putc(sb, ' ');
 }
 
+void sb_put_int(StrBuf *sb, int64_t v) {
+  char buf[24], *p = buf + sizeof buf;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--p = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) *--p = '-';
+  sb_putn(sb, p, (size_t)(buf + sizeof buf - p));
+}
+
 const char *sb_str(const StrBuf *sb) {
   return sb->data ? sb->data : "";
 }
@@ -104,11 +116,33 @@ void sb_put_float(StrBuf *sb, double v) {
     return;
   }
   /* The fewest significant digits that read back to the same double... */
-  char buf[48];
-  for (int prec = 0; prec <= 16; prec++) {
-    snprintf(buf, sizeof buf, "%.*e", prec, v);
-    if (strtod(buf, NULL) == v) break;
+  /* Models print the same few initialiser bounds thousands of times: a small direct-mapped
+   * cache of recent values skips the digit search. */
+  static _Thread_local struct {
+    uint64_t bits;
+    char text[40];
+  } cache[16];
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  unsigned slot = (unsigned)((bits * 0x9E3779B97F4A7C15ULL) >> 60);
+  if (cache[slot].text[0] && cache[slot].bits == bits) {
+    sb_puts(sb, cache[slot].text);
+    return;
   }
+  size_t start = sb->len;
+  char buf[48];
+  /* Reading back is monotonic in the digit count, so binary-search the fewest (%.16e, 17
+   * significant digits, always reads back). */
+  int lo = 0, hi = 16;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    snprintf(buf, sizeof buf, "%.*e", mid, v);
+    if (strtod(buf, NULL) == v)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  snprintf(buf, sizeof buf, "%.*e", lo, v);
   /* ...laid out by Python's repr rule: positional for exponents -4..15, else d.ddde-XX. */
   const char *p = buf;
   if (*p == '-') sb_putc(sb, *p++);
@@ -139,6 +173,11 @@ void sb_put_float(StrBuf *sb, double v) {
     }
     sb_printf(sb, "e%c%02d", x < 0 ? '-' : '+', abs(x));
   }
+  if (!sb->oom && sb->len - start < sizeof cache[slot].text) {
+    memcpy(cache[slot].text, sb->data + start, sb->len - start);
+    cache[slot].text[sb->len - start] = 0;
+    cache[slot].bits = bits;
+  }
 }
 
 void sb_put_quoted(StrBuf *sb, const char *s) {
@@ -162,6 +201,15 @@ void sb_put_quoted(StrBuf *sb, const char *s) {
 
 Status sb_write_file(const StrBuf *sb, const char *path) {
   if (sb->oom) return JS_ENOMEM;
+  /* Devices and pipes (/dev/null, /dev/stdout) cannot be replaced by rename: write to them. */
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return JS_EIO;
+    bool ok = fwrite(sb_str(sb), 1, sb->len, f) == sb->len;
+    ok = (fclose(f) == 0) && ok;
+    return ok ? JS_OK : JS_EIO;
+  }
   size_t n = strlen(path);
   char *tmp = ir_malloc(n + 16);
   if (!tmp) return JS_ENOMEM;
@@ -171,6 +219,10 @@ Status sb_write_file(const StrBuf *sb, const char *path) {
     ir_free(tmp);
     return JS_EIO;
   }
+  /* mkstemp makes the file 0600; give it the mode a plain fopen would. */
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
   FILE *f = fdopen(fd, "wb");
   bool ok = f && fwrite(sb_str(sb), 1, sb->len, f) == sb->len;
   if (f)

@@ -51,7 +51,7 @@ void ir_type_print(StrBuf *sb, const TensorType *t) {
     if (t->dims[i].sym)
       sb_puts(sb, t->dims[i].sym);
     else
-      sb_printf(sb, "%lld", (long long)t->dims[i].size);
+      sb_put_int(sb, t->dims[i].size);
   }
   sb_putc(sb, ']');
 }
@@ -177,10 +177,13 @@ void val_print(StrBuf *sb, const Value *v) {
   switch (v->kind) {
   case VAL_NONE: sb_puts(sb, "None"); break;
   case VAL_BOOL: sb_puts(sb, v->u.b ? "true" : "false"); break;
-  case VAL_INT: sb_printf(sb, "%lld", (long long)v->u.i); break;
+  case VAL_INT: sb_put_int(sb, v->u.i); break;
   case VAL_FLOAT: sb_put_float(sb, v->u.f); break;
   case VAL_STR: sb_put_quoted(sb, v->u.s); break;
-  case VAL_NODE: sb_printf(sb, "%%%s", v->u.node->name); break;
+  case VAL_NODE:
+    sb_putc(sb, '%');
+    sb_puts(sb, v->u.node->name);
+    break;
   case VAL_TYPE: ir_type_print(sb, v->u.type); break;
   case VAL_TUPLE:
   case VAL_LIST: print_seq(sb, v, false); break;
@@ -188,7 +191,16 @@ void val_print(StrBuf *sb, const Value *v) {
     sb_putc(sb, '{');
     for (int i = 0; i < v->u.dict.n; i++) {
       if (i) sb_puts(sb, ", ");
-      sb_printf(sb, "%s=", v->u.dict.keys[i]);
+      /* A key that is not an identifier is quoted, so the text parses back. */
+      const char *k = v->u.dict.keys[i];
+      bool ident = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_';
+      for (const char *c = k; *c && ident; c++)
+        ident = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+      if (ident)
+        sb_puts(sb, k);
+      else
+        sb_put_quoted(sb, k);
+      sb_putc(sb, '=');
       val_print(sb, &v->u.dict.vals[i]);
     }
     sb_putc(sb, '}');

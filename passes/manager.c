@@ -1,0 +1,491 @@
+/* manager.c — the pass registry, pipeline strings and the runner.
+ *
+ * The registry below is the one list of passes: name, function, help and options schema.
+ * --list-passes, pipeline parsing and "did you mean" all read it.
+ *
+ * pipeline := step ("," step)*
+ * step     := name ["{" option (("," | " ")+ option)* "}"]
+ * option   := key "=" value
+ * value    := bare text up to a space, ',' or '}' | "'" text "'" | '"' text '"'   (\ escapes)
+ *
+ * A pass that needs another's results names it in `requires`.  When the pipeline has not run
+ * that pass before, the parser inserts it as an implicit step (marked so), so "metadata" alone
+ * runs shape then metadata, and "shape,dce,metadata" runs shape once. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes.h"
+
+static const PassOption dce_opts[] = {
+    {"verbose", OPT_BOOL, "false", NULL, "write how many nodes were removed (and which) to the report"},
+};
+static const PassOption metadata_opts[] = {
+    {"unsqueeze", OPT_BOOL, "true", NULL, "record 1-D parameter shapes as [1,n], as MASE does (bias [5] -> [1,5])"},
+};
+static const PassOption report_graph_opts[] = {
+    {"file", OPT_STR, "", NULL, "also write the report to this file (atomically)"},
+};
+static const PassOption params_opts[] = {
+    {"file", OPT_STR, "", NULL, "also write the table to this file (atomically)"},
+};
+
+#define NOPT(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+/* The registry, in --list-passes order. */
+static const PassInfo registry[] = {
+    {"dce", pass_dce, "remove nodes whose results are unused, to a fixed point (fx's eliminate_dead_code)",
+     dce_opts, NOPT(dce_opts), true, NULL},
+    {"metadata", pass_metadata,
+     "MASE node metadata: mase_type, mase_op, common args/results, software stat skeleton (runs shape first)",
+     metadata_opts, NOPT(metadata_opts), true, "shape"},
+    {"params", pass_params, "table of parameters and buffers per node and module, with totals", params_opts,
+     NOPT(params_opts), false, NULL},
+    {"report-graph", pass_report_graph,
+     "MASE's report_graph_analysis_pass: fx graph text, node counts by op, layer types", report_graph_opts,
+     NOPT(report_graph_opts), false, NULL},
+    {"shape", pass_shape, "infer every node's dtype and shape; reports every independent error", NULL, 0, true,
+     NULL},
+    {"verify", pass_verify, "check the graph's invariants (ir_verify, fx's lint)", NULL, 0, false, NULL},
+};
+#define NPASSES NOPT(registry)
+
+int pass_count(void) {
+  return NPASSES;
+}
+
+const PassInfo *pass_info(int i) {
+  return i >= 0 && i < NPASSES ? &registry[i] : NULL;
+}
+
+const PassInfo *pass_lookup(const char *name) {
+  for (int i = 0; i < NPASSES; i++)
+    if (strcmp(registry[i].name, name) == 0) return &registry[i];
+  return NULL;
+}
+
+static const char *opt_type_name(const PassOption *o) {
+  switch (o->type) {
+  case OPT_INT: return "int";
+  case OPT_FLOAT: return "float";
+  case OPT_BOOL: return "bool";
+  case OPT_STR: return "str";
+  case OPT_ENUM: return o->allowed;
+  }
+  return "?";
+}
+
+void pass_list(StrBuf *sb) {
+  sb_puts(sb, "Passes (--passes='name,name{key=value key2=value2}'):\n");
+  for (int i = 0; i < NPASSES; i++) {
+    const PassInfo *p = &registry[i];
+    sb_printf(sb, "  %-14s%s\n", p->name, p->help);
+    for (int j = 0; j < p->noptions; j++) {
+      const PassOption *o = &p->options[j];
+      size_t start = sb->len;
+      sb_printf(sb, "      %s=%s", o->key, o->type == OPT_STR && !*o->def ? "\"\"" : o->def);
+      sb_pad(sb, 28, sb->len - start);
+      sb_printf(sb, "(%s) %s\n", opt_type_name(o), o->help);
+    }
+  }
+}
+
+/* ---- option values ---- */
+
+static int opt_index(const PassInfo *p, const char *key) {
+  for (int i = 0; i < p->noptions; i++)
+    if (strcmp(p->options[i].key, key) == 0) return i;
+  return -1;
+}
+
+static const Value *arg_val(const PassArgs *a, const char *key) {
+  static const Value none = {.kind = VAL_NONE};
+  int i = a && a->pass ? opt_index(a->pass, key) : -1;
+  return i >= 0 && a->vals ? &a->vals[i] : &none;
+}
+
+int64_t pass_arg_int(const PassArgs *a, const char *key) {
+  const Value *v = arg_val(a, key);
+  return v->kind == VAL_INT ? v->u.i : 0;
+}
+
+double pass_arg_float(const PassArgs *a, const char *key) {
+  const Value *v = arg_val(a, key);
+  return v->kind == VAL_FLOAT ? v->u.f : 0;
+}
+
+bool pass_arg_bool(const PassArgs *a, const char *key) {
+  const Value *v = arg_val(a, key);
+  return v->kind == VAL_BOOL && v->u.b;
+}
+
+const char *pass_arg_str(const PassArgs *a, const char *key) {
+  const Value *v = arg_val(a, key);
+  return v->kind == VAL_STR ? v->u.s : "";
+}
+
+/* Reads one option's text as its schema type. */
+static Status read_value(Arena *a, const PassInfo *p, const PassOption *o, const char *text, Value *out,
+                         Diag *d) {
+  char *end;
+  errno = 0;
+  switch (o->type) {
+  case OPT_INT: {
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end || errno) break;
+    *out = val_int(v);
+    return JS_OK;
+  }
+  case OPT_FLOAT: {
+    double v = strtod(text, &end);
+    if (!*text || *end || errno || !isfinite(v)) break;
+    *out = val_float(v);
+    return JS_OK;
+  }
+  case OPT_BOOL:
+    if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0) {
+      *out = val_bool(true);
+      return JS_OK;
+    }
+    if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0) {
+      *out = val_bool(false);
+      return JS_OK;
+    }
+    diag_error(d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' expects a bool (true or false), got '%s'",
+               o->key, p->name, text);
+    return JS_EUSAGE;
+  case OPT_ENUM: {
+    size_t n = strlen(text);
+    for (const char *s = o->allowed; *s;) {
+      const char *e = strchr(s, '|');
+      size_t len = e ? (size_t)(e - s) : strlen(s);
+      if (len == n && strncmp(s, text, n) == 0) goto str;
+      s += len + (e ? 1 : 0);
+    }
+    diag_error(d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' expects one of %s, got '%s'", o->key,
+               p->name, o->allowed, text);
+    return JS_EUSAGE;
+  }
+  case OPT_STR: goto str;
+  }
+  diag_error(d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' expects %s %s, got '%s'", o->key, p->name,
+             o->type == OPT_INT ? "an" : "a", opt_type_name(o), text);
+  return JS_EUSAGE;
+str : {
+  const char *s = arena_strdup(a, text);
+  if (!s) return diag_oom(d);
+  *out = val_str(s);
+  return JS_OK;
+}
+}
+
+/* ---- parsing ---- */
+
+typedef struct Parser {
+  const char *text; /* the whole pipeline */
+  const char *p;    /* the cursor */
+  Pipeline *pl;     /* being built */
+  int cap;          /* steps allocated */
+  Diag *d;
+} Parser;
+
+static void skip_ws(Parser *ps) {
+  while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n') ps->p++;
+}
+
+static int column(const Parser *ps) {
+  return (int)(ps->p - ps->text) + 1;
+}
+
+static size_t ident_len(const char *p) {
+  size_t n = 0;
+  while (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '-') n++;
+  return n;
+}
+
+/* "what was found" for syntax errors: the character, or "the end". */
+static const char *found(const Parser *ps, char buf[8]) {
+  if (!*ps->p) return "the end";
+  snprintf(buf, 8, "'%c'", *ps->p);
+  return buf;
+}
+
+static Status add_step(Parser *ps, const PassInfo *p, bool implicit, PipelineStep **out) {
+  Pipeline *pl = ps->pl;
+  if (pl->nsteps == ps->cap) {
+    int cap = ps->cap ? ps->cap * 2 : 8;
+    PipelineStep *s = arena_alloc(pl->arena, sizeof *s * (size_t)cap);
+    if (!s) return diag_oom(ps->d);
+    if (pl->nsteps) memcpy(s, pl->steps, sizeof *s * (size_t)pl->nsteps);
+    pl->steps = s;
+    ps->cap = cap;
+  }
+  PipelineStep *st = &pl->steps[pl->nsteps++];
+  memset(st, 0, sizeof *st);
+  st->pass = p;
+  st->implicit = implicit;
+  st->args.pass = p;
+  if (p->noptions) {
+    if (!(st->args.vals = arena_alloc(pl->arena, sizeof(Value) * (size_t)p->noptions))) return diag_oom(ps->d);
+    for (int i = 0; i < p->noptions; i++) {
+      Status s = read_value(pl->arena, p, &p->options[i], p->options[i].def, &st->args.vals[i], ps->d);
+      if (s) return s;
+    }
+  }
+  *out = st;
+  return JS_OK;
+}
+
+static void list_names(StrBuf *sb, const char *const *names, int n) {
+  for (int i = 0; i < n; i++) sb_printf(sb, "%s%s", i ? ", " : "", names[i]);
+}
+
+static Status unknown_pass(Parser *ps, const char *name) {
+  const char *names[NPASSES];
+  for (int i = 0; i < NPASSES; i++) names[i] = registry[i].name;
+  const char *hint = diag_closest(name, names, NPASSES);
+  StrBuf sb;
+  sb_init(&sb);
+  list_names(&sb, names, NPASSES);
+  diag_error(ps->d, (SrcLoc){0}, "--passes: unknown pass '%s'%s%s%s; valid passes: %s", name,
+             hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", sb_str(&sb));
+  sb_free(&sb);
+  return JS_EUSAGE;
+}
+
+static Status unknown_option(Parser *ps, const PassInfo *p, const char *key) {
+  if (!p->noptions) {
+    diag_error(ps->d, (SrcLoc){0}, "--passes: pass '%s' takes no options, got '%s'", p->name, key);
+    return JS_EUSAGE;
+  }
+  const char *names[16];
+  int n = 0;
+  for (int i = 0; i < p->noptions && n < 16; i++) names[n++] = p->options[i].key;
+  const char *hint = diag_closest(key, names, n);
+  StrBuf sb;
+  sb_init(&sb);
+  list_names(&sb, names, n);
+  diag_error(ps->d, (SrcLoc){0}, "--passes: pass '%s' has no option '%s'%s%s%s; valid options: %s", p->name, key,
+             hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", sb_str(&sb));
+  sb_free(&sb);
+  return JS_EUSAGE;
+}
+
+/* value := bare | quoted; the text goes to `sb`. */
+static Status parse_value(Parser *ps, const PassInfo *p, const char *key, StrBuf *sb) {
+  char q = *ps->p;
+  if (q == '\'' || q == '"') {
+    ps->p++;
+    while (*ps->p && *ps->p != q) {
+      if (*ps->p == '\\' && ps->p[1]) ps->p++;
+      sb_putc(sb, *ps->p++);
+    }
+    if (!*ps->p) {
+      diag_error(ps->d, (SrcLoc){0}, "--passes: unterminated %c-quoted value of option '%s' of pass '%s'", q, key,
+                 p->name);
+      return JS_EUSAGE;
+    }
+    ps->p++;
+    return JS_OK;
+  }
+  const char *s = ps->p;
+  while (*ps->p && !strchr(" \t\n,}{=", *ps->p)) ps->p++;
+  if (ps->p == s) {
+    char buf[8];
+    diag_error(ps->d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' has no value (column %d, found %s)", key,
+               p->name, column(ps), found(ps, buf));
+    return JS_EUSAGE;
+  }
+  sb_putn(sb, s, (size_t)(ps->p - s));
+  return JS_OK;
+}
+
+/* "{" option (("," | " ")+ option)* "}" */
+static Status parse_options(Parser *ps, PipelineStep *step) {
+  const PassInfo *p = step->pass;
+  bool set[16] = {0};
+  ps->p++; /* '{' */
+  for (;;) {
+    while (*ps->p == ',' || *ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n') ps->p++;
+    if (*ps->p == '}') {
+      ps->p++;
+      return JS_OK;
+    }
+    if (!*ps->p) {
+      diag_error(ps->d, (SrcLoc){0}, "--passes: missing '}' after the options of pass '%s'", p->name);
+      return JS_EUSAGE;
+    }
+    size_t n = ident_len(ps->p);
+    char key[64];
+    if (n == 0 || n >= sizeof key) {
+      char buf[8];
+      diag_error(ps->d, (SrcLoc){0}, "--passes: expected an option name for pass '%s' at column %d, found %s",
+                 p->name, column(ps), found(ps, buf));
+      return JS_EUSAGE;
+    }
+    memcpy(key, ps->p, n);
+    key[n] = 0;
+    ps->p += n;
+    int idx = opt_index(p, key);
+    if (idx < 0) return unknown_option(ps, p, key);
+    skip_ws(ps);
+    if (*ps->p != '=') {
+      char buf[8];
+      diag_error(ps->d, (SrcLoc){0}, "--passes: expected '=' after option '%s' of pass '%s', found %s", key,
+                 p->name, found(ps, buf));
+      return JS_EUSAGE;
+    }
+    ps->p++;
+    skip_ws(ps);
+    if (set[idx]) {
+      diag_error(ps->d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' is given twice", key, p->name);
+      return JS_EUSAGE;
+    }
+    set[idx] = true;
+    StrBuf sb;
+    sb_init(&sb);
+    Status st = parse_value(ps, p, key, &sb);
+    if (!st && sb.oom) st = diag_oom(ps->d);
+    if (!st) st = read_value(ps->pl->arena, p, &p->options[idx], sb_str(&sb), &step->args.vals[idx], ps->d);
+    sb_free(&sb);
+    if (st) return st;
+  }
+}
+
+static bool ran_before(const Pipeline *pl, const char *name) {
+  for (int i = 0; i < pl->nsteps; i++)
+    if (strcmp(pl->steps[i].pass->name, name) == 0) return true;
+  return false;
+}
+
+static Status parse_pipeline(Parser *ps) {
+  for (;;) {
+    skip_ws(ps);
+    size_t n = ident_len(ps->p);
+    if (n == 0) {
+      char buf[8];
+      if (!*ps->p && ps->pl->nsteps == 0)
+        diag_error(ps->d, (SrcLoc){0}, "--passes: the pipeline is empty");
+      else
+        diag_error(ps->d, (SrcLoc){0}, "--passes: expected a pass name at column %d, found %s", column(ps),
+                   found(ps, buf));
+      return JS_EUSAGE;
+    }
+    char name[64];
+    if (n >= sizeof name) n = sizeof name - 1;
+    memcpy(name, ps->p, n);
+    name[n] = 0;
+    ps->p += ident_len(ps->p);
+    const PassInfo *p = pass_lookup(name);
+    if (!p) return unknown_pass(ps, name);
+    PipelineStep *step;
+    Status st;
+    if (p->requires && !ran_before(ps->pl, p->requires)) {
+      const PassInfo *req = pass_lookup(p->requires);
+      if (req && (st = add_step(ps, req, true, &step))) return st;
+    }
+    if ((st = add_step(ps, p, false, &step))) return st;
+    skip_ws(ps);
+    if (*ps->p == '{' && (st = parse_options(ps, step))) return st;
+    skip_ws(ps);
+    if (!*ps->p) return JS_OK;
+    if (*ps->p != ',') {
+      char buf[8];
+      diag_error(ps->d, (SrcLoc){0}, "--passes: expected ',' or '{' after pass '%s' at column %d, found %s", p->name,
+                 column(ps), found(ps, buf));
+      return JS_EUSAGE;
+    }
+    ps->p++;
+  }
+}
+
+Status pass_pipeline_parse(const char *text, Pipeline **out, Diag *d) {
+  *out = NULL;
+  Pipeline *pl = ir_calloc(1, sizeof *pl);
+  if (!pl) return diag_oom(d);
+  if (!(pl->arena = arena_new())) {
+    ir_free(pl);
+    return diag_oom(d);
+  }
+  Parser ps = {.text = text, .p = text, .pl = pl, .d = d};
+  Status st = parse_pipeline(&ps);
+  if (st) {
+    pass_pipeline_free(pl);
+    return st;
+  }
+  *out = pl;
+  return JS_OK;
+}
+
+void pass_pipeline_free(Pipeline *pl) {
+  if (!pl) return;
+  arena_free(pl->arena);
+  ir_free(pl);
+}
+
+bool pass_pipeline_has(const Pipeline *pl, const char *name) {
+  return pl && name && ran_before(pl, name);
+}
+
+Status pass_check_dump_after(const Pipeline *pl, const char *name, Diag *d) {
+  if (!name || strcmp(name, "all") == 0 || pass_pipeline_has(pl, name)) return JS_OK;
+  StrBuf sb;
+  sb_init(&sb);
+  const char *names[64];
+  int n = 0;
+  for (int i = 0; pl && i < pl->nsteps && n < 64; i++) {
+    names[n++] = pl->steps[i].pass->name;
+    sb_printf(&sb, "%s%s", i ? ", " : "", pl->steps[i].pass->name);
+  }
+  const char *hint = diag_closest(name, names, n);
+  if (!pass_lookup(name) && !hint) {
+    const char *all[NPASSES];
+    for (int i = 0; i < NPASSES; i++) all[i] = registry[i].name;
+    hint = diag_closest(name, all, NPASSES);
+  }
+  bool known = pass_lookup(name) != NULL;
+  diag_error(d, (SrcLoc){0}, "--dump-after: %s '%s'%s%s%s%s; the pipeline runs: %s", known ? "pass" : "unknown pass",
+             name, known ? " is not in the pipeline" : "", hint ? " (did you mean '" : "", hint ? hint : "",
+             hint ? "'?)" : "", n ? sb_str(&sb) : "nothing");
+  sb_free(&sb);
+  return JS_EUSAGE;
+}
+
+/* ---- running ---- */
+
+/* "in pass 'metadata' (after: verify, shape)": the note torch.fx's pass manager gives. */
+static void failure_note(PassContext *ctx, const Pipeline *pl, int i, const char *what) {
+  StrBuf sb;
+  sb_init(&sb);
+  for (int j = 0; j < i; j++) sb_printf(&sb, "%s%s", j ? ", " : "", pl->steps[j].pass->name);
+  const PipelineStep *s = &pl->steps[i];
+  const char *for_pass = s->implicit && i + 1 < pl->nsteps ? pl->steps[i + 1].pass->name : NULL;
+  diag_note(ctx->diag, (SrcLoc){0}, "%s pass '%s'%s%s%s (%s%s)", what, s->pass->name,
+            for_pass ? ", run implicitly before '" : "", for_pass ? for_pass : "", for_pass ? "'" : "",
+            i ? "after: " : "it ran first", sb_str(&sb));
+  sb_free(&sb);
+}
+
+Status pass_pipeline_run(const Pipeline *pl, Graph *g, PassContext *ctx) {
+  for (int i = 0; i < pl->nsteps; i++) {
+    const PipelineStep *s = &pl->steps[i];
+    Status st = s->pass->fn(g, &s->args, ctx);
+    if (!st && ctx->report && ctx->report->oom) st = diag_oom(ctx->diag);
+    if (st) {
+      failure_note(ctx, pl, i, "in");
+      return st;
+    }
+#ifdef JSCC_VERIFY_EACH_PASS
+    if (s->pass->changes_graph && (st = ir_verify(g, ctx->diag))) {
+      failure_note(ctx, pl, i, "the graph is broken after");
+      return st;
+    }
+#endif
+    if (ctx->dump && ctx->dump_after &&
+        (strcmp(ctx->dump_after, "all") == 0 || strcmp(ctx->dump_after, s->pass->name) == 0))
+      ctx->dump(ctx->dump_ud, g, s->pass->name);
+  }
+  return JS_OK;
+}

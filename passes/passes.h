@@ -1,0 +1,123 @@
+/* passes/passes.h — the pass layer's table of contents.
+ *
+ * A pass is one function with one signature (PassFn) and one entry in the registry
+ * (passes/manager.c): its name, help text and options schema.  Pipelines are strings,
+ *   --passes='shape,metadata{unsqueeze=false},report-graph{file="out/report.txt"}'
+ * parsed into a Pipeline and run over a Graph.  The runner names the pass that failed and the
+ * passes run before it (torch.fx's pass manager), can call a dump hook after any pass
+ * (--dump-after=PASS|all), and under JSCC_VERIFY_EACH_PASS runs ir_verify after every pass
+ * that changes the graph.
+ *
+ * A pass that needs another's results names it in PassInfo.requires; the runner runs that pass
+ * first, implicitly, when the pipeline has not run it yet (metadata runs `shape`).
+ *
+ * Prototypes are grouped under the name of the .c file that defines them.
+ */
+#ifndef JSCC_PASSES_H
+#define JSCC_PASSES_H
+
+#include "ir.h"
+
+/* ==== manager.c: registry, options, pipelines, the runner ==== */
+
+typedef enum OptType { OPT_INT, OPT_FLOAT, OPT_BOOL, OPT_STR, OPT_ENUM } OptType;
+
+/* One option a pass accepts. */
+typedef struct PassOption {
+  const char *key;     /* "verbose" */
+  OptType type;        /* how its text is read */
+  const char *def;     /* default, written as a user would write it ("false", "", "type") */
+  const char *allowed; /* OPT_ENUM: the values, separated by '|' ("type|name"); else NULL */
+  const char *help;    /* one line */
+} PassOption;
+
+struct PassInfo;
+
+/* A pass's options for one run: one value per schema entry, defaults filled in.
+ * OPT_INT: VAL_INT, OPT_FLOAT: VAL_FLOAT, OPT_BOOL: VAL_BOOL, OPT_STR and OPT_ENUM: VAL_STR. */
+typedef struct PassArgs {
+  const struct PassInfo *pass; /* whose schema the values follow */
+  Value *vals;                 /* pass->noptions values (NULL when it has none) */
+} PassArgs;
+
+/* What a running pass may use besides the graph. */
+typedef struct PassContext {
+  Diag *diag;             /* errors */
+  StrBuf *report;         /* analysis passes write their human-readable reports here (may be NULL) */
+  const char *dump_after; /* NULL, a pass name, or "all" */
+  void (*dump)(void *ud, const Graph *g, const char *after_pass); /* called after a matching pass */
+  void *dump_ud;          /* passed to dump */
+} PassContext;
+
+typedef Status (*PassFn)(Graph *g, const PassArgs *args, PassContext *ctx);
+
+/* One registry entry. */
+typedef struct PassInfo {
+  const char *name;          /* as written in pipelines: "report-graph" */
+  PassFn fn;                 /* the pass */
+  const char *help;          /* one line for --list-passes */
+  const PassOption *options; /* its options schema */
+  int noptions;
+  bool changes_graph;        /* a transform: ir_verify runs after it under JSCC_VERIFY_EACH_PASS */
+  const char *requires;      /* a pass run implicitly first if the pipeline has not run it, or NULL */
+} PassInfo;
+
+int pass_count(void);                       /* entries in the registry */
+const PassInfo *pass_info(int i);           /* the i-th, in --list-passes order; NULL out of range */
+const PassInfo *pass_lookup(const char *name); /* NULL when unknown */
+/* --list-passes: each pass's name and help, then its options with types and defaults. */
+void pass_list(StrBuf *sb);
+
+/* Option values inside a pass (the key must be in the pass's schema: a bug otherwise). */
+int64_t pass_arg_int(const PassArgs *a, const char *key);
+double pass_arg_float(const PassArgs *a, const char *key);
+bool pass_arg_bool(const PassArgs *a, const char *key);
+const char *pass_arg_str(const PassArgs *a, const char *key); /* OPT_STR and OPT_ENUM */
+
+/* A parsed pipeline: passes with their options, in order. */
+typedef struct PipelineStep {
+  const PassInfo *pass; /* the registry entry */
+  PassArgs args;        /* its options */
+  bool implicit;        /* inserted because a later step requires it (not written by the user) */
+} PipelineStep;
+
+typedef struct Pipeline {
+  Arena *arena;         /* owns the steps and option values */
+  PipelineStep *steps;
+  int nsteps;
+} Pipeline;
+
+/* Parses "name,name{key=value key2='a b'},name{k=v,k2=v2}".  Errors (unknown pass or option,
+ * bad value, syntax) go to `d` at SrcLoc{0}, start with "--passes: ", list the valid names
+ * and suggest the closest; they return JS_EUSAGE (JS_ENOMEM on OOM).  *out is NULL then. */
+Status pass_pipeline_parse(const char *text, Pipeline **out, Diag *d);
+void pass_pipeline_free(Pipeline *pl);
+/* True when `name` runs under this pipeline: one of its steps, or a pass a step requires. */
+bool pass_pipeline_has(const Pipeline *pl, const char *name);
+/* Checks a --dump-after value against the pipeline: NULL and "all" are fine, a pass that runs
+ * is fine; anything else is reported ("--dump-after: ...") and gives JS_EUSAGE. */
+Status pass_check_dump_after(const Pipeline *pl, const char *name, Diag *d);
+/* Runs the steps in order over `g`.  On failure it adds
+ *   note: in pass 'shape' (after: verify, dce)
+ * and returns the failing pass's status.  Passes named in `requires` run first when needed. */
+Status pass_pipeline_run(const Pipeline *pl, Graph *g, PassContext *ctx);
+
+/* ==== the passes, one file each ==== */
+
+/* shape.c: sets every node's type via ir_infer_type; reports every independent error. */
+Status pass_shape(Graph *g, const PassArgs *args, PassContext *ctx);
+/* verify.c: ir_verify as a pass. */
+Status pass_verify(Graph *g, const PassArgs *args, PassContext *ctx);
+/* dce.c: removes nodes whose results are unused, to a fixed point. */
+Status pass_dce(Graph *g, const PassArgs *args, PassContext *ctx);
+/* metadata.c: MASE's init_metadata + add_common_metadata + add_software_metadata. */
+Status pass_metadata(Graph *g, const PassArgs *args, PassContext *ctx);
+/* report_graph.c: MASE's report_graph_analysis_pass (fx graph text, op counts, layer types). */
+Status pass_report_graph(Graph *g, const PassArgs *args, PassContext *ctx);
+/* The fx `print(graph)` text ("graph():\n    %x : [num_users=1] = placeholder[target=x]...").
+ * For people: it is torch.fx's format, not jscc's IR text, and does not parse back. */
+void pass_fx_graph_text(StrBuf *sb, const Graph *g);
+/* params.c: parameters and buffers per node and module, with totals. */
+Status pass_params(Graph *g, const PassArgs *args, PassContext *ctx);
+
+#endif /* JSCC_PASSES_H */

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# cli.sh JSCC — the command line's behaviour: the acceptance checks, exit codes,
+# usage errors, -o, --dump-after, --model, stdin.  Run from the source root.
+set -u
+jscc=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+
+# expect NAME WANT-EXIT WANT-SUBSTRING(stdout+stderr, may be empty) -- ARGS...
+expect() {
+  local name=$1 want=$2 sub=$3; shift 4
+  "$jscc" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  local rc=$?
+  local why=""
+  [ $rc -eq "$want" ] || why="exit $rc, expected $want"
+  if [ -n "$sub" ] && ! cat "$tmp/out" "$tmp/err" | grep -qF -- "$sub"; then why="${why:+$why; }missing '$sub'"; fi
+  if grep -qE 'AddressSanitizer|runtime error:' "$tmp/err"; then why="sanitizer report"; fi
+  if [ -n "$why" ]; then
+    fail=$((fail + 1)); echo "FAIL $name: $why"; head -20 "$tmp/out" "$tmp/err"
+  else
+    pass=$((pass + 1))
+  fi
+}
+
+# The acceptance checks.
+expect report-graph-tiny 0 "{'placeholder': 1, 'get_attr': 0, 'call_function': 0, 'call_method': 0, 'call_module': 4, 'output': 1}" -- examples/jsc_tiny.jsc --passes=report-graph
+expect params-tiny 0 "Total trainable parameters: 117" -- examples/jsc_tiny.jsc --passes=params
+expect params-big 0 "Total trainable parameters: 1397" -- examples/jsc_big.jsc --passes=params
+expect fx-names 0 "%seq_blocks_3 : f32[B,5]" -- examples/jsc_tiny.jsc --passes=shape --dump-ir
+
+# Usage errors: exit 2, with a useful message.
+expect unknown-pass 2 "unknown pass 'shap'" -- examples/jsc_tiny.jsc --passes=shap
+expect unknown-pass-lists 2 "report-graph" -- examples/jsc_tiny.jsc --passes=nosuchpass
+expect unknown-option 2 "unknown option" -- --frobnicate examples/jsc_tiny.jsc
+expect bad-dump-format 2 "unknown format 'svg'" -- examples/jsc_tiny.jsc --dump-ir=svg
+expect no-input 2 "usage" --
+expect two-inputs 2 "one input file" -- examples/jsc_tiny.jsc examples/jsc_big.jsc
+expect dump-after-missing 2 "not in the pipeline" -- examples/jsc_tiny.jsc --passes=shape --dump-after=params
+expect unknown-model 2 "did you mean 'JSC_Tiny'" -- examples/jsc_tiny.jsc --model=JSC_Tiyn
+expect bad-max-errors 2 "--max-errors" -- examples/jsc_tiny.jsc --max-errors=0
+expect help 0 "usage: jscc" -- --help
+expect version 0 "jscc " -- --version
+expect list-passes 0 "report-graph" -- --list-passes
+
+# Bad input: exit 1.
+expect missing-file 1 "cannot open 'no/such.jsc'" -- no/such.jsc
+
+# --dump-after shows the IR between passes, and the dump parses back.
+expect dump-after 0 "# IR after pass 'shape'" -- examples/jsc_tiny.jsc --passes=shape,metadata --dump-after=shape
+expect dump-after-all 0 "# IR after pass 'metadata'" -- examples/jsc_tiny.jsc --passes=shape,metadata --dump-after=all
+"$jscc" examples/jsc_tiny.jsc --passes=shape,metadata --dump-after=shape >"$tmp/after.ir" 2>&1
+expect dump-after-parses 0 "" -- "$tmp/after.ir" --passes=verify
+expect model-select 0 "model JSC_Tiny" -- examples/jsc_tiny.jsc --model=JSC_Tiny
+
+# -o writes the same bytes as stdout, and nothing at all when the run fails.
+"$jscc" examples/jsc_big.jsc --dump-ir=json >"$tmp/stdout.json"
+expect output-file 0 "" -- examples/jsc_big.jsc --dump-ir=json -o "$tmp/file.json"
+if cmp -s "$tmp/stdout.json" "$tmp/file.json"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL -o differs from stdout"; fi
+expect output-on-error 1 "" -- test/bad/jsc/unknown_module.jsc -o "$tmp/never.ir"
+if [ -e "$tmp/never.ir" ] || ls "$tmp"/never.ir.tmp* >/dev/null 2>&1; then fail=$((fail + 1)); echo "FAIL -o left a file after an error"; else pass=$((pass + 1)); fi
+
+# Standard input, and -x to read IR text from it.
+if "$jscc" - <examples/jsc_tiny.jsc >"$tmp/stdin.ir" 2>"$tmp/err" && "$jscc" -x ir - <"$tmp/stdin.ir" --passes=verify >/dev/null 2>>"$tmp/err"; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL stdin"; cat "$tmp/err"
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,302 @@
+/* tools/jscc.c — the jscc command line: read a model (.jsc source or IR text), run a pass
+ * pipeline over it, and print reports and IR views.
+ *
+ * This is the only place that exits.  The layers below report into a Diag and return a
+ * Status; here a Status becomes an exit code: 0 success, 1 bad input (the diagnostics say
+ * where), 2 bad usage.  Output to a file (-o) is written only when everything succeeded, and
+ * atomically, so a failed run never leaves a half-written file. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "ir.h"
+#include "passes.h"
+
+enum { EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+typedef enum DumpFormat { DUMP_NONE, DUMP_TEXT, DUMP_TABLE, DUMP_DOT, DUMP_JSON } DumpFormat;
+
+/* Everything one invocation asked for. */
+typedef struct Options {
+  const char *input;      /* path, or "-" for standard input */
+  const char *lang;       /* "jsc", "ir", or NULL to go by the file's extension */
+  const char *passes;     /* pipeline text, or NULL */
+  const char *dump_after; /* pass name, "all", or NULL */
+  const char *model;      /* only this model, or NULL for all */
+  const char *output;     /* -o FILE, or NULL for stdout */
+  DumpFormat dump;        /* final dump */
+  int max_errors;
+} Options;
+
+/* Where the run's output accumulates: stdout directly, or a buffer written at the end. */
+typedef struct Out {
+  StrBuf buf;   /* used when writing to a file */
+  bool to_file;
+} Out;
+
+static void out_put(Out *o, const char *s, size_t n) {
+  if (o->to_file)
+    sb_putn(&o->buf, s, n);
+  else
+    fwrite(s, 1, n, stdout);
+}
+
+static void usage(FILE *f) {
+  fputs("usage: jscc [options] FILE.jsc|FILE.ir\n"
+        "       jscc --list-passes\n"
+        "\n"
+        "Reads a model written in the .jsc language (spec/language.md) or jscc IR text\n"
+        "(spec/ir.md), runs a pass pipeline over every model in it, and prints reports and\n"
+        "views of the IR.\n"
+        "\n"
+        "options:\n"
+        "  --passes=PIPELINE      passes to run, in order: 'shape,metadata,report-graph';\n"
+        "                         options in braces: 'report-graph{file=g.txt}'\n"
+        "  --dump-ir[=FORMAT]     print the IR after the pipeline; FORMAT is text (default,\n"
+        "                         parses back), table, dot or json\n"
+        "  --dump-after=PASS|all  print the IR after the named pass, or after every pass\n"
+        "  --model=NAME           work on this model only (default: every model in the file)\n"
+        "  -x jsc|ir              the input's language (default: by extension, .ir is IR)\n"
+        "  -o, --output=FILE      write the output to FILE instead of standard output\n"
+        "  --max-errors=N         stop reporting after N errors (default 20)\n"
+        "  --list-passes          list the passes with their options\n"
+        "  --version              print the version\n"
+        "  -h, --help             print this help\n"
+        "\n"
+        "With no --passes and no --dump-ir, jscc prints the IR text of the model.\n"
+        "Exit status: 0 success, 1 an error in the input, 2 bad usage.\n",
+        f);
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "jscc: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n(run 'jscc --help' for usage)\n");
+  return EXIT_USAGE;
+}
+
+static bool parse_dump_format(const char *s, DumpFormat *out) {
+  static const struct {
+    const char *name;
+    DumpFormat f;
+  } formats[] = {{"text", DUMP_TEXT}, {"table", DUMP_TABLE}, {"dot", DUMP_DOT}, {"json", DUMP_JSON}};
+  for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+    if (strcmp(s, formats[i].name) == 0) {
+      *out = formats[i].f;
+      return true;
+    }
+  return false;
+}
+
+/* The view of one graph in the chosen format. */
+static void render(StrBuf *sb, const Graph *g, DumpFormat f) {
+  switch (f) {
+  case DUMP_TEXT: ir_print_graph(sb, g); break;
+  case DUMP_TABLE: ir_print_table(sb, g); break;
+  case DUMP_DOT: ir_print_dot(sb, g); break;
+  case DUMP_JSON: ir_print_json(sb, g); break;
+  case DUMP_NONE: break;
+  }
+}
+
+/* State the --dump-after callback needs. */
+typedef struct DumpCtx {
+  Out *out;
+  StrBuf *report;
+  DumpFormat format;
+} DumpCtx;
+
+/* Reports come out in the order the passes ran, interleaved with --dump-after views. */
+static void flush_report(Out *o, StrBuf *report) {
+  if (report->len) out_put(o, sb_str(report), report->len);
+  sb_clear(report);
+}
+
+static void dump_after_pass(void *ud, const Graph *g, const char *pass) {
+  DumpCtx *dc = ud;
+  flush_report(dc->out, dc->report);
+  StrBuf sb;
+  sb_init(&sb);
+  /* The marker is a comment in every format that has one, so a text dump still parses. */
+  if (dc->format == DUMP_TEXT || dc->format == DUMP_TABLE)
+    sb_printf(&sb, "# IR after pass '%s'\n", pass);
+  else if (dc->format == DUMP_DOT)
+    sb_printf(&sb, "// IR after pass '%s'\n", pass);
+  render(&sb, g, dc->format);
+  out_put(dc->out, sb_str(&sb), sb.len);
+  sb_free(&sb);
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Reads and parses the input into a Program, then verifies each graph. */
+static Status load(const Options *opt, Arena *files, Program **prog, Diag *d) {
+  SrcFile *src;
+  Status st = diag_read_file(files, opt->input, &src, d);
+  if (st) return st;
+  bool is_ir = opt->lang ? strcmp(opt->lang, "ir") == 0 : has_suffix(opt->input, ".ir");
+  if (is_ir) return ir_parse(src, prog, d); /* which verifies what it read */
+  st = fe_parse(src, prog, d);
+  for (int i = 0; !st && i < (*prog)->ngraphs; i++) st = ir_verify((*prog)->graphs[i], d);
+  return st;
+}
+
+static int exit_code(Status st) {
+  switch (st) {
+  case JS_OK: return 0;
+  case JS_EUSAGE: return EXIT_USAGE;
+  default: return EXIT_INPUT;
+  }
+}
+
+static int run(const Options *opt) {
+  Diag d;
+  diag_init(&d, stderr);
+  d.max_errors = opt->max_errors;
+  Out out = {.to_file = opt->output != NULL};
+  sb_init(&out.buf);
+  StrBuf report;
+  sb_init(&report);
+  Arena *files = arena_new();
+  Program *prog = NULL;
+  Pipeline *pl = NULL;
+  Status st = files ? JS_OK : diag_oom(&d);
+
+  /* The pipeline is checked before the input is read: usage errors come first. */
+  if (!st && opt->passes && (st = pass_pipeline_parse(opt->passes, &pl, &d))) st = JS_EUSAGE;
+  if (!st && opt->dump_after && strcmp(opt->dump_after, "all") != 0) {
+    if (!pl) {
+      diag_error(&d, (SrcLoc){0}, "--dump-after=%s needs --passes", opt->dump_after);
+      st = JS_EUSAGE;
+    } else if (pass_check_dump_after(pl, opt->dump_after, &d)) {
+      st = JS_EUSAGE;
+    }
+  }
+  if (!st) st = load(opt, files, &prog, &d);
+
+  Graph *only = NULL;
+  if (!st && opt->model && !(only = ir_program_find(prog, opt->model))) {
+    const char *names[64];
+    int n = 0;
+    for (int i = 0; i < prog->ngraphs && n < 64; i++) names[n++] = prog->graphs[i]->name;
+    const char *hint = diag_closest(opt->model, names, n);
+    diag_error(&d, (SrcLoc){0}, "--model: no model named '%s' in %s%s%s%s", opt->model, opt->input,
+               hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    st = JS_EUSAGE;
+  }
+
+  DumpFormat fmt = opt->dump != DUMP_NONE ? opt->dump : DUMP_TEXT;
+  DumpCtx dc = {&out, &report, fmt};
+  for (int i = 0; !st && pl && i < prog->ngraphs; i++) {
+    Graph *g = prog->graphs[i];
+    if (only && g != only) continue;
+    PassContext ctx = {.diag = &d, .report = &report, .dump_after = opt->dump_after,
+                       .dump = dump_after_pass, .dump_ud = &dc};
+    st = pass_pipeline_run(pl, g, &ctx);
+    flush_report(&out, &report);
+  }
+
+  /* The final view: asked for, or the default when nothing else was. */
+  DumpFormat final = opt->dump;
+  if (final == DUMP_NONE && !opt->passes) final = DUMP_TEXT;
+  if (!st && final != DUMP_NONE) {
+    /* Straight into the output buffer when writing a file: big graphs print tens of MB. */
+    StrBuf sb;
+    sb_init(&sb);
+    StrBuf *to = out.to_file ? &out.buf : &sb;
+    if (only)
+      render(to, only, final);
+    else if (final == DUMP_TEXT)
+      ir_print_program(to, prog);
+    else
+      for (int i = 0; i < prog->ngraphs; i++) render(to, prog->graphs[i], final);
+    if (to->oom) st = diag_oom(&d);
+    else if (!out.to_file) out_put(&out, sb_str(&sb), sb.len);
+    sb_free(&sb);
+  }
+  if (!st && (out.buf.oom || report.oom)) st = diag_oom(&d);
+  if (!st && out.to_file && sb_write_file(&out.buf, opt->output) != JS_OK) {
+    diag_error(&d, (SrcLoc){0}, "cannot write '%s'", opt->output);
+    st = JS_EIO;
+  }
+  fflush(stdout);
+
+  pass_pipeline_free(pl);
+  ir_program_free(prog);
+  arena_free(files);
+  sb_free(&report);
+  sb_free(&out.buf);
+  int code = exit_code(st);
+  if (st == JS_OK && d.nerrors) code = EXIT_INPUT;
+  diag_free(&d);
+  return code;
+}
+
+int main(int argc, char **argv) {
+  Options opt = {.max_errors = 20};
+  enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION };
+  static const struct option longopts[] = {
+      {"passes", required_argument, NULL, O_PASSES},
+      {"dump-ir", optional_argument, NULL, O_DUMP_IR},
+      {"dump-after", required_argument, NULL, O_DUMP_AFTER},
+      {"model", required_argument, NULL, O_MODEL},
+      {"output", required_argument, NULL, 'o'},
+      {"max-errors", required_argument, NULL, O_MAX_ERRORS},
+      {"list-passes", no_argument, NULL, O_LIST},
+      {"version", no_argument, NULL, O_VERSION},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":ho:x:", longopts, NULL)) != -1) {
+    switch (c) {
+    case O_PASSES: opt.passes = optarg; break;
+    case O_DUMP_IR:
+      opt.dump = DUMP_TEXT;
+      if (optarg && !parse_dump_format(optarg, &opt.dump))
+        return usage_error("--dump-ir: unknown format '%s' (valid: text, table, dot, json)", optarg);
+      break;
+    case O_DUMP_AFTER: opt.dump_after = optarg; break;
+    case O_MODEL: opt.model = optarg; break;
+    case 'o': opt.output = optarg; break;
+    case 'x':
+      if (strcmp(optarg, "jsc") != 0 && strcmp(optarg, "ir") != 0)
+        return usage_error("-x: unknown language '%s' (valid: jsc, ir)", optarg);
+      opt.lang = optarg;
+      break;
+    case O_MAX_ERRORS: {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end || n < 1 || n > 100000) return usage_error("--max-errors: expected a number from 1 to 100000, got '%s'", optarg);
+      opt.max_errors = (int)n;
+      break;
+    }
+    case O_LIST: {
+      StrBuf sb;
+      sb_init(&sb);
+      pass_list(&sb);
+      fputs(sb_str(&sb), stdout);
+      sb_free(&sb);
+      return 0;
+    }
+    case O_VERSION: printf("jscc %s\n", JSCC_VERSION); return 0;
+    case 'h': usage(stdout); return 0;
+    case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+    default: return usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind == argc) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (argc - optind > 1) return usage_error("expected one input file, got also '%s'", argv[optind + 1]);
+  opt.input = argv[optind];
+  return run(&opt);
+}
