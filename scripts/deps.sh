@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# scripts/deps.sh — install the Debian packages jscc needs to build and test (idempotent).
+set -euo pipefail
+pkgs=(gcc clang libclang-rt-14-dev meson ninja-build pkg-config flex bison libcmocka-dev graphviz time)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
