@@ -143,54 +143,50 @@ static void snake_case(StrBuf *sb, const char *s) {
 /* torch.fx's _Namespace.create_name: illegal characters become '_', a leading digit gets a
  * '_', and a base already used gets the next free numeric suffix. */
 const char *ir_graph_unique_name(Graph *g, const char *cand) {
-  StrBuf sb;
-  sb_init(&sb);
-  if (isdigit((unsigned char)cand[0])) sb_putc(&sb, '_');
+  /* The candidate, sanitised, in a buffer of its own ("base" + room for "_<num>"). */
+  size_t clen = strlen(cand);
+  char small[128];
+  char *s = clen + 24 <= sizeof small ? small : ir_malloc(clen + 24);
+  if (!s) return NULL;
+  size_t len = 0;
+  if (isdigit((unsigned char)cand[0])) s[len++] = '_';
   bool in_illegal = false;
   for (const char *p = cand; *p; p++) {
     bool ok = isalnum((unsigned char)*p) || *p == '_';
     if (ok)
-      sb_putc(&sb, *p);
+      s[len++] = *p;
     else if (!in_illegal)
-      sb_putc(&sb, '_');
+      s[len++] = '_';
     in_illegal = !ok;
   }
-  if (sb.len == 0) sb_putc(&sb, '_');
-  if (sb.oom) {
-    sb_free(&sb);
-    return NULL;
-  }
+  if (len == 0) s[len++] = '_';
+  s[len] = 0;
   /* split "base_<num>" */
-  char *s = sb.data;
-  size_t len = sb.len, i = len;
+  size_t i = len;
   while (i > 0 && isdigit((unsigned char)s[i - 1])) i--;
   long long num = -1;
+  size_t blen = len;
   if (i < len && i > 1 && s[i - 1] == '_' && len - i < 18) {
     num = atoll(s + i);
-    s[i - 1] = 0;
+    blen = i - 1;
   }
-  const char *base = arena_strdup(g->arena, s);
-  sb_free(&sb);
-  if (!base) return NULL;
-  const char *interned_base = base;
-  void *cnt = strmap_get(&g->name_counts, base);
-  StrBuf name;
-  sb_init(&name);
-  if (num < 0)
-    sb_puts(&name, base);
-  else
-    sb_printf(&name, "%s_%lld", base, num);
-  if (num <= 0) num = cnt ? (long long)(intptr_t)cnt : 0;
-  while (strmap_get(&g->node_names, sb_str(&name))) {
+  s[blen] = 0; /* s is now the base; the number is re-added below */
+  void *cnt = strmap_get(&g->name_counts, s);
+  if (num >= 0) snprintf(s + blen, 24, "_%lld", num);
+  if (num <= 0) num = cnt ? (long long)(intptr_t)cnt - 1 : 0;
+  while (strmap_get(&g->node_names, s)) {
     num++;
-    sb_clear(&name);
-    sb_printf(&name, "%s_%lld", base, num);
+    snprintf(s + blen, 24, "_%lld", num);
   }
-  const char *out = name.oom ? NULL : arena_strdup(g->arena, sb_str(&name));
-  sb_free(&name);
-  if (!out) return NULL;
-  /* the base lives in the arena, so it can key the counter map */
-  if (strmap_put(&g->name_counts, interned_base, (void *)(intptr_t)num)) return NULL;
+  const char *out = arena_strdup(g->arena, s);
+  /* Remember the last suffix for this base (stored +1 so that 0 is not NULL). */
+  if (out) {
+    s[blen] = 0;
+    /* a base already in the map keeps its key (strmap_put only replaces the value) */
+    const char *base = cnt ? s : arena_strndup(g->arena, s, blen);
+    if (!base || strmap_put(&g->name_counts, base, (void *)(intptr_t)(num + 1))) out = NULL;
+  }
+  if (s != small) ir_free(s);
   return out;
 }
 

@@ -143,7 +143,10 @@ static Status load(const Options *opt, Arena *files, Program **prog, Diag *d) {
   bool is_ir = opt->lang ? strcmp(opt->lang, "ir") == 0 : has_suffix(opt->input, ".ir");
   if (is_ir) return ir_parse(src, prog, d); /* which verifies what it read */
   st = fe_parse(src, prog, d);
+#ifdef JSCC_VERIFY_EACH_PASS
+  /* Debug builds check the front end's output too, as they check every pass's. */
   for (int i = 0; !st && i < (*prog)->ngraphs; i++) st = ir_verify((*prog)->graphs[i], d);
+#endif
   return st;
 }
 
