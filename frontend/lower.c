@@ -129,17 +129,6 @@ static Sym *bind(Lower *L, const char *name, SymKind kind, SrcLoc loc) {
 
 /* ---- constants ---- */
 
-static const char *kind_name(const Value *v) {
-  switch (v->kind) {
-  case VAL_NONE: return "None";
-  case VAL_BOOL: return "bool";
-  case VAL_INT: return "int";
-  case VAL_FLOAT: return "float";
-  case VAL_STR: return "str";
-  default: return "value";
-  }
-}
-
 static bool is_number(const Value *v) {
   return v->kind == VAL_INT || v->kind == VAL_FLOAT;
 }
@@ -182,8 +171,8 @@ static LVal int_pow(Lower *L, int64_t b, int64_t e, SrcLoc loc) {
 
 static LVal fold_binary(Lower *L, int op, const Value *x, const Value *y, SrcLoc loc) {
   if (!is_number(x) || !is_number(y))
-    return diag_error(L->d, loc, "unsupported operand types for '%s': %s and %s", op_text(op), kind_name(x),
-                      kind_name(y)),
+    return diag_error(L->d, loc, "unsupported operand types for '%s': %s and %s", op_text(op), val_kind_name(x),
+                      val_kind_name(y)),
            lv_err;
   if (op == '@') return diag_error(L->d, loc, "'@' (matmul) needs tensor operands"), lv_err;
   if (x->kind == VAL_INT && y->kind == VAL_INT && op != '/') {
@@ -324,7 +313,7 @@ static LVal attr(Lower *L, const FeExpr *e) {
       return diag_error(L->d, e->loc, "tensor method '%s' must be called: x.%s(...)", e->name, e->name), lv_err;
     return diag_error(L->d, e->loc, "tensors have no attribute '%s'", e->name), lv_err;
   case LV_CONST:
-    return diag_error(L->d, e->loc, "a constant (%s) has no attribute '%s'", kind_name(&base.val), e->name),
+    return diag_error(L->d, e->loc, "a constant (%s) has no attribute '%s'", val_kind_name(&base.val), e->name),
            lv_err;
   default: return lv_err;
   }
@@ -363,7 +352,7 @@ static LVal unary(Lower *L, const FeExpr *e) {
   switch (x.kind) {
   case LV_CONST:
     if (!is_number(&x.val))
-      return diag_error(L->d, e->loc, "bad operand type for unary '%c': %s", e->op, kind_name(&x.val)), lv_err;
+      return diag_error(L->d, e->loc, "bad operand type for unary '%c': %s", e->op, val_kind_name(&x.val)), lv_err;
     if (e->op == '+') return x;
     if (x.val.kind == VAL_FLOAT) return lv_const(val_float(-x.val.u.f));
     if (x.val.u.i == INT64_MIN) return diag_error(L->d, e->loc, "integer overflow in constant expression"), lv_err;
@@ -429,7 +418,7 @@ static LVal call_module(Lower *L, const FeExpr *e, Module *m) {
            lv_err;
   if (args[0].kind != VAL_NODE)
     return diag_error(L->d, e->loc, "module '%s' (%s) must be applied to a tensor, got %s", m->path, cls,
-                      kind_name(&args[0])),
+                      val_kind_name(&args[0])),
            lv_err;
   return apply_module(L, m, lv_tensor(args[0].u.node), e->loc);
 }
@@ -492,7 +481,7 @@ static LVal not_callable(Lower *L, LVal v, const FeExpr *callee) {
     else
       diag_error(L->d, callee->loc, "a tensor is not callable");
   } else if (v.kind == LV_CONST) {
-    diag_error(L->d, callee->loc, "a constant (%s) is not callable", kind_name(&v.val));
+    diag_error(L->d, callee->loc, "a constant (%s) is not callable", val_kind_name(&v.val));
   }
   return lv_err;
 }
@@ -518,7 +507,7 @@ static LVal call(Lower *L, const FeExpr *e) {
       return not_callable(L, m, callee);
     }
     if (base.kind == LV_CONST)
-      return diag_error(L->d, callee->loc, "a constant (%s) has no method '%s'", kind_name(&base.val), callee->name),
+      return diag_error(L->d, callee->loc, "a constant (%s) has no method '%s'", val_kind_name(&base.val), callee->name),
              lv_err;
     return lv_err;
   }
@@ -813,7 +802,7 @@ static bool ret(Lower *L, const FeStmt *s) {
     if (v.kind == LV_MODULE)
       diag_error(L->d, e->loc, "module '%s' used as a value (call it on a tensor: %s(x))", v.mod->path, v.mod->path);
     else if (v.kind == LV_CONST)
-      diag_error(L->d, e->loc, "a model returns tensors, not a constant (%s)", kind_name(&v.val));
+      diag_error(L->d, e->loc, "a model returns tensors, not a constant (%s)", val_kind_name(&v.val));
   }
   if (!ok) return false;
   /* fx: output's args are (value,), a tuple of values when several are returned */

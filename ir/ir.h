@@ -229,6 +229,7 @@ Value val_str(const char *s); /* s must outlive the value (arena) */
 Value val_node(struct Node *n);
 Value val_type(const TensorType *t);
 bool val_equal(const Value *a, const Value *b); /* deep; nodes by identity */
+const char *val_kind_name(const Value *v);      /* for messages: "int", "tensor", "None" */
 /* Deep copy into an arena (strings, sequences, dicts, types); JS_ENOMEM. */
 Status val_copy(Arena *a, const Value *src, Value *dst);
 /* Text form shared by the IR printer and parser: None true 3 0.1 "s" %n (a,) [a] {k=v} f32[B]. */

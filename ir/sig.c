@@ -95,21 +95,6 @@ bool ir_sig_parse(const char *text, Sig *out) {
   return true;
 }
 
-static const char *val_kind_desc(const Value *v) {
-  switch (v->kind) {
-  case VAL_NONE: return "None";
-  case VAL_BOOL: return "bool";
-  case VAL_INT: return "int";
-  case VAL_FLOAT: return "float";
-  case VAL_STR: return "str";
-  case VAL_NODE: return "tensor";
-  case VAL_TUPLE: return "tuple";
-  case VAL_LIST: return "list";
-  case VAL_DICT: return "dict";
-  case VAL_TYPE: return "type";
-  }
-  return "?";
-}
 
 /* Checks (and, int to float, converts) one argument against its parameter's type. */
 static bool type_ok(const SigParam *sp, Value *v) {
@@ -172,7 +157,7 @@ Status ir_sig_bind(const Sig *sig, const char *what, int nargs, const Value *arg
       if (!type_ok(&sig->params[varg], &items[i]))
         return diag_error(d, loc, "%s(): argument %d of '*%s' must be %s, got %s", what, npos + i + 1,
                           sig->params[varg].name, ir_sig_type_name(sig->params[varg].type),
-                          val_kind_desc(&args[npos + i]));
+                          val_kind_name(&args[npos + i]));
     }
     bound[varg] = (Value){.kind = VAL_TUPLE, .u.seq = {n, items}};
     set[varg] = true;
@@ -211,7 +196,7 @@ Status ir_sig_bind(const Sig *sig, const char *what, int nargs, const Value *arg
     Value orig = bound[i];
     if (!type_ok(sp, &bound[i]))
       return diag_error(d, loc, "%s(): argument '%s' must be %s%s, got %s", what, sp->name,
-                        ir_sig_type_name(sp->type), sp->optional ? " or None" : "", val_kind_desc(&orig));
+                        ir_sig_type_name(sp->type), sp->optional ? " or None" : "", val_kind_name(&orig));
   }
   return JS_OK;
 }

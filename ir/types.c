@@ -90,6 +90,11 @@ Value val_type(const TensorType *t) {
   return (Value){.kind = VAL_TYPE, .u.type = t};
 }
 
+const char *val_kind_name(const Value *v) {
+  static const char *const names[] = {"None", "bool", "int", "float", "str", "tensor", "tuple", "list", "dict", "type"};
+  return (unsigned)v->kind < sizeof names / sizeof *names ? names[v->kind] : "?";
+}
+
 bool val_equal(const Value *a, const Value *b) {
   if (a->kind != b->kind) return false;
   switch (a->kind) {

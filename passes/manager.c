@@ -489,3 +489,15 @@ Status pass_pipeline_run(const Pipeline *pl, Graph *g, PassContext *ctx) {
   }
   return JS_OK;
 }
+
+Status pass_emit_report(const char *pass, const StrBuf *sb, const PassArgs *args, PassContext *ctx) {
+  const char *file = pass_arg_str(args, "file");
+  Status st = JS_OK;
+  if (*file && (st = sb_write_file(sb, file)) != JS_OK) {
+    if (st == JS_ENOMEM) return diag_oom(ctx->diag);
+    diag_error(ctx->diag, (SrcLoc){0}, "%s: cannot write '%s'", pass, file);
+    return st;
+  }
+  if (ctx->report) sb_puts(ctx->report, sb_str(sb));
+  return JS_OK;
+}

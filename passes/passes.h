@@ -73,6 +73,9 @@ int64_t pass_arg_int(const PassArgs *a, const char *key);
 double pass_arg_float(const PassArgs *a, const char *key);
 bool pass_arg_bool(const PassArgs *a, const char *key);
 const char *pass_arg_str(const PassArgs *a, const char *key); /* OPT_STR and OPT_ENUM */
+/* A report pass's output: written to its `file` option (atomically) when set, and appended
+ * to ctx->report. */
+Status pass_emit_report(const char *pass, const StrBuf *sb, const PassArgs *args, PassContext *ctx);
 
 /* A parsed pipeline: passes with their options, in order. */
 typedef struct PipelineStep {

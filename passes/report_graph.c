@@ -107,14 +107,7 @@ Status pass_report_graph(Graph *g, const PassArgs *args, PassContext *ctx) {
   if (sb.oom) {
     st = diag_oom(ctx->diag);
   } else {
-    const char *file = pass_arg_str(args, "file");
-    if (*file && (st = sb_write_file(&sb, file)) != JS_OK) {
-      if (st == JS_ENOMEM)
-        st = diag_oom(ctx->diag);
-      else
-        diag_error(ctx->diag, (SrcLoc){0}, "report-graph: cannot write '%s'", file);
-    }
-    if (!st && ctx->report) sb_puts(ctx->report, sb_str(&sb));
+    st = pass_emit_report("report-graph", &sb, args, ctx);
   }
   sb_free(&sb);
   return st;

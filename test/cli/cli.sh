@@ -60,6 +60,12 @@ if cmp -s "$tmp/stdout.json" "$tmp/file.json"; then pass=$((pass + 1)); else fai
 expect output-on-error 1 "" -- test/bad/jsc/unknown_module.jsc -o "$tmp/never.ir"
 if [ -e "$tmp/never.ir" ] || ls "$tmp"/never.ir.tmp* >/dev/null 2>&1; then fail=$((fail + 1)); echo "FAIL -o left a file after an error"; else pass=$((pass + 1)); fi
 
+# Report passes also write their report to file=..., and say so when they cannot.
+expect report-file 0 "Network overview:" -- examples/jsc_tiny.jsc "--passes=report-graph{file=$tmp/report.txt}"
+if cmp -s "$tmp/out" "$tmp/report.txt"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL report file differs from stdout"; fi
+expect report-file-unwritable 1 "params: cannot write '/nonexistent/dir/p.txt'" -- examples/jsc_tiny.jsc "--passes=params{file=/nonexistent/dir/p.txt}"
+expect bad-pass-option 2 "verbose" -- examples/jsc_tiny.jsc "--passes=dce{verbos=true}"
+
 # Standard input, and -x to read IR text from it.
 if "$jscc" - <examples/jsc_tiny.jsc >"$tmp/stdin.ir" 2>"$tmp/err" && "$jscc" -x ir - <"$tmp/stdin.ir" --passes=verify >/dev/null 2>>"$tmp/err"; then
   pass=$((pass + 1))
