@@ -95,7 +95,7 @@ typedef struct FeFile {
 typedef struct FeTok {
   int tok;              /* bison token number; 0 before the first */
   SrcLoc loc;
-  const char *text;     /* identifiers only */
+  const char *text;     /* identifiers; "}" for the NEWLINE the scanner adds before a '}' */
 } FeTok;
 
 /* State shared by the scanner and the parser (flex's "extra", bison's parse-param). */
@@ -108,7 +108,9 @@ typedef struct FeParser {
   bool stop;            /* a fatal input error (nesting too deep): the scanner returns EOF */
   int line, col;        /* where the scanner stands */
   int paren_depth;      /* open ( and [: newlines inside them do not end statements */
+  SrcLoc open[FE_MAX_NEST]; /* where each open ( and [ is, to point at one never closed */
   int brace_depth;      /* open {: newlines only matter inside a model body */
+  SrcLoc brace_loc;     /* the last '{' opened, to point at a body never closed */
   SrcLoc comment_loc;   /* start of the block comment being skipped */
   bool comment_nl;      /* that comment spans a newline */
   FeTok cur, prev;      /* the last two tokens returned */

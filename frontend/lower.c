@@ -3,8 +3,9 @@
  * A model body runs top to bottom like a Python forward(): declarations fill the module and
  * parameter tables, expressions append nodes.  The node kinds and names are exactly what
  * torch.fx.symbolic_trace gives the equivalent nn.Module: applying a Sequential emits one
- * call_module per leaf child, reading a parameter emits a get_attr each time, names come
- * from ir_node_new's fx naming.  Constant arithmetic is folded here (so Linear(16, 10**12)
+ * call_module per leaf child, reading a parameter emits one get_attr (on its first read,
+ * as fx caches parameter proxies) and reading a buffer one per read, names come from
+ * ir_node_new's fx naming.  Constant arithmetic is folded here (so Linear(16, 10**12)
  * reaches the module's size check), with overflow reported, not wrapped.
  *
  * Errors are reported and lowering goes on with the next statement, so one run shows every
@@ -47,6 +48,8 @@ typedef struct Lower {
   Arena *a;         /* the AST's arena, for scratch */
   Diag *d;
   StrMap scope;     /* name -> Sym */
+  StrMap attrs;     /* parameter qualname -> its get_attr node: fx reads a parameter once */
+  bool in_dim;      /* lowering a dimension of a type: an unknown name may be symbolic */
   Status oom;       /* JS_ENOMEM once an allocation failed: stop */
   Node *last_input; /* placeholders stay first, in declaration order */
 } Lower;
@@ -70,17 +73,18 @@ static LVal lv_const(Value v) {
 
 static const char *const value_keywords[] = {"true", "false", "None", "True", "False"};
 
-static int scope_names(Lower *L, const char **out, int cap) {
-  int n = 0;
-  for (size_t i = 0; i < L->scope.cap && n < cap; i++)
-    if (L->scope.keys[i]) out[n++] = L->scope.keys[i];
-  return n;
-}
-
-/* "did you mean" over names in scope, then the given extra candidates. */
+/* "did you mean" over every name in scope (a big model has thousands, and the right one
+ * must not be cut off), then the given extra candidates.  Runs only on errors. */
 static const char *closest(Lower *L, const char *word, int form, bool modules, bool keywords) {
-  const char *cands[512];
-  int n = scope_names(L, cands, 256);
+  size_t cap = L->scope.cap + 64 + 64 + sizeof value_keywords / sizeof *value_keywords;
+  const char **cands = arena_alloc(L->a, sizeof *cands * cap);
+  if (!cands) {
+    L->oom = JS_ENOMEM;
+    return NULL;
+  }
+  int n = 0;
+  for (size_t i = 0; i < L->scope.cap; i++)
+    if (L->scope.keys[i]) cands[n++] = L->scope.keys[i];
   if (form) n += ir_op_names(form, cands + n, 64);
   if (modules) n += ir_module_names(cands + n, 64);
   if (keywords)
@@ -207,9 +211,11 @@ static LVal fold_binary(Lower *L, int op, const Value *x, const Value *y, SrcLoc
 
 /* ---- nodes ---- */
 
-static Node *new_node(Lower *L, NodeKind op, const char *target, SrcLoc loc, int nargs, const Value *args,
-                      int nkw, const char *const *kwnames, const Value *kwargs) {
-  Node *n = ir_node_new(L->g, op, target, NULL, NULL, loc);
+/* A node named after `base` (NULL: after its target) with fx's numeric suffixes. */
+static Node *new_node(Lower *L, NodeKind op, const char *target, const char *base, SrcLoc loc, int nargs,
+                      const Value *args, int nkw, const char *const *kwnames, const Value *kwargs) {
+  const char *name = base ? ir_graph_unique_name(L->g, base) : NULL;
+  Node *n = base && !name ? NULL : ir_node_new(L->g, op, target, name, NULL, loc);
   if (!n || ir_node_set_args(n, nargs, args, nkw, kwnames, kwargs)) {
     L->oom = JS_ENOMEM;
     return NULL;
@@ -217,9 +223,18 @@ static Node *new_node(Lower *L, NodeKind op, const char *target, SrcLoc loc, int
   return n;
 }
 
+/* Reading a parameter or buffer.  fx's tracer caches the proxy of each nn.Parameter, so a
+ * parameter gets one get_attr, at its first read; a buffer is a plain tensor to it and
+ * gets a get_attr per use (b, b_1, ...). */
 static LVal get_attr(Lower *L, Param *p, SrcLoc loc) {
-  Node *n = new_node(L, OP_GET_ATTR, p->qualname, loc, 0, NULL, 0, NULL, NULL);
-  return n ? lv_tensor(n) : oom(L);
+  if (p->kind == PK_PARAM) {
+    Node *n = strmap_get(&L->attrs, p->qualname);
+    if (n) return lv_tensor(n);
+  }
+  Node *n = new_node(L, OP_GET_ATTR, p->qualname, NULL, loc, 0, NULL, 0, NULL, NULL);
+  if (!n) return oom(L);
+  if (p->kind == PK_PARAM && strmap_put(&L->attrs, p->qualname, n)) return oom(L);
+  return lv_tensor(n);
 }
 
 /* A value as a node argument: tensors by reference, constants as literals. */
@@ -234,13 +249,15 @@ static bool as_arg(Lower *L, LVal v, SrcLoc loc, Value *out) {
   }
 }
 
-static LVal call_op(Lower *L, const OpInfo *op, NodeKind kind, const char *what, int nargs, const Value *args,
-                    int nkw, const char *const *kwnames, const Value *kwargs, SrcLoc loc) {
+/* A call of op `what` (as messages name it), checked against its signature; `base` is the
+ * node's name before fx's suffixes when it is not the op's name. */
+static LVal call_op(Lower *L, const OpInfo *op, NodeKind kind, const char *what, const char *base, int nargs,
+                    const Value *args, int nkw, const char *const *kwnames, const Value *kwargs, SrcLoc loc) {
   Value bound[12];
   Status st = ir_sig_bind(&op->sig, what, nargs, args, nkw, kwnames, kwargs, L->a, bound, L->d, loc);
   if (st == JS_ENOMEM) return oom(L);
   if (st) return lv_err;
-  Node *n = new_node(L, kind, op->name, loc, nargs, args, nkw, kwnames, kwargs);
+  Node *n = new_node(L, kind, op->name, base, loc, nargs, args, nkw, kwnames, kwargs);
   return n ? lv_tensor(n) : lv_err;
 }
 
@@ -249,7 +266,7 @@ static LVal call_op(Lower *L, const OpInfo *op, NodeKind kind, const char *what,
 static LVal apply_module(Lower *L, Module *m, LVal in, SrcLoc loc) {
   if (m->type != MT_SEQUENTIAL) {
     Value arg = val_node(in.node);
-    Node *n = new_node(L, OP_CALL_MODULE, m->path, loc, 1, &arg, 0, NULL, NULL);
+    Node *n = new_node(L, OP_CALL_MODULE, m->path, NULL, loc, 1, &arg, 0, NULL, NULL);
     return n ? lv_tensor(n) : lv_err;
   }
   for (int i = 0; i < m->nchildren && in.kind == LV_TENSOR; i++) in = apply_module(L, m->children[i], in, loc);
@@ -277,6 +294,12 @@ static LVal name_value(Lower *L, const FeExpr *e) {
            lv_err;
   if (ir_op_lookup_form(e->name, FORM_FN) != MOP_NONE)
     return diag_error(L->d, e->loc, "function '%s' used as a value (call it: %s(x))", e->name, e->name), lv_err;
+  if (L->in_dim)
+    return diag_error(L->d, e->loc,
+                      "symbolic dimension '%s' cannot be computed with (a dimension is a bare name or an "
+                      "integer constant expression)",
+                      e->name),
+           lv_err;
   StrBuf sb;
   sb_init(&sb);
   did_you_mean(&sb, closest(L, e->name, 0, false, true));
@@ -344,7 +367,9 @@ static LVal binary(Lower *L, const FeExpr *e) {
   Value args[2];
   if (!as_arg(L, x, e->lhs->loc, &args[0]) || !as_arg(L, y, e->rhs->loc, &args[1])) return lv_err;
   const OpInfo *op = ir_op_info(mop);
-  return call_op(L, op, OP_CALL_FUNCTION, op->name, 2, args, 0, NULL, NULL, e->loc);
+  /* fx records a / b as operator.truediv, so the node is named truediv, truediv_1, ... */
+  return call_op(L, op, OP_CALL_FUNCTION, op->name, e->op == '/' ? "truediv" : NULL, 2, args, 0, NULL, NULL,
+                 e->loc);
 }
 
 static LVal unary(Lower *L, const FeExpr *e) {
@@ -360,7 +385,7 @@ static LVal unary(Lower *L, const FeExpr *e) {
   case LV_TENSOR: {
     if (e->op == '+') return x;
     Value arg = val_node(x.node);
-    return call_op(L, ir_op_info(MOP_NEG), OP_CALL_FUNCTION, "neg", 1, &arg, 0, NULL, NULL, e->loc);
+    return call_op(L, ir_op_info(MOP_NEG), OP_CALL_FUNCTION, "neg", NULL, 1, &arg, 0, NULL, NULL, e->loc);
   }
   case LV_MODULE:
     return diag_error(L->d, e->loc, "module '%s' used as a value (call it on a tensor: %s(x))", x.mod->path,
@@ -413,7 +438,12 @@ static LVal call_module(Lower *L, const FeExpr *e, Module *m) {
   int nargs, nkw;
   if (!call_args(L, e, 0, &args, &nargs, &names, &kwargs, &nkw)) return lv_err;
   const char *cls = ir_module_info(m->type)->cls;
-  if (nargs != 1 || nkw != 0)
+  if (nkw != 0)
+    return diag_error(L->d, e->loc,
+                      "module '%s' (%s) takes its tensor as a positional argument: %s(x), not %s(%s=x)", m->path,
+                      cls, m->path, m->path, names[0]),
+           lv_err;
+  if (nargs != 1)
     return diag_error(L->d, e->loc, "module '%s' (%s) takes one tensor argument, got %d", m->path, cls, nargs + nkw),
            lv_err;
   if (args[0].kind != VAL_NODE)
@@ -445,7 +475,7 @@ static LVal call_function(Lower *L, const FeExpr *e, const char *name) {
   const char **names;
   int nargs, nkw;
   if (!call_args(L, e, 0, &args, &nargs, &names, &kwargs, &nkw)) return lv_err;
-  return call_op(L, ir_op_info(mop), OP_CALL_FUNCTION, name, nargs, args, nkw, names, kwargs, e->loc);
+  return call_op(L, ir_op_info(mop), OP_CALL_FUNCTION, name, NULL, nargs, args, nkw, names, kwargs, e->loc);
 }
 
 static LVal call_method(Lower *L, const FeExpr *e, LVal self) {
@@ -471,7 +501,7 @@ static LVal call_method(Lower *L, const FeExpr *e, LVal self) {
   args[0] = val_node(self.node);
   char what[80];
   snprintf(what, sizeof what, "Tensor.%s", name);
-  return call_op(L, ir_op_info(mop), OP_CALL_METHOD, what, nargs, args, nkw, names, kwargs, loc);
+  return call_op(L, ir_op_info(mop), OP_CALL_METHOD, what, NULL, nargs, args, nkw, names, kwargs, loc);
 }
 
 static LVal not_callable(Lower *L, LVal v, const FeExpr *callee) {
@@ -648,7 +678,14 @@ static bool lower_type(Lower *L, const FeType *ft, bool known, const char *who, 
   for (int i = 0; i < ft->dims.n; i++) {
     const FeExpr *de = ft->dims.items[i];
     Sym *s = de->kind == FE_NAME ? strmap_get(&L->scope, de->name) : NULL;
-    if (de->kind == FE_NAME && (!s || s->kind != SYM_CONST)) {
+    if (s && s->kind != SYM_CONST && s->kind != SYM_POISON) {
+      /* f32[x] with x a tensor or module is a slip, not a symbolic dimension */
+      diag_error(L->d, de->loc, "'%s' is %s, not a dimension (a dimension is a symbolic name such as B, or an "
+                 "integer constant)", de->name, sym_what(s));
+      return false;
+    }
+    if (s && s->kind == SYM_POISON) return false;
+    if (de->kind == FE_NAME && !s) {
       if (known) {
         diag_error(L->d, de->loc, "%s needs a known shape, but '%s' is symbolic", who, de->name);
         return false;
@@ -660,7 +697,10 @@ static bool lower_type(Lower *L, const FeType *ft, bool known, const char *who, 
       }
       continue;
     }
-    if (!const_int(L, de, 0, IR_MAX_DIM, "a dimension", &t->dims[i].size)) return false;
+    L->in_dim = true;
+    bool ok = const_int(L, de, 0, IR_MAX_DIM, "a dimension", &t->dims[i].size);
+    L->in_dim = false;
+    if (!ok) return false;
   }
   if (known && ir_type_numel(t) > IR_MAX_NUMEL) {
     diag_error(L->d, ft->loc, "%s has more than %lld elements; refusing to allocate it", who,
@@ -807,13 +847,14 @@ static bool ret(Lower *L, const FeStmt *s) {
   if (!ok) return false;
   /* fx: output's args are (value,), a tuple of values when several are returned */
   Value out = s->values.n == 1 ? vals[0] : (Value){.kind = VAL_TUPLE, .u.seq = {s->values.n, vals}};
-  return new_node(L, OP_OUTPUT, "output", s->loc, 1, &out, 0, NULL, NULL) != NULL;
+  return new_node(L, OP_OUTPUT, "output", NULL, s->loc, 1, &out, 0, NULL, NULL) != NULL;
 }
 
 static Graph *lower_model(const FeModel *fm, Arena *a, Diag *d, Status *st) {
   int errs = d->nerrors;
   Lower L = {.a = a, .d = d};
   strmap_init(&L.scope);
+  strmap_init(&L.attrs);
   if (!(L.g = ir_graph_new(fm->name))) {
     *st = JS_ENOMEM;
     return NULL;
@@ -844,6 +885,7 @@ static Graph *lower_model(const FeModel *fm, Arena *a, Diag *d, Status *st) {
   if (!L.oom && !returned && !diag_too_many(d))
     diag_error(d, fm->end, "model '%s' has no 'return' statement", fm->name);
   strmap_free(&L.scope);
+  strmap_free(&L.attrs);
   if (L.oom || d->nerrors > errs) {
     ir_graph_free(L.g);
     *st = L.oom ? JS_ENOMEM : JS_ERR;

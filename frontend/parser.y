@@ -89,8 +89,15 @@ static FeExpr *leaf(FeParser *p, FeExprKind k, SrcLoc loc) {
 %type <list> stmts exprs args arglist
 %type <stmt> stmt stmt_line
 %type <type> type
-%type <expr> expr sum term unary power postfix primary init
+%type <expr> expr init
 %type <arg> arg
+
+/* Operator precedence, lowest first (see expr). */
+%left '+' '-'
+%left '*' '/' '@'
+%precedence UNARY
+%right POW
+%precedence '(' '.'
 
 %%
 
@@ -187,69 +194,50 @@ exprs
   | exprs ',' expr          { $$ = $1; NEED(fe_list_push(p->arena, $$, $3)); }
   ;
 
-/* expr := term (("+" | "-") term)* */
+/* expr := expr ("+" | "-" | "*" | "/" | "@" | "**") expr
+ *       | ("-" | "+") expr
+ *       | expr "(" args ")" | expr "." NAME | expr "." INT
+ *       | NAME | INT | FLOAT | STRING | "true" | "false" | "None" | "(" expr ")"
+ *
+ * One nonterminal with bison precedences instead of a chain expr -> term -> unary ->
+ * power -> postfix -> primary: a leaf is one reduction, not seven, which is a large share
+ * of the parse time.  The precedences (lowest first, declared above) give Python's rules:
+ * unary minus binds looser than "**" on its right (-2**2 == -4) and tighter than "*";
+ * "**" is right-associative; calls and attributes bind tightest. */
 expr
-  : sum
-  ;
-
-sum
-  : sum '+' term            { NEED($$ = fe_expr_binary(p->arena, '+', $1, $3, @2)); DEPTH($$); }
-  | sum '-' term            { NEED($$ = fe_expr_binary(p->arena, '-', $1, $3, @2)); DEPTH($$); }
-  | term
-  ;
-
-/* term := unary (("*" | "/" | "@") unary)* */
-term
-  : term '*' unary          { NEED($$ = fe_expr_binary(p->arena, '*', $1, $3, @2)); DEPTH($$); }
-  | term '/' unary          { NEED($$ = fe_expr_binary(p->arena, '/', $1, $3, @2)); DEPTH($$); }
-  | term '@' unary          { NEED($$ = fe_expr_binary(p->arena, '@', $1, $3, @2)); DEPTH($$); }
-  | unary
-  ;
-
-/* unary := ("-" | "+") unary | power */
-unary
-  : '-' unary               { NEED($$ = fe_expr_unary(p->arena, '-', $2, @1)); DEPTH($$); }
-  | '+' unary               { NEED($$ = fe_expr_unary(p->arena, '+', $2, @1)); DEPTH($$); }
-  | power
-  ;
-
-/* power := postfix ["**" unary]   (right-associative, binds tighter than unary minus on
- * its left, as in Python: -2**2 == -4) */
-power
-  : postfix
-  | postfix POW unary       { NEED($$ = fe_expr_binary(p->arena, FE_POW, $1, $3, @2)); DEPTH($$); }
-  ;
-
-/* postfix := primary ("(" args ")" | "." NAME | "." INT)* */
-postfix
-  : primary
-  | postfix '(' args ')' {
+  : expr '+' expr           { NEED($$ = fe_expr_binary(p->arena, '+', $1, $3, @2)); DEPTH($$); }
+  | expr '-' expr           { NEED($$ = fe_expr_binary(p->arena, '-', $1, $3, @2)); DEPTH($$); }
+  | expr '*' expr           { NEED($$ = fe_expr_binary(p->arena, '*', $1, $3, @2)); DEPTH($$); }
+  | expr '/' expr           { NEED($$ = fe_expr_binary(p->arena, '/', $1, $3, @2)); DEPTH($$); }
+  | expr '@' expr           { NEED($$ = fe_expr_binary(p->arena, '@', $1, $3, @2)); DEPTH($$); }
+  | expr POW expr           { NEED($$ = fe_expr_binary(p->arena, FE_POW, $1, $3, @2)); DEPTH($$); }
+  | '-' expr %prec UNARY    { NEED($$ = fe_expr_unary(p->arena, '-', $2, @1)); DEPTH($$); }
+  | '+' expr %prec UNARY    { NEED($$ = fe_expr_unary(p->arena, '+', $2, @1)); DEPTH($$); }
+  | expr '(' args ')' {
       NEED($$ = leaf(p, FE_CALL, $1->loc));
       $$->lhs = $1;
       $$->args = *$3;
-      $$->depth = $1->depth + 1;
+      /* x.m(...) is one step of the lowering's recursion, not two: the attribute's level
+         already counts the call, so a chain of N method calls is N levels deep. */
+      $$->depth = $1->kind == FE_ATTR ? $1->depth : $1->depth + 1;
       for (int i = 0; i < $3->n; i++) {
         FeArg *a = $3->items[i];
         if (a->value->depth + 1 > $$->depth) $$->depth = a->value->depth + 1;
       }
       DEPTH($$);
     }
-  | postfix '.' IDENT {
+  | expr '.' IDENT {
       NEED($$ = leaf(p, FE_ATTR, @3));
       $$->lhs = $1; $$->name = $3; $$->depth = $1->depth + 1;
       DEPTH($$);
     }
-  | postfix '.' INT {
+  | expr '.' INT {
       NEED($$ = leaf(p, FE_ATTR, @3));
       NEED($$->name = arena_printf(p->arena, "%lld", (long long)$3));
       $$->lhs = $1; $$->depth = $1->depth + 1;
       DEPTH($$);
     }
-  ;
-
-/* primary := NAME | INT | FLOAT | STRING | "true" | "false" | "None" | "(" expr ")" */
-primary
-  : IDENT                   { NEED($$ = leaf(p, FE_NAME, @1)); $$->name = $1; }
+  | IDENT                   { NEED($$ = leaf(p, FE_NAME, @1)); $$->name = $1; }
   | INT                     { NEED($$ = leaf(p, FE_INT, @1)); $$->i = $1; }
   | FLOAT                   { NEED($$ = leaf(p, FE_FLOAT, @1)); $$->f = $1; }
   | STRING                  { NEED($$ = leaf(p, FE_STR, @1)); $$->s = $1; }
@@ -270,10 +258,13 @@ arglist
   | arglist ',' arg         { $$ = $1; NEED(fe_list_push(p->arena, $$, $3)); }
   ;
 
-/* arg := [NAME "="] expr */
+/* arg := [NAME "="] expr
+ * `input` is a keyword but also the first parameter of every function (relu(input=x)),
+ * so it is accepted as a keyword argument's name. */
 arg
   : expr                    { NEED($$ = arena_alloc(p->arena, sizeof *$$)); $$->value = $1; $$->loc = $1->loc; }
   | IDENT '=' expr          { NEED($$ = arena_alloc(p->arena, sizeof *$$)); $$->name = $1; $$->value = $3; $$->loc = @1; }
+  | INPUT '=' expr          { NEED($$ = arena_alloc(p->arena, sizeof *$$)); $$->name = "input"; $$->value = $3; $$->loc = @1; }
   ;
 
 %%
@@ -304,7 +295,10 @@ static void describe(StrBuf *sb, yysymbol_kind_t k, const FeParser *p, bool look
   case YYSYMBOL_INT: sb_puts(sb, lookahead ? "integer" : "an integer"); return;
   case YYSYMBOL_FLOAT: sb_puts(sb, lookahead ? "number" : "a number"); return;
   case YYSYMBOL_STRING: sb_puts(sb, lookahead ? "string" : "a string"); return;
-  case YYSYMBOL_NEWLINE: sb_puts(sb, lookahead ? "end of line" : "end of line"); return;
+  case YYSYMBOL_NEWLINE:
+    /* the statement end the scanner adds before a '}' reads as that '}' */
+    sb_puts(sb, lookahead && p->cur.tok == T_NEWLINE && p->cur.text ? "'}'" : "end of line");
+    return;
   case YYSYMBOL_MODEL: sb_puts(sb, "'model'"); return;
   case YYSYMBOL_INPUT: sb_puts(sb, "'input'"); return;
   case YYSYMBOL_PARAM: sb_puts(sb, "'param'"); return;
@@ -318,17 +312,29 @@ static void describe(StrBuf *sb, yysymbol_kind_t k, const FeParser *p, bool look
   }
 }
 
-/* Tokens that can start an expression: listed as one item, "an expression". */
-static bool starts_expr(yysymbol_kind_t k) {
+/* Tokens that can start an expression: listed as one item, "an expression".  `input` is
+ * one where it starts an argument (input=x), not where it starts a statement. */
+static bool starts_expr(yysymbol_kind_t k, bool stmt) {
   switch (k) {
   case YYSYMBOL_IDENT: case YYSYMBOL_INT: case YYSYMBOL_FLOAT: case YYSYMBOL_STRING:
   case YYSYMBOL_TRUE: case YYSYMBOL_FALSE: case YYSYMBOL_NONE:
     return true;
+  case YYSYMBOL_INPUT:
+    return !stmt;
   default: {
     const char *n = yysymbol_name(k);
     return strcmp(n, "'('") == 0 || strcmp(n, "'-'") == 0 || strcmp(n, "'+'") == 0;
   }
   }
+}
+
+/* Tokens that can continue a complete expression (an operator, a call, an attribute).
+ * After an expression they are always possible, so listing them hides what else was
+ * expected: "unexpected ')', expected end of line or ';'". */
+static bool continues_expr(yysymbol_kind_t k) {
+  if (k == YYSYMBOL_POW) return true;
+  const char *n = yysymbol_name(k);
+  return n[0] == '\'' && n[2] == '\'' && strchr("+-*/@(.", n[1]);
 }
 
 static const char *const keyword_names[] = {"model", "input", "param", "buffer", "return"};
@@ -366,13 +372,18 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
   sb_puts(&sb, "unexpected ");
   describe(&sb, la, p, true);
   if (la == YYSYMBOL_YYEOF && p->brace_depth > 0) sb_puts(&sb, " (a model's '}' is missing)");
-  /* Collapse the expression starters; list the rest when few enough to help. */
-  bool expr = false;
-  for (int i = 0; i < n; i++)
+  /* Collapse the expression starters, drop the operators after a complete expression;
+   * list the rest when few enough to help. */
+  if (la == YYSYMBOL_YYEOF && p->brace_depth > 0) n = 0; /* the missing '}' is the news */
+  bool expr = false, after_expr = false, stmt = false;
+  for (int i = 0; i < n; i++) {
     if (exp[i] == YYSYMBOL_INT) expr = true; /* a literal fits: any expression does */
+    if (exp[i] == YYSYMBOL_POW) after_expr = true; /* only an expression can precede ** */
+    if (exp[i] == YYSYMBOL_PARAM) stmt = true; /* a statement may start here */
+  }
   int listed = 0;
   for (int i = 0; i < n; i++)
-    if (!expr || !starts_expr(exp[i])) listed++;
+    if (!(expr && starts_expr(exp[i], stmt)) && !(after_expr && continues_expr(exp[i]))) listed++;
   if ((expr || listed) && listed <= 4) {
     sb_puts(&sb, ", expected ");
     int k = 0, total = listed + (expr ? 1 : 0);
@@ -381,7 +392,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
       k++;
     }
     for (int i = 0; i < n; i++) {
-      if (expr && starts_expr(exp[i])) continue;
+      if ((expr && starts_expr(exp[i], stmt)) || (after_expr && continues_expr(exp[i]))) continue;
       sb_puts(&sb, k == 0 ? "" : k == total - 1 ? " or " : ", ");
       describe(&sb, exp[i], p, false);
       k++;
@@ -389,6 +400,18 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
   }
   diag_error(p->d, loc, "%s", sb_str(&sb));
   sb_free(&sb);
+  /* Newlines inside parentheses join lines, so a missing ')' shows up lines later: point
+   * at the bracket still open.  At end of file, point at the body never closed. */
+  if (p->paren_depth > 0 && p->open[p->paren_depth - 1].line < loc.line) {
+    SrcLoc o = p->open[p->paren_depth - 1];
+    const char *src = o.file->text;
+    size_t off = 0;
+    for (int l = 1; l < o.line; off++)
+      if (src[off] == '\n') l++;
+    diag_note(p->d, o, "this '%c' is never closed", src[off + (size_t)o.col - 1]);
+  } else if (la == YYSYMBOL_YYEOF && p->brace_depth > 0) {
+    diag_note(p->d, p->brace_loc, "the model's body starts here");
+  }
   return 0;
 }
 

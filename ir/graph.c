@@ -142,6 +142,19 @@ static void snake_case(StrBuf *sb, const char *s) {
 
 /* torch.fx's _Namespace.create_name: illegal characters become '_', a leading digit gets a
  * '_', and a base already used gets the next free numeric suffix. */
+/* Writes "_<num>" and a NUL at p (num >= 0; at most 21 bytes). */
+static void put_suffix(char *p, long long num) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + num % 10);
+    num /= 10;
+  } while (num);
+  *p++ = '_';
+  while (n) *p++ = digits[--n];
+  *p = 0;
+}
+
 const char *ir_graph_unique_name(Graph *g, const char *cand) {
   /* The candidate, sanitised, in a buffer of its own ("base" + room for "_<num>"). */
   size_t clen = strlen(cand);
@@ -172,11 +185,11 @@ const char *ir_graph_unique_name(Graph *g, const char *cand) {
   }
   s[blen] = 0; /* s is now the base; the number is re-added below */
   void *cnt = strmap_get(&g->name_counts, s);
-  if (num >= 0) snprintf(s + blen, 24, "_%lld", num);
+  if (num >= 0) put_suffix(s + blen, num);
   if (num <= 0) num = cnt ? (long long)(intptr_t)cnt - 1 : 0;
   while (strmap_get(&g->node_names, s)) {
     num++;
-    snprintf(s + blen, 24, "_%lld", num);
+    put_suffix(s + blen, num);
   }
   const char *out = arena_strdup(g->arena, s);
   /* Remember the last suffix for this base (stored +1 so that 0 is not NULL). */

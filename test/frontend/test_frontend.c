@@ -262,11 +262,14 @@ static void test_fx_naming(void **state) {
                           "  b = a + x\n"
                           "  c = add(b, 1)\n"
                           "  d = -c * 2.5 / y - x\n"
-                          "  return d\n"
+                          "  e = div(d, 2) / 3\n"
+                          "  return e\n"
                           "}\n");
+  /* exactly torch.fx: the operator '/' is operator.truediv (named truediv), torch.div is div */
   assert_nodes(g, "x:placeholder:x y:placeholder:y add:call_function:add add_1:call_function:add "
-                  "add_2:call_function:add neg:call_function:neg mul:call_function:mul div:call_function:div "
-                  "sub:call_function:sub output:output:output");
+                  "add_2:call_function:add neg:call_function:neg mul:call_function:mul truediv:call_function:div "
+                  "sub:call_function:sub div:call_function:div truediv_1:call_function:div output:output:output");
+  assert_int_equal(ir_graph_find_node(g, "truediv_1")->mop, MOP_DIV);
   assert_args(ir_graph_find_node(g, "add_2"), "%add_1, 1");
   assert_args(ir_graph_find_node(g, "mul"), "%neg, 2.5");
   assert_int_equal(ir_graph_find_node(g, "add")->mop, MOP_ADD);
@@ -292,11 +295,15 @@ static void test_params_and_get_attr(void **state) {
                           "  w = lin.weight\n"
                           "  return matmul(h, w)\n"
                           "}\n");
-  assert_names(g, "x scale mul offset add scale_1 mul_1 lin_weight matmul output");
-  Node *s1 = ir_graph_find_node(g, "scale_1");
+  /* torch.fx: one get_attr per parameter, made at its first read (the tracer caches
+   * parameter proxies), so the second read of scale reuses it */
+  assert_names(g, "x scale mul offset add mul_1 lin_weight matmul output");
+  Node *s1 = ir_graph_find_node(g, "scale");
   assert_int_equal(s1->op, OP_GET_ATTR);
   assert_string_equal(s1->target, "scale");
   assert_non_null(s1->param);
+  assert_int_equal(s1->nusers, 2);
+  assert_args(ir_graph_find_node(g, "mul_1"), "%add, %scale");
   assert_string_equal(ir_graph_find_node(g, "lin_weight")->target, "lin.weight");
   Param *off = ir_graph_find_param(g, "offset");
   assert_int_equal(off->kind, PK_BUFFER);
@@ -304,6 +311,76 @@ static void test_params_and_get_attr(void **state) {
   assert_true(off->init.args[0] == -0.1 && off->init.args[1] == 0.1);
   assert_null(ir_graph_find_param(g, "lin.bias"));
   assert_int_equal(trainable(g), 5 + 25);
+  done(&r);
+}
+
+/* Hostile-user regressions: keyword `input=`, precedences, fx naming corner cases, the
+ * depth of method chains, hints in big scopes and located syntax errors. */
+static void test_front_end_regressions(void **state) {
+  (void)state;
+  Parsed r;
+  /* `input` is a keyword, but also every function's first parameter */
+  Graph *g = ok_graph(&r, "model M {\n"
+                          "  input x: f32[B, 4]\n"
+                          "  h = relu(input=x)\n"
+                          "  return softmax(dim=1, input=h)\n"
+                          "}\n");
+  assert_args(ir_graph_find_node(g, "relu"), ", input=%x");
+  assert_args(ir_graph_find_node(g, "softmax"), ", dim=1, input=%relu");
+  done(&r);
+  /* Python's precedences: -2**2 == -4, 2**-1*4 == 2.0, 2*3**2 == 18, 2**3**2 == 512,
+   * -x.relu() is neg(relu(x)) */
+  g = ok_graph(&r, "model M {\n"
+                   "  input x: f32[B, 4]\n"
+                   "  h = -x.relu() * (-2**2) + 2**-1*4 - 2*3**2 + 2**3**2\n"
+                   "  return h\n"
+                   "}\n");
+  assert_nodes(g, "x:placeholder:x relu:call_method:relu neg:call_function:neg mul:call_function:mul "
+                  "add:call_function:add sub:call_function:sub add_1:call_function:add output:output:output");
+  assert_args(ir_graph_find_node(g, "mul"), "%neg, -4");
+  assert_args(ir_graph_find_node(g, "add"), "%mul, 2.0");
+  assert_args(ir_graph_find_node(g, "sub"), "%add, 18");
+  assert_args(ir_graph_find_node(g, "add_1"), "%sub, 512");
+  done(&r);
+  /* a chain of 999 method calls is 1000 levels: accepted; one more is refused */
+  StrBuf sb;
+  sb_init(&sb);
+  sb_puts(&sb, "model M {\n  input x: f32[B, 4]\n  h = x");
+  for (int i = 0; i < 999; i++) sb_puts(&sb, ".relu()");
+  sb_puts(&sb, "\n  return h\n}\n");
+  g = ok_graph(&r, sb_str(&sb));
+  assert_non_null(ir_graph_find_node(g, "relu_998"));
+  done(&r);
+  sb_clear(&sb);
+  sb_puts(&sb, "model M {\n  input x: f32[B, 4]\n  h = x");
+  for (int i = 0; i < 1000; i++) sb_puts(&sb, ".relu()");
+  sb_puts(&sb, "\n  return h\n}\n");
+  expect_error(sb_str(&sb), "expression too complex (nested more than 1000 levels)");
+  /* "did you mean" looks at every name in scope, not the first few hundred */
+  sb_clear(&sb);
+  sb_puts(&sb, "model M {\n  input x: f32[B, 4]\n");
+  for (int i = 0; i < 1000; i++) sb_printf(&sb, "  layer_number_%d = Linear(4, 4)\n", i);
+  sb_puts(&sb, "  return layer_numbr_777(x)\n}\n");
+  expect_error(sb_str(&sb), "(did you mean 'layer_number_777'?)");
+  sb_free(&sb);
+  /* a missing ')' is reported where it shows, with a note at the '(' */
+  r = parse_text("model M {\n  input x: f32[B, 4]\n  h = relu(x\n  return h\n}\n");
+  assert_int_equal(r.st, JS_ERR);
+  assert_non_null(strstr(sb_str(&r.d.text), "4:3: error: unexpected 'return'"));
+  assert_non_null(strstr(sb_str(&r.d.text), "3:11: note: this '(' is never closed"));
+  done(&r);
+  r = parse_text("model M {\n  input x: f32[B, 4]\n  return x\n");
+  assert_non_null(strstr(sb_str(&r.d.text), "1:9: note: the model's body starts here"));
+  done(&r);
+  /* leading zeros are refused; 0, 00 and 00.5 are fine (as in Python) */
+  expect_error("model M { input x: f32[B, 010]; return x }", "invalid numeric literal '010'");
+  g = ok_graph(&r, "model M { input x: f32[B, 4]; return x * 00 + 00.5 }");
+  assert_args(ir_graph_find_node(g, "mul"), "%x, 0");
+  assert_args(ir_graph_find_node(g, "add"), "%mul, 0.5");
+  done(&r);
+  /* a buffer, unlike a parameter, is read afresh each time, as fx does */
+  g = ok_graph(&r, "model M {\n  input x: f32[B, 4]\n  buffer b: f32[4]\n  return x + b + b\n}\n");
+  assert_names(g, "x b add b_1 add_1 output");
   done(&r);
 }
 
@@ -684,6 +761,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_all_ops),
       cmocka_unit_test(test_fx_naming),
       cmocka_unit_test(test_params_and_get_attr),
+      cmocka_unit_test(test_front_end_regressions),
       cmocka_unit_test(test_methods_kwargs_consts),
       cmocka_unit_test(test_literals_and_comments),
       cmocka_unit_test(test_sequential_and_children),
