@@ -115,6 +115,30 @@ static DType promote(DType a, DType b) {
   return ir_dtype_bytes(a) >= ir_dtype_bytes(b) ? a : b;
 }
 
+/* An operand of a binary op as PyTorch's result_type ranks it: tensors with dims outrank 0-d
+ * tensors, which outrank Python numbers (an int counts as i64, a float as the default f32). */
+typedef enum Rank { RANK_NUMBER, RANK_ZERO_DIM, RANK_DIMS } Rank;
+
+typedef struct Operand {
+  DType dtype;
+  Rank rank;
+} Operand;
+
+/* c10's combine_categories: a lower-ranked operand changes the dtype only when it is of a
+ * higher category (f32[3] + f64[] is f32, i32[3] + i64[] is i32, i32[3] + 2.5 is f32), or
+ * when the higher-ranked one is bool (bool[3] + 2 is i64). */
+static DType combine(DType higher, DType lower) {
+  if (is_float(higher)) return higher;
+  if (higher == DT_BOOL || is_float(lower)) return promote(higher, lower);
+  return higher;
+}
+
+/* torch.result_type of two operands. */
+static DType result_type(Operand a, Operand b) {
+  if (a.rank == b.rank) return promote(a.dtype, b.dtype);
+  return a.rank > b.rank ? combine(a.dtype, b.dtype) : combine(b.dtype, a.dtype);
+}
+
 /* ---- shared rules ---- */
 
 /* Broadcasting (PyTorch rules): align from the right; equal dims stay, a known 1 stretches. */
@@ -189,7 +213,8 @@ static Status flatten_core(Infer *in, const TensorType *x, int64_t start, int64_
     return JS_OK;
   }
   if (s > e) return fail(in, "start_dim (%d) comes after end_dim (%d) for %s", s, e, tt(x).s);
-  /* The product: known sizes multiply; a symbol survives only when all the others are 1. */
+  /* The product: known sizes multiply; a symbol survives only when all the others are 1
+   * (or vanishes when one is 0). */
   Dim prod = dim_n(1);
   int nsym = 0;
   int64_t known = 1;
@@ -203,6 +228,7 @@ static Status flatten_core(Infer *in, const TensorType *x, int64_t start, int64_
       known *= di.size;
     }
   }
+  if (known == 0) nsym = 0; /* B*0 is 0 for every B */
   if (nsym > 1 || (nsym == 1 && known != 1))
     return fail(in, "cannot flatten dims %d..%d of %s: the size would mix symbolic and known dims", s, e, tt(x).s);
   if (nsym == 0) prod = dim_n(known);
@@ -228,6 +254,7 @@ static Status softmax_core(Infer *in, const TensorType *x, bool has_dim, int64_t
 /* view/reshape; see the file comment for the symbolic rule. */
 static Status view_core(Infer *in, const TensorType *x, const Value *sizes, TensorType *out) {
   int n = sizes->u.seq.n;
+  if (n == 0) return fail(in, "needs at least one size, input %s", tt(x).s); /* x.view() is a TypeError */
   if (n > IR_MAX_RANK) return fail(in, "asks for %d dims; at most %d are supported", n, IR_MAX_RANK);
   int infer_at = -1;
   int64_t p = 1;
@@ -347,37 +374,44 @@ static int64_t mod_int(const Module *m, const char *name) {
 
 /* ---- call_function / call_method ---- */
 
-/* Binary arithmetic: tensor/number operands, broadcast shapes, promoted dtype. */
+/* Binary arithmetic: tensor/number operands, broadcast shapes, dtype by result_type. */
 static Status arith(Infer *in, MaseOp op, const Value *a, const Value *b, TensorType *out) {
-  const TensorType *ta = NULL, *tb = NULL;
+  const Value *vals[2] = {a, b};
+  const TensorType *t[2] = {NULL, NULL};
+  Operand o[2];
   Status st;
-  if (a->kind == VAL_NODE && (st = arg_type(in, a, "input", &ta))) return st;
-  if (b->kind == VAL_NODE && (st = arg_type(in, b, "other", &tb))) return st;
-  if (!ta && !tb) return fail(in, "needs at least one tensor operand");
-  DType res;
-  if (ta && tb) {
-    if ((st = broadcast(in, ta, tb, out))) return st;
-    res = promote(ta->dtype, tb->dtype);
-  } else {
-    const TensorType *t = ta ? ta : tb;
-    const Value *num = ta ? b : a;
-    *out = *t;
-    int ncat = num->kind == VAL_FLOAT ? 2 : 1;
-    res = ncat > dtype_cat(t->dtype) ? (ncat == 2 ? DT_F32 : DT_I64) : t->dtype;
+  for (int i = 0; i < 2; i++) {
+    if (vals[i]->kind == VAL_NODE) {
+      if ((st = arg_type(in, vals[i], i ? "other" : "input", &t[i]))) return st;
+      o[i] = (Operand){t[i]->dtype, t[i]->rank ? RANK_DIMS : RANK_ZERO_DIM};
+    } else {
+      o[i] = (Operand){vals[i]->kind == VAL_FLOAT ? DT_F32 : DT_I64, RANK_NUMBER};
+    }
   }
-  if (op == MOP_SUB && res == DT_BOOL)
-    return fail(in, "cannot subtract bool tensors (%s, %s)", ta ? tt(ta).s : "number", tb ? tt(tb).s : "number");
+  if (!t[0] && !t[1]) return fail(in, "needs at least one tensor operand");
+  if (t[0] && t[1]) {
+    if ((st = broadcast(in, t[0], t[1], out))) return st;
+  } else {
+    *out = t[0] ? *t[0] : *t[1];
+  }
+  /* PyTorch refuses `-` on a bool tensor whatever the other operand is. */
+  if (op == MOP_SUB && (o[0].dtype == DT_BOOL || o[1].dtype == DT_BOOL))
+    return fail(in, "cannot subtract with a bool tensor (%s, %s); use logical_xor or ~",
+                t[0] ? tt(t[0]).s : "number", t[1] ? tt(t[1]).s : "number");
+  DType res = result_type(o[0], o[1]);
   if (op == MOP_DIV && !is_float(res)) res = DT_F32; /* true division */
   out->dtype = res;
   return JS_OK;
 }
 
-static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound, TensorType *out) {
-  const TensorType *x = NULL;
+/* The rule of op applied to its bound arguments.  `x` is the input's type when the caller
+ * knows it (a module call; bound[0] is then unused), else NULL: every op but the arithmetic
+ * ones takes a tensor `input` first. */
+static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound, const TensorType *x,
+                       TensorType *out) {
   Status st;
-  /* Every op but the arithmetic ones takes a tensor `input` first. */
   bool arith_op = op == MOP_ADD || op == MOP_SUB || op == MOP_MUL || op == MOP_DIV;
-  if (!arith_op && (st = arg_type(in, &bound[0], sig->params[0].name, &x))) return st;
+  if (!x && !arith_op && (st = arg_type(in, &bound[0], sig->params[0].name, &x))) return st;
   switch (op) {
   case MOP_LINEAR: {
     const TensorType *w = NULL, *b = NULL;
@@ -403,22 +437,44 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
     if (w->rank != 3 || ir_type_numel(w) < 0) return fail(in, "expects a 3-D weight [out, in/groups, k], got %s", tt(w).s);
     if (stride < 1 || dil < 1 || groups < 1 || pad < 0)
       return fail(in, "expects stride, dilation, groups >= 1 and padding >= 0");
+    /* the same bound Conv1d's constructor applies, so conv1d_core's arithmetic cannot overflow */
+    if (stride > IR_MAX_DIM || dil > IR_MAX_DIM || groups > IR_MAX_DIM || pad > IR_MAX_DIM)
+      return fail(in, "got stride=%lld, padding=%lld, dilation=%lld, groups=%lld; the limit is %lld", (long long)stride,
+                  (long long)pad, (long long)dil, (long long)groups, (long long)IR_MAX_DIM);
     if (b && (b->rank != 1 || !dim_eq(b->dims[0], w->dims[0])))
       return fail(in, "expects a bias of shape [%s] for weight %s, got %s", dt(w->dims[0]).s, tt(w).s, tt(b).s);
     if (w->dims[0].size % groups) return fail(in, "weight %s: out channels not divisible by groups=%lld", tt(w).s, (long long)groups);
+    if (x->dtype != w->dtype) return fail(in, "expects input and weight of one dtype, got %s and %s", tt(x).s, tt(w).s);
     return conv1d_core(in, x, w->dims[1].size * groups, w->dims[0].size, w->dims[2].size, stride, pad, dil, out);
   }
+  /* The elementwise ops keep the shape; their dtype rules are PyTorch 1.13's CPU kernels. */
   case MOP_BATCH_NORM1D:
   case MOP_IDENTITY:
-  case MOP_RELU:
-  case MOP_LEAKY_RELU:
-  case MOP_SIGMOID:
-  case MOP_TANH:
-  case MOP_DROPOUT:
     *out = *x;
     return JS_OK;
+  case MOP_SIGMOID:
+  case MOP_TANH:
+    /* computed in floating point: an integer or bool input gives the default dtype */
+    *out = *x;
+    if (!is_float(x->dtype)) out->dtype = DT_F32;
+    return JS_OK;
+  case MOP_LEAKY_RELU:
+    if (!is_float(x->dtype)) return fail(in, "expects a floating-point input, got %s", tt(x).s);
+    *out = *x;
+    return JS_OK;
+  case MOP_DROPOUT: {
+    /* while training the mask is applied in floating point; otherwise dropout is the identity */
+    const Value *pv = bound_arg(sig, bound, "p"), *tv = bound_arg(sig, bound, "training");
+    double prob = pv->kind == VAL_FLOAT ? pv->u.f : pv->kind == VAL_INT ? (double)pv->u.i : 0.5;
+    if (!(prob >= 0 && prob <= 1)) return fail(in, "expects a probability p in [0, 1], got %g", prob);
+    if (tv->kind == VAL_BOOL && tv->u.b && !is_float(x->dtype))
+      return fail(in, "expects a floating-point input while training, got %s", tt(x).s);
+    *out = *x;
+    return JS_OK;
+  }
+  case MOP_RELU:
   case MOP_NEG:
-    if (x->dtype == DT_BOOL) return fail(in, "cannot negate a bool tensor %s", tt(x).s);
+    if (x->dtype == DT_BOOL) return fail(in, "does not take a bool tensor, got %s", tt(x).s);
     *out = *x;
     return JS_OK;
   case MOP_SOFTMAX:
@@ -518,6 +574,8 @@ static Status infer_module(Infer *in, const Module *m, const TensorType *x, Tens
                        mod_int(m, "stride"), mod_int(m, "padding"), mod_int(m, "dilation"), out);
   case MT_BATCHNORM1D: {
     int64_t nf = mod_int(m, "num_features");
+    if (m->nparams && x->dtype != module_dtype(m))
+      return fail(in, "expects a %s input, got %s", ir_dtype_name(module_dtype(m)), tt(x).s);
     if (x->rank != 2 && x->rank != 3) return fail(in, "expects a 2-D or 3-D input, got %s", tt(x).s);
     if (!dim_is(x->dims[1], nf)) return fail(in, "expects %lld features on dim 1, got %s", (long long)nf, tt(x).s);
     if (!is_float(x->dtype)) return fail(in, "expects a floating-point input, got %s", tt(x).s);
@@ -536,9 +594,14 @@ static Status infer_module(Infer *in, const Module *m, const TensorType *x, Tens
   case MT_SIGMOID:
   case MT_TANH:
   case MT_DROPOUT:
-  case MT_IDENTITY:
-    *out = *x;
-    return JS_OK;
+  case MT_IDENTITY: {
+    /* Their constructor arguments do not change the result: the op's rule with its defaults
+     * (Dropout: training, as a module is until eval()). */
+    const OpInfo *oi = ir_op_info(mi->op);
+    Value defaults[12];
+    for (int i = 0; i < oi->sig.n; i++) defaults[i] = oi->sig.params[i].has_default ? oi->sig.params[i].def : val_none();
+    return infer_op(in, mi->op, &oi->sig, defaults, x, out);
+  }
   case MT_NONE:
   case MT_COUNT: break;
   }
@@ -591,7 +654,7 @@ Status ir_infer_type(const Node *n, TensorType *out, Diag *d) {
                           n->graph->arena, bound, d, n->loc)))
       return st;
     TensorType t;
-    if ((st = infer_op(&in, n->mop, &oi->sig, bound, &t))) return st;
+    if ((st = infer_op(&in, n->mop, &oi->sig, bound, NULL, &t))) return st;
     *out = t;
     return JS_OK;
   }

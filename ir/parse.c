@@ -103,6 +103,7 @@ static Status unexpected(Parser *P, const char *expected) {
   unsigned char c = (unsigned char)*P->p;
   if (c == '\n' || (c == '\r' && P->p + 1 < P->end && P->p[1] == '\n'))
     return perr(P, l, "expected %s, found end of line", expected);
+  if (c == '\r') return perr(P, l, "invalid byte 0x0d, a carriage return not followed by a line feed (expected %s)", expected);
   if (c < 0x20 || c >= 0x7f) return perr(P, l, "invalid byte 0x%02x (expected %s)", c, expected);
   return perr(P, l, "expected %s, found '%c'", expected, c);
 }
@@ -170,11 +171,17 @@ static const char *tmp_str(Parser *P, const char *s, size_t n) {
   return P->tmp.oom ? NULL : sb_str(&P->tmp);
 }
 
+/* comment := "#" {byte} up to the end of the line.  A lone "\r" ends it too: a file with old
+ * Mac line ends is then reported at its first "\r" instead of read as one long comment. */
+static void skip_comment(Parser *P) {
+  if (P->p < P->end && *P->p == '#')
+    while (P->p < P->end && *P->p != '\n' && *P->p != '\r') P->p++;
+}
+
 /* eol := [comment] ("\n" | end of file) */
 static Status expect_eol(Parser *P) {
   skip_ws(P);
-  if (P->p < P->end && *P->p == '#')
-    while (P->p < P->end && *P->p != '\n') P->p++;
+  skip_comment(P);
   if (P->p < P->end && *P->p == '\r' && P->p + 1 < P->end && P->p[1] == '\n') P->p++;
   if (P->p >= P->end) return JS_OK;
   if (*P->p == '\n') {
@@ -188,8 +195,7 @@ static Status expect_eol(Parser *P) {
 static void skip_blank_lines(Parser *P) {
   for (;;) {
     skip_ws(P);
-    if (P->p < P->end && *P->p == '#')
-      while (P->p < P->end && *P->p != '\n') P->p++;
+    skip_comment(P);
     if (P->p < P->end && *P->p == '\r' && P->p + 1 < P->end && P->p[1] == '\n') P->p++;
     if (P->p < P->end && *P->p == '\n') {
       newline(P);

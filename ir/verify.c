@@ -11,6 +11,7 @@
  * Every problem is reported at the node's location and names the node; the walk stops once
  * the Diag has had too many errors.  Runs in time linear in the graph (hash sets, no
  * quadratic scans), so it can run after every pass. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,6 +359,10 @@ static Status check_target(Verifier *v, const Node *n) {
     MaseOp op = ir_op_lookup_form(n->target, form);
     if (op == MOP_NONE) return verr(v, n, ": unknown %s '%s'", kind, n->target);
     if (n->mop != op) return verr(v, n, ": its operator does not match its target '%s'", n->target);
+    /* fx calls getattr(args[0], target): the object is positional, and a tensor */
+    if (form == FORM_METHOD && (n->nargs == 0 || n->args[0].kind != VAL_NODE))
+      return verr(v, n, ": method '%s' needs the tensor it is called on as its first positional argument, got %s",
+                  n->target, n->nargs ? val_kind_name(&n->args[0]) : "none");
     return bind(v, n, &ir_op_info(op)->sig, n->target);
   }
   case OP_CALL_MODULE: {
@@ -429,6 +434,58 @@ static Status check_type(Verifier *v, const Node *n) {
   return JS_OK;
 }
 
+/* A configured container (Sequential) names children in its constructor arguments; as in
+ * PyTorch, where Sequential(a, b) creates children "0" and "1" and add_module may append more,
+ * they must be its first children, in order, or the printed constructor and the module lines
+ * would describe two different models.  Reports a mismatch. */
+static Status check_children(Verifier *v, const Module *m) {
+  const ModuleInfo *mi = ir_module_info(m->type);
+  int vi = -1;
+  for (int i = 0; i < mi->sig.n && i < m->nargs; i++)
+    if (mi->sig.params[i].varargs && mi->sig.params[i].type == ST_MODULE) vi = i;
+  if (vi < 0 || m->args[vi].kind != VAL_TUPLE) return JS_OK; /* not a container, or not configured */
+  const Value *names = &m->args[vi];
+  bool same = names->u.seq.n <= m->nchildren;
+  for (int i = 0; same && i < names->u.seq.n; i++)
+    same = names->u.seq.items[i].kind == VAL_STR && strcmp(names->u.seq.items[i].u.s, m->children[i]->name) == 0;
+  if (same) return JS_OK;
+  StrBuf listed, declared;
+  sb_init(&listed);
+  sb_init(&declared);
+  for (int i = 0; i < names->u.seq.n; i++) {
+    sb_puts(&listed, i ? ", " : "");
+    val_print(&listed, &names->u.seq.items[i]);
+  }
+  for (int i = 0; i < m->nchildren; i++) {
+    sb_puts(&declared, i ? ", " : "");
+    sb_put_quoted(&declared, m->children[i]->name);
+  }
+  Status st = listed.oom || declared.oom
+                  ? diag_oom(v->d)
+                  : diag_error(v->d, m->loc, "module '%s': %s(%s) names its first children, but the modules declared under it are (%s)",
+                               m->path, mi->cls, sb_str(&listed), sb_str(&declared));
+  sb_free(&listed);
+  sb_free(&declared);
+  return st;
+}
+
+/* Why an initialiser's arguments cannot initialise a tensor (PyTorch's own checks: uniform_
+ * needs lo <= hi, normal_ std >= 0), or NULL.  constant(v) takes any v, nan and inf included,
+ * as torch.full does. */
+static const char *init_problem(const Init *in) {
+  const double *a = in->args;
+  switch (in->kind) {
+  case INIT_UNIFORM:
+    if (!isfinite(a[0]) || !isfinite(a[1])) return "bounds must be finite";
+    return a[0] <= a[1] ? NULL : "needs lo <= hi";
+  case INIT_NORMAL:
+    if (!isfinite(a[0]) || !isfinite(a[1])) return "mean and std must be finite";
+    return a[1] >= 0 ? NULL : "needs std >= 0";
+  case INIT_KAIMING_UNIFORM: return isfinite(a[0]) ? NULL : "a must be finite";
+  default: return NULL;
+  }
+}
+
 static Status check_tables(Verifier *v) {
   const Graph *g = v->g;
   Status st = JS_OK;
@@ -438,6 +495,8 @@ static Status check_tables(Verifier *v) {
       st = diag_error(v->d, m->loc, "module '%s' has no class", m->path);
     else if (ir_graph_find_module(g, m->path) != m)
       st = diag_error(v->d, m->loc, "module '%s' is not the one its path names", m->path);
+    else if (check_children(v, m))
+      st = JS_ERR;
   }
   for (int i = 0; i < g->nparams && !diag_too_many(v->d); i++) {
     const Param *p = g->params[i];
@@ -447,6 +506,15 @@ static Status check_tables(Verifier *v) {
       st = diag_error(v->d, p->loc, "parameter '%s' has a malformed or unknown-size type", p->qualname);
     if ((unsigned)p->init.kind >= INIT_COUNT)
       st = diag_error(v->d, p->loc, "parameter '%s' has an invalid initialiser", p->qualname);
+    else if (init_problem(&p->init)) {
+      char args[64];
+      if (ir_init_nargs(p->init.kind) == 1)
+        snprintf(args, sizeof args, "%g", p->init.args[0]);
+      else
+        snprintf(args, sizeof args, "%g, %g", p->init.args[0], p->init.args[1]);
+      st = diag_error(v->d, p->loc, "parameter '%s': initialiser %s(%s) %s", p->qualname, ir_init_name(p->init.kind),
+                      args, init_problem(&p->init));
+    }
   }
   return st;
 }

@@ -4,7 +4,7 @@
  * --list-passes, pipeline parsing and "did you mean" all read it.
  *
  * pipeline := step ("," step)*
- * step     := name ["{" option (("," | " ")+ option)* "}"]
+ * step     := name ["{" [option (sep option)* [","]] "}"]    sep := "," or blanks
  * option   := key "=" value
  * value    := bare text up to a space, ',' or '}' | "'" text "'" | '"' text '"'   (\ escapes)
  *
@@ -302,21 +302,20 @@ static Status parse_value(Parser *ps, const PassInfo *p, const char *key, StrBuf
   return JS_OK;
 }
 
-/* "{" option (("," | " ")+ option)* "}" */
+/* options := "{" [option {sep option} [","]] "}"    sep := blanks | [blanks] "," [blanks]
+ * An empty "{}" is no options; one trailing comma is allowed, as in the IR text's dicts, but
+ * not a comma alone ("{,}") or a doubled one ("{a=1,,b=2}"). */
 static Status parse_options(Parser *ps, PipelineStep *step) {
   const PassInfo *p = step->pass;
   bool set[16] = {0};
+  int open = column(ps);
   ps->p++; /* '{' */
+  skip_ws(ps);
+  if (*ps->p == '}') {
+    ps->p++;
+    return JS_OK;
+  }
   for (;;) {
-    while (*ps->p == ',' || *ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n') ps->p++;
-    if (*ps->p == '}') {
-      ps->p++;
-      return JS_OK;
-    }
-    if (!*ps->p) {
-      diag_error(ps->d, (SrcLoc){0}, "--passes: missing '}' after the options of pass '%s'", p->name);
-      return JS_EUSAGE;
-    }
     size_t n = ident_len(ps->p);
     char key[64];
     if (n == 0 || n >= sizeof key) {
@@ -351,6 +350,30 @@ static Status parse_options(Parser *ps, PipelineStep *step) {
     if (!st) st = read_value(ps->pl->arena, p, &p->options[idx], sb_str(&sb), &step->args.vals[idx], ps->d);
     sb_free(&sb);
     if (st) return st;
+    const char *before = ps->p;
+    skip_ws(ps);
+    if (*ps->p == '}') {
+      ps->p++;
+      return JS_OK;
+    }
+    if (!*ps->p) {
+      diag_error(ps->d, (SrcLoc){0}, "--passes: missing '}' after the options of pass '%s' (opened at column %d)",
+                 p->name, open);
+      return JS_EUSAGE;
+    }
+    if (*ps->p == ',') {
+      ps->p++;
+      skip_ws(ps);
+      if (*ps->p == '}') { /* one trailing comma, as in the IR text's dicts */
+        ps->p++;
+        return JS_OK;
+      }
+    } else if (ps->p == before) {
+      char buf[8];
+      diag_error(ps->d, (SrcLoc){0}, "--passes: expected ',' or '}' after option '%s' of pass '%s' at column %d, found %s",
+                 key, p->name, column(ps), found(ps, buf));
+      return JS_EUSAGE;
+    }
   }
 }
 

@@ -119,6 +119,17 @@ static void test_batchnorm_conv(void **state) {
   assert_contains(err(mod_call("Conv1d", 3, (int64_t[]){3, 8, 3}, c)),
                   "Conv1d(in_channels=3, out_channels=8, kernel_size=3) expects 3 input channels on dim 1, got f32[B,4,10]");
   assert_contains(err(mod_call("Conv1d", 3, (int64_t[]){4, 8, 11}, c)), "input length 10 is too short");
+  assert_contains(err(mod_call("BatchNorm1d", 1, (int64_t[]){16}, th_input(g, "xd", "f64[B,16]"))),
+                  "BatchNorm1d(num_features=16) expects a f32 input, got f64[B,16]");
+
+  /* conv1d's options are bounded like Conv1d's, so the length arithmetic cannot overflow */
+  Node *w = th_input(g, "w", "f32[8,4,3]");
+  const char *kw[] = {"dilation"};
+  Value huge[] = {val_int(INT64_MAX)};
+  assert_contains(err(th_node_kw(g, OP_CALL_FUNCTION, "conv1d", 2, (Value[]){val_node(c), val_node(w)}, 1, kw, huge)),
+                  "conv1d() got stride=1, padding=0, dilation=9223372036854775807, groups=1; the limit is 2147483648");
+  assert_contains(err(th_node(g, OP_CALL_FUNCTION, "conv1d", 2, (Value[]){val_node(c), val_node(th_input(g, "wd", "f64[8,4,3]"))})),
+                  "conv1d() expects input and weight of one dtype, got f32[B,4,10] and f64[8,4,3]");
 }
 
 static void test_flatten_softmax_modules(void **state) {
@@ -126,6 +137,7 @@ static void test_flatten_softmax_modules(void **state) {
   assert_string_equal(ok(mod_call("Flatten", 0, NULL, x)), "f32[B,16]");
   assert_string_equal(ok(mod_call("Flatten", 2, (int64_t[]){2, -1}, x)), "f32[B,4,4]");
   assert_contains(err(mod_call("Flatten", 2, (int64_t[]){0, -1}, x)), "cannot flatten dims 0..2 of f32[B,4,4]");
+  assert_string_equal(ok(mod_call("Flatten", 2, (int64_t[]){0, -1}, th_input(g, "x0", "f32[B,0,4]"))), "f32[0]");
   assert_contains(err(mod_call("Flatten", 2, (int64_t[]){1, 5}, x)), "end_dim=5, out of range for f32[B,4,4]");
   assert_string_equal(ok(mod_call("Softmax", 1, (int64_t[]){-1}, x)), "f32[B,4,4]");
   assert_contains(err(mod_call("Softmax", 1, (int64_t[]){3}, x)), "Softmax(dim=3) got dim=3, out of range");
@@ -175,8 +187,21 @@ static void test_broadcast(void **state) {
   assert_string_equal(ok(call2(OP_CALL_FUNCTION, "div", val_node(i), val_int(2))), "f32[B,16]");
   assert_string_equal(ok(call2(OP_CALL_FUNCTION, "add", val_node(a), val_node(j))), "f64[B,16]");
   assert_string_equal(ok(call2(OP_CALL_FUNCTION, "add", val_node(k), val_int(1))), "i64[16]");
-  assert_contains(err(call2(OP_CALL_FUNCTION, "sub", val_node(k), val_node(k))), "cannot subtract bool tensors");
+  assert_contains(err(call2(OP_CALL_FUNCTION, "sub", val_node(k), val_node(k))), "cannot subtract with a bool tensor");
   assert_contains(err(call2(OP_CALL_FUNCTION, "add", val_int(1), val_int(2))), "add() needs at least one tensor operand");
+  /* torch.result_type: a 0-d tensor changes a dimensioned one's dtype only from a lower
+   * category; bool is refused by sub whatever the other operand */
+  Node *f64s = th_input(g, "f64s", "f64[]");
+  Node *i64s = th_input(g, "i64s", "i64[]");
+  Node *i32 = th_input(g, "i32", "i32[16]");
+  assert_string_equal(ok(call2(OP_CALL_FUNCTION, "add", val_node(a), val_node(f64s))), "f32[B,16]");
+  assert_string_equal(ok(call2(OP_CALL_METHOD, "mul", val_node(f64s), val_node(a))), "f32[B,16]");
+  assert_string_equal(ok(call2(OP_CALL_FUNCTION, "add", val_node(i32), val_node(i64s))), "i32[16]");
+  assert_string_equal(ok(call2(OP_CALL_FUNCTION, "add", val_node(i32), val_node(f64s))), "f64[16]");
+  assert_string_equal(ok(call2(OP_CALL_FUNCTION, "add", val_node(f64s), val_float(1.5))), "f64[]");
+  assert_string_equal(ok(call2(OP_CALL_FUNCTION, "add", val_node(k), val_node(i64s))), "i64[16]");
+  assert_contains(err(call2(OP_CALL_FUNCTION, "sub", val_node(a), val_node(k))), "cannot subtract with a bool tensor");
+  assert_contains(err(call2(OP_CALL_FUNCTION, "sub", val_node(k), val_int(1))), "cannot subtract with a bool tensor");
 }
 
 static void test_matmul(void **state) {
@@ -222,6 +247,7 @@ static void test_view_reshape(void **state) {
   assert_contains(err(view("view", y, 2, (int64_t[]){5, -1})), "view() is invalid for f32[2,8] (16 elements)");
   assert_contains(err(view("view", y, 2, (int64_t[]){4, 5})), "20 elements requested, the input has 16");
   assert_contains(err(view("view", y, 2, (int64_t[]){-2, 8})), "invalid size -2");
+  assert_contains(err(view("view", y, 0, NULL)), "view() needs at least one size, input f32[2,8]");
 }
 
 static void test_unary_transpose(void **state) {
@@ -232,7 +258,21 @@ static void test_unary_transpose(void **state) {
   assert_string_equal(ok(call(OP_CALL_METHOD, "relu", x)), "f32[B,16]");
   assert_string_equal(ok(call(OP_CALL_FUNCTION, "sigmoid", x)), "f32[B,16]");
   assert_string_equal(ok(call(OP_CALL_FUNCTION, "neg", x)), "f32[B,16]");
-  assert_contains(err(call(OP_CALL_FUNCTION, "neg", k)), "neg() cannot negate a bool tensor bool[3]");
+  assert_contains(err(call(OP_CALL_FUNCTION, "neg", k)), "neg() does not take a bool tensor, got bool[3]");
+  /* PyTorch's dtype rules: sigmoid/tanh compute in floating point, relu refuses bool,
+   * leaky_relu and a training dropout need floating point */
+  Node *i3 = th_input(g, "i3", "i64[3]");
+  assert_string_equal(ok(call(OP_CALL_FUNCTION, "sigmoid", i3)), "f32[3]");
+  assert_string_equal(ok(call(OP_CALL_METHOD, "tanh", k)), "f32[3]");
+  assert_string_equal(ok(call(OP_CALL_FUNCTION, "relu", i3)), "i64[3]");
+  assert_contains(err(call(OP_CALL_FUNCTION, "relu", k)), "relu() does not take a bool tensor");
+  assert_contains(err(call(OP_CALL_FUNCTION, "leaky_relu", i3)), "leaky_relu() expects a floating-point input, got i64[3]");
+  assert_contains(err(call(OP_CALL_FUNCTION, "dropout", i3)), "dropout() expects a floating-point input while training");
+  const char *tkw[] = {"training"};
+  Value tv[] = {val_bool(false)};
+  assert_string_equal(ok(th_node_kw(g, OP_CALL_FUNCTION, "dropout", 1, (Value[]){val_node(i3)}, 1, tkw, tv)), "i64[3]");
+  assert_string_equal(ok(mod_call("Sigmoid", 0, NULL, i3)), "f32[3]");
+  assert_contains(err(mod_call("ReLU", 0, NULL, k)), "ReLU() does not take a bool tensor");
   Value dargs[1] = {val_node(x)};
   const char *kw[] = {"p"};
   Value kv[] = {val_float(0.2)};

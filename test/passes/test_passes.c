@@ -340,6 +340,25 @@ static void test_dce(void **state) {
   ir_graph_free(g);
 }
 
+/* A metadata mention is not a use: dce removes the node and the mention becomes None, so the
+ * graph still verifies (it failed 'verify' after 'dce' before). */
+static void test_dce_metadata_mention(void **state) {
+  Graph *g = ir_graph_new("dce_meta");
+  Node *x = th_input(g, "x", "f32[B,4]");
+  Node *dead = th_node(g, OP_CALL_FUNCTION, "relu", 1, (Value[]){val_node(x)});
+  Node *live = th_node(g, OP_CALL_FUNCTION, "neg", 1, (Value[]){val_node(x)});
+  Value peers[2] = {val_node(dead), val_node(x)};
+  Value list = {.kind = VAL_LIST, .u.seq = {2, peers}};
+  assert_int_equal(ir_meta_set(live, "peers", list), JS_OK);
+  th_output(g, live);
+  free(run_ok(g, "dce,verify"));
+  assert_null(ir_graph_find_node(g, "relu"));
+  const Value *m = ir_meta_get(live, "peers");
+  assert_int_equal(m->u.seq.items[0].kind, VAL_NONE);
+  assert_ptr_equal(m->u.seq.items[1].u.node, x);
+  ir_graph_free(g);
+}
+
 static void test_dce_keeps_jsc_tiny(void **state) {
   Graph *g = th_jsc_tiny();
   free(run_ok(g, "dce"));
@@ -358,6 +377,7 @@ int main(void) {
       cmocka_unit_test(test_report_graph_jsc_tiny),
       cmocka_unit_test(test_report_graph_functions),
       cmocka_unit_test(test_params),
+      cmocka_unit_test(test_dce_metadata_mention),
       cmocka_unit_test(test_params_unused_and_get_attr),
       cmocka_unit_test(test_dce),
       cmocka_unit_test(test_dce_keeps_jsc_tiny),

@@ -77,7 +77,7 @@ static void test_parse_plain(void **state) {
   assert_true(pass_pipeline_has(pl, "shape"));
   assert_false(pass_pipeline_has(pl, "dce"));
   pass_pipeline_free(pl);
-  pl = parse("  shape , dce { verbose = 1 } ,params{ file = 'a b.txt' , }", &d);
+  pl = parse("  shape{} , dce { verbose = 1 } ,params{ file = 'a b.txt' , }", &d);
   assert_non_null(pl);
   assert_int_equal(pl->nsteps, 3);
   assert_true(pass_arg_bool(&pl->steps[1].args, "verbose"));
@@ -135,7 +135,15 @@ static void test_parse_errors(void **state) {
   assert_string_equal(parse_err(""), "error: --passes: the pipeline is empty\n");
   assert_string_equal(parse_err("shape,"), "error: --passes: expected a pass name at column 7, found the end\n");
   assert_string_equal(parse_err("shape,,dce"), "error: --passes: expected a pass name at column 7, found ','\n");
-  assert_string_equal(parse_err("dce{verbose=true"), "error: --passes: missing '}' after the options of pass 'dce'\n");
+  assert_string_equal(parse_err("dce{verbose=true"),
+                      "error: --passes: missing '}' after the options of pass 'dce' (opened at column 4)\n");
+  /* a comma stands between options or trails them; "{}" is no options */
+  assert_string_equal(parse_err("dce{,}"), "error: --passes: expected an option name for pass 'dce' at column 5, found ','\n");
+  assert_string_equal(parse_err("params{file=a,,verbose=1}"),
+                      "error: --passes: expected an option name for pass 'params' at column 15, found ','\n");
+  assert_string_equal(parse_err("params{file=\"a\"b}"),
+                      "error: --passes: expected ',' or '}' after option 'file' of pass 'params' at column 16, found 'b'\n");
+  assert_string_equal(parse_err("dce{"), "error: --passes: expected an option name for pass 'dce' at column 5, found the end\n");
   assert_string_equal(parse_err("dce{verbose}"), "error: --passes: expected '=' after option 'verbose' of pass 'dce', found '}'\n");
   assert_string_equal(parse_err("dce{verbose=}"),
                       "error: --passes: option 'verbose' of pass 'dce' has no value (column 13, found '}')\n");
