@@ -38,18 +38,27 @@ static void quote_line(StrBuf *sb, SrcLoc loc) {
   if (p >= end && loc.line > 1) return;
   const char *eol = p;
   while (eol < end && *eol != '\n') eol++;
+  if (eol > p && eol[-1] == '\r') eol--; /* CRLF */
+  /* A long line is shown as a window around the column, marked with "...". */
+  enum { WINDOW = 160, BEFORE = 80 };
+  const char *col = p + (loc.col > 0 ? loc.col - 1 : 0);
+  if (col > eol) col = eol;
+  const char *from = p, *to = eol;
+  if (to - from > WINDOW) {
+    if (col - from > BEFORE) from = col - BEFORE;
+    if (to - from > WINDOW) to = from + WINDOW;
+  }
   int width = snprintf(NULL, 0, "%d", loc.line);
   if (width < 4) width = 4;
-  sb_printf(sb, " %*d | ", width, loc.line);
+  sb_printf(sb, " %*d | %s", width, loc.line, from > p ? "..." : "");
   /* Control bytes would garble a terminal: show them as '?'. */
-  for (const char *q = p; q < eol && q - p < 400; q++) {
+  for (const char *q = from; q < to; q++) {
     unsigned char c = (unsigned char)*q;
     sb_putc(sb, (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c);
   }
-  sb_putc(sb, '\n');
-  sb_printf(sb, " %*s | ", width, "");
-  for (int c = 1; c < loc.col && p + c - 1 < eol && c < 400; c++)
-    sb_putc(sb, p[c - 1] == '\t' ? '\t' : ' ');
+  sb_puts(sb, to < eol ? "...\n" : "\n");
+  sb_printf(sb, " %*s | %s", width, "", from > p ? "   " : "");
+  for (const char *q = from; q < col; q++) sb_putc(sb, *q == '\t' ? '\t' : ' ');
   sb_puts(sb, "^\n");
 }
 

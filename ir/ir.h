@@ -291,6 +291,7 @@ typedef enum MaseOp {
 
 typedef struct OpInfo {
   const char *name;   /* mase_op, function and method name */
+  size_t namelen;     /* strlen(name), for cheap lookups */
   MaseType mase_type; /* of call_function / call_method nodes */
   int forms;          /* FORM_* */
   int props;          /* P_* */

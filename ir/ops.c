@@ -6,7 +6,7 @@
 #include "ir.h"
 
 static OpInfo ops[MOP_COUNT] = {
-#define OP(id, nm, mtype, fm, pr, sg) {.name = nm, .mase_type = mtype, .forms = fm, .props = pr},
+#define OP(id, nm, mtype, fm, pr, sg) {.name = nm, .namelen = sizeof nm - 1, .mase_type = mtype, .forms = fm, .props = pr},
 #include "ops.def"
 #undef OP
 };
@@ -57,8 +57,13 @@ MaseOp ir_op_lookup(const char *name) {
 }
 
 MaseOp ir_op_lookup_form(const char *name, int form) {
+  /* Every call node is looked up here while parsing: compare lengths and first bytes before
+   * whole names. */
+  size_t n = strlen(name);
   for (int i = 0; i < MOP_COUNT; i++)
-    if (strcmp(ops[i].name, name) == 0 && (!form || (ops[i].forms & form))) return (MaseOp)i;
+    if (ops[i].namelen == n && ops[i].name[0] == name[0] && memcmp(ops[i].name, name, n) == 0 &&
+        (!form || (ops[i].forms & form)))
+      return (MaseOp)i;
   return MOP_NONE;
 }
 

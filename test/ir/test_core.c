@@ -129,6 +129,21 @@ static void test_diag(void **state) {
   assert_string_equal(diag_closest("Linaer", c, 4), "Linear");
   assert_string_equal(diag_closest("relu", c, 4), "ReLU");
   assert_null(diag_closest("Transformer", c, 4));
+
+  /* A long line is quoted as a window around the column; CRLF's \r is not shown. */
+  char line[600];
+  memset(line, 'a', sizeof line);
+  line[500] = 'Z';
+  memcpy(line + sizeof line - 2, "\r\n", 2);
+  SrcFile *lf = diag_src_from_string(a, "long.jsc", line, sizeof line);
+  diag_init(&d, NULL);
+  diag_error(&d, (SrcLoc){lf, 1, 501}, "here");
+  const char *t = sb_str(&d.text);
+  const char *src = strchr(t, '\n') + 1, *caret = strchr(src, '\n') + 1;
+  assert_non_null(strstr(src, "| ...a"));               /* cut at the front */
+  assert_true(strchr(src, 'Z') - src == caret + strcspn(caret, "^") - caret); /* caret under Z */
+  assert_null(strchr(t, '?'));                          /* no \r shown as '?' */
+  diag_free(&d);
   arena_free(a);
 }
 
