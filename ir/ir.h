@@ -95,6 +95,7 @@ Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, 
 typedef struct StrMap {
   const char **keys; /* NULL marks an empty slot */
   void **vals;
+  uint32_t *hashes;  /* each slot's key hash: probes compare it before the strings */
   size_t cap;        /* a power of two, or 0 */
   size_t len;
 } StrMap;

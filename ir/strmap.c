@@ -22,11 +22,12 @@ void strmap_init(StrMap *m) {
 void strmap_free(StrMap *m) {
   ir_free(m->keys);
   ir_free(m->vals);
+  ir_free(m->hashes);
   strmap_init(m);
 }
 
-static size_t find_slot(const StrMap *m, const char *key, bool *found) {
-  size_t mask = m->cap - 1, i = ir_hash_str(key) & mask, tomb = SIZE_MAX;
+static size_t find_slot(const StrMap *m, const char *key, uint32_t h, bool *found) {
+  size_t mask = m->cap - 1, i = h & mask, tomb = SIZE_MAX;
   for (;;) {
     const char *k = m->keys[i];
     if (!k) {
@@ -35,7 +36,7 @@ static size_t find_slot(const StrMap *m, const char *key, bool *found) {
     }
     if (k == tombstone) {
       if (tomb == SIZE_MAX) tomb = i;
-    } else if (strcmp(k, key) == 0) {
+    } else if (m->hashes[i] == h && strcmp(k, key) == 0) {
       *found = true;
       return i;
     }
@@ -46,7 +47,7 @@ static size_t find_slot(const StrMap *m, const char *key, bool *found) {
 void *strmap_get(const StrMap *m, const char *key) {
   if (!m->cap) return NULL;
   bool found;
-  size_t i = find_slot(m, key, &found);
+  size_t i = find_slot(m, key, (uint32_t)ir_hash_str(key), &found);
   return found ? m->vals[i] : NULL;
 }
 
@@ -54,18 +55,22 @@ static Status grow(StrMap *m) {
   size_t cap = m->cap ? m->cap * 2 : 16;
   const char **keys = ir_calloc(cap, sizeof *keys);
   void **vals = ir_calloc(cap, sizeof *vals);
-  if (!keys || !vals) {
+  uint32_t *hashes = ir_calloc(cap, sizeof *hashes);
+  if (!keys || !vals || !hashes) {
     ir_free(keys);
     ir_free(vals);
+    ir_free(hashes);
     return JS_ENOMEM;
   }
-  StrMap n = {keys, vals, cap, 0};
+  StrMap n = {keys, vals, hashes, cap, 0};
   for (size_t i = 0; i < m->cap; i++) {
     if (m->keys[i] && m->keys[i] != tombstone) {
-      bool found;
-      size_t j = find_slot(&n, m->keys[i], &found);
+      /* every key is distinct: the first empty slot on its probe path is its place */
+      size_t j = m->hashes[i] & (cap - 1);
+      while (n.keys[j]) j = (j + 1) & (cap - 1);
       n.keys[j] = m->keys[i];
       n.vals[j] = m->vals[i];
+      n.hashes[j] = m->hashes[i];
       n.len++;
     }
   }
@@ -81,10 +86,12 @@ Status strmap_put(StrMap *m, const char *key, void *val) {
     if (st) return st;
   }
   bool found;
-  size_t i = find_slot(m, key, &found);
+  uint32_t h = (uint32_t)ir_hash_str(key);
+  size_t i = find_slot(m, key, h, &found);
   if (!found) {
     if (!m->keys[i]) m->len++;
     m->keys[i] = key;
+    m->hashes[i] = h;
   }
   m->vals[i] = val;
   return JS_OK;
@@ -93,7 +100,7 @@ Status strmap_put(StrMap *m, const char *key, void *val) {
 bool strmap_del(StrMap *m, const char *key) {
   if (!m->cap) return false;
   bool found;
-  size_t i = find_slot(m, key, &found);
+  size_t i = find_slot(m, key, (uint32_t)ir_hash_str(key), &found);
   if (!found) return false;
   m->keys[i] = tombstone;
   m->vals[i] = NULL;
