@@ -206,11 +206,11 @@ Status diag_read_file(Arena *a, const char *path, SrcFile **out, Diag *d) {
   char buf[65536];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, fp)) > 0) sb_putn(&sb, buf, n);
-  bool err = ferror(fp);
+  int err = ferror(fp) ? errno : 0;
   if (fp != stdin) fclose(fp);
   if (err) {
     sb_free(&sb);
-    diag_error(d, (SrcLoc){0}, "cannot read '%s'", path);
+    diag_error(d, (SrcLoc){0}, "cannot read '%s': %s", path, strerror(err));
     return JS_EIO;
   }
   if (sb.oom) {

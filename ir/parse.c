@@ -1151,6 +1151,11 @@ Status ir_parse(const SrcFile *src, Program **out, Diag *d) {
     }
     if ((st = parse_model(&P))) goto done;
   }
+  /* As in a .jsc file: a file without a model is a mistake (an empty or truncated file). */
+  if (P.prog->ngraphs == 0) {
+    st = perr(&P, here(&P), "no model in this IR file (expected 'model Name { ... }')");
+    goto done;
+  }
   for (int i = 0; i < P.prog->ngraphs; i++) {
     Status vs = ir_verify(P.prog->graphs[i], d);
     if (vs && (!st || vs == JS_ENOMEM)) st = vs;

@@ -250,10 +250,11 @@ static void test_parse_empty_and_multi(void **state) {
   Program *p = NULL;
   Diag d;
   diag_init(&d, NULL);
-  assert_int_equal(parse_str("e.ir", "", &p, &d), JS_OK);
-  assert_int_equal(p->ngraphs, 0);
-  ir_program_free(p);
-  free(round_trip("# jscc IR\n"));
+  /* A file without a model is refused, as an empty .jsc file is. */
+  assert_int_equal(parse_str("e.ir", "", &p, &d), JS_ERR);
+  assert_null(p);
+  assert_non_null(strstr(sb_str(&d.text), "e.ir:1:1: error: no model in this IR file"));
+  assert_int_equal(parse_str("e.ir", "# jscc IR\n", &p, &d), JS_ERR);
   const char *two =
       "# jscc IR\n"
       "model A {\n  graph {\n    %x : ? [num_users=1] = placeholder[target=x]\n"
