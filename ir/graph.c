@@ -261,9 +261,8 @@ Node *ir_node_new(Graph *g, NodeKind op, const char *target, const char *name, N
 
 /* ---- use lists ---- */
 
-static Status add_user(Node *of, Node *user) {
-  for (int i = 0; i < of->nusers; i++)
-    if (of->users[i] == user) return JS_OK;
+/* Appends to a use list, doubling it in the arena when full. */
+static Status append_user(Node *of, Node *user) {
   if (of->nusers == of->capusers) {
     int cap = of->capusers ? of->capusers * 2 : 2;
     Node **u = arena_alloc(of->graph->arena, sizeof(Node *) * (size_t)cap);
@@ -274,6 +273,12 @@ static Status add_user(Node *of, Node *user) {
   }
   of->users[of->nusers++] = user;
   return JS_OK;
+}
+
+static Status add_user(Node *of, Node *user) {
+  for (int i = 0; i < of->nusers; i++)
+    if (of->users[i] == user) return JS_OK;
+  return append_user(of, user);
 }
 
 static void remove_user(Node *of, Node *user) {
@@ -316,16 +321,7 @@ static Status unuse(Node *of, void *user) {
  * users must not cost a scan per use). */
 static Status use(Node *of, void *user) {
   if (of->nusers > 0 && of->users[of->nusers - 1] == user) return JS_OK;
-  if (of->nusers == of->capusers) {
-    int cap = of->capusers ? of->capusers * 2 : 2;
-    Node **u = arena_alloc(of->graph->arena, sizeof(Node *) * (size_t)cap);
-    if (!u) return JS_ENOMEM;
-    if (of->nusers) memcpy(u, of->users, sizeof(Node *) * (size_t)of->nusers);
-    of->users = u;
-    of->capusers = cap;
-  }
-  of->users[of->nusers++] = user;
-  return JS_OK;
+  return append_user(of, user);
 }
 
 static Status walk_args(Node *n, Status (*fn)(Node *, void *)) {
