@@ -175,11 +175,11 @@ static int run(const Options *opt) {
 
   /* The pipeline is checked before the input is read: usage errors come first. */
   if (!st && opt->passes && (st = pass_pipeline_parse(opt->passes, &pl, &d))) st = JS_EUSAGE;
-  if (!st && opt->dump_after && strcmp(opt->dump_after, "all") != 0) {
+  if (!st && opt->dump_after) {
     if (!pl) {
       diag_error(&d, (SrcLoc){0}, "--dump-after=%s needs --passes", opt->dump_after);
       st = JS_EUSAGE;
-    } else if (pass_check_dump_after(pl, opt->dump_after, &d)) {
+    } else if (strcmp(opt->dump_after, "all") != 0 && pass_check_dump_after(pl, opt->dump_after, &d)) {
       st = JS_EUSAGE;
     }
   }

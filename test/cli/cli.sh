@@ -37,6 +37,7 @@ expect bad-dump-format 2 "unknown format 'svg'" -- examples/jsc_tiny.jsc --dump-
 expect no-input 2 "usage" --
 expect two-inputs 2 "one input file" -- examples/jsc_tiny.jsc examples/jsc_big.jsc
 expect dump-after-missing 2 "not in the pipeline" -- examples/jsc_tiny.jsc --passes=shape --dump-after=params
+expect dump-after-no-passes 2 "needs --passes" -- examples/jsc_tiny.jsc --dump-after=all
 expect unknown-model 2 "did you mean 'JSC_Tiny'" -- examples/jsc_tiny.jsc --model=JSC_Tiyn
 expect bad-max-errors 2 "--max-errors" -- examples/jsc_tiny.jsc --max-errors=0
 expect help 0 "usage: jscc" -- --help
