@@ -54,12 +54,13 @@ bool ir_init_parse(const char *s, InitKind *out) {
 /* Arrays in the arena grow by doubling whenever their length reaches a power of two, so
  * no capacity needs storing.  Returns false on OOM. */
 static bool grow_array(Arena *a, void **arr, int n, size_t elem) {
+  if (n < 0) return false;
   if (n >= 4 && (n & (n - 1)) != 0) return true;
-  size_t cap = n < 4 ? 4 : (size_t)n * 2;
   if (n > 0 && n < 4) return true;
+  size_t cap = n < 4 ? 4 : (size_t)n * 2;
   void *p = arena_alloc(a, cap * elem);
   if (!p) return false;
-  if (n) memcpy(p, *arr, (size_t)n * elem);
+  if (n > 0) memcpy(p, *arr, (size_t)n * elem);
   *arr = p;
   return true;
 }

@@ -203,7 +203,7 @@ static Status conv1d_core(Infer *in, const TensorType *x, int64_t cin, int64_t c
 
 /* torch.flatten: dims start..end become one dim, their product. */
 static Status flatten_core(Infer *in, const TensorType *x, int64_t start, int64_t end, TensorType *out) {
-  int s, e;
+  int s = 0, e = 0;
   Status st;
   if ((st = norm_dim(in, start, x, "start_dim", &s)) || (st = norm_dim(in, end, x, "end_dim", &e))) return st;
   if (x->rank == 0) {
@@ -487,7 +487,7 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
   case MOP_VIEW:
   case MOP_RESHAPE: return view_core(in, x, &bound[1], out);
   case MOP_TRANSPOSE: {
-    int d0, d1;
+    int d0 = 0, d1 = 0;
     if ((st = norm_dim(in, bound_int(sig, bound, "dim0"), x, "dim0", &d0)) ||
         (st = norm_dim(in, bound_int(sig, bound, "dim1"), x, "dim1", &d1)))
       return st;
