@@ -29,6 +29,11 @@ expect params-tiny 0 "Total trainable parameters: 117" -- examples/jsc_tiny.jsc 
 expect params-big 0 "Total trainable parameters: 1397" -- examples/jsc_big.jsc --passes=params
 expect fx-names 0 "%seq_blocks_3 : f32[B,5]" -- examples/jsc_tiny.jsc --passes=shape --dump-ir
 
+# The README's main job (scripts/demo.sh) on every example.
+for m in examples/*.jsc; do
+  expect "main-job-$(basename "$m" .jsc)" 0 "Total trainable parameters:" -- "$m" --passes=shape,metadata,report-graph,params
+done
+
 # Usage errors: exit 2, with a useful message.
 expect unknown-pass 2 "unknown pass 'shap'" -- examples/jsc_tiny.jsc --passes=shap
 expect unknown-pass-lists 2 "report-graph" -- examples/jsc_tiny.jsc --passes=nosuchpass
