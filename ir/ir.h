@@ -86,6 +86,8 @@ void sb_put_int(StrBuf *sb, int64_t v);            /* decimal, without printf's 
 /* Python's repr() of a float: the shortest text that reads back to the same double, with
  * ".0" added to integral values ("5.0", "1e-05", "0.1", "inf", "nan"). */
 void sb_put_float(StrBuf *sb, double v);
+/* The escapes C and JSON share: \" \\ \n \t \r.  False (nothing written) for other bytes. */
+bool sb_put_escape(StrBuf *sb, unsigned char c);
 /* A double-quoted string with \" \\ \n \t \r and \xHH escapes. */
 void sb_put_quoted(StrBuf *sb, const char *s);
 Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, then rename */

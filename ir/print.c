@@ -327,13 +327,7 @@ static void json_str(StrBuf *sb, const char *s) {
       p += n;
       continue;
     }
-    switch (*p) {
-    case '"': sb_puts(sb, "\\\""); break;
-    case '\\': sb_puts(sb, "\\\\"); break;
-    case '\n': sb_puts(sb, "\\n"); break;
-    case '\t': sb_puts(sb, "\\t"); break;
-    case '\r': sb_puts(sb, "\\r"); break;
-    default:
+    if (!sb_put_escape(sb, *p)) {
       if (*p < 0x20)
         sb_printf(sb, "\\u%04x", *p);
       else

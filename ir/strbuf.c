@@ -180,21 +180,23 @@ void sb_put_float(StrBuf *sb, double v) {
   }
 }
 
+bool sb_put_escape(StrBuf *sb, unsigned char c) {
+  static const char from[] = "\"\\\n\t\r", to[] = "\"\\ntr";
+  const char *hit = c ? strchr(from, c) : NULL;
+  if (!hit) return false;
+  sb_putc(sb, '\\');
+  sb_putc(sb, to[hit - from]);
+  return true;
+}
+
 void sb_put_quoted(StrBuf *sb, const char *s) {
   sb_putc(sb, '"');
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"': sb_puts(sb, "\\\""); break;
-    case '\\': sb_puts(sb, "\\\\"); break;
-    case '\n': sb_puts(sb, "\\n"); break;
-    case '\t': sb_puts(sb, "\\t"); break;
-    case '\r': sb_puts(sb, "\\r"); break;
-    default:
-      if (*p < 0x20 || *p == 0x7f)
-        sb_printf(sb, "\\x%02x", *p);
-      else
-        sb_putc(sb, (char)*p);
-    }
+    if (sb_put_escape(sb, *p)) continue;
+    if (*p < 0x20 || *p == 0x7f)
+      sb_printf(sb, "\\x%02x", *p);
+    else
+      sb_putc(sb, (char)*p);
   }
   sb_putc(sb, '"');
 }
