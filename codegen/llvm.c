@@ -1,0 +1,2 @@
+/* codegen/llvm.c — being written. */
+#include "ir.h"

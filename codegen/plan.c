@@ -1,0 +1,2 @@
+/* codegen/plan.c — being written. */
+#include "ir.h"

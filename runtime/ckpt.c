@@ -1,0 +1,2 @@
+/* runtime/ckpt.c — being written. */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* runtime/data.c — being written. */
+#include "runtime.h"

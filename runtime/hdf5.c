@@ -1,0 +1,2 @@
+/* runtime/hdf5.c — being written. */
+#include "runtime.h"

@@ -1,0 +1,2 @@
+/* runtime/interp.c — being written. */
+#include "runtime.h"

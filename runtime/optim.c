@@ -1,0 +1,2 @@
+/* runtime/optim.c — being written. */
+#include "runtime.h"

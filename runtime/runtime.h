@@ -1,0 +1,77 @@
+/* runtime/runtime.h — the runtime layer's table of contents.
+ *
+ * Tensors of parameters and their state, data sets, the plain C reference executor, the
+ * optimizers and learning-rate schedules, safetensors checkpoints and the training and
+ * evaluation loops.  The runtime consumes a verified, shaped Graph (ir/ir.h) and, for the
+ * fast path, the kernels codegen/ JIT-compiles; it never parses model text itself.
+ *
+ * Every function that can fail returns a Status and reports through a Diag; none exits.
+ * All memory goes through ir_malloc/ir_free (the one allocation hook).
+ *
+ * Prototypes are grouped under the name of the .c file that defines them.
+ */
+#ifndef JSCC_RUNTIME_H
+#define JSCC_RUNTIME_H
+
+#include "ir.h"
+
+/* ==== rng.c: deterministic random numbers ==== */
+
+/* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every
+ * machine.  Used for initialisation, synthetic data, shuffling and splits. */
+typedef struct Rng {
+  uint64_t s[4];      /* generator state */
+  bool have_normal;   /* a second Box-Muller normal is cached */
+  double normal;      /* the cached normal */
+} Rng;
+void rt_rng_seed(Rng *r, uint64_t seed);
+uint64_t rt_rng_u64(Rng *r);
+double rt_rng_uniform(Rng *r);               /* [0, 1), 53 random bits */
+double rt_rng_normal(Rng *r);                /* N(0, 1) */
+uint64_t rt_rng_below(Rng *r, uint64_t n);   /* uniform in [0, n), unbiased; n > 0 */
+void rt_rng_permutation(Rng *r, int64_t *idx, int64_t n); /* idx = a random permutation of 0..n-1 */
+
+/* Counter-based hash for dropout masks: a pure function of its inputs, so the reference
+ * executor, the CPU JIT and the GPU kernels draw the same mask for the same
+ * (seed, step, node, element).  lowbias32 applied three times. */
+static inline uint32_t rt_hash32(uint32_t x) {
+  x ^= x >> 16; x *= 0x7feb352dU; x ^= x >> 15; x *= 0x846ca68bU; x ^= x >> 16;
+  return x;
+}
+static inline uint32_t rt_dropout_bits(uint32_t seed, uint32_t step, uint32_t node, uint32_t elem) {
+  return rt_hash32(rt_hash32(rt_hash32(seed ^ (node * 0x9E3779B9U)) ^ step) ^ elem);
+}
+/* Keep the element when its 24-bit uniform is at least p (PyTorch keeps with probability 1-p). */
+static inline bool rt_dropout_keep(uint32_t bits, float p) {
+  return (float)(bits >> 8) * (1.0f / 16777216.0f) >= p;
+}
+
+/* ==== state.c: a model's parameters, buffers and gradients ==== */
+
+/* Every f32 parameter and buffer of a graph in one buffer, in state_dict order, with the
+ * gradients in a second buffer of the same layout (STYLE.md 5).  i64 buffers
+ * (num_batches_tracked) live in `i64`, indexed like the graph's params. */
+typedef struct RtState {
+  const Graph *g;     /* the model; its params[] give names, kinds, shapes */
+  int n;              /* g->nparams */
+  size_t *off;        /* [n] element offset of each f32 tensor in data/grad; (size_t)-1 for i64 */
+  size_t *numel;      /* [n] elements of each tensor */
+  float *data;        /* [total] values, 64-byte aligned */
+  float *grad;        /* [total] gradients (zero for buffers), 64-byte aligned */
+  size_t total;       /* f32 elements in data */
+  int64_t *i64;       /* [n] value of each i64 scalar buffer (0 for others) */
+} RtState;
+Status rt_state_new(const Graph *g, RtState **out, Diag *d);
+void rt_state_free(RtState *s);
+/* PyTorch's default initialisation from each Param's Init (ir/inits.def), drawn from rng in
+ * state_dict order. */
+void rt_state_init(RtState *s, Rng *rng);
+float *rt_state_tensor(const RtState *s, const char *qualname); /* NULL if absent or i64 */
+Status rt_state_copy(RtState *dst, const RtState *src);           /* same graph layout */
+
+#include "data.h"
+#include "optim.h"
+#include "ckpt.h"
+#include "interp.h"
+
+#endif

@@ -1,0 +1,2 @@
+/* runtime/state.c — being written. */
+#include "runtime.h"

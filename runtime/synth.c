@@ -1,0 +1,2 @@
+/* runtime/synth.c — being written. */
+#include "runtime.h"
