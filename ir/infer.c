@@ -515,6 +515,103 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
     if ((st = arg_type(in, &bound[1], "other", &o))) return st;
     return matmul_core(in, x, o, out);
   }
+  case MOP_SUM: {
+    int dd;
+    if ((st = norm_dim(in, bound_int(sig, bound, "dim"), x, "dim", &dd))) return st;
+    const Value *kv = bound_arg(sig, bound, "keepdim");
+    *out = *x;
+    if (x->dtype == DT_BOOL) out->dtype = DT_I64;
+    if (x->rank == 0) return JS_OK;
+    if (kv->kind == VAL_BOOL && kv->u.b) {
+      out->dims[dd] = dim_n(1);
+    } else {
+      for (int i = dd; i + 1 < x->rank; i++) out->dims[i] = x->dims[i + 1];
+      out->rank--;
+    }
+    return JS_OK;
+  }
+  case MOP_SUM_TO: {
+    /* the reverse of broadcasting `like` up to `input` */
+    const TensorType *l = NULL;
+    if ((st = arg_type(in, &bound[1], "like", &l))) return st;
+    TensorType b;
+    if ((st = broadcast(in, x, l, &b))) return st;
+    if (b.rank != x->rank)
+      return fail(in, "cannot sum %s down to %s: it has fewer dims", tt(x).s, tt(l).s);
+    for (int i = 0; i < x->rank; i++)
+      if (!dim_eq(b.dims[i], x->dims[i])) return fail(in, "cannot sum %s down to %s", tt(x).s, tt(l).s);
+    *out = *l;
+    out->dtype = x->dtype;
+    return JS_OK;
+  }
+  case MOP_RESHAPE_AS: {
+    const TensorType *o = NULL;
+    if ((st = arg_type(in, &bound[1], "other", &o))) return st;
+    int64_t a = ir_type_numel(x), b = ir_type_numel(o);
+    if (a >= 0 && b >= 0 && a != b) return fail(in, "cannot reshape %s as %s: %lld vs %lld elements", tt(x).s, tt(o).s, (long long)a, (long long)b);
+    *out = *o;
+    out->dtype = x->dtype;
+    return JS_OK;
+  }
+  case MOP_CROSS_ENTROPY:
+  case MOP_CROSS_ENTROPY_BACKWARD: {
+    const TensorType *t = NULL;
+    if ((st = arg_type(in, &bound[1], "target", &t))) return st;
+    if (x->rank != 2 || !is_float(x->dtype)) return fail(in, "expects float logits [batch, classes], got %s", tt(x).s);
+    if (t->rank != 1 || is_float(t->dtype) || t->dtype == DT_BOOL || !dim_eq(t->dims[0], x->dims[0]))
+      return fail(in, "expects integer class indices [%s] for logits %s, got %s", dt(x->dims[0]).s, tt(x).s, tt(t).s);
+    *out = *x;
+    if (op == MOP_CROSS_ENTROPY) out->rank = 0;
+    return JS_OK;
+  }
+  case MOP_OUTER_SUM: {
+    /* sum over every leading row of input[r]^T (x) other[r]: [I, O] */
+    const TensorType *o = NULL;
+    if ((st = arg_type(in, &bound[1], "other", &o))) return st;
+    if (x->rank < 1 || o->rank != x->rank || x->dtype != o->dtype || !is_float(x->dtype))
+      return fail(in, "expects float operands of one rank and dtype, got %s and %s", tt(x).s, tt(o).s);
+    for (int i = 0; i + 1 < x->rank; i++)
+      if (!dim_eq(x->dims[i], o->dims[i])) return fail(in, "expects matching leading dims, got %s and %s", tt(x).s, tt(o).s);
+    *out = (TensorType){.dtype = x->dtype, .rank = 2};
+    out->dims[0] = x->dims[x->rank - 1];
+    out->dims[1] = o->dims[o->rank - 1];
+    return JS_OK;
+  }
+  case MOP_RELU_BACKWARD:
+  case MOP_LEAKY_RELU_BACKWARD:
+  case MOP_SIGMOID_BACKWARD:
+  case MOP_TANH_BACKWARD:
+  case MOP_SOFTMAX_BACKWARD:
+  case MOP_LOG_SOFTMAX_BACKWARD:
+  case MOP_DROPOUT_BACKWARD:
+  case MOP_BATCH_NORM1D_BACKWARD_INPUT:
+  case MOP_BATCH_NORM1D_BACKWARD_WEIGHT: {
+    /* grad and the forward tensor (second argument) have one type */
+    const TensorType *f = NULL;
+    if ((st = arg_type(in, &bound[1], sig->params[1].name, &f))) return st;
+    if (!ir_type_equal(x, f)) return fail(in, "expects grad and %s of one type, got %s and %s", sig->params[1].name, tt(x).s, tt(f).s);
+    if (!is_float(x->dtype)) return fail(in, "expects a floating-point grad, got %s", tt(x).s);
+    if (op == MOP_SOFTMAX_BACKWARD || op == MOP_LOG_SOFTMAX_BACKWARD) {
+      int dd;
+      if ((st = norm_dim(in, bound_int(sig, bound, "dim"), x, "dim", &dd))) return st;
+    }
+    if (op == MOP_BATCH_NORM1D_BACKWARD_INPUT || op == MOP_BATCH_NORM1D_BACKWARD_WEIGHT) {
+      if (x->rank != 2 && x->rank != 3) return fail(in, "expects [N, C] or [N, C, L], got %s", tt(x).s);
+      if (op == MOP_BATCH_NORM1D_BACKWARD_WEIGHT) {
+        *out = (TensorType){.dtype = x->dtype, .rank = 1};
+        out->dims[0] = x->dims[1];
+        return JS_OK;
+      }
+      const Value *wv = bound_arg(sig, bound, "weight");
+      const TensorType *w = NULL;
+      if (wv->kind != VAL_NONE) {
+        if ((st = arg_type(in, wv, "weight", &w))) return st;
+        if (w->rank != 1 || !dim_eq(w->dims[0], x->dims[1])) return fail(in, "expects a weight [%s], got %s", dt(x->dims[1]).s, tt(w).s);
+      }
+    }
+    *out = *x;
+    return JS_OK;
+  }
   case MOP_NONE:
   case MOP_COUNT: break;
   }

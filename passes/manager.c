@@ -28,6 +28,9 @@ static const PassOption metadata_opts[] = {
 static const PassOption report_graph_opts[] = {
     {"file", OPT_STR, "", NULL, "also write the report to this file (atomically)"},
 };
+static const PassOption grad_opts[] = {
+    {"target", OPT_STR, "target", NULL, "name of the class-index input the pass adds"},
+};
 static const PassOption params_opts[] = {
     {"file", OPT_STR, "", NULL, "also write the table to this file (atomically)"},
 };
@@ -38,6 +41,9 @@ static const PassOption params_opts[] = {
 static const PassInfo registry[] = {
     {"dce", pass_dce, "remove nodes whose results are unused, to a fixed point (fx's eliminate_dead_code)",
      dce_opts, NOPT(dce_opts), true, NULL},
+    {"grad", pass_grad,
+     "autodiff: add the cross-entropy loss on the logits and the backward graph (runs shape first)", grad_opts,
+     NOPT(grad_opts), true, "shape"},
     {"metadata", pass_metadata,
      "MASE node metadata: mase_type, mase_op, common args/results, software stat skeleton (runs shape first)",
      metadata_opts, NOPT(metadata_opts), true, "shape"},

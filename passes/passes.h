@@ -113,6 +113,9 @@ Status pass_shape(Graph *g, const PassArgs *args, PassContext *ctx);
 Status pass_verify(Graph *g, const PassArgs *args, PassContext *ctx);
 /* dce.c: removes nodes whose results are unused, to a fixed point. */
 Status pass_dce(Graph *g, const PassArgs *args, PassContext *ctx);
+
+/* ==== grad.c ==== */
+Status pass_grad(Graph *g, const PassArgs *args, PassContext *ctx);
 /* metadata.c: MASE's init_metadata + add_common_metadata + add_software_metadata. */
 Status pass_metadata(Graph *g, const PassArgs *args, PassContext *ctx);
 /* report_graph.c: MASE's report_graph_analysis_pass (fx graph text, op counts, layer types). */

@@ -4,29 +4,47 @@
  * ("seq_blocks.0.weight", ..., "seq_blocks.0.num_batches_tracked" as I64), so that
  * torch's load_state_dict(safetensors.torch.load_file(path)) takes it, and a state_dict
  * saved by PyTorch loads here.  The optimizer state goes to a second file (see below) so the
- * model file stays a plain state_dict.  Files are written atomically (temp file, fsync,
- * rename). */
+ * model file stays a plain state_dict.  Files are written atomically (temp file in the same
+ * directory, fsync, rename): on any error the temp file is removed and an existing file at
+ * the path is left as it was.
+ *
+ * The format: 8 bytes little-endian N, N bytes of JSON header padded with spaces to a
+ * multiple of 8 ({"__metadata__": {"k": "v"}, "name": {"dtype": "F32", "shape": [5, 16],
+ * "data_offsets": [begin, end]}, ...}), then the tensors' bytes, little-endian, row-major,
+ * in state_dict order with no gaps.  Reading is strict: the header must be valid JSON
+ * (RFC 8259, UTF-8) without duplicate keys, nested at most CKPT_MAX_DEPTH deep, at most
+ * CKPT_MAX_HEADER bytes; every tensor's offsets must match its dtype and shape, and the
+ * tensors must tile the data exactly.  Errors name the file and the tensor:
+ *   ckpt.safetensors: error: seq_blocks.2.weight: expected shape [5, 16], found [5, 8] */
 #ifndef JSCC_RUNTIME_CKPT_H
 #define JSCC_RUNTIME_CKPT_H
+
+#define CKPT_MAX_HEADER (16u << 20) /* bytes of JSON header accepted */
+#define CKPT_MAX_DEPTH 16           /* nesting of the JSON header (a valid one needs 3) */
+#define CKPT_MAX_META 16            /* metadata entries a CkptMeta holds */
 
 /* String metadata stored in the header's "__metadata__" map. */
 typedef struct CkptMeta {
   int n;
-  const char *keys[16];
-  const char *vals[16];
+  const char *keys[CKPT_MAX_META];
+  const char *vals[CKPT_MAX_META];
 } CkptMeta;
 
-/* Write every parameter and buffer of s. */
+/* Write every parameter and buffer of s (meta may be NULL; keys must be distinct). */
 Status rt_ckpt_save(const char *path, const RtState *s, const CkptMeta *meta, Diag *d);
 /* Read path into s: every tensor of the model must be present with its dtype and shape
  * (an error names the tensor and the expected and found shape); extra tensors are an error.
- * F32 files load F32 tensors; F64/F16/BF16 are converted; I64 for num_batches_tracked. */
+ * F32 files load F32 tensors; F64/F16/BF16 are converted; I64 (or I32) for
+ * num_batches_tracked.  The whole header is checked before anything is written to s: on a
+ * JS_ERR, s is unchanged. */
 Status rt_ckpt_load(const char *path, RtState *s, Diag *d);
 
-/* The optimizer state: tensors "exp_avg.<name>", "exp_avg_sq.<name>" or
- * "momentum_buffer.<name>" for each trainable parameter, and metadata "step", "optimizer"
- * plus whatever the caller adds (epoch, best metric...).  meta_out, when non-NULL, receives
- * the metadata (strings owned by the arena). */
+/* The optimizer state: tensors "exp_avg.<name>", "exp_avg_sq.<name>" (Adam, AdamW) or
+ * "momentum_buffer.<name>" (SGD) for each trainable parameter, and metadata "optimizer"
+ * (rt_optim_name) and "step" (decimal) plus whatever the caller adds (epoch, best
+ * metric...; keys "optimizer" and "step" are reserved).  Loading checks that the file's
+ * optimizer is st->kind and that st->total is s->total; meta_out, when non-NULL, receives
+ * the caller's metadata (not "optimizer" and "step"), strings owned by the arena `a`. */
 Status rt_ckpt_save_optim(const char *path, const RtState *s, const OptimState *st,
                           const CkptMeta *meta, Diag *d);
 Status rt_ckpt_load_optim(const char *path, const RtState *s, OptimState *st, Arena *a,

@@ -68,6 +68,9 @@ void rt_state_free(RtState *s);
 void rt_state_init(RtState *s, Rng *rng);
 float *rt_state_tensor(const RtState *s, const char *qualname); /* NULL if absent or i64 */
 Status rt_state_copy(RtState *dst, const RtState *src);           /* same graph layout */
+int rt_state_index(const RtState *s, const char *qualname);      /* index into g->params; -1 */
+/* mask[total]: 1 for the elements of trainable parameters (PK_PARAM), 0 for buffers. */
+void rt_state_trainable_mask(const RtState *s, uint8_t *mask);
 
 #include "data.h"
 #include "optim.h"
