@@ -14,6 +14,7 @@
 #define JSCC_RUNTIME_H
 
 #include "ir.h"
+#include "codegen.h"
 
 /* ==== rng.c: deterministic random numbers ==== */
 
@@ -76,5 +77,6 @@ void rt_state_trainable_mask(const RtState *s, uint8_t *mask);
 #include "optim.h"
 #include "ckpt.h"
 #include "interp.h"
+#include "train.h"
 
 #endif

@@ -219,6 +219,8 @@ typedef struct Tables {
   double pk_u0[RT_JSC_CLASSES], pk_u1[RT_JSC_CLASSES];    /* the resonant bins' CDF range */
   double pk_p0[RT_JSC_CLASSES], pk_p1[RT_JSC_CLASSES];    /* Phi at the truncation points */
   double slope[RT_JSC_CLASSES][RT_JSC_FEATURES][NBINS];   /* bin width / bin probability */
+  double edge[RT_JSC_CLASSES][RT_JSC_FEATURES][32];       /* inner CDF edges cdf[1..18], padded
+                                                             with 2 for a branchless search */
 } Tables;
 
 static void build_tables(Tables *t) {
@@ -233,6 +235,7 @@ static void build_tables(Tables *t) {
         t->cdf[a][j][b + 1] = acc / total;
       }
       t->cdf[a][j][NBINS] = 1;
+      for (int k = 0; k < 32; k++) t->edge[a][j][k] = k < NBINS - 1 ? t->cdf[a][j][k + 1] : 2;
       for (int b = 0; b < NBINS; b++) {
         double w = t->cdf[a][j][b + 1] - t->cdf[a][j][b];
         t->slope[a][j][b] = w > 0 ? (hist_edges[j][b + 1] - hist_edges[j][b]) / w : 0;
@@ -267,12 +270,13 @@ static double inv_hist(const Tables *t, int a, int j, double u) {
     if (q >= 1) q = 1 - 0x1.0p-53;
     return p->mu + p->sigma * inv_phi(q);
   }
-  /* The bin is the number of inner edges at or below u, counted without branches (a
-   * data-dependent early exit mispredicts on almost every draw).  Empty bins are never
+  /* The bin is the number of inner edges at or below u, found by a branchless binary search
+   * (a data-dependent early exit mispredicts on almost every draw).  Empty bins are never
    * chosen: their upper edge equals their lower one. */
-  const double *c = t->cdf[a][j];
+  const double *e = t->edge[a][j];
   int b = 0;
-  for (int k = 1; k < NBINS; k++) b += u >= c[k];
+  for (int step = 16; step > 0; step >>= 1) b += u >= e[b + step - 1] ? step : 0;
+  const double *c = t->cdf[a][j];
   double x = hist_edges[j][b] + (u - c[b]) * t->slope[a][j][b];
   double lo = hist_edges[j][b], hi = hist_edges[j][b + 1];
   return x < lo ? lo : x > hi ? hi : x;

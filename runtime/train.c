@@ -1,0 +1,2 @@
+/* runtime/train.c — being written. */
+#include "runtime.h"
