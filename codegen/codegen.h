@@ -36,7 +36,7 @@ typedef struct CgOptions {
                                 caller's flat buffer ((size_t)-1 for i64 buffers) */
   CgOptim optim;             /* for training plans */
   bool train;                /* a training step (graph from `grad`), else an evaluation step */
-  bool want_logits;          /* also store the logits ([n][classes], row-major) */
+  bool want_logits;          /* also store the logits (CgArgs.logits) */
 } CgOptions;
 
 typedef struct CgPlan CgPlan;  /* opaque; see plan.c */
@@ -65,7 +65,7 @@ typedef struct CgArgs {
   float *opt_m;              /* optimizer state, same layout as params (Adam exp_avg, SGD momentum) */
   float *opt_v;              /* Adam exp_avg_sq */
   int64_t *i64;              /* [nparams] i64 buffers (num_batches_tracked) */
-  float *logits;             /* [n][classes] when want_logits, else NULL */
+  float *logits;             /* [classes][bpad] when want_logits (feature-major, like x), else NULL */
   double *metrics;           /* out: [0] sum of per-row losses, [1] correct predictions */
   int64_t n;                 /* rows in this step, 1..batch */
   double lr;                 /* learning rate of this step */
@@ -88,6 +88,7 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
 void cg_kernel_run(const CgKernel *k, CgArgs *a);
 void cg_kernel_free(CgKernel *k);
 bool cg_llvm_available(void);      /* built with LLVM */
+int cg_host_vec(void);             /* rows per vector for this CPU: 16 with AVX-512, else 8 */
 const char *cg_host_cpu(void);     /* "znver4 (avx512f...)" for reports; static string */
 
 #endif

@@ -1,2 +1,810 @@
-/* codegen/llvm.c — being written. */
-#include "ir.h"
+/* codegen/llvm.c — render a fusion plan as an LLVM module, compile it with ORC LLJIT, run it.
+ *
+ * The rendered function is `void jscc_step(i8 *args)` (args: a CgArgs).  Each row loop
+ * handles `vec` rows per iteration: a row value of n features is n vector registers
+ * <vec x float>, one per feature, so every per-row instruction of the plan becomes vector
+ * instructions over rows, with the feature loops unrolled (sizes are constants).  Weights
+ * are broadcast from the parameter array; accumulators keep one partial sum per lane in
+ * scratch and are reduced when the loop ends.  exp and log are inlined polynomials (Cephes'
+ * expf/logf), so nothing calls libm inside a loop.  Point operations (batch statistics, the
+ * optimizer) are small scalar loops.  The module is optimised with the new pass manager's
+ * default<O2> pipeline for the host CPU and JIT-compiled. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plan.h"
+
+#ifdef JSCC_HAVE_LLVM
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+struct CgKernel {
+  LLVMOrcLLJITRef jit;
+  void (*fn)(CgArgs *);
+};
+
+enum { A_PARAMS, A_GRADS, A_X, A_Y, A_VALID, A_SCRATCH, A_OPTM, A_OPTV, A_I64, A_LOGITS, A_METRICS, A_N, A_LR, A_STEP,
+       A_SEED, A_DSTEP, A_COUNT };
+
+typedef struct R {
+  const CgPlan *p;
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMValueRef fn;
+  LLVMTypeRef f32, f64, i1, i32, i64, i8, fp, vf, vi, vb;
+  int V;
+  LLVMValueRef arg[A_COUNT];
+  LLVMValueRef nblk, invn, invnv, h2[1];
+  LLVMValueRef row0;          /* i64: first row of the current block */
+  LLVMValueRef validv, wrowv, targetv, rowv;
+  LLVMValueRef **vals;        /* [value id][feature] */
+  size_t ninst;
+} R;
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static LLVMValueRef cf(R *r, double v) { return LLVMConstReal(r->f32, v); }
+static LLVMValueRef ci64(R *r, int64_t v) { return LLVMConstInt(r->i64, (unsigned long long)v, 1); }
+static LLVMValueRef ci32(R *r, uint32_t v) { return LLVMConstInt(r->i32, v, 0); }
+
+static LLVMValueRef splat(R *r, LLVMValueRef s) {
+  LLVMTypeRef t = LLVMTypeOf(s) == r->i32 ? r->vi : r->vf;
+  LLVMValueRef u = LLVMBuildInsertElement(r->b, LLVMGetUndef(t), s, ci32(r, 0), "");
+  return LLVMBuildShuffleVector(r->b, u, LLVMGetUndef(t), LLVMConstNull(LLVMVectorType(r->i32, (unsigned)r->V)), "");
+}
+static LLVMValueRef vconst(R *r, double v) { return splat(r, cf(r, v)); }
+
+static LLVMValueRef gep(R *r, LLVMValueRef base, LLVMTypeRef elt, LLVMValueRef idx) {
+  return LLVMBuildGEP2(r->b, elt, base, &idx, 1, "");
+}
+static LLVMValueRef fptr(R *r, LLVMValueRef base, LLVMValueRef idx) { return gep(r, base, r->f32, idx); }
+static LLVMValueRef loadf(R *r, LLVMValueRef base, LLVMValueRef idx) {
+  return LLVMBuildLoad2(r->b, r->f32, fptr(r, base, idx), "");
+}
+static void storef(R *r, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMBuildStore(r->b, v, fptr(r, base, idx));
+}
+static LLVMValueRef loadv(R *r, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMValueRef p = LLVMBuildBitCast(r->b, fptr(r, base, idx), LLVMPointerType(r->vf, 0), "");
+  LLVMValueRef v = LLVMBuildLoad2(r->b, r->vf, p, "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+static void storev(R *r, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMValueRef p = LLVMBuildBitCast(r->b, fptr(r, base, idx), LLVMPointerType(r->vf, 0), "");
+  LLVMSetAlignment(LLVMBuildStore(r->b, v, p), 4);
+}
+
+static LLVMValueRef intrinsic(R *r, const char *name, LLVMTypeRef t, LLVMValueRef *args, int n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMTypeRef tys[1] = {t};
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(r->mod, id, tys, 1);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(r->ctx, id, tys, 1);
+  return LLVMBuildCall2(r->b, ft, f, args, (unsigned)n, "");
+}
+static LLVMValueRef fmuladd(R *r, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+  LLVMValueRef v[3] = {a, b, c};
+  return intrinsic(r, "llvm.fmuladd", LLVMTypeOf(a), v, 3);
+}
+static LLVMValueRef vmax(R *r, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef v[2] = {a, b};
+  return intrinsic(r, "llvm.maxnum", LLVMTypeOf(a), v, 2);
+}
+static LLVMValueRef vmin(R *r, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef v[2] = {a, b};
+  return intrinsic(r, "llvm.minnum", LLVMTypeOf(a), v, 2);
+}
+static LLVMValueRef sel_gt0(R *r, LLVMValueRef a, LLVMValueRef t, LLVMValueRef f) {
+  LLVMValueRef c = LLVMBuildFCmp(r->b, LLVMRealOGT, a, vconst(r, 0), "");
+  return LLVMBuildSelect(r->b, c, t, f, "");
+}
+
+/* e^x (Cephes expf): x = k ln2 + f, |f| <= ln2/2, e^f by a degree-6 polynomial, 2^k by
+ * building the exponent bits.  The clamp keeps k in the normal range. */
+static LLVMValueRef vexp(R *r, LLVMValueRef x) {
+  x = vmin(r, vmax(r, x, vconst(r, -87.0)), vconst(r, 88.0));
+  LLVMValueRef t = fmuladd(r, x, vconst(r, 1.44269504088896341), vconst(r, 0.5));
+  LLVMValueRef k = intrinsic(r, "llvm.floor", r->vf, &t, 1);
+  LLVMValueRef f = fmuladd(r, k, vconst(r, -0.693359375), x);
+  f = fmuladd(r, k, vconst(r, 2.12194440e-4), f);
+  LLVMValueRef y = vconst(r, 1.9875691500e-4);
+  static const double c[] = {1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1};
+  for (int i = 0; i < 5; i++) y = fmuladd(r, y, f, vconst(r, c[i]));
+  LLVMValueRef z = LLVMBuildFMul(r->b, f, f, "");
+  y = fmuladd(r, y, z, LLVMBuildFAdd(r->b, f, vconst(r, 1), ""));
+  LLVMValueRef ki = LLVMBuildFPToSI(r->b, k, r->vi, "");
+  LLVMValueRef bits = LLVMBuildShl(r->b, LLVMBuildAdd(r->b, ki, splat(r, ci32(r, 127)), ""), splat(r, ci32(r, 23)), "");
+  return LLVMBuildFMul(r->b, y, LLVMBuildBitCast(r->b, bits, r->vf, ""), "");
+}
+
+/* log x for x > 0 (Cephes logf): x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m by a
+ * polynomial in f = m - 1. */
+static LLVMValueRef vlog(R *r, LLVMValueRef x) {
+  LLVMValueRef bits = LLVMBuildBitCast(r->b, x, r->vi, "");
+  LLVMValueRef e = LLVMBuildSub(r->b, LLVMBuildAShr(r->b, bits, splat(r, ci32(r, 23)), ""), splat(r, ci32(r, 127)), "");
+  LLVMValueRef mb = LLVMBuildOr(r->b, LLVMBuildAnd(r->b, bits, splat(r, ci32(r, 0x007fffff)), ""), splat(r, ci32(r, 0x3f800000)), "");
+  LLVMValueRef m = LLVMBuildBitCast(r->b, mb, r->vf, "");
+  LLVMValueRef big = LLVMBuildFCmp(r->b, LLVMRealOGT, m, vconst(r, 1.41421356237), "");
+  m = LLVMBuildSelect(r->b, big, LLVMBuildFMul(r->b, m, vconst(r, 0.5), ""), m, "");
+  e = LLVMBuildAdd(r->b, e, LLVMBuildZExt(r->b, big, r->vi, ""), "");
+  LLVMValueRef ef = LLVMBuildSIToFP(r->b, e, r->vf, "");
+  LLVMValueRef f = LLVMBuildFSub(r->b, m, vconst(r, 1), "");
+  LLVMValueRef z = LLVMBuildFMul(r->b, f, f, "");
+  static const double c[] = {-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+                             -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1};
+  LLVMValueRef y = vconst(r, 7.0376836292e-2);
+  for (int i = 0; i < 8; i++) y = fmuladd(r, y, f, vconst(r, c[i]));
+  y = LLVMBuildFMul(r->b, LLVMBuildFMul(r->b, y, f, ""), z, "");
+  y = fmuladd(r, ef, vconst(r, -2.12194440e-4), y);
+  y = fmuladd(r, z, vconst(r, -0.5), y);
+  LLVMValueRef res = LLVMBuildFAdd(r->b, f, y, "");
+  return fmuladd(r, ef, vconst(r, 0.693359375), res);
+}
+
+static LLVMValueRef vhash(R *r, LLVMValueRef x) {
+  LLVMValueRef s16 = LLVMTypeOf(x) == r->i32 ? ci32(r, 16) : splat(r, ci32(r, 16));
+  LLVMValueRef s15 = LLVMTypeOf(x) == r->i32 ? ci32(r, 15) : splat(r, ci32(r, 15));
+  LLVMValueRef m1 = LLVMTypeOf(x) == r->i32 ? ci32(r, 0x7feb352dU) : splat(r, ci32(r, 0x7feb352dU));
+  LLVMValueRef m2 = LLVMTypeOf(x) == r->i32 ? ci32(r, 0x846ca68bU) : splat(r, ci32(r, 0x846ca68bU));
+  x = LLVMBuildXor(r->b, x, LLVMBuildLShr(r->b, x, s16, ""), "");
+  x = LLVMBuildMul(r->b, x, m1, "");
+  x = LLVMBuildXor(r->b, x, LLVMBuildLShr(r->b, x, s15, ""), "");
+  x = LLVMBuildMul(r->b, x, m2, "");
+  return LLVMBuildXor(r->b, x, LLVMBuildLShr(r->b, x, s16, ""), "");
+}
+
+static LLVMValueRef opd(R *r, Opd o, int j) {
+  switch (o.kind) {
+  case OPD_VAL: return r->vals[o.id][r->p->vlen[o.id] == 1 ? 0 : j];
+  case OPD_PARAM: return splat(r, loadf(r, r->arg[A_PARAMS], ci64(r, o.id + (int64_t)j)));
+  case OPD_STAT: return splat(r, loadf(r, r->arg[A_SCRATCH], ci64(r, o.id + (int64_t)j)));
+  case OPD_CONST: return vconst(r, o.c);
+  case OPD_VALID: return r->validv;
+  case OPD_WROW: return r->wrowv;
+  case OPD_INVN: return r->invnv;
+  case OPD_NONE: break;
+  }
+  return vconst(r, 0);
+}
+
+/* One elementwise feature. */
+static LLVMValueRef ew1(R *r, const Inst *in, int j) {
+  LLVMValueRef a = in->a.kind ? opd(r, in->a, j) : NULL, b = in->b.kind ? opd(r, in->b, j) : NULL;
+  LLVMValueRef zero = vconst(r, 0);
+  switch (in->ew) {
+  case EW_ADD: return LLVMBuildFAdd(r->b, a, b, "");
+  case EW_SUB: return LLVMBuildFSub(r->b, a, b, "");
+  case EW_MUL: return LLVMBuildFMul(r->b, a, b, "");
+  case EW_DIV: return LLVMBuildFDiv(r->b, a, b, "");
+  case EW_NEG: return LLVMBuildFNeg(r->b, a, "");
+  case EW_EXP: return vexp(r, a);
+  case EW_LOG: return vlog(r, a);
+  case EW_RELU: return sel_gt0(r, a, a, zero);
+  case EW_LEAKY: return sel_gt0(r, a, a, LLVMBuildFMul(r->b, a, vconst(r, in->c), ""));
+  case EW_SIGMOID: return LLVMBuildFDiv(r->b, vconst(r, 1), LLVMBuildFAdd(r->b, vconst(r, 1), vexp(r, LLVMBuildFNeg(r->b, a, "")), ""), "");
+  case EW_TANH: {
+    LLVMValueRef e = vexp(r, LLVMBuildFMul(r->b, a, vconst(r, 2), ""));
+    return LLVMBuildFSub(r->b, vconst(r, 1), LLVMBuildFDiv(r->b, vconst(r, 2), LLVMBuildFAdd(r->b, e, vconst(r, 1), ""), ""), "");
+  }
+  case EW_GT0: return sel_gt0(r, a, b, zero);
+  case EW_LEAKY_BWD: return sel_gt0(r, a, b, LLVMBuildFMul(r->b, b, vconst(r, in->c), ""));
+  case EW_DROPOUT: {
+    /* bits = hash(h2 ^ (row * n + j)) with h2 = hash(hash(seed ^ key * golden) ^ step) per step */
+    LLVMValueRef h1 = LLVMBuildXor(r->b, LLVMBuildTrunc(r->b, r->arg[A_SEED], r->i32, ""), ci32(r, in->key * 0x9E3779B9U), "");
+    h1 = vhash(r, h1);
+    LLVMValueRef h2 = vhash(r, LLVMBuildXor(r->b, h1, LLVMBuildTrunc(r->b, r->arg[A_DSTEP], r->i32, ""), ""));
+    LLVMValueRef elem = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, r->rowv, splat(r, ci32(r, (uint32_t)in->n)), ""),
+                                     splat(r, ci32(r, (uint32_t)j)), "");
+    LLVMValueRef bits = vhash(r, LLVMBuildXor(r->b, splat(r, h2), elem, ""));
+    LLVMValueRef u = LLVMBuildFMul(r->b, LLVMBuildUIToFP(r->b, LLVMBuildLShr(r->b, bits, splat(r, ci32(r, 8)), ""), r->vf, ""),
+                                   vconst(r, 1.0 / 16777216.0), "");
+    LLVMValueRef keep = LLVMBuildFCmp(r->b, LLVMRealOGE, u, vconst(r, in->c), "");
+    float scale = in->c >= 1 ? 0.0f : 1.0f / (1.0f - in->c);
+    return LLVMBuildSelect(r->b, keep, LLVMBuildFMul(r->b, a, vconst(r, scale), ""), zero, "");
+  }
+  case EW_ONEHOT: {
+    LLVMValueRef c = LLVMBuildICmp(r->b, LLVMIntEQ, r->targetv, splat(r, ci32(r, (uint32_t)j)), "");
+    return LLVMBuildSelect(r->b, c, vconst(r, 1), zero, "");
+  }
+  case EW_FMA: return fmuladd(r, a, b, opd(r, in->c3, j));
+  }
+  return zero;
+}
+
+static LLVMValueRef *new_vals(R *r, int id, int n) {
+  r->vals[id] = ir_calloc((size_t)(n ? n : 1), sizeof(LLVMValueRef));
+  return r->vals[id];
+}
+
+/* acc lane vector k of accumulator a: scratch + aoff + k * V */
+static LLVMValueRef acc_idx(R *r, int a, int64_t k) { return ci64(r, r->p->aoff[a] + k * r->V); }
+
+/* A counted loop: body(r, i, ud) for i in [0, n); returns with the builder after the loop. */
+typedef void (*LoopBody)(R *r, LLVMValueRef i, void *ud);
+static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(r->b);
+  LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(r->ctx, r->fn, "loop");
+  LLVMBasicBlockRef bodyb = LLVMAppendBasicBlockInContext(r->ctx, r->fn, "body");
+  LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(r->ctx, r->fn, "exit");
+  LLVMBuildBr(r->b, head);
+  LLVMPositionBuilderAtEnd(r->b, head);
+  LLVMValueRef i = LLVMBuildPhi(r->b, r->i64, "i");
+  LLVMBuildCondBr(r->b, LLVMBuildICmp(r->b, LLVMIntSLT, i, n, ""), bodyb, exit);
+  LLVMPositionBuilderAtEnd(r->b, bodyb);
+  body(r, i, ud);
+  LLVMValueRef next = LLVMBuildAdd(r->b, i, ci64(r, 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(r->b);
+  LLVMBuildBr(r->b, head);
+  LLVMValueRef inc[2] = {ci64(r, 0), next};
+  LLVMBasicBlockRef from[2] = {pre, latch};
+  LLVMAddIncoming(i, inc, from, 2);
+  LLVMPositionBuilderAtEnd(r->b, exit);
+}
+
+/* A stack array of n vectors in the function's entry block (so it is a fixed frame slot). */
+static LLVMValueRef entry_array(R *r, int n) {
+  LLVMBuilderRef eb = LLVMCreateBuilderInContext(r->ctx);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(r->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first) LLVMPositionBuilderBefore(eb, first);
+  else LLVMPositionBuilderAtEnd(eb, entry);
+  LLVMValueRef a = LLVMBuildArrayAlloca(eb, r->vf, ci64(r, n), "");
+  LLVMSetAlignment(a, 64);
+  LLVMDisposeBuilder(eb);
+  return a;
+}
+static LLVMValueRef arr_at(R *r, LLVMValueRef arr, LLVMValueRef i) { return gep(r, arr, r->vf, i); }
+
+/* Big matrix products become a loop over the output feature with the input features
+ * unrolled inside: the instruction count (hence compile time) grows with the sum of the
+ * layer widths rather than their product. */
+enum { UNROLL_LIMIT = 64 };
+typedef struct AffCtx {
+  const Inst *in;
+  LLVMValueRef *a, arr;
+} AffCtx;
+static void affine_body(R *r, LLVMValueRef o, void *ud) {
+  AffCtx *c = ud;
+  const Inst *in = c->in;
+  LLVMValueRef acc = in->bias >= 0 ? splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, o, ci64(r, in->bias), "")))
+                                   : vconst(r, 0);
+  LLVMValueRef ob = LLVMBuildMul(r->b, o, ci64(r, in->so), "");
+  for (int k = 0; k < in->nb; k++) {
+    LLVMValueRef w = splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, ob, ci64(r, in->w + k * in->sk), "")));
+    acc = fmuladd(r, c->a[k], w, acc);
+  }
+  LLVMBuildStore(r->b, acc, arr_at(r, c->arr, o));
+}
+static void outer_body(R *r, LLVMValueRef o, void *ud) {
+  AffCtx *c = ud;
+  const Inst *in = c->in;
+  LLVMValueRef ao = LLVMBuildLoad2(r->b, r->vf, arr_at(r, c->arr, o), "");
+  LLVMValueRef base = LLVMBuildMul(r->b, o, ci64(r, (int64_t)in->nb * r->V), "");
+  for (int k = 0; k < in->nb; k++) {
+    LLVMValueRef idx = LLVMBuildAdd(r->b, base, acc_idx(r, in->acc, k), "");
+    storev(r, fmuladd(r, ao, c->a[k], loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
+  }
+}
+
+static void emit_inst(R *r, const Inst *in) {
+  const CgPlan *p = r->p;
+  int V = r->V;
+  switch (in->kind) {
+  case I_LOAD:
+  case I_LOADX: {
+    LLVMValueRef *d = new_vals(r, in->dst, in->n);
+    for (int j = 0; j < in->n; j++) {
+      LLVMValueRef idx = LLVMBuildAdd(r->b, r->row0, ci64(r, (in->kind == I_LOAD ? p->boff[in->buf] : 0) + (int64_t)j * p->bpad), "");
+      d[j] = loadv(r, in->kind == I_LOAD ? r->arg[A_SCRATCH] : r->arg[A_X], idx);
+    }
+    break;
+  }
+  case I_STORE:
+    for (int j = 0; j < in->n; j++)
+      storev(r, opd(r, in->a, j), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, r->row0, ci64(r, p->boff[in->buf] + (int64_t)j * p->bpad), ""));
+    break;
+  case I_LOGITS:
+    for (int j = 0; j < in->n; j++)
+      storev(r, opd(r, in->a, j), r->arg[A_LOGITS], LLVMBuildAdd(r->b, r->row0, ci64(r, (int64_t)j * p->bpad), ""));
+    break;
+  case I_EW: {
+    LLVMValueRef *d = new_vals(r, in->dst, in->n);
+    for (int j = 0; j < in->n; j++) d[j] = ew1(r, in, j);
+    break;
+  }
+  case I_AFFINE: {
+    LLVMValueRef *d = new_vals(r, in->dst, in->n);
+    if (in->n * in->nb > UNROLL_LIMIT) {
+      LLVMValueRef av[512];
+      for (int k = 0; k < in->nb && k < 512; k++) av[k] = opd(r, in->a, k);
+      AffCtx c = {in, av, entry_array(r, in->n)};
+      loop(r, ci64(r, in->n), affine_body, &c);
+      for (int o = 0; o < in->n; o++) d[o] = LLVMBuildLoad2(r->b, r->vf, arr_at(r, c.arr, ci64(r, o)), "");
+      break;
+    }
+    for (int o = 0; o < in->n; o++) {
+      LLVMValueRef acc = in->bias >= 0 ? splat(r, loadf(r, r->arg[A_PARAMS], ci64(r, in->bias + o))) : vconst(r, 0);
+      for (int k = 0; k < in->nb; k++) {
+        LLVMValueRef w = splat(r, loadf(r, r->arg[A_PARAMS], ci64(r, in->w + o * in->so + k * in->sk)));
+        acc = fmuladd(r, opd(r, in->a, k), w, acc);
+      }
+      d[o] = acc;
+    }
+    break;
+  }
+  case I_ACC:
+    for (int j = 0; j < in->n; j++) {
+      LLVMValueRef idx = acc_idx(r, in->acc, j);
+      storev(r, LLVMBuildFAdd(r->b, loadv(r, r->arg[A_SCRATCH], idx), opd(r, in->a, j), ""), r->arg[A_SCRATCH], idx);
+    }
+    break;
+  case I_OUTER:
+    if (in->n * in->nb > UNROLL_LIMIT) {
+      LLVMValueRef bv[512];
+      for (int k = 0; k < in->nb && k < 512; k++) bv[k] = opd(r, in->b, k);
+      AffCtx c = {in, bv, entry_array(r, in->n)};
+      for (int o = 0; o < in->n; o++) LLVMBuildStore(r->b, opd(r, in->a, o), arr_at(r, c.arr, ci64(r, o)));
+      loop(r, ci64(r, in->n), outer_body, &c);
+      break;
+    }
+    for (int o = 0; o < in->n; o++) {
+      LLVMValueRef ao = opd(r, in->a, o);
+      for (int k = 0; k < in->nb; k++) {
+        LLVMValueRef idx = acc_idx(r, in->acc, (int64_t)o * in->nb + k);
+        storev(r, fmuladd(r, ao, opd(r, in->b, k), loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
+      }
+    }
+    break;
+  case I_RMAX:
+  case I_RSUM: {
+    LLVMValueRef *d = new_vals(r, in->dst, 1), acc = opd(r, in->a, 0);
+    for (int j = 1; j < in->n; j++)
+      acc = in->kind == I_RMAX ? vmax(r, acc, opd(r, in->a, j)) : LLVMBuildFAdd(r->b, acc, opd(r, in->a, j), "");
+    d[0] = acc;
+    break;
+  }
+  case I_PICK: {
+    LLVMValueRef *d = new_vals(r, in->dst, 1), acc = opd(r, in->a, 0);
+    for (int j = 1; j < in->n; j++) {
+      LLVMValueRef c = LLVMBuildICmp(r->b, LLVMIntEQ, r->targetv, splat(r, ci32(r, (uint32_t)j)), "");
+      acc = LLVMBuildSelect(r->b, c, opd(r, in->a, j), acc, "");
+    }
+    d[0] = acc;
+    break;
+  }
+  case I_ARGEQ: {
+    LLVMValueRef *d = new_vals(r, in->dst, 1), best = opd(r, in->a, 0), idx = splat(r, ci32(r, 0));
+    for (int j = 1; j < in->n; j++) {
+      LLVMValueRef aj = opd(r, in->a, j);
+      LLVMValueRef gt = LLVMBuildFCmp(r->b, LLVMRealOGT, aj, best, "");
+      best = LLVMBuildSelect(r->b, gt, aj, best, "");
+      idx = LLVMBuildSelect(r->b, gt, splat(r, ci32(r, (uint32_t)j)), idx, "");
+    }
+    LLVMValueRef eq = LLVMBuildICmp(r->b, LLVMIntEQ, idx, r->targetv, "");
+    d[0] = LLVMBuildSelect(r->b, eq, vconst(r, 1), vconst(r, 0), "");
+    break;
+  }
+  }
+  (void)V;
+}
+
+static void row_body(R *r, LLVMValueRef blk, void *ud) {
+  const Stage *st = ud;
+  r->row0 = LLVMBuildMul(r->b, blk, ci64(r, r->V), "");
+  r->validv = loadv(r, r->arg[A_VALID], r->row0);
+  r->wrowv = LLVMBuildFMul(r->b, r->validv, r->invnv, "");
+  LLVMValueRef tp = LLVMBuildBitCast(r->b, gep(r, r->arg[A_Y], r->i32, r->row0), LLVMPointerType(r->vi, 0), "");
+  r->targetv = LLVMBuildLoad2(r->b, r->vi, tp, "");
+  LLVMSetAlignment(r->targetv, 4);
+  LLVMValueRef lanes[64];
+  for (int l = 0; l < r->V; l++) lanes[l] = ci32(r, (uint32_t)l);
+  r->rowv = LLVMBuildAdd(r->b, splat(r, LLVMBuildTrunc(r->b, r->row0, r->i32, "")), LLVMConstVector(lanes, (unsigned)r->V), "");
+  for (int i = 0; i < st->ninsts; i++) emit_inst(r, &st->insts[i]);
+}
+
+typedef struct AccRed {
+  const Acc *a;
+  int id;
+} AccRed;
+static void acc_reduce_body(R *r, LLVMValueRef k, void *ud) {
+  AccRed *ar = ud;
+  LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
+  LLVMValueRef v = loadv(r, r->arg[A_SCRATCH], idx);
+  LLVMValueRef args[2] = {cf(r, 0), v};
+  LLVMValueRef s = intrinsic(r, "llvm.vector.reduce.fadd", r->vf, args, 2);
+  LLVMValueRef at = LLVMBuildAdd(r->b, k, ci64(r, ar->a->off), "");
+  if (ar->a->dest == ACC_GRAD) storef(r, s, r->arg[A_GRADS], at);
+  else if (ar->a->dest == ACC_STAT) storef(r, s, r->arg[A_SCRATCH], at);
+  else LLVMBuildStore(r->b, LLVMBuildFPExt(r->b, s, r->f64, ""), gep(r, r->arg[A_METRICS], r->f64, at));
+}
+
+static LLVMValueRef dconst(R *r, double v) { return LLVMConstReal(r->f64, v); }
+static LLVMValueRef ld64(R *r, LLVMValueRef base, LLVMValueRef idx) {
+  return LLVMBuildFPExt(r->b, loadf(r, base, idx), r->f64, "");
+}
+static void st64(R *r, LLVMValueRef v, LLVMValueRef base, LLVMValueRef idx) {
+  storef(r, LLVMBuildFPTrunc(r->b, v, r->f32, ""), base, idx);
+}
+static LLVMValueRef dsqrt(R *r, LLVMValueRef x) { return intrinsic(r, "llvm.sqrt", r->f64, &x, 1); }
+
+/* BatchNorm statistics and running-stat update for feature j (double precision). */
+static void bn_train_body(R *r, LLVMValueRef j, void *ud) {
+  const Point *pt = ud;
+  LLVMValueRef S = r->arg[A_SCRATCH], P = r->arg[A_PARAMS];
+  LLVMValueRef N = LLVMBuildSIToFP(r->b, r->arg[A_N], r->f64, "");
+  LLVMValueRef m1 = LLVMBuildFDiv(r->b, ld64(r, S, LLVMBuildAdd(r->b, j, ci64(r, pt->s1), "")), N, "");
+  LLVMValueRef m2 = LLVMBuildFDiv(r->b, ld64(r, S, LLVMBuildAdd(r->b, j, ci64(r, pt->s2), "")), N, "");
+  LLVMValueRef var = LLVMBuildFSub(r->b, m2, LLVMBuildFMul(r->b, m1, m1, ""), "");
+  LLVMValueRef neg = LLVMBuildFCmp(r->b, LLVMRealOLT, var, dconst(r, 0), "");
+  var = LLVMBuildSelect(r->b, neg, dconst(r, 0), var, "");
+  LLVMValueRef mean = pt->k >= 0 ? LLVMBuildFAdd(r->b, m1, ld64(r, S, LLVMBuildAdd(r->b, j, ci64(r, pt->k), "")), "") : m1;
+  st64(r, mean, S, LLVMBuildAdd(r->b, j, ci64(r, pt->mean), ""));
+  LLVMValueRef inv = LLVMBuildFDiv(r->b, dconst(r, 1), dsqrt(r, LLVMBuildFAdd(r->b, var, dconst(r, pt->eps), "")), "");
+  st64(r, inv, S, LLVMBuildAdd(r->b, j, ci64(r, pt->invstd), ""));
+  if (pt->rm < 0) return;
+  LLVMValueRef f;
+  if (pt->momentum >= 0) f = dconst(r, pt->momentum);
+  else { /* cumulative average: 1 / num_batches_tracked (already incremented) */
+    LLVMValueRef c = pt->nbt >= 0 ? LLVMBuildLoad2(r->b, r->i64, gep(r, r->arg[A_I64], r->i64, ci64(r, pt->nbt)), "") : ci64(r, 1);
+    f = LLVMBuildFDiv(r->b, dconst(r, 1), LLVMBuildSIToFP(r->b, c, r->f64, ""), "");
+  }
+  LLVMValueRef omf = LLVMBuildFSub(r->b, dconst(r, 1), f, "");
+  LLVMValueRef Nm1 = LLVMBuildFSub(r->b, N, dconst(r, 1), "");
+  LLVMValueRef one = LLVMBuildFCmp(r->b, LLVMRealOGT, N, dconst(r, 1), "");
+  LLVMValueRef unb = LLVMBuildSelect(r->b, one, LLVMBuildFDiv(r->b, LLVMBuildFMul(r->b, var, N, ""), Nm1, ""), var, "");
+  LLVMValueRef irm = LLVMBuildAdd(r->b, j, ci64(r, pt->rm), ""), irv = LLVMBuildAdd(r->b, j, ci64(r, pt->rv), "");
+  st64(r, LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, omf, ld64(r, P, irm), ""), LLVMBuildFMul(r->b, f, mean, ""), ""), P, irm);
+  st64(r, LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, omf, ld64(r, P, irv), ""), LLVMBuildFMul(r->b, f, unb, ""), ""), P, irv);
+}
+
+static void bn_eval_body(R *r, LLVMValueRef j, void *ud) {
+  const Point *pt = ud;
+  LLVMValueRef S = r->arg[A_SCRATCH], P = r->arg[A_PARAMS];
+  LLVMValueRef rv = pt->rv >= 0 ? ld64(r, P, LLVMBuildAdd(r->b, j, ci64(r, pt->rv), "")) : dconst(r, 1);
+  LLVMValueRef rm = pt->rm >= 0 ? ld64(r, P, LLVMBuildAdd(r->b, j, ci64(r, pt->rm), "")) : dconst(r, 0);
+  LLVMValueRef w = pt->w >= 0 ? ld64(r, P, LLVMBuildAdd(r->b, j, ci64(r, pt->w), "")) : dconst(r, 1);
+  LLVMValueRef bb = pt->b >= 0 ? ld64(r, P, LLVMBuildAdd(r->b, j, ci64(r, pt->b), "")) : dconst(r, 0);
+  LLVMValueRef scale = LLVMBuildFDiv(r->b, w, dsqrt(r, LLVMBuildFAdd(r->b, rv, dconst(r, pt->eps), "")), "");
+  st64(r, scale, S, LLVMBuildAdd(r->b, j, ci64(r, pt->mean), ""));
+  st64(r, LLVMBuildFSub(r->b, bb, LLVMBuildFMul(r->b, rm, scale, ""), ""), S, LLVMBuildAdd(r->b, j, ci64(r, pt->invstd), ""));
+}
+
+static void copy_body(R *r, LLVMValueRef j, void *ud) {
+  const Point *pt = ud;
+  storef(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, pt->src), "")), r->arg[A_SCRATCH],
+         LLVMBuildAdd(r->b, j, ci64(r, pt->dst), ""));
+}
+
+/* The optimizer on one element, in float as PyTorch's tensors are (scalars from doubles). */
+typedef struct OptCtx {
+  const Point *pt;
+  LLVMValueRef lr, step_size, bc2s, decay, first;
+} OptCtx;
+static void optim_body(R *r, LLVMValueRef j, void *ud) {
+  OptCtx *oc = ud;
+  const CgOptim *o = &r->p->o.optim;
+  LLVMValueRef e = LLVMBuildAdd(r->b, j, ci64(r, oc->pt->off), "");
+  LLVMValueRef P = r->arg[A_PARAMS];
+  LLVMValueRef p = loadf(r, P, e), g = loadf(r, r->arg[A_GRADS], e);
+  LLVMValueRef lrf = LLVMBuildFPTrunc(r->b, oc->lr, r->f32, "");
+  if (o->kind == CG_ADAMW && o->weight_decay != 0) p = LLVMBuildFMul(r->b, p, oc->decay, "");
+  if (o->kind != CG_ADAMW && o->weight_decay != 0) g = LLVMBuildFAdd(r->b, g, LLVMBuildFMul(r->b, p, cf(r, o->weight_decay), ""), "");
+  if (o->kind == CG_SGD) {
+    if (o->momentum != 0) {
+      LLVMValueRef mb = loadf(r, r->arg[A_OPTM], e);
+      LLVMValueRef upd = LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, mb, cf(r, o->momentum), ""),
+                                       LLVMBuildFMul(r->b, g, cf(r, 1 - o->dampening), ""), "");
+      mb = LLVMBuildSelect(r->b, oc->first, g, upd, "");
+      storef(r, mb, r->arg[A_OPTM], e);
+      g = o->nesterov ? LLVMBuildFAdd(r->b, g, LLVMBuildFMul(r->b, mb, cf(r, o->momentum), ""), "") : mb;
+    }
+    p = LLVMBuildFSub(r->b, p, LLVMBuildFMul(r->b, g, lrf, ""), "");
+  } else {
+    LLVMValueRef m = loadf(r, r->arg[A_OPTM], e), v = loadf(r, r->arg[A_OPTV], e);
+    m = LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, m, cf(r, o->beta1), ""), LLVMBuildFMul(r->b, g, cf(r, 1 - o->beta1), ""), "");
+    v = LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, v, cf(r, o->beta2), ""),
+                      LLVMBuildFMul(r->b, LLVMBuildFMul(r->b, g, g, ""), cf(r, 1 - o->beta2), ""), "");
+    storef(r, m, r->arg[A_OPTM], e);
+    storef(r, v, r->arg[A_OPTV], e);
+    LLVMValueRef sv = intrinsic(r, "llvm.sqrt", r->f32, &v, 1);
+    LLVMValueRef denom = LLVMBuildFAdd(r->b, LLVMBuildFDiv(r->b, sv, oc->bc2s, ""), cf(r, o->eps), "");
+    p = LLVMBuildFSub(r->b, p, LLVMBuildFMul(r->b, oc->step_size, LLVMBuildFDiv(r->b, m, denom, ""), ""), "");
+  }
+  storef(r, p, P, e);
+}
+
+static LLVMValueRef dpow(R *r, double base, LLVMValueRef e) {
+  LLVMValueRef a[2] = {dconst(r, base), e};
+  return intrinsic(r, "llvm.pow", r->f64, a, 2);
+}
+
+static void render(R *r) {
+  const CgPlan *p = r->p;
+  LLVMTypeRef i8p = LLVMPointerType(r->i8, 0);
+  /* jscc_step(args) unpacks CgArgs and calls the body, whose pointer parameters are noalias:
+   * every buffer is a separate allocation, and saying so spares alias analysis (compile
+   * time) and lets loads of weights be reused across rows. */
+  LLVMTypeRef at[A_COUNT];
+  for (int k = 0; k < A_COUNT; k++)
+    at[k] = k == A_N || k == A_SEED || k == A_DSTEP ? r->i64 : k == A_LR || k == A_STEP ? r->f64
+          : k == A_Y ? LLVMPointerType(r->i32, 0) : k == A_I64 ? LLVMPointerType(r->i64, 0)
+          : k == A_METRICS ? LLVMPointerType(r->f64, 0) : r->fp;
+  LLVMTypeRef bt = LLVMFunctionType(LLVMVoidTypeInContext(r->ctx), at, A_COUNT, 0);
+  LLVMValueRef body = LLVMAddFunction(r->mod, "jscc_step_body", bt);
+  LLVMSetLinkage(body, LLVMInternalLinkage);
+  unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+  for (int k = 0; k < A_COUNT; k++)
+    if (LLVMGetTypeKind(at[k]) == LLVMPointerTypeKind)
+      LLVMAddAttributeAtIndex(body, (unsigned)k + 1, LLVMCreateEnumAttribute(r->ctx, noalias, 0));
+  LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(r->ctx), &i8p, 1, 0);
+  LLVMValueRef outer = LLVMAddFunction(r->mod, "jscc_step", ft);
+  LLVMPositionBuilderAtEnd(r->b, LLVMAppendBasicBlockInContext(r->ctx, outer, "entry"));
+  LLVMValueRef args = LLVMGetParam(outer, 0), cargs[A_COUNT];
+  for (int k = 0; k < A_COUNT; k++) {
+    LLVMValueRef ap = gep(r, args, r->i8, ci64(r, 8 * k));
+    cargs[k] = LLVMBuildLoad2(r->b, at[k], LLVMBuildBitCast(r->b, ap, LLVMPointerType(at[k], 0), ""), "");
+  }
+  LLVMBuildCall2(r->b, bt, body, cargs, A_COUNT, "");
+  LLVMBuildRetVoid(r->b);
+  r->fn = body;
+  LLVMPositionBuilderAtEnd(r->b, LLVMAppendBasicBlockInContext(r->ctx, body, "entry"));
+  for (int k = 0; k < A_COUNT; k++) r->arg[k] = LLVMGetParam(body, (unsigned)k);
+  r->nblk = LLVMBuildSDiv(r->b, LLVMBuildAdd(r->b, r->arg[A_N], ci64(r, r->V - 1), ""), ci64(r, r->V), "");
+  r->invn = LLVMBuildFDiv(r->b, cf(r, 1), LLVMBuildSIToFP(r->b, r->arg[A_N], r->f32, ""), "");
+  r->invnv = splat(r, r->invn);
+  /* num_batches_tracked += 1 for every training-mode BatchNorm */
+  for (int s = 0; s < p->nstages; s++)
+    for (int i = 0; i < p->stages[s].npre; i++) {
+      const Point *pt = &p->stages[s].pre[i];
+      if (pt->kind != PT_BN_TRAIN || pt->nbt < 0) continue;
+      LLVMValueRef at = gep(r, r->arg[A_I64], r->i64, ci64(r, pt->nbt));
+      LLVMBuildStore(r->b, LLVMBuildAdd(r->b, LLVMBuildLoad2(r->b, r->i64, at, ""), ci64(r, 1), ""), at);
+    }
+  for (int s = 0; s < p->nstages; s++) {
+    const Stage *st = &p->stages[s];
+    for (int i = 0; i < st->npre; i++) {
+      const Point *pt = &st->pre[i];
+      LoopBody fnb = pt->kind == PT_COPY ? copy_body : pt->kind == PT_BN_TRAIN ? bn_train_body : bn_eval_body;
+      loop(r, ci64(r, pt->n), fnb, (void *)pt);
+    }
+    for (int a = 0; a < p->naccs; a++) /* zero this stage's accumulator lanes */
+      if (p->accs[a].stage == s) {
+        LLVMValueRef dst = LLVMBuildBitCast(r->b, fptr(r, r->arg[A_SCRATCH], ci64(r, p->aoff[a])), i8p, "");
+        LLVMBuildMemSet(r->b, dst, LLVMConstInt(r->i8, 0, 0), ci64(r, (int64_t)p->accs[a].n * r->V * 4), 4);
+      }
+    loop(r, r->nblk, row_body, (void *)st);
+    for (int a = 0; a < p->naccs; a++)
+      if (p->accs[a].stage == s) {
+        AccRed ar = {&p->accs[a], a};
+        loop(r, ci64(r, p->accs[a].n), acc_reduce_body, &ar);
+      }
+  }
+  if (p->npost) {
+    const CgOptim *o = &p->o.optim;
+    OptCtx oc = {.lr = r->arg[A_LR]};
+    LLVMValueRef bc1 = LLVMBuildFSub(r->b, dconst(r, 1), dpow(r, o->beta1, r->arg[A_STEP]), "");
+    LLVMValueRef bc2 = LLVMBuildFSub(r->b, dconst(r, 1), dpow(r, o->beta2, r->arg[A_STEP]), "");
+    oc.step_size = LLVMBuildFPTrunc(r->b, LLVMBuildFDiv(r->b, r->arg[A_LR], bc1, ""), r->f32, "");
+    oc.bc2s = LLVMBuildFPTrunc(r->b, dsqrt(r, bc2), r->f32, "");
+    oc.decay = LLVMBuildFPTrunc(r->b, LLVMBuildFSub(r->b, dconst(r, 1), LLVMBuildFMul(r->b, r->arg[A_LR], dconst(r, o->weight_decay), ""), ""), r->f32, "");
+    oc.first = LLVMBuildFCmp(r->b, LLVMRealOLE, r->arg[A_STEP], dconst(r, 1), "");
+    for (int i = 0; i < p->npost; i++) {
+      oc.pt = &p->post[i];
+      loop(r, ci64(r, p->post[i].n), optim_body, &oc);
+    }
+  }
+  LLVMBuildRetVoid(r->b);
+}
+
+static Status llvm_err(Diag *d, const char *what, LLVMErrorRef e) {
+  char *msg = LLVMGetErrorMessage(e);
+  Status st = diag_error(d, (SrcLoc){0}, "codegen: %s failed: %s", what, msg);
+  LLVMDisposeErrorMessage(msg);
+  return st;
+}
+
+static const char *host_cpu_str;
+const char *cg_host_cpu(void) {
+  static char buf[128];
+  if (!host_cpu_str) {
+    char *name = LLVMGetHostCPUName();
+    char *feat = LLVMGetHostCPUFeatures();
+    snprintf(buf, sizeof buf, "%s (%s)", name, strstr(feat, "+avx512f") ? "avx512" : strstr(feat, "+avx2") ? "avx2" : "sse");
+    LLVMDisposeMessage(name);
+    LLVMDisposeMessage(feat);
+    host_cpu_str = buf;
+  }
+  return host_cpu_str;
+}
+
+bool cg_llvm_available(void) { return true; }
+
+int cg_host_vec(void) {
+  char *feat = LLVMGetHostCPUFeatures();
+  int v = strstr(feat, "+avx512f") ? 16 : 8;
+  LLVMDisposeMessage(feat);
+  return v;
+}
+
+Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d) {
+  *out = NULL;
+  static bool inited;
+  if (!inited) {
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    inited = true;
+  }
+  double t0 = now_ms();
+  R r = {.p = p, .V = p->vec};
+  LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+  r.ctx = LLVMOrcThreadSafeContextGetContext(tsc);
+  r.mod = LLVMModuleCreateWithNameInContext(p->model, r.ctx);
+  r.b = LLVMCreateBuilderInContext(r.ctx);
+  r.f32 = LLVMFloatTypeInContext(r.ctx);
+  r.f64 = LLVMDoubleTypeInContext(r.ctx);
+  r.i1 = LLVMInt1TypeInContext(r.ctx);
+  r.i8 = LLVMInt8TypeInContext(r.ctx);
+  r.i32 = LLVMInt32TypeInContext(r.ctx);
+  r.i64 = LLVMInt64TypeInContext(r.ctx);
+  r.fp = LLVMPointerType(r.f32, 0);
+  r.vf = LLVMVectorType(r.f32, (unsigned)r.V);
+  r.vi = LLVMVectorType(r.i32, (unsigned)r.V);
+  r.vals = ir_calloc((size_t)p->nvals + 1, sizeof(LLVMValueRef *));
+  Status st = JS_OK;
+  if (!r.vals) {
+    st = diag_oom(d);
+    goto fail_ctx;
+  }
+  render(&r);
+  for (int i = 0; i < p->nvals; i++) ir_free(r.vals[i]);
+  ir_free(r.vals);
+  r.vals = NULL;
+  LLVMDisposeBuilder(r.b);
+  size_t ninst = 0;
+  for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(r.fn); bb; bb = LLVMGetNextBasicBlock(bb))
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) ninst++;
+  double t1 = now_ms();
+
+  /* host target machine, default<O2> */
+  char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
+  char *err = NULL;
+  LLVMTargetRef target;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
+    st = diag_error(d, (SrcLoc){0}, "codegen: no LLVM target for %s: %s", triple, err);
+    LLVMDisposeMessage(err);
+    LLVMDisposeMessage(triple), LLVMDisposeMessage(cpu), LLVMDisposeMessage(feat);
+    goto fail_mod;
+  }
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, feat, LLVMCodeGenLevelDefault,
+                                                    LLVMRelocDefault, LLVMCodeModelJITDefault);
+  LLVMSetTarget(r.mod, triple);
+  LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+  LLVMSetModuleDataLayout(r.mod, td);
+  LLVMDisposeTargetData(td);
+  for (LLVMValueRef f = LLVMGetFirstFunction(r.mod); f; f = LLVMGetNextFunction(f))
+    if (LLVMCountBasicBlocks(f)) {
+      LLVMAddTargetDependentFunctionAttr(f, "target-cpu", cpu);
+      LLVMAddTargetDependentFunctionAttr(f, "target-features", feat);
+    }
+  LLVMDisposeMessage(triple), LLVMDisposeMessage(cpu), LLVMDisposeMessage(feat);
+  char *verr = NULL;
+  if (LLVMVerifyModule(r.mod, LLVMReturnStatusAction, &verr)) {
+    st = diag_error(d, (SrcLoc){0}, "codegen: internal error, the generated module does not verify: %s", verr);
+    LLVMDisposeMessage(verr);
+    LLVMDisposeTargetMachine(tm);
+    goto fail_mod;
+  }
+  LLVMDisposeMessage(verr);
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  const char *pipe = getenv("JSCC_LLVM_PASSES") ? getenv("JSCC_LLVM_PASSES") : "default<O2>";
+  LLVMErrorRef e = LLVMRunPasses(r.mod, pipe, tm, po);
+  double t2 = now_ms();
+  if (getenv("JSCC_LLVM_TIMING")) fprintf(stderr, "llvm: render %.1f ms, passes %.1f ms\n", t1 - t0, t2 - t1);
+  LLVMDisposePassBuilderOptions(po);
+  LLVMDisposeTargetMachine(tm);
+  if (e) {
+    st = llvm_err(d, "optimising the module", e);
+    goto fail_mod;
+  }
+  if (llvm_text) {
+    char *s = LLVMPrintModuleToString(r.mod);
+    sb_puts(llvm_text, s);
+    LLVMDisposeMessage(s);
+  }
+
+  /* ORC LLJIT for the host */
+  LLVMOrcJITTargetMachineBuilderRef jtmb;
+  if ((e = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb))) {
+    st = llvm_err(d, "detecting the host", e);
+    goto fail_mod;
+  }
+  LLVMOrcLLJITBuilderRef jb = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(jb, jtmb);
+  LLVMOrcLLJITRef jit;
+  if ((e = LLVMOrcCreateLLJIT(&jit, jb))) {
+    st = llvm_err(d, "creating the JIT", e);
+    goto fail_mod;
+  }
+  /* memset and pow come from the process */
+  LLVMOrcDefinitionGeneratorRef gen;
+  if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL))) {
+    LLVMOrcDisposeLLJIT(jit);
+    st = llvm_err(d, "resolving process symbols", e);
+    goto fail_mod;
+  }
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(r.mod, tsc);
+  LLVMOrcDisposeThreadSafeContext(tsc);
+  if ((e = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm))) {
+    LLVMOrcDisposeThreadSafeModule(tsm);
+    LLVMOrcDisposeLLJIT(jit);
+    return llvm_err(d, "adding the module", e);
+  }
+  LLVMOrcExecutorAddress addr;
+  if ((e = LLVMOrcLLJITLookup(jit, &addr, "jscc_step"))) {
+    LLVMOrcDisposeLLJIT(jit);
+    return llvm_err(d, "compiling the module", e);
+  }
+  CgKernel *k = ir_malloc(sizeof *k);
+  if (!k) {
+    LLVMOrcDisposeLLJIT(jit);
+    return diag_oom(d);
+  }
+  k->jit = jit;
+  k->fn = (void (*)(CgArgs *))(uintptr_t)addr;
+  if (info) {
+    info->render_ms = t1 - t0;
+    info->compile_ms = now_ms() - t1;
+    info->ir_instructions = ninst;
+  }
+  *out = k;
+  return JS_OK;
+fail_mod:
+  LLVMDisposeModule(r.mod);
+fail_ctx:
+  if (r.vals) {
+    for (int i = 0; i < p->nvals; i++) ir_free(r.vals[i]);
+    ir_free(r.vals);
+  }
+  LLVMOrcDisposeThreadSafeContext(tsc);
+  return st;
+}
+
+void cg_kernel_run(const CgKernel *k, CgArgs *a) { k->fn(a); }
+
+void cg_kernel_free(CgKernel *k) {
+  if (!k) return;
+  LLVMOrcDisposeLLJIT(k->jit);
+  ir_free(k);
+}
+
+#else /* no LLVM */
+
+struct CgKernel {
+  int unused;
+};
+bool cg_llvm_available(void) { return false; }
+const char *cg_host_cpu(void) { return "unknown (built without LLVM)"; }
+int cg_host_vec(void) { return 8; }
+Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d) {
+  (void)p, (void)llvm_text, (void)info;
+  *out = NULL;
+  return diag_error(d, (SrcLoc){0}, "codegen: jscc was built without LLVM (meson -Dllvm=disabled); use --engine=ref");
+}
+void cg_kernel_run(const CgKernel *k, CgArgs *a) { (void)k, (void)a; }
+void cg_kernel_free(CgKernel *k) { (void)k; }
+
+#endif

@@ -1,2 +1,843 @@
-/* codegen/plan.c — being written. */
-#include "ir.h"
+/* codegen/plan.c — lowering a training or evaluation graph to a fusion plan (plan.h).
+ *
+ * Every tensor of the graph is one of:
+ *   - a row tensor [B, n]: one row value per sample, computed inside a row loop;
+ *   - a parameter or buffer (get_attr, or a module's own): read from the flat array;
+ *   - a batch reduction (a weight gradient, a bias gradient, BatchNorm's sums): an
+ *     accumulator, complete when its stage's row loop ends.
+ * A node's stage is the earliest whose inputs are ready: the latest stage of its row inputs,
+ * or one past the stage of a reduction it reads.  Training-mode BatchNorm reads the batch
+ * statistics of its input, and its backward reads sums of the incoming gradient, so each
+ * starts a new stage; everything else fuses into the stage of its inputs.  A row value used
+ * by a later stage is stored once to a scratch row buffer (the store is appended to the
+ * producing stage when the first later use appears) and loaded by each later stage. */
+#include <math.h>
+#include <string.h>
+
+#include "plan.h"
+
+enum { NK_NONE, NK_ROW, NK_PARAM, NK_ACC, NK_TARGET, NK_LOSS };
+
+typedef struct NInfo {
+  int kind;
+  int n;             /* NK_ROW: row length; NK_PARAM/NK_ACC: elements */
+  int stage;         /* NK_ROW: producing stage; NK_ACC: stage whose end completes it */
+  int val;           /* NK_ROW: value id in `stage` */
+  int buf;           /* NK_ROW: row buffer, -1 until a later stage needs it */
+  int *loaded;       /* NK_ROW: [nstages cap] value id of its load in each stage, -1 none */
+  int64_t off;       /* NK_PARAM: parameter offset; NK_ACC: stat offset (ACC_STAT) */
+  int acc;           /* NK_ACC: accumulator id */
+  int64_t bn_mean, bn_invstd; /* a BatchNorm's input: the stat offsets of its batch statistics */
+  int bn_stage;      /* ... and the stage after which they are ready */
+  int param;         /* NK_PARAM: param index */
+  bool input;        /* NK_ROW: the input batch x (loaded, never computed) */
+} NInfo;
+
+typedef struct Lower {
+  CgPlan *p;
+  const Graph *g;
+  Diag *d;
+  NInfo *ni;         /* [node index] */
+  int capstages;
+  bool oom;
+} Lower;
+
+static bool grow(void **arr, int *cap, int need, size_t elem) {
+  if (need <= *cap) return true;
+  int nc = *cap ? *cap * 2 : 16;
+  while (nc < need) nc *= 2;
+  void *q = ir_realloc(*arr, (size_t)nc * elem);
+  if (!q) return false;
+  memset((char *)q + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
+  *arr = q;
+  *cap = nc;
+  return true;
+}
+
+static int new_val(Lower *L, int n) {
+  CgPlan *p = L->p;
+  if (!grow((void **)&p->vlen, &p->capvals, p->nvals + 1, sizeof(int))) {
+    L->oom = true;
+    return 0;
+  }
+  p->vlen[p->nvals] = n;
+  return p->nvals++;
+}
+
+static int64_t new_stat(Lower *L, int n) {
+  int64_t o = L->p->nstat;
+  L->p->nstat += (n + 15) / 16 * 16; /* 64-byte aligned */
+  return o;
+}
+
+static int new_acc(Lower *L, int n, AccDest dest, int64_t off, int stage) {
+  CgPlan *p = L->p;
+  if (!grow((void **)&p->accs, &p->capaccs, p->naccs + 1, sizeof(Acc))) {
+    L->oom = true;
+    return 0;
+  }
+  p->accs[p->naccs] = (Acc){.n = n, .dest = dest, .off = off, .stage = stage};
+  return p->naccs++;
+}
+
+static Stage *stage_at(Lower *L, int s) {
+  CgPlan *p = L->p;
+  if (s >= p->nstages) {
+    if (!grow((void **)&p->stages, &L->capstages, s + 1, sizeof(Stage))) {
+      L->oom = true;
+      return NULL;
+    }
+    p->nstages = s + 1;
+  }
+  return &p->stages[s];
+}
+
+static void emit(Lower *L, int s, Inst in) {
+  Stage *st = stage_at(L, s);
+  if (!st) return;
+  if (!grow((void **)&st->insts, &st->capinsts, st->ninsts + 1, sizeof(Inst))) {
+    L->oom = true;
+    return;
+  }
+  st->insts[st->ninsts++] = in;
+}
+
+static void emit_pre(Lower *L, int s, Point pt) {
+  Stage *st = stage_at(L, s);
+  if (!st) return;
+  if (!grow((void **)&st->pre, &st->cappre, st->npre + 1, sizeof(Point))) {
+    L->oom = true;
+    return;
+  }
+  st->pre[st->npre++] = pt;
+}
+
+static void emit_post(Lower *L, Point pt) {
+  CgPlan *p = L->p;
+  if (!grow((void **)&p->post, &p->cappost, p->npost + 1, sizeof(Point))) {
+    L->oom = true;
+    return;
+  }
+  p->post[p->npost++] = pt;
+}
+
+static Opd O_val(int v) { return (Opd){.kind = OPD_VAL, .id = v}; }
+static Opd O_param(int64_t off) { return (Opd){.kind = OPD_PARAM, .id = off}; }
+static Opd O_stat(int64_t off) { return (Opd){.kind = OPD_STAT, .id = off}; }
+static Opd O_const(double c) { return (Opd){.kind = OPD_CONST, .c = (float)c}; }
+static Opd O_kind(OpdKind k) { return (Opd){.kind = k}; }
+static const Opd O_none = {.kind = OPD_NONE};
+
+/* dst = ew(a, b, c3) of length n in stage s. */
+static int ew(Lower *L, int s, EwOp op, int n, Opd a, Opd b, Opd c3) {
+  int v = new_val(L, n);
+  emit(L, s, (Inst){.kind = I_EW, .ew = op, .dst = v, .n = n, .a = a, .b = b, .c3 = c3});
+  L->p->flops_row += n;
+  return v;
+}
+
+static Status unsupported(Lower *L, const Node *n, const char *why) {
+  return diag_error(L->d, n->loc, "codegen: %%%s (%s) %s; run it with the reference executor (--engine=ref)", n->name,
+                    n->target, why);
+}
+
+static NInfo *info(Lower *L, const Value *v) {
+  if (v->kind != VAL_NODE) return NULL;
+  return &L->ni[v->u.node->index];
+}
+
+/* The value id of row node x in stage s: its own value, or a load of its row buffer. */
+static int row_in(Lower *L, const Node *x, int s) {
+  NInfo *xi = &L->ni[x->index];
+  if (xi->stage == s && !xi->input) return xi->val;
+  if (xi->loaded[s] >= 0) return xi->loaded[s];
+  CgPlan *p = L->p;
+  if (xi->input) xi->buf = -2;
+  if (xi->buf == -1) {
+    if (!grow((void **)&p->blen, &p->capbufs, p->nbufs + 1, sizeof(int)) ||
+        !(p->boff = ir_realloc(p->boff, sizeof(int64_t) * (size_t)p->capbufs))) {
+      L->oom = true;
+      return 0;
+    }
+    xi->buf = p->nbufs;
+    p->blen[p->nbufs++] = xi->n;
+    emit(L, xi->stage, (Inst){.kind = I_STORE, .n = xi->n, .a = O_val(xi->val), .buf = xi->buf});
+  }
+  int v = new_val(L, xi->n);
+  if (xi->buf == -2) emit(L, s, (Inst){.kind = I_LOADX, .dst = v, .n = xi->n});
+  else emit(L, s, (Inst){.kind = I_LOAD, .dst = v, .n = xi->n, .buf = xi->buf});
+  xi->loaded[s] = v;
+  return v;
+}
+
+/* The stage a node computing from these values runs in. */
+static int stage_of(Lower *L, const Node *n) {
+  int s = 0;
+  for (int i = 0; i < n->nargs; i++) {
+    const NInfo *a = info(L, &n->args[i]);
+    if (!a) continue;
+    if (a->kind == NK_ROW && a->stage > s) s = a->stage;
+    if (a->kind == NK_ACC && a->stage + 1 > s) s = a->stage + 1;
+  }
+  return s;
+}
+
+/* An operand for feature j of value v (a row node, a 1-D parameter or a number). */
+static Status operand(Lower *L, const Node *at, const Value *v, int s, int n, Opd *out) {
+  if (v->kind == VAL_INT) return *out = O_const((double)v->u.i), JS_OK;
+  if (v->kind == VAL_FLOAT) return *out = O_const(v->u.f), JS_OK;
+  if (v->kind == VAL_BOOL) return *out = O_const(v->u.b), JS_OK;
+  NInfo *a = info(L, v);
+  if (!a) return unsupported(L, at, "has an operand the kernels cannot read");
+  if (a->kind == NK_ROW) {
+    if (a->n != n && a->n != 1) return unsupported(L, at, "mixes rows of different lengths");
+    return *out = O_val(row_in(L, v->u.node, s)), JS_OK;
+  }
+  if (a->kind == NK_PARAM && (a->n == n || a->n == 1)) return *out = O_param(a->off), JS_OK;
+  if (a->kind == NK_ACC && L->p->accs[a->acc].dest == ACC_STAT && a->n == n) return *out = O_stat(a->off), JS_OK;
+  return unsupported(L, at, "broadcasts a tensor the kernels cannot read per feature");
+}
+
+static const Param *mparam(const Module *m, const char *name) {
+  for (int i = 0; i < m->nparams; i++)
+    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
+  return NULL;
+}
+static int64_t poff(Lower *L, const Param *p) {
+  if (!p) return -1;
+  for (int i = 0; i < L->g->nparams; i++)
+    if (L->g->params[i] == p) return (int64_t)L->p->o.param_off[i];
+  return -1;
+}
+static int pindex(Lower *L, const Param *p) {
+  for (int i = 0; i < L->g->nparams; i++)
+    if (L->g->params[i] == p) return i;
+  return -1;
+}
+static double num(const Value *v, double def) {
+  if (!v) return def;
+  if (v->kind == VAL_FLOAT) return v->u.f;
+  if (v->kind == VAL_INT) return (double)v->u.i;
+  return def;
+}
+
+/* y = x W^T + b as a row program (w: [out, in] parameter offsets). */
+static int affine(Lower *L, int s, int x, int nin, int nout, int64_t w, int64_t so, int64_t sk, int64_t bias) {
+  int v = new_val(L, nout);
+  emit(L, s, (Inst){.kind = I_AFFINE, .dst = v, .n = nout, .a = O_val(x), .nb = nin, .w = w, .so = so, .sk = sk, .bias = bias});
+  L->p->flops_row += 2LL * nin * nout;
+  return v;
+}
+
+/* Training-mode BatchNorm on row node x (stage sx): sums in sx, statistics before sx + 1. */
+static Status bn_train_stats(Lower *L, const Node *x, const Module *m) {
+  NInfo *xi = &L->ni[x->index];
+  if (xi->bn_stage >= 0) return JS_OK;
+  int n = xi->n, sx = xi->stage;
+  int64_t rm = poff(L, mparam(m, "running_mean")), rv = poff(L, mparam(m, "running_var"));
+  int64_t K = new_stat(L, n), s1 = new_stat(L, n), s2 = new_stat(L, n);
+  /* shift by the running mean (a good guess of the mean) so the one-pass variance is exact enough */
+  if (rm >= 0) emit_pre(L, 0, (Point){.kind = PT_COPY, .n = n, .dst = K, .src = rm});
+  int xv = row_in(L, x, sx);
+  Opd kop = rm >= 0 ? O_stat(K) : O_const(0);
+  int dx = ew(L, sx, EW_SUB, n, O_val(xv), kop, O_none);
+  int dxm = ew(L, sx, EW_MUL, n, O_val(dx), O_kind(OPD_VALID), O_none);
+  int a1 = new_acc(L, n, ACC_STAT, s1, sx), a2 = new_acc(L, n, ACC_STAT, s2, sx);
+  emit(L, sx, (Inst){.kind = I_ACC, .n = n, .a = O_val(dxm), .acc = a1});
+  int sq = ew(L, sx, EW_MUL, n, O_val(dxm), O_val(dx), O_none);
+  emit(L, sx, (Inst){.kind = I_ACC, .n = n, .a = O_val(sq), .acc = a2});
+  const Param *nbt = mparam(m, "num_batches_tracked");
+  const Value *mom = ir_module_arg(m, "momentum");
+  xi->bn_mean = new_stat(L, n);
+  xi->bn_invstd = new_stat(L, n);
+  xi->bn_stage = sx + 1;
+  emit_pre(L, sx + 1, (Point){.kind = PT_BN_TRAIN, .n = n, .s1 = s1, .s2 = s2, .k = rm >= 0 ? K : -1,
+                              .mean = xi->bn_mean, .invstd = xi->bn_invstd, .rm = rm, .rv = rv,
+                              .nbt = nbt ? pindex(L, nbt) : -1, .eps = num(ir_module_arg(m, "eps"), 1e-5),
+                              .momentum = mom && mom->kind != VAL_NONE ? num(mom, 0.1) : -1});
+  return JS_OK;
+}
+
+/* xhat of row node x in stage s (its batch statistics must be ready). */
+static int bn_xhat(Lower *L, const Node *x, int s) {
+  NInfo *xi = &L->ni[x->index];
+  int xv = row_in(L, x, s);
+  int c = ew(L, s, EW_SUB, xi->n, O_val(xv), O_stat(xi->bn_mean), O_none);
+  return ew(L, s, EW_MUL, xi->n, O_val(c), O_stat(xi->bn_invstd), O_none);
+}
+
+static Status set_row(Lower *L, const Node *n, int s, int v) {
+  NInfo *ni = &L->ni[n->index];
+  ni->kind = NK_ROW;
+  ni->stage = s;
+  ni->val = v;
+  ni->n = L->p->vlen[v];
+  return JS_OK;
+}
+
+/* A batch reduction node: an accumulator in stage s. */
+static int set_acc(Lower *L, const Node *n, int s, int len) {
+  NInfo *ni = &L->ni[n->index];
+  ni->kind = NK_ACC;
+  ni->n = len;
+  ni->stage = s;
+  ni->off = new_stat(L, len);
+  ni->acc = new_acc(L, len, ACC_STAT, ni->off, s);
+  return ni->acc;
+}
+
+/* Row value of a [B, n] row node argument. */
+static Status row_arg(Lower *L, const Node *at, const Value *v, int s, int *out) {
+  NInfo *a = info(L, v);
+  if (!a || a->kind != NK_ROW) return unsupported(L, at, "needs a per-row [batch, features] input here");
+  *out = row_in(L, v->u.node, s);
+  return JS_OK;
+}
+
+static Status lower_node(Lower *L, const Node *n);
+
+/* Whether the node's result is [B, n] with B the batch symbol. */
+static bool is_row_type(const Lower *L, const TensorType *t, const char *bsym) {
+  (void)L;
+  return t->rank == 2 && t->dims[0].size < 0 && t->dims[0].sym == bsym && t->dims[1].size > 0;
+}
+
+static const char *g_bsym; /* set per build; read-only during lowering */
+
+static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, int nargs, const Module *m) {
+  int s = stage_of(L, n);
+  const Value *x = nargs > 0 ? &args[0] : NULL;
+  int len = n->has_type && n->type.rank == 2 ? (int)n->type.dims[1].size : 0;
+  bool train = L->p->o.train;
+  int v, a, b;
+  Opd oa, ob;
+  Status st;
+  switch (op) {
+  case MOP_LINEAR: {
+    int64_t w, bias = -1;
+    if (m) {
+      w = poff(L, mparam(m, "weight"));
+      bias = poff(L, mparam(m, "bias"));
+    } else {
+      NInfo *wi = info(L, &args[1]), *bi = nargs > 2 ? info(L, &args[2]) : NULL;
+      if (!wi || wi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter weight");
+      w = wi->off;
+      if (bi) {
+        if (bi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter bias");
+        bias = bi->off;
+      }
+    }
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    int nin = L->p->vlen[a];
+    return set_row(L, n, s, affine(L, s, a, nin, len, w, nin, 1, bias));
+  }
+  case MOP_MATMUL: {
+    /* row [K] @ W [K, N]: y[o] = sum_k a[k] W[k * N + o] */
+    NInfo *wi = info(L, &args[1]);
+    if (!wi || wi->kind != NK_PARAM) return unsupported(L, n, "multiplies by something other than a 2-D parameter");
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    int K = L->p->vlen[a];
+    return set_row(L, n, s, affine(L, s, a, K, len, wi->off, 1, len, -1));
+  }
+  case MOP_BATCH_NORM1D: {
+    const Param *wp = mparam(m, "weight"), *bp = mparam(m, "bias");
+    const Value *tv = ir_module_arg(m, "track_running_stats");
+    bool track = !tv || tv->kind != VAL_BOOL || tv->u.b;
+    if (train || !track) {
+      const Node *xn = x->u.node;
+      if ((st = bn_train_stats(L, xn, m))) return st;
+      int s2 = L->ni[xn->index].bn_stage > s ? L->ni[xn->index].bn_stage : s;
+      int xh = bn_xhat(L, xn, s2);
+      int y = xh;
+      if (wp) y = ew(L, s2, EW_MUL, len, O_val(y), O_param(poff(L, wp)), O_none);
+      if (bp) y = ew(L, s2, EW_ADD, len, O_val(y), O_param(poff(L, bp)), O_none);
+      return set_row(L, n, s2, y);
+    }
+    int64_t scale = new_stat(L, len), shift = new_stat(L, len);
+    emit_pre(L, 0, (Point){.kind = PT_BN_EVAL, .n = len, .mean = scale, .invstd = shift, .w = poff(L, wp),
+                           .b = poff(L, bp), .rm = poff(L, mparam(m, "running_mean")),
+                           .rv = poff(L, mparam(m, "running_var")), .eps = num(ir_module_arg(m, "eps"), 1e-5)});
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    return set_row(L, n, s, ew(L, s, EW_FMA, len, O_val(a), O_stat(scale), O_stat(shift)));
+  }
+  case MOP_RELU:
+  case MOP_SIGMOID:
+  case MOP_TANH:
+  case MOP_NEG:
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    return set_row(L, n, s, ew(L, s, op == MOP_RELU ? EW_RELU : op == MOP_SIGMOID ? EW_SIGMOID : op == MOP_TANH ? EW_TANH : EW_NEG,
+                              len, O_val(a), O_none, O_none));
+  case MOP_LEAKY_RELU: {
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    double slope = m ? num(ir_module_arg(m, "negative_slope"), 0.01) : num(nargs > 1 ? &args[1] : NULL, 0.01);
+    v = new_val(L, len);
+    emit(L, s, (Inst){.kind = I_EW, .ew = EW_LEAKY, .dst = v, .n = len, .a = O_val(a), .c = (float)slope});
+    return set_row(L, n, s, v);
+  }
+  case MOP_DROPOUT: {
+    double p = m ? num(ir_module_arg(m, "p"), 0.5) : num(nargs > 1 ? &args[1] : NULL, 0.5);
+    bool on = m ? train : !(nargs > 2 && args[2].kind == VAL_BOOL && !args[2].u.b);
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    if (!on || p == 0) return set_row(L, n, s, a);
+    v = new_val(L, len);
+    emit(L, s, (Inst){.kind = I_EW, .ew = EW_DROPOUT, .dst = v, .n = len, .a = O_val(a), .c = (float)p,
+                      .key = (uint32_t)ir_hash_str(n->name)});
+    return set_row(L, n, s, v);
+  }
+  case MOP_IDENTITY:
+  case MOP_FLATTEN:
+  case MOP_VIEW:
+  case MOP_RESHAPE:
+  case MOP_RESHAPE_AS: {
+    NInfo *xi = info(L, x);
+    if (!xi || xi->kind != NK_ROW || xi->n != len) return unsupported(L, n, "reshapes rows; the kernels keep [batch, features]");
+    L->ni[n->index] = *xi; /* the same rows under another name */
+    return JS_OK;
+  }
+  case MOP_ADD:
+  case MOP_SUB:
+  case MOP_MUL:
+  case MOP_DIV:
+    if ((st = operand(L, n, &args[0], s, len, &oa)) || (st = operand(L, n, &args[1], s, len, &ob))) return st;
+    return set_row(L, n, s, ew(L, s, op == MOP_ADD ? EW_ADD : op == MOP_SUB ? EW_SUB : op == MOP_MUL ? EW_MUL : EW_DIV, len,
+                              oa, ob, O_none));
+  case MOP_SOFTMAX:
+  case MOP_LOG_SOFTMAX: {
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    int mx = new_val(L, 1), sum = new_val(L, 1);
+    emit(L, s, (Inst){.kind = I_RMAX, .dst = mx, .n = len, .a = O_val(a)});
+    int sh = ew(L, s, EW_SUB, len, O_val(a), O_val(mx), O_none);
+    int e = ew(L, s, EW_EXP, len, O_val(sh), O_none, O_none);
+    emit(L, s, (Inst){.kind = I_RSUM, .dst = sum, .n = len, .a = O_val(e)});
+    if (op == MOP_SOFTMAX) return set_row(L, n, s, ew(L, s, EW_DIV, len, O_val(e), O_val(sum), O_none));
+    int ls = ew(L, s, EW_LOG, 1, O_val(sum), O_none, O_none);
+    return set_row(L, n, s, ew(L, s, EW_SUB, len, O_val(sh), O_val(ls), O_none));
+  }
+  /* ---- loss and backward ---- */
+  case MOP_CROSS_ENTROPY:
+  case MOP_CROSS_ENTROPY_BACKWARD: {
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    int C = L->p->vlen[a];
+    int mx = new_val(L, 1), sum = new_val(L, 1);
+    emit(L, s, (Inst){.kind = I_RMAX, .dst = mx, .n = C, .a = O_val(a)});
+    int sh = ew(L, s, EW_SUB, C, O_val(a), O_val(mx), O_none);
+    int e = ew(L, s, EW_EXP, C, O_val(sh), O_none, O_none);
+    emit(L, s, (Inst){.kind = I_RSUM, .dst = sum, .n = C, .a = O_val(e)});
+    if (op == MOP_CROSS_ENTROPY) {
+      /* loss_i = log(sum) - (x_t - max); summed over real rows into metrics[0] */
+      int ls = ew(L, s, EW_LOG, 1, O_val(sum), O_none, O_none);
+      int pk = new_val(L, 1);
+      emit(L, s, (Inst){.kind = I_PICK, .dst = pk, .n = C, .a = O_val(sh)});
+      int li = ew(L, s, EW_SUB, 1, O_val(ls), O_val(pk), O_none);
+      int lm = ew(L, s, EW_MUL, 1, O_val(li), O_kind(OPD_VALID), O_none);
+      emit(L, s, (Inst){.kind = I_ACC, .n = 1, .a = O_val(lm), .acc = new_acc(L, 1, ACC_METRIC, 0, s)});
+      int eq = new_val(L, 1);
+      emit(L, s, (Inst){.kind = I_ARGEQ, .dst = eq, .n = C, .a = O_val(a)});
+      int em = ew(L, s, EW_MUL, 1, O_val(eq), O_kind(OPD_VALID), O_none);
+      emit(L, s, (Inst){.kind = I_ACC, .n = 1, .a = O_val(em), .acc = new_acc(L, 1, ACC_METRIC, 1, s)});
+      L->ni[n->index].kind = NK_LOSS;
+      return JS_OK;
+    }
+    /* (softmax - onehot) * valid / n */
+    int rs = ew(L, s, EW_DIV, 1, O_kind(OPD_WROW), O_val(sum), O_none);
+    int pr = ew(L, s, EW_MUL, C, O_val(e), O_val(rs), O_none);
+    int oh = ew(L, s, EW_ONEHOT, C, O_none, O_none, O_none);
+    int ohw = ew(L, s, EW_MUL, C, O_val(oh), O_kind(OPD_WROW), O_none);
+    return set_row(L, n, s, ew(L, s, EW_SUB, C, O_val(pr), O_val(ohw), O_none));
+  }
+  case MOP_RELU_BACKWARD:
+  case MOP_SIGMOID_BACKWARD:
+  case MOP_TANH_BACKWARD: {
+    if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
+    if (op == MOP_RELU_BACKWARD) return set_row(L, n, s, ew(L, s, EW_GT0, len, O_val(b), O_val(a), O_none));
+    if (op == MOP_SIGMOID_BACKWARD) { /* g * r * (1 - r) */
+      int om = ew(L, s, EW_SUB, len, O_const(1), O_val(b), O_none);
+      int t = ew(L, s, EW_MUL, len, O_val(b), O_val(om), O_none);
+      return set_row(L, n, s, ew(L, s, EW_MUL, len, O_val(a), O_val(t), O_none));
+    }
+    int r2 = ew(L, s, EW_MUL, len, O_val(b), O_val(b), O_none); /* g * (1 - r^2) */
+    int om = ew(L, s, EW_SUB, len, O_const(1), O_val(r2), O_none);
+    return set_row(L, n, s, ew(L, s, EW_MUL, len, O_val(a), O_val(om), O_none));
+  }
+  case MOP_LEAKY_RELU_BACKWARD: {
+    if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
+    v = new_val(L, len);
+    emit(L, s, (Inst){.kind = I_EW, .ew = EW_LEAKY_BWD, .dst = v, .n = len, .a = O_val(b), .b = O_val(a),
+                      .c = (float)num(nargs > 2 ? &args[2] : NULL, 0.01)});
+    return set_row(L, n, s, v);
+  }
+  case MOP_SOFTMAX_BACKWARD:
+  case MOP_LOG_SOFTMAX_BACKWARD: {
+    if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
+    int sum = new_val(L, 1);
+    if (op == MOP_SOFTMAX_BACKWARD) { /* r * (g - sum(g r)) */
+      int gr = ew(L, s, EW_MUL, len, O_val(a), O_val(b), O_none);
+      emit(L, s, (Inst){.kind = I_RSUM, .dst = sum, .n = len, .a = O_val(gr)});
+      int d = ew(L, s, EW_SUB, len, O_val(a), O_val(sum), O_none);
+      return set_row(L, n, s, ew(L, s, EW_MUL, len, O_val(b), O_val(d), O_none));
+    }
+    emit(L, s, (Inst){.kind = I_RSUM, .dst = sum, .n = len, .a = O_val(a)}); /* g - exp(r) sum(g) */
+    int e = ew(L, s, EW_EXP, len, O_val(b), O_none, O_none);
+    int es = ew(L, s, EW_MUL, len, O_val(e), O_val(sum), O_none);
+    return set_row(L, n, s, ew(L, s, EW_SUB, len, O_val(a), O_val(es), O_none));
+  }
+  case MOP_DROPOUT_BACKWARD: {
+    if ((st = row_arg(L, n, &args[0], s, &a))) return st;
+    double p = num(nargs > 2 ? &args[2] : NULL, 0.5);
+    if (p == 0) return set_row(L, n, s, a);
+    v = new_val(L, len);
+    emit(L, s, (Inst){.kind = I_EW, .ew = EW_DROPOUT, .dst = v, .n = len, .a = O_val(a), .c = (float)p,
+                      .key = (uint32_t)ir_hash_str(args[1].u.node->name)});
+    return set_row(L, n, s, v);
+  }
+  case MOP_OUTER_SUM: {
+    if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
+    int na = L->p->vlen[a], nb = L->p->vlen[b];
+    int acc = set_acc(L, n, s, na * nb);
+    emit(L, s, (Inst){.kind = I_OUTER, .n = na, .nb = nb, .a = O_val(a), .b = O_val(b), .acc = acc});
+    L->p->flops_row += 2LL * na * nb;
+    return JS_OK;
+  }
+  case MOP_SUM:
+  case MOP_SUM_TO: {
+    NInfo *xi = info(L, x);
+    int64_t dim = op == MOP_SUM ? (int64_t)num(&args[1], -1) : 0;
+    bool keep = op == MOP_SUM && nargs > 2 && args[2].kind == VAL_BOOL && args[2].u.b;
+    if (!xi || xi->kind != NK_ROW || dim != 0 || keep || n->type.rank != 1 || n->type.dims[0].size != xi->n)
+      return unsupported(L, n, "reduces something other than the batch dimension of rows");
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    int acc = set_acc(L, n, s, xi->n);
+    emit(L, s, (Inst){.kind = I_ACC, .n = xi->n, .a = O_val(a), .acc = acc});
+    return JS_OK;
+  }
+  case MOP_BATCH_NORM1D_BACKWARD_WEIGHT:
+  case MOP_BATCH_NORM1D_BACKWARD_INPUT: {
+    const Node *xn = args[1].kind == VAL_NODE ? args[1].u.node : NULL;
+    NInfo *xi = xn ? &L->ni[xn->index] : NULL;
+    if (!xi || xi->bn_stage < 0) return unsupported(L, n, "is the backward of a BatchNorm the plan did not run in training mode");
+    if (xi->bn_stage > s) s = xi->bn_stage;
+    if ((st = row_arg(L, n, &args[0], s, &a))) return st;
+    int C = xi->n;
+    int xh = bn_xhat(L, xn, s);
+    int gx = ew(L, s, EW_MUL, C, O_val(a), O_val(xh), O_none);
+    if (op == MOP_BATCH_NORM1D_BACKWARD_WEIGHT) {
+      int acc = set_acc(L, n, s, C);
+      emit(L, s, (Inst){.kind = I_ACC, .n = C, .a = O_val(gx), .acc = acc});
+      return JS_OK;
+    }
+    /* dx = w * invstd * (g - sum(g)/n - xhat * sum(g xhat)/n), zero on padding rows */
+    int64_t sg = new_stat(L, C), sgx = new_stat(L, C);
+    emit(L, s, (Inst){.kind = I_ACC, .n = C, .a = O_val(a), .acc = new_acc(L, C, ACC_STAT, sg, s)});
+    emit(L, s, (Inst){.kind = I_ACC, .n = C, .a = O_val(gx), .acc = new_acc(L, C, ACC_STAT, sgx, s)});
+    int s1 = s + 1;
+    int g1 = row_in(L, args[0].u.node, s1);
+    int xh1 = bn_xhat(L, xn, s1);
+    int t1 = ew(L, s1, EW_MUL, C, O_val(xh1), O_stat(sgx), O_none);
+    int t2 = ew(L, s1, EW_ADD, C, O_val(t1), O_stat(sg), O_none);
+    int t3 = ew(L, s1, EW_MUL, C, O_val(t2), O_kind(OPD_INVN), O_none);
+    int t4 = ew(L, s1, EW_SUB, C, O_val(g1), O_val(t3), O_none);
+    int t5 = ew(L, s1, EW_MUL, C, O_val(t4), O_stat(xi->bn_invstd), O_none);
+    if (nargs > 2 && args[2].kind == VAL_NODE) {
+      Opd wo;
+      if ((st = operand(L, n, &args[2], s1, C, &wo))) return st;
+      t5 = ew(L, s1, EW_MUL, C, O_val(t5), wo, O_none);
+    }
+    return set_row(L, n, s1, ew(L, s1, EW_MUL, C, O_val(t5), O_kind(OPD_VALID), O_none));
+  }
+  default: break;
+  }
+  return unsupported(L, n, "has no kernel");
+}
+
+static Status lower_node(Lower *L, const Node *n) {
+  NInfo *ni = &L->ni[n->index];
+  switch (n->op) {
+  case OP_PLACEHOLDER:
+    if (n->type.rank == 1 && n->type.dims[0].sym == g_bsym && n->type.dtype != DT_F32) {
+      ni->kind = NK_TARGET;
+      return JS_OK;
+    }
+    if (!is_row_type(L, &n->type, g_bsym) || n->type.dtype != DT_F32)
+      return unsupported(L, n, "is an input the kernels do not take (they take one f32 [batch, features] input)");
+    if (L->p->features) return unsupported(L, n, "is a second f32 input; the kernels take one");
+    L->p->features = (int)n->type.dims[1].size;
+    ni->kind = NK_ROW;
+    ni->n = L->p->features;
+    ni->stage = 0;
+    ni->val = -1;
+    ni->input = true;
+    return JS_OK;
+  case OP_GET_ATTR:
+    if (!n->param || n->param->type.dtype != DT_F32) return unsupported(L, n, "reads a non-f32 tensor");
+    ni->kind = NK_PARAM;
+    ni->off = poff(L, n->param);
+    ni->n = (int)ir_type_numel(&n->param->type);
+    ni->param = pindex(L, n->param);
+    return JS_OK;
+  case OP_CALL_MODULE:
+  case OP_CALL_FUNCTION:
+  case OP_CALL_METHOD: {
+    if (!n->has_type) return unsupported(L, n, "has no type (run shape first)");
+    bool row = is_row_type(L, &n->type, g_bsym);
+    bool red = n->mop == MOP_OUTER_SUM || n->mop == MOP_SUM || n->mop == MOP_SUM_TO ||
+               n->mop == MOP_BATCH_NORM1D_BACKWARD_WEIGHT || n->mop == MOP_CROSS_ENTROPY;
+    if (!row && !red) return unsupported(L, n, "computes a tensor that is not [batch, features]");
+    if (n->op == OP_CALL_MODULE) return lower_call(L, n, n->mop, n->args, n->nargs, n->module);
+    const OpInfo *oi = ir_op_info(n->mop);
+    Value bound[12];
+    Diag quiet;
+    diag_init(&quiet, NULL);
+    Status st = ir_sig_bind(&oi->sig, oi->name, n->nargs, n->args, n->nkwargs, n->kwnames, n->kwargs, n->graph->arena,
+                            bound, &quiet, n->loc);
+    diag_free(&quiet);
+    if (st) return unsupported(L, n, "has arguments the kernels cannot bind");
+    return lower_call(L, n, n->mop, bound, oi->sig.n, NULL);
+  }
+  default: return JS_OK;
+  }
+}
+
+/* Mark the nodes the wanted outputs depend on. */
+static void mark(const Value *v, bool *live) {
+  switch (v->kind) {
+  case VAL_NODE:
+    if (!live[v->u.node->index]) {
+      live[v->u.node->index] = true;
+      const Node *n = v->u.node;
+      for (int i = 0; i < n->nargs; i++) mark(&n->args[i], live);
+      for (int i = 0; i < n->nkwargs; i++) mark(&n->kwargs[i], live);
+    }
+    break;
+  case VAL_TUPLE:
+  case VAL_LIST:
+    for (int i = 0; i < v->u.seq.n; i++) mark(&v->u.seq.items[i], live);
+    break;
+  case VAL_DICT:
+    for (int i = 0; i < v->u.dict.n; i++) mark(&v->u.dict.vals[i], live);
+    break;
+  default: break;
+  }
+}
+
+static const Value *dict_get(const Value *d, const char *key) {
+  if (d->kind != VAL_DICT) return NULL;
+  for (int i = 0; i < d->u.dict.n; i++)
+    if (strcmp(d->u.dict.keys[i], key) == 0) return &d->u.dict.vals[i];
+  return NULL;
+}
+
+Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) {
+  *out = NULL;
+  Node *outn = ir_graph_output(g);
+  if (!outn || outn->nargs != 1) return diag_error(d, g->loc, "codegen: model '%s' has no usable output", g->name);
+  const Value *res = &outn->args[0];
+  const Value *logits = res->kind == VAL_DICT ? dict_get(res, "logits") : res->kind == VAL_TUPLE ? &res->u.seq.items[0] : res;
+  const Value *grads = res->kind == VAL_DICT ? dict_get(res, "grads") : NULL;
+  if (!logits || logits->kind != VAL_NODE || !logits->u.node->has_type || logits->u.node->type.rank != 2)
+    return diag_error(d, outn->loc, "codegen: the model must return logits [batch, classes]");
+  if (o->train && !grads)
+    return diag_error(d, outn->loc, "codegen: a training step needs the graph from the `grad` pass");
+  if (o->batch < 1 || o->batch > (1 << 24)) return diag_error(d, g->loc, "codegen: batch size %lld out of range", (long long)o->batch);
+
+  CgPlan *p = ir_calloc(1, sizeof *p);
+  if (!p) return diag_oom(d);
+  p->o = *o;
+  p->vec = o->vec > 0 ? o->vec : cg_host_vec();
+  p->bpad = (o->batch + p->vec - 1) / p->vec * p->vec;
+  p->nparams = g->nparams;
+  p->model = g->name;
+  const Node *ln = logits->u.node;
+  p->classes = (int)ln->type.dims[1].size;
+  g_bsym = ln->type.dims[0].sym;
+
+  ir_graph_renumber((Graph *)g);
+  int nn = g->nnodes + 1;
+  Lower L = {.p = p, .g = g, .d = d};
+  L.ni = ir_calloc((size_t)nn, sizeof(NInfo));
+  bool *live = ir_calloc((size_t)nn, sizeof(bool));
+  int *loaded = ir_malloc(sizeof(int) * (size_t)nn * (size_t)(2 * nn + 2));
+  Status st = JS_OK;
+  if (!L.ni || !live || !loaded) {
+    st = diag_oom(d);
+    goto done;
+  }
+  memset(loaded, 0xff, sizeof(int) * (size_t)nn * (size_t)(2 * nn + 2));
+  for (int i = 0; i < nn; i++) {
+    L.ni[i].loaded = loaded + (size_t)i * (size_t)(2 * nn + 2);
+    L.ni[i].buf = -1;
+    L.ni[i].bn_stage = -1;
+  }
+  mark(logits, live);
+  for (const Node *n = g->first; n; n = n->next)
+    if (n->op == OP_CALL_FUNCTION && n->mop == MOP_CROSS_ENTROPY) mark(&(Value){.kind = VAL_NODE, .u.node = (Node *)n}, live);
+  if (o->train) mark(grads, live);
+  if (!stage_at(&L, 0)) {
+    st = diag_oom(d);
+    goto done;
+  }
+  bool has_loss = false;
+  for (const Node *n = g->first; n && !st && !L.oom; n = n->next) {
+    if (!live[n->index] || n->op == OP_OUTPUT) continue;
+    if (n->op == OP_CALL_FUNCTION && n->mop == MOP_CROSS_ENTROPY) has_loss = true;
+    st = lower_node(&L, n);
+  }
+  if (!st && !L.oom && !has_loss) {
+    /* a forward graph: the metrics still need the loss on the labels */
+    Node fake = {.op = OP_CALL_FUNCTION, .mop = MOP_CROSS_ENTROPY, .name = "cross_entropy", .target = "cross_entropy",
+                 .nargs = 1, .args = (Value *)logits, .has_type = true, .index = nn - 1, .graph = (Graph *)g, .loc = outn->loc};
+    fake.type = (TensorType){.dtype = DT_F32, .rank = 0};
+    st = lower_call(&L, &fake, MOP_CROSS_ENTROPY, logits, 1, NULL);
+  }
+  if (!st && !L.oom && o->want_logits) {
+    NInfo *li = &L.ni[ln->index];
+    int s = p->nstages - 1;
+    emit(&L, s, (Inst){.kind = I_LOGITS, .n = li->n, .a = O_val(row_in(&L, ln, s))});
+  }
+  if (!st && !L.oom && o->train) {
+    /* gradients land in the grad buffer; then the optimizer */
+    for (int i = 0; i < grads->u.dict.n && !st; i++) {
+      const Param *pp = ir_graph_find_param(g, grads->u.dict.keys[i]);
+      NInfo *gi = info(&L, &grads->u.dict.vals[i]);
+      if (!pp || !gi || gi->kind != NK_ACC || gi->n != (int)ir_type_numel(&pp->type)) {
+        st = diag_error(d, outn->loc, "codegen: the gradient of '%s' is not a batch reduction the kernels compute; use --engine=ref",
+                        grads->u.dict.keys[i]);
+        break;
+      }
+      p->accs[gi->acc].dest = ACC_GRAD;
+      p->accs[gi->acc].off = poff(&L, pp);
+      emit_post(&L, (Point){.kind = PT_OPTIM, .n = gi->n, .off = poff(&L, pp)});
+    }
+  }
+  if (L.oom && !st) st = diag_oom(d);
+  if (st) goto done;
+  /* scratch: stats, then row buffers, then accumulator lanes */
+  int64_t off = (p->nstat + 15) / 16 * 16;
+  p->boff = ir_realloc(p->boff, sizeof(int64_t) * (size_t)(p->nbufs + 1));
+  p->aoff = ir_malloc(sizeof(int64_t) * (size_t)(p->naccs + 1));
+  if (!p->boff || !p->aoff) {
+    st = diag_oom(d);
+    goto done;
+  }
+  for (int i = 0; i < p->nbufs; i++) {
+    p->boff[i] = off;
+    off += (int64_t)p->blen[i] * p->bpad;
+    off = (off + 15) / 16 * 16;
+  }
+  for (int i = 0; i < p->naccs; i++) {
+    p->aoff[i] = off;
+    off += (int64_t)p->accs[i].n * p->vec;
+    off = (off + 15) / 16 * 16;
+  }
+  p->scratch = (size_t)off;
+done:
+  ir_free(L.ni);
+  ir_free(live);
+  ir_free(loaded);
+  if (st) {
+    cg_plan_free(p);
+    return st;
+  }
+  *out = p;
+  return JS_OK;
+}
+
+void cg_plan_free(CgPlan *p) {
+  if (!p) return;
+  for (int i = 0; i < p->nstages; i++) {
+    ir_free(p->stages[i].pre);
+    ir_free(p->stages[i].insts);
+  }
+  ir_free(p->stages);
+  ir_free(p->post);
+  ir_free(p->accs);
+  ir_free(p->vlen);
+  ir_free(p->blen);
+  ir_free(p->boff);
+  ir_free(p->aoff);
+  ir_free(p);
+}
+
+int cg_plan_passes(const CgPlan *p) { return p->nstages; }
+int64_t cg_plan_flops_per_row(const CgPlan *p) { return p->flops_row; }
+size_t cg_plan_scratch_floats(const CgPlan *p) { return p->scratch; }
+int64_t cg_plan_bpad(const CgPlan *p) { return p->bpad; }
+int cg_plan_features(const CgPlan *p) { return p->features; }
+int cg_plan_classes(const CgPlan *p) { return p->classes; }
+
+/* ---- printing ---- */
+
+static const char *const ew_names[] = {"add", "sub", "mul", "div", "neg", "exp", "log", "relu", "leaky", "sigmoid",
+                                       "tanh", "gt0", "leaky_bwd", "dropout", "onehot", "fma"};
+static const char *const inst_names[] = {"load", "loadx", "store", "ew", "affine", "acc", "outer", "rmax", "rsum",
+                                         "pick", "argeq", "logits"};
+
+static void opd_print(StrBuf *sb, Opd o) {
+  switch (o.kind) {
+  case OPD_NONE: break;
+  case OPD_VAL: sb_printf(sb, " v%lld", (long long)o.id); break;
+  case OPD_PARAM: sb_printf(sb, " param[%lld]", (long long)o.id); break;
+  case OPD_STAT: sb_printf(sb, " stat[%lld]", (long long)o.id); break;
+  case OPD_CONST: sb_printf(sb, " %g", (double)o.c); break;
+  case OPD_VALID: sb_puts(sb, " valid"); break;
+  case OPD_WROW: sb_puts(sb, " valid/n"); break;
+  case OPD_INVN: sb_puts(sb, " 1/n"); break;
+  }
+}
+
+static void point_print(StrBuf *sb, const Point *pt) {
+  switch (pt->kind) {
+  case PT_COPY: sb_printf(sb, "    copy stat[%lld] = param[%lld] x%d\n", (long long)pt->dst, (long long)pt->src, pt->n); break;
+  case PT_BN_TRAIN:
+    sb_printf(sb, "    bn_train mean=stat[%lld] invstd=stat[%lld] from sums stat[%lld], stat[%lld] x%d eps=%g momentum=%g\n",
+              (long long)pt->mean, (long long)pt->invstd, (long long)pt->s1, (long long)pt->s2, pt->n, pt->eps, pt->momentum);
+    break;
+  case PT_BN_EVAL:
+    sb_printf(sb, "    bn_eval scale=stat[%lld] shift=stat[%lld] x%d eps=%g\n", (long long)pt->mean, (long long)pt->invstd, pt->n,
+              pt->eps);
+    break;
+  case PT_OPTIM: sb_printf(sb, "    optim param[%lld] x%d\n", (long long)pt->off, pt->n); break;
+  }
+}
+
+void cg_plan_print(StrBuf *sb, const CgPlan *p) {
+  sb_printf(sb, "# fusion plan: %s, %s step, batch %lld (padded %lld, %d rows per vector), %d pass%s over the batch\n",
+            p->model, p->o.train ? "training" : "evaluation", (long long)p->o.batch, (long long)p->bpad, p->vec,
+            p->nstages, p->nstages == 1 ? "" : "es");
+  sb_printf(sb, "# %lld flops per row, %zu scratch floats\n", (long long)p->flops_row, p->scratch);
+  for (int s = 0; s < p->nstages; s++) {
+    const Stage *st = &p->stages[s];
+    sb_printf(sb, "stage %d:\n", s);
+    for (int i = 0; i < st->npre; i++) point_print(sb, &st->pre[i]);
+    sb_puts(sb, "  rows:\n");
+    for (int i = 0; i < st->ninsts; i++) {
+      const Inst *in = &st->insts[i];
+      sb_puts(sb, "    ");
+      switch (in->kind) {
+      case I_STORE: sb_printf(sb, "store buf%d =", in->buf); break;
+      case I_ACC:
+      case I_OUTER: sb_printf(sb, "%s acc%d +=", inst_names[in->kind], in->acc); break;
+      case I_LOGITS: sb_puts(sb, "logits ="); break;
+      default: sb_printf(sb, "v%d[%d] = %s", in->dst, in->n, inst_names[in->kind]); break;
+      }
+      if (in->kind == I_EW) sb_printf(sb, ".%s", ew_names[in->ew]);
+      if (in->kind == I_LOAD) sb_printf(sb, " buf%d", in->buf);
+      if (in->kind == I_AFFINE)
+        sb_printf(sb, " w=param[%lld] so=%lld sk=%lld bias=%lld in=%d", (long long)in->w, (long long)in->so,
+                  (long long)in->sk, (long long)in->bias, in->nb);
+      opd_print(sb, in->a);
+      opd_print(sb, in->b);
+      opd_print(sb, in->c3);
+      if (in->kind == I_EW && (in->ew == EW_LEAKY || in->ew == EW_LEAKY_BWD || in->ew == EW_DROPOUT))
+        sb_printf(sb, " c=%g", (double)in->c);
+      if (in->kind == I_EW && in->ew == EW_DROPOUT) sb_printf(sb, " key=%u", in->key);
+      sb_putc(sb, '\n');
+    }
+    for (int a = 0; a < p->naccs; a++)
+      if (p->accs[a].stage == s)
+        sb_printf(sb, "  end: acc%d x%d -> %s[%lld]\n", a, p->accs[a].n,
+                  p->accs[a].dest == ACC_GRAD ? "grad" : p->accs[a].dest == ACC_STAT ? "stat" : "metric",
+                  (long long)p->accs[a].off);
+  }
+  if (p->npost) sb_puts(sb, "post:\n");
+  for (int i = 0; i < p->npost; i++) point_print(sb, &p->post[i]);
+}
