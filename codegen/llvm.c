@@ -34,6 +34,12 @@ struct CgKernel {
 enum { A_PARAMS, A_GRADS, A_X, A_Y, A_VALID, A_SCRATCH, A_OPTM, A_OPTV, A_I64, A_LOGITS, A_METRICS, A_N, A_LR, A_STEP,
        A_SEED, A_DSTEP, A_COUNT };
 
+typedef struct Val {
+  int n;
+  LLVMValueRef *reg;  /* [n] one vector per feature, or NULL */
+  LLVMValueRef arr;   /* a stack array [n x <vec x float>], or NULL */
+} Val;
+
 typedef struct R {
   const CgPlan *p;
   LLVMContextRef ctx;
@@ -46,7 +52,7 @@ typedef struct R {
   LLVMValueRef nblk, invn, invnv, h2[1];
   LLVMValueRef row0;          /* i64: first row of the current block */
   LLVMValueRef validv, wrowv, targetv, rowv;
-  LLVMValueRef **vals;        /* [value id][feature] */
+  Val *vals;                  /* [value id] */
   size_t ninst;
 } R;
 
@@ -166,72 +172,6 @@ static LLVMValueRef vhash(R *r, LLVMValueRef x) {
   return LLVMBuildXor(r->b, x, LLVMBuildLShr(r->b, x, s16, ""), "");
 }
 
-static LLVMValueRef opd(R *r, Opd o, int j) {
-  switch (o.kind) {
-  case OPD_VAL: return r->vals[o.id][r->p->vlen[o.id] == 1 ? 0 : j];
-  case OPD_PARAM: return splat(r, loadf(r, r->arg[A_PARAMS], ci64(r, o.id + (int64_t)j)));
-  case OPD_STAT: return splat(r, loadf(r, r->arg[A_SCRATCH], ci64(r, o.id + (int64_t)j)));
-  case OPD_CONST: return vconst(r, o.c);
-  case OPD_VALID: return r->validv;
-  case OPD_WROW: return r->wrowv;
-  case OPD_INVN: return r->invnv;
-  case OPD_NONE: break;
-  }
-  return vconst(r, 0);
-}
-
-/* One elementwise feature. */
-static LLVMValueRef ew1(R *r, const Inst *in, int j) {
-  LLVMValueRef a = in->a.kind ? opd(r, in->a, j) : NULL, b = in->b.kind ? opd(r, in->b, j) : NULL;
-  LLVMValueRef zero = vconst(r, 0);
-  switch (in->ew) {
-  case EW_ADD: return LLVMBuildFAdd(r->b, a, b, "");
-  case EW_SUB: return LLVMBuildFSub(r->b, a, b, "");
-  case EW_MUL: return LLVMBuildFMul(r->b, a, b, "");
-  case EW_DIV: return LLVMBuildFDiv(r->b, a, b, "");
-  case EW_NEG: return LLVMBuildFNeg(r->b, a, "");
-  case EW_EXP: return vexp(r, a);
-  case EW_LOG: return vlog(r, a);
-  case EW_RELU: return sel_gt0(r, a, a, zero);
-  case EW_LEAKY: return sel_gt0(r, a, a, LLVMBuildFMul(r->b, a, vconst(r, in->c), ""));
-  case EW_SIGMOID: return LLVMBuildFDiv(r->b, vconst(r, 1), LLVMBuildFAdd(r->b, vconst(r, 1), vexp(r, LLVMBuildFNeg(r->b, a, "")), ""), "");
-  case EW_TANH: {
-    LLVMValueRef e = vexp(r, LLVMBuildFMul(r->b, a, vconst(r, 2), ""));
-    return LLVMBuildFSub(r->b, vconst(r, 1), LLVMBuildFDiv(r->b, vconst(r, 2), LLVMBuildFAdd(r->b, e, vconst(r, 1), ""), ""), "");
-  }
-  case EW_GT0: return sel_gt0(r, a, b, zero);
-  case EW_LEAKY_BWD: return sel_gt0(r, a, b, LLVMBuildFMul(r->b, b, vconst(r, in->c), ""));
-  case EW_DROPOUT: {
-    /* bits = hash(h2 ^ (row * n + j)) with h2 = hash(hash(seed ^ key * golden) ^ step) per step */
-    LLVMValueRef h1 = LLVMBuildXor(r->b, LLVMBuildTrunc(r->b, r->arg[A_SEED], r->i32, ""), ci32(r, in->key * 0x9E3779B9U), "");
-    h1 = vhash(r, h1);
-    LLVMValueRef h2 = vhash(r, LLVMBuildXor(r->b, h1, LLVMBuildTrunc(r->b, r->arg[A_DSTEP], r->i32, ""), ""));
-    LLVMValueRef elem = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, r->rowv, splat(r, ci32(r, (uint32_t)in->n)), ""),
-                                     splat(r, ci32(r, (uint32_t)j)), "");
-    LLVMValueRef bits = vhash(r, LLVMBuildXor(r->b, splat(r, h2), elem, ""));
-    LLVMValueRef u = LLVMBuildFMul(r->b, LLVMBuildUIToFP(r->b, LLVMBuildLShr(r->b, bits, splat(r, ci32(r, 8)), ""), r->vf, ""),
-                                   vconst(r, 1.0 / 16777216.0), "");
-    LLVMValueRef keep = LLVMBuildFCmp(r->b, LLVMRealOGE, u, vconst(r, in->c), "");
-    float scale = in->c >= 1 ? 0.0f : 1.0f / (1.0f - in->c);
-    return LLVMBuildSelect(r->b, keep, LLVMBuildFMul(r->b, a, vconst(r, scale), ""), zero, "");
-  }
-  case EW_ONEHOT: {
-    LLVMValueRef c = LLVMBuildICmp(r->b, LLVMIntEQ, r->targetv, splat(r, ci32(r, (uint32_t)j)), "");
-    return LLVMBuildSelect(r->b, c, vconst(r, 1), zero, "");
-  }
-  case EW_FMA: return fmuladd(r, a, b, opd(r, in->c3, j));
-  }
-  return zero;
-}
-
-static LLVMValueRef *new_vals(R *r, int id, int n) {
-  r->vals[id] = ir_calloc((size_t)(n ? n : 1), sizeof(LLVMValueRef));
-  return r->vals[id];
-}
-
-/* acc lane vector k of accumulator a: scratch + aoff + k * V */
-static LLVMValueRef acc_idx(R *r, int a, int64_t k) { return ci64(r, r->p->aoff[a] + k * r->V); }
-
 /* A counted loop: body(r, i, ud) for i in [0, n); returns with the builder after the loop. */
 typedef void (*LoopBody)(R *r, LLVMValueRef i, void *ud);
 static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
@@ -254,7 +194,14 @@ static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
   LLVMPositionBuilderAtEnd(r->b, exit);
 }
 
-/* A stack array of n vectors in the function's entry block (so it is a fixed frame slot). */
+/* Row values: up to REG_MAX features live in registers (one SSA vector per feature, the
+ * feature loop unrolled); wider values live in a stack array and the instructions that make
+ * them loop over the features, so the module's size (and the compile time) grows with the
+ * number of plan instructions, not with the layer widths. */
+static int reg_max = 16;
+static bool wide(int n) { return n > reg_max; }
+
+/* A stack array of n vectors in the function's entry block (a fixed frame slot). */
 static LLVMValueRef entry_array(R *r, int n) {
   LLVMBuilderRef eb = LLVMCreateBuilderInContext(r->ctx);
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(r->fn);
@@ -268,137 +215,242 @@ static LLVMValueRef entry_array(R *r, int n) {
 }
 static LLVMValueRef arr_at(R *r, LLVMValueRef arr, LLVMValueRef i) { return gep(r, arr, r->vf, i); }
 
-/* Big matrix products become a loop over the output feature with the input features
- * unrolled inside: the instruction count (hence compile time) grows with the sum of the
- * layer widths rather than their product. */
-enum { UNROLL_LIMIT = 64 };
-typedef struct AffCtx {
-  const Inst *in;
-  LLVMValueRef *a, arr;
-} AffCtx;
-static void affine_body(R *r, LLVMValueRef o, void *ud) {
-  AffCtx *c = ud;
-  const Inst *in = c->in;
-  LLVMValueRef acc = in->bias >= 0 ? splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, o, ci64(r, in->bias), "")))
-                                   : vconst(r, 0);
-  LLVMValueRef ob = LLVMBuildMul(r->b, o, ci64(r, in->so), "");
-  for (int k = 0; k < in->nb; k++) {
-    LLVMValueRef w = splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, ob, ci64(r, in->w + k * in->sk), "")));
-    acc = fmuladd(r, c->a[k], w, acc);
-  }
-  LLVMBuildStore(r->b, acc, arr_at(r, c->arr, o));
+static bool const_index(LLVMValueRef j, int64_t *out) {
+  if (!LLVMIsAConstantInt(j)) return false;
+  *out = LLVMConstIntGetSExtValue(j);
+  return true;
 }
-static void outer_body(R *r, LLVMValueRef o, void *ud) {
-  AffCtx *c = ud;
-  const Inst *in = c->in;
-  LLVMValueRef ao = LLVMBuildLoad2(r->b, r->vf, arr_at(r, c->arr, o), "");
-  LLVMValueRef base = LLVMBuildMul(r->b, o, ci64(r, (int64_t)in->nb * r->V), "");
-  for (int k = 0; k < in->nb; k++) {
-    LLVMValueRef idx = LLVMBuildAdd(r->b, base, acc_idx(r, in->acc, k), "");
-    storev(r, fmuladd(r, ao, c->a[k], loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
+
+/* Value id's feature j (j an i64, constant or a loop index). */
+static LLVMValueRef val_get(R *r, int id, LLVMValueRef j) {
+  Val *v = &r->vals[id];
+  if (v->n == 1) return v->reg ? v->reg[0] : LLVMBuildLoad2(r->b, r->vf, arr_at(r, v->arr, ci64(r, 0)), "");
+  if (v->arr) return LLVMBuildLoad2(r->b, r->vf, arr_at(r, v->arr, j), "");
+  int64_t k = 0;
+  if (!const_index(j, &k)) { /* cannot happen: a loop runs only over wide values */
+    return vconst(r, NAN);
+  }
+  return v->reg[k];
+}
+static void val_set(R *r, int id, LLVMValueRef j, LLVMValueRef x) {
+  Val *v = &r->vals[id];
+  if (v->arr) {
+    LLVMBuildStore(r->b, x, arr_at(r, v->arr, j));
+    return;
+  }
+  int64_t k = 0;
+  const_index(j, &k);
+  v->reg[k] = x;
+}
+static void new_val_storage(R *r, int id, int n) {
+  Val *v = &r->vals[id];
+  v->n = n;
+  if (wide(n)) v->arr = entry_array(r, n);
+  else v->reg = ir_calloc((size_t)(n ? n : 1), sizeof(LLVMValueRef));
+}
+
+static LLVMValueRef opd(R *r, Opd o, LLVMValueRef j) {
+  switch (o.kind) {
+  case OPD_VAL: return val_get(r, (int)o.id, j);
+  case OPD_PARAM: return splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, o.id), "")));
+  case OPD_STAT: return splat(r, loadf(r, r->arg[A_SCRATCH], LLVMBuildAdd(r->b, j, ci64(r, o.id), "")));
+  case OPD_CONST: return vconst(r, o.c);
+  case OPD_VALID: return r->validv;
+  case OPD_WROW: return r->wrowv;
+  case OPD_INVN: return r->invnv;
+  case OPD_NONE: break;
+  }
+  return vconst(r, 0);
+}
+static LLVMValueRef opdc(R *r, Opd o, int j) { return opd(r, o, ci64(r, j)); }
+
+/* One elementwise feature j. */
+static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
+  LLVMValueRef a = in->a.kind ? opd(r, in->a, j) : NULL, b = in->b.kind ? opd(r, in->b, j) : NULL;
+  LLVMValueRef zero = vconst(r, 0);
+  LLVMValueRef j32 = LLVMBuildTrunc(r->b, j, r->i32, "");
+  switch (in->ew) {
+  case EW_ADD: return LLVMBuildFAdd(r->b, a, b, "");
+  case EW_SUB: return LLVMBuildFSub(r->b, a, b, "");
+  case EW_MUL: return LLVMBuildFMul(r->b, a, b, "");
+  case EW_DIV: return LLVMBuildFDiv(r->b, a, b, "");
+  case EW_NEG: return LLVMBuildFNeg(r->b, a, "");
+  case EW_EXP: return vexp(r, a);
+  case EW_LOG: return vlog(r, a);
+  case EW_RELU: return sel_gt0(r, a, a, zero);
+  case EW_LEAKY: return sel_gt0(r, a, a, LLVMBuildFMul(r->b, a, vconst(r, in->c), ""));
+  case EW_SIGMOID: return LLVMBuildFDiv(r->b, vconst(r, 1), LLVMBuildFAdd(r->b, vconst(r, 1), vexp(r, LLVMBuildFNeg(r->b, a, "")), ""), "");
+  case EW_TANH: {
+    LLVMValueRef e = vexp(r, LLVMBuildFMul(r->b, a, vconst(r, 2), ""));
+    return LLVMBuildFSub(r->b, vconst(r, 1), LLVMBuildFDiv(r->b, vconst(r, 2), LLVMBuildFAdd(r->b, e, vconst(r, 1), ""), ""), "");
+  }
+  case EW_GT0: return sel_gt0(r, a, b, zero);
+  case EW_LEAKY_BWD: return sel_gt0(r, a, b, LLVMBuildFMul(r->b, b, vconst(r, in->c), ""));
+  case EW_DROPOUT: {
+    /* bits = hash(h2 ^ (row * n + j)) with h2 = hash(hash(seed ^ key * golden) ^ step) per step */
+    LLVMValueRef h1 = LLVMBuildXor(r->b, LLVMBuildTrunc(r->b, r->arg[A_SEED], r->i32, ""), ci32(r, in->key * 0x9E3779B9U), "");
+    h1 = vhash(r, h1);
+    LLVMValueRef h2 = vhash(r, LLVMBuildXor(r->b, h1, LLVMBuildTrunc(r->b, r->arg[A_DSTEP], r->i32, ""), ""));
+    LLVMValueRef elem = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, r->rowv, splat(r, ci32(r, (uint32_t)in->n)), ""), splat(r, j32), "");
+    LLVMValueRef bits = vhash(r, LLVMBuildXor(r->b, splat(r, h2), elem, ""));
+    LLVMValueRef u = LLVMBuildFMul(r->b, LLVMBuildUIToFP(r->b, LLVMBuildLShr(r->b, bits, splat(r, ci32(r, 8)), ""), r->vf, ""),
+                                   vconst(r, 1.0 / 16777216.0), "");
+    LLVMValueRef keep = LLVMBuildFCmp(r->b, LLVMRealOGE, u, vconst(r, in->c), "");
+    float scale = in->c >= 1 ? 0.0f : 1.0f / (1.0f - in->c);
+    return LLVMBuildSelect(r->b, keep, LLVMBuildFMul(r->b, a, vconst(r, scale), ""), zero, "");
+  }
+  case EW_ONEHOT: {
+    LLVMValueRef c = LLVMBuildICmp(r->b, LLVMIntEQ, r->targetv, splat(r, j32), "");
+    return LLVMBuildSelect(r->b, c, vconst(r, 1), zero, "");
+  }
+  case EW_FMA: return fmuladd(r, a, b, opd(r, in->c3, j));
+  }
+  return zero;
+}
+
+/* acc lane vector k of accumulator a: scratch + aoff + k * V */
+static LLVMValueRef acc_idx(R *r, int a, int64_t k) { return ci64(r, r->p->aoff[a] + k * r->V); }
+static LLVMValueRef acc_idxd(R *r, int a, LLVMValueRef k) {
+  return LLVMBuildAdd(r->b, ci64(r, r->p->aoff[a]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
+}
+
+/* The per-feature work of one instruction, feature j (constant or loop index). */
+static void feature(R *r, LLVMValueRef j, void *ud) {
+  const Inst *in = ud;
+  const CgPlan *p = r->p;
+  LLVMValueRef rowj = LLVMBuildAdd(r->b, r->row0, LLVMBuildMul(r->b, j, ci64(r, p->bpad), ""), "");
+  switch (in->kind) {
+  case I_LOAD:
+    val_set(r, in->dst, j, loadv(r, r->arg[A_SCRATCH], LLVMBuildAdd(r->b, rowj, ci64(r, p->boff[in->buf]), "")));
+    break;
+  case I_LOADX: val_set(r, in->dst, j, loadv(r, r->arg[A_X], rowj)); break;
+  case I_STORE: storev(r, opd(r, in->a, j), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, rowj, ci64(r, p->boff[in->buf]), "")); break;
+  case I_LOGITS: storev(r, opd(r, in->a, j), r->arg[A_LOGITS], rowj); break;
+  case I_EW: val_set(r, in->dst, j, ew1(r, in, j)); break;
+  case I_ACC: {
+    LLVMValueRef idx = acc_idxd(r, in->acc, j);
+    storev(r, LLVMBuildFAdd(r->b, loadv(r, r->arg[A_SCRATCH], idx), opd(r, in->a, j), ""), r->arg[A_SCRATCH], idx);
+    break;
+  }
+  case I_AFFINE: { /* output feature o = j */
+    LLVMValueRef acc = in->bias >= 0 ? splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, in->bias), "")))
+                                     : vconst(r, 0);
+    LLVMValueRef ob = LLVMBuildMul(r->b, j, ci64(r, in->so), "");
+    for (int k = 0; k < in->nb; k++) {
+      LLVMValueRef w = splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, ob, ci64(r, in->w + k * in->sk), "")));
+      acc = fmuladd(r, opdc(r, in->a, k), w, acc);
+    }
+    val_set(r, in->dst, j, acc);
+    break;
+  }
+  case I_OUTER: { /* row o = j of acc[o][k] += a[o] b[k] */
+    LLVMValueRef ao = opd(r, in->a, j);
+    LLVMValueRef base = LLVMBuildMul(r->b, j, ci64(r, (int64_t)in->nb * r->V), "");
+    for (int k = 0; k < in->nb; k++) {
+      LLVMValueRef idx = LLVMBuildAdd(r->b, base, acc_idx(r, in->acc, k), "");
+      storev(r, fmuladd(r, ao, opdc(r, in->b, k), loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
+    }
+    break;
+  }
+  default: break;
   }
 }
 
+/* Run `feature` for j in [0, n): unrolled when everything it touches is in registers, else
+ * as a loop (an operand in registers with n > 1 features is first spilled to an array). */
+static void features(R *r, const Inst *in, int n, bool loop_ok) {
+  if (!loop_ok || !wide(n)) {
+    for (int j = 0; j < n; j++) feature(r, ci64(r, j), (void *)in);
+    return;
+  }
+  loop(r, ci64(r, n), feature, (void *)in);
+}
+
 static void emit_inst(R *r, const Inst *in) {
-  const CgPlan *p = r->p;
-  int V = r->V;
   switch (in->kind) {
   case I_LOAD:
-  case I_LOADX: {
-    LLVMValueRef *d = new_vals(r, in->dst, in->n);
-    for (int j = 0; j < in->n; j++) {
-      LLVMValueRef idx = LLVMBuildAdd(r->b, r->row0, ci64(r, (in->kind == I_LOAD ? p->boff[in->buf] : 0) + (int64_t)j * p->bpad), "");
-      d[j] = loadv(r, in->kind == I_LOAD ? r->arg[A_SCRATCH] : r->arg[A_X], idx);
-    }
+  case I_LOADX:
+  case I_EW:
+    new_val_storage(r, in->dst, in->n);
+    features(r, in, in->n, true);
     break;
-  }
   case I_STORE:
-    for (int j = 0; j < in->n; j++)
-      storev(r, opd(r, in->a, j), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, r->row0, ci64(r, p->boff[in->buf] + (int64_t)j * p->bpad), ""));
-    break;
   case I_LOGITS:
-    for (int j = 0; j < in->n; j++)
-      storev(r, opd(r, in->a, j), r->arg[A_LOGITS], LLVMBuildAdd(r->b, r->row0, ci64(r, (int64_t)j * p->bpad), ""));
-    break;
-  case I_EW: {
-    LLVMValueRef *d = new_vals(r, in->dst, in->n);
-    for (int j = 0; j < in->n; j++) d[j] = ew1(r, in, j);
-    break;
-  }
-  case I_AFFINE: {
-    LLVMValueRef *d = new_vals(r, in->dst, in->n);
-    if (in->n * in->nb > UNROLL_LIMIT) {
-      LLVMValueRef av[512];
-      for (int k = 0; k < in->nb && k < 512; k++) av[k] = opd(r, in->a, k);
-      AffCtx c = {in, av, entry_array(r, in->n)};
-      loop(r, ci64(r, in->n), affine_body, &c);
-      for (int o = 0; o < in->n; o++) d[o] = LLVMBuildLoad2(r->b, r->vf, arr_at(r, c.arr, ci64(r, o)), "");
-      break;
-    }
-    for (int o = 0; o < in->n; o++) {
-      LLVMValueRef acc = in->bias >= 0 ? splat(r, loadf(r, r->arg[A_PARAMS], ci64(r, in->bias + o))) : vconst(r, 0);
-      for (int k = 0; k < in->nb; k++) {
-        LLVMValueRef w = splat(r, loadf(r, r->arg[A_PARAMS], ci64(r, in->w + o * in->so + k * in->sk)));
-        acc = fmuladd(r, opd(r, in->a, k), w, acc);
-      }
-      d[o] = acc;
-    }
-    break;
-  }
   case I_ACC:
-    for (int j = 0; j < in->n; j++) {
-      LLVMValueRef idx = acc_idx(r, in->acc, j);
-      storev(r, LLVMBuildFAdd(r->b, loadv(r, r->arg[A_SCRATCH], idx), opd(r, in->a, j), ""), r->arg[A_SCRATCH], idx);
+    features(r, in, in->n, true);
+    break;
+  case I_AFFINE: {
+    new_val_storage(r, in->dst, in->n);
+    /* the output loops when it is wide or the product is big; the input is read by constant index */
+    bool big = in->n * in->nb > 64 && in->n > 1;
+    if (big && !r->vals[in->dst].arr) { /* a narrow output computed in a loop goes through an array */
+      Val *v = &r->vals[in->dst];
+      LLVMValueRef arr = entry_array(r, in->n);
+      v->arr = arr;
+      loop(r, ci64(r, in->n), feature, (void *)in);
+      for (int o = 0; o < in->n; o++) v->reg[o] = LLVMBuildLoad2(r->b, r->vf, arr_at(r, arr, ci64(r, o)), "");
+      v->arr = NULL;
+    } else if (big) {
+      loop(r, ci64(r, in->n), feature, (void *)in);
+    } else {
+      for (int o = 0; o < in->n; o++) feature(r, ci64(r, o), (void *)in);
     }
     break;
-  case I_OUTER:
-    if (in->n * in->nb > UNROLL_LIMIT) {
-      LLVMValueRef bv[512];
-      for (int k = 0; k < in->nb && k < 512; k++) bv[k] = opd(r, in->b, k);
-      AffCtx c = {in, bv, entry_array(r, in->n)};
-      for (int o = 0; o < in->n; o++) LLVMBuildStore(r->b, opd(r, in->a, o), arr_at(r, c.arr, ci64(r, o)));
-      loop(r, ci64(r, in->n), outer_body, &c);
-      break;
-    }
-    for (int o = 0; o < in->n; o++) {
-      LLVMValueRef ao = opd(r, in->a, o);
-      for (int k = 0; k < in->nb; k++) {
-        LLVMValueRef idx = acc_idx(r, in->acc, (int64_t)o * in->nb + k);
-        storev(r, fmuladd(r, ao, opd(r, in->b, k), loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
-      }
+  }
+  case I_OUTER: {
+    bool big = in->n * in->nb > 64 && in->n > 1;
+    const Val *a = &r->vals[in->a.id];
+    if (big && a->reg && a->n > 1) { /* index a by the loop: spill it to an array first */
+      Inst tmp = *in;
+      int id = (int)in->a.id;
+      LLVMValueRef arr = entry_array(r, a->n);
+      for (int o = 0; o < a->n; o++) LLVMBuildStore(r->b, a->reg[o], arr_at(r, arr, ci64(r, o)));
+      LLVMValueRef *saved = r->vals[id].reg;
+      r->vals[id].reg = NULL;
+      r->vals[id].arr = arr;
+      loop(r, ci64(r, in->n), feature, &tmp);
+      r->vals[id].arr = NULL;
+      r->vals[id].reg = saved;
+    } else if (big) {
+      loop(r, ci64(r, in->n), feature, (void *)in);
+    } else {
+      for (int o = 0; o < in->n; o++) feature(r, ci64(r, o), (void *)in);
     }
     break;
+  }
   case I_RMAX:
   case I_RSUM: {
-    LLVMValueRef *d = new_vals(r, in->dst, 1), acc = opd(r, in->a, 0);
+    new_val_storage(r, in->dst, 1);
+    LLVMValueRef acc = opdc(r, in->a, 0);
     for (int j = 1; j < in->n; j++)
-      acc = in->kind == I_RMAX ? vmax(r, acc, opd(r, in->a, j)) : LLVMBuildFAdd(r->b, acc, opd(r, in->a, j), "");
-    d[0] = acc;
+      acc = in->kind == I_RMAX ? vmax(r, acc, opdc(r, in->a, j)) : LLVMBuildFAdd(r->b, acc, opdc(r, in->a, j), "");
+    val_set(r, in->dst, ci64(r, 0), acc);
     break;
   }
   case I_PICK: {
-    LLVMValueRef *d = new_vals(r, in->dst, 1), acc = opd(r, in->a, 0);
+    new_val_storage(r, in->dst, 1);
+    LLVMValueRef acc = opdc(r, in->a, 0);
     for (int j = 1; j < in->n; j++) {
       LLVMValueRef c = LLVMBuildICmp(r->b, LLVMIntEQ, r->targetv, splat(r, ci32(r, (uint32_t)j)), "");
-      acc = LLVMBuildSelect(r->b, c, opd(r, in->a, j), acc, "");
+      acc = LLVMBuildSelect(r->b, c, opdc(r, in->a, j), acc, "");
     }
-    d[0] = acc;
+    val_set(r, in->dst, ci64(r, 0), acc);
     break;
   }
   case I_ARGEQ: {
-    LLVMValueRef *d = new_vals(r, in->dst, 1), best = opd(r, in->a, 0), idx = splat(r, ci32(r, 0));
+    new_val_storage(r, in->dst, 1);
+    LLVMValueRef best = opdc(r, in->a, 0), idx = splat(r, ci32(r, 0));
     for (int j = 1; j < in->n; j++) {
-      LLVMValueRef aj = opd(r, in->a, j);
+      LLVMValueRef aj = opdc(r, in->a, j);
       LLVMValueRef gt = LLVMBuildFCmp(r->b, LLVMRealOGT, aj, best, "");
       best = LLVMBuildSelect(r->b, gt, aj, best, "");
       idx = LLVMBuildSelect(r->b, gt, splat(r, ci32(r, (uint32_t)j)), idx, "");
     }
     LLVMValueRef eq = LLVMBuildICmp(r->b, LLVMIntEQ, idx, r->targetv, "");
-    d[0] = LLVMBuildSelect(r->b, eq, vconst(r, 1), vconst(r, 0), "");
+    val_set(r, in->dst, ci64(r, 0), LLVMBuildSelect(r->b, eq, vconst(r, 1), vconst(r, 0), ""));
     break;
   }
   }
-  (void)V;
 }
 
 static void row_body(R *r, LLVMValueRef blk, void *ud) {
@@ -647,6 +699,7 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
     LLVMInitializeNativeAsmPrinter();
     inited = true;
   }
+  if (getenv("JSCC_REG_MAX")) reg_max = atoi(getenv("JSCC_REG_MAX"));
   double t0 = now_ms();
   R r = {.p = p, .V = p->vec};
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
@@ -662,14 +715,14 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   r.fp = LLVMPointerType(r.f32, 0);
   r.vf = LLVMVectorType(r.f32, (unsigned)r.V);
   r.vi = LLVMVectorType(r.i32, (unsigned)r.V);
-  r.vals = ir_calloc((size_t)p->nvals + 1, sizeof(LLVMValueRef *));
+  r.vals = ir_calloc((size_t)p->nvals + 1, sizeof(Val));
   Status st = JS_OK;
   if (!r.vals) {
     st = diag_oom(d);
     goto fail_ctx;
   }
   render(&r);
-  for (int i = 0; i < p->nvals; i++) ir_free(r.vals[i]);
+  for (int i = 0; i < p->nvals; i++) ir_free(r.vals[i].reg);
   ir_free(r.vals);
   r.vals = NULL;
   LLVMDisposeBuilder(r.b);
@@ -709,6 +762,10 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   }
   LLVMDisposeMessage(verr);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  /* The rendered code is vectorised over rows already and its wide feature loops are kept
+   * as loops on purpose (compile time): O2 without unrolling or SLP vectorisation. */
+  LLVMPassBuilderOptionsSetLoopUnrolling(po, getenv("JSCC_LLVM_UNROLL") != NULL);
+  LLVMPassBuilderOptionsSetSLPVectorization(po, 0);
   const char *pipe = getenv("JSCC_LLVM_PASSES") ? getenv("JSCC_LLVM_PASSES") : "default<O2>";
   LLVMErrorRef e = LLVMRunPasses(r.mod, pipe, tm, po);
   double t2 = now_ms();
@@ -776,7 +833,7 @@ fail_mod:
   LLVMDisposeModule(r.mod);
 fail_ctx:
   if (r.vals) {
-    for (int i = 0; i < p->nvals; i++) ir_free(r.vals[i]);
+    for (int i = 0; i < p->nvals; i++) ir_free(r.vals[i].reg);
     ir_free(r.vals);
   }
   LLVMOrcDisposeThreadSafeContext(tsc);

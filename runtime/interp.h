@@ -10,7 +10,10 @@
  * and applies Dropout modules with the seeded mask of rt_dropout_bits(seed, step,
  * hash of the dropout node's name, flat element index).  RT_EVAL uses the running
  * statistics and makes Dropout modules the identity.  A training graph (after the `grad`
- * pass) writes its gradients into RtState.grad. */
+ * pass) writes its gradients into RtState.grad; it is meant for RT_TRAIN (its BatchNorm
+ * backward ops are the derivatives of training-mode BatchNorm whatever the mode).
+ * The exact semantics of every operator, which the JIT reproduces, are written at the top
+ * of interp.c. */
 #ifndef JSCC_RUNTIME_INTERP_H
 #define JSCC_RUNTIME_INTERP_H
 
@@ -40,9 +43,16 @@ typedef struct RtInterpOut {
   double loss;
 } RtInterpOut;
 
-/* Run g once.  inputs[i] binds the placeholder named names[i]; every placeholder must be
- * bound (a training graph's 'target' holds class indices as i64).  Gradients of a training
- * graph overwrite s->grad (zero for parameters the graph gives no gradient). */
+/* Run g once (g shaped: the `shape` or `grad` pass has run).  inputs[i] binds the
+ * placeholder named names[i]; every placeholder must be bound, f32/f64 ones with DT_F32
+ * tensors, integer and bool ones with DT_I64 (a training graph's 'target' holds class
+ * indices).  s holds every parameter of g by qualified name (it may have been made from
+ * another Graph of the same model).  o NULL: RT_EVAL, seed 0, step 0.  out may be NULL.
+ * Gradients of a training graph overwrite s->grad (zero for parameters the graph gives no
+ * gradient); RT_TRAIN updates BatchNorm running stats in s as each module runs, so a run
+ * that fails midway may have updated some.  Errors (bad inputs, out-of-range targets, a
+ * state that does not fit) are reported naming the input or node: JS_ERR; allocation
+ * failure: JS_ENOMEM; *out is empty then. */
 Status rt_interp_run(const Graph *g, RtState *s, const RtRunOpts *o, int ninputs, const char *const *names,
                      const RtTensor *inputs, RtInterpOut *out, Diag *d);
 void rt_interp_out_free(RtInterpOut *out);
