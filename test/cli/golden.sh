@@ -9,6 +9,7 @@
 #   meta.ir   --passes=shape,metadata --dump-ir=text
 #   report    --passes=report-graph
 #   params    --passes=params
+#   grad.ir   --passes=grad --dump-ir=text   (the training graph; every model that returns logits)
 # Round trips: print -> parse -> print is identical for the IR text of every example, for its
 # metadata dump, and for every test/golden/*.ir file.  Run from the source root.
 set -u
@@ -58,6 +59,11 @@ for src in examples/*.jsc; do
   check "$name.params" "test/golden/$name.params" "$tmp/$name.params"
   roundtrip "$name.ir" "$tmp/$name.ir"
   roundtrip "$name.meta.ir" "$tmp/$name.meta.ir"
+  if [ "$name" != all_ops ]; then   # all_ops returns a tuple: nothing to train
+    run "$tmp/$name.grad.ir" "$src" --passes=grad --dump-ir=text
+    check "$name.grad.ir" "test/golden/$name.grad.ir" "$tmp/$name.grad.ir"
+    roundtrip "$name.grad.ir" "$tmp/$name.grad.ir"
+  fi
   if command -v dot >/dev/null; then
     n=$((n + 1))
     dot -Tsvg "$tmp/$name.dot" >/dev/null 2>"$tmp/doterr" || { fail=$((fail + 1)); echo "FAIL dot $name"; cat "$tmp/doterr"; }

@@ -30,8 +30,8 @@ static const char *parse_err(const char *text) {
 }
 
 static void test_registry(void **state) {
-  assert_int_equal(pass_count(), 6);
-  const char *want[] = {"dce", "metadata", "params", "report-graph", "shape", "verify"};
+  assert_int_equal(pass_count(), 7);
+  const char *want[] = {"dce", "grad", "metadata", "params", "report-graph", "shape", "verify"};
   for (int i = 0; i < pass_count(); i++) {
     const PassInfo *p = pass_info(i);
     assert_string_equal(p->name, want[i]);
@@ -46,7 +46,7 @@ static void test_registry(void **state) {
     pass_pipeline_free(pl);
     diag_free(&d);
   }
-  assert_null(pass_info(6));
+  assert_null(pass_info(7));
   assert_null(pass_lookup("shap"));
 }
 
@@ -122,11 +122,11 @@ static void test_implicit_shape(void **state) {
 
 static void test_parse_errors(void **state) {
   assert_string_equal(parse_err("shap"),
-                      "error: --passes: unknown pass 'shap' (did you mean 'shape'?); valid passes: dce, metadata, "
-                      "params, report-graph, shape, verify\n");
+                      "error: --passes: unknown pass 'shap' (did you mean 'shape'?); valid passes: dce, grad, "
+                      "metadata, params, report-graph, shape, verify\n");
   assert_string_equal(parse_err("shape,zzzzzz"),
-                      "error: --passes: unknown pass 'zzzzzz'; valid passes: dce, metadata, params, report-graph, "
-                      "shape, verify\n");
+                      "error: --passes: unknown pass 'zzzzzz'; valid passes: dce, grad, metadata, params, "
+                      "report-graph, shape, verify\n");
   assert_string_equal(parse_err("dce{verbos=true}"),
                       "error: --passes: pass 'dce' has no option 'verbos' (did you mean 'verbose'?); valid options: verbose\n");
   assert_string_equal(parse_err("shape{x=1}"), "error: --passes: pass 'shape' takes no options, got 'x'\n");
