@@ -198,8 +198,8 @@ static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
  * feature loop unrolled); wider values live in a stack array and the instructions that make
  * them loop over the features, so the module's size (and the compile time) grows with the
  * number of plan instructions, not with the layer widths. */
-static int reg_max = 16;
-static bool wide(int n) { return n > reg_max; }
+enum { REG_MAX = 16 };
+static bool wide(int n) { return n > REG_MAX; }
 
 /* A stack array of n vectors in the function's entry block (a fixed frame slot). */
 static LLVMValueRef entry_array(R *r, int n) {
@@ -699,7 +699,6 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
     LLVMInitializeNativeAsmPrinter();
     inited = true;
   }
-  if (getenv("JSCC_REG_MAX")) reg_max = atoi(getenv("JSCC_REG_MAX"));
   double t0 = now_ms();
   R r = {.p = p, .V = p->vec};
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
@@ -764,12 +763,11 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   /* The rendered code is vectorised over rows already and its wide feature loops are kept
    * as loops on purpose (compile time): O2 without unrolling or SLP vectorisation. */
-  LLVMPassBuilderOptionsSetLoopUnrolling(po, getenv("JSCC_LLVM_UNROLL") != NULL);
+  LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
   LLVMPassBuilderOptionsSetSLPVectorization(po, 0);
+  /* JSCC_LLVM_PASSES overrides the pipeline (a new-pass-manager string), for experiments */
   const char *pipe = getenv("JSCC_LLVM_PASSES") ? getenv("JSCC_LLVM_PASSES") : "default<O2>";
   LLVMErrorRef e = LLVMRunPasses(r.mod, pipe, tm, po);
-  double t2 = now_ms();
-  if (getenv("JSCC_LLVM_TIMING")) fprintf(stderr, "llvm: render %.1f ms, passes %.1f ms\n", t1 - t0, t2 - t1);
   LLVMDisposePassBuilderOptions(po);
   LLVMDisposeTargetMachine(tm);
   if (e) {
