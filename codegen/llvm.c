@@ -540,40 +540,48 @@ static void copy_body(R *r, LLVMValueRef j, void *ud) {
          LLVMBuildAdd(r->b, j, ci64(r, pt->dst), ""));
 }
 
-/* The optimizer on one element, in float as PyTorch's tensors are (scalars from doubles). */
+/* The optimizer on one element, the same operations and roundings as PyTorch 1.13's
+ * single-tensor loops on a CPU build that fuses multiply-adds (and runtime/optim.c):
+ *   AdamW: p *= 1 - lr*wd;  Adam: g = fma(wd, p, g)
+ *   m = fma(1-b1, g, m*b1);  v = fma((1-b2)*g, g, v*b2)
+ *   p = p + (-lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps)
+ *   SGD: g = fma(wd, p, g); buf = first ? g : fma(1-damp, g, buf*mom);
+ *        g = nesterov ? fma(mom, buf, g) : buf;  p = fma(-lr, g, p)
+ * llvm.fma (not fmuladd): one rounding is required, not allowed. */
 typedef struct OptCtx {
   const Point *pt;
   LLVMValueRef lr, step_size, bc2s, decay, first;
 } OptCtx;
+static LLVMValueRef fma1(R *r, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+  LLVMValueRef v[3] = {a, b, c};
+  return intrinsic(r, "llvm.fma", LLVMTypeOf(a), v, 3);
+}
 static void optim_body(R *r, LLVMValueRef j, void *ud) {
   OptCtx *oc = ud;
   const CgOptim *o = &r->p->o.optim;
   LLVMValueRef e = LLVMBuildAdd(r->b, j, ci64(r, oc->pt->off), "");
   LLVMValueRef P = r->arg[A_PARAMS];
   LLVMValueRef p = loadf(r, P, e), g = loadf(r, r->arg[A_GRADS], e);
-  LLVMValueRef lrf = LLVMBuildFPTrunc(r->b, oc->lr, r->f32, "");
   if (o->kind == CG_ADAMW && o->weight_decay != 0) p = LLVMBuildFMul(r->b, p, oc->decay, "");
-  if (o->kind != CG_ADAMW && o->weight_decay != 0) g = LLVMBuildFAdd(r->b, g, LLVMBuildFMul(r->b, p, cf(r, o->weight_decay), ""), "");
+  if (o->kind != CG_ADAMW && o->weight_decay != 0) g = fma1(r, cf(r, o->weight_decay), p, g);
   if (o->kind == CG_SGD) {
     if (o->momentum != 0) {
       LLVMValueRef mb = loadf(r, r->arg[A_OPTM], e);
-      LLVMValueRef upd = LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, mb, cf(r, o->momentum), ""),
-                                       LLVMBuildFMul(r->b, g, cf(r, 1 - o->dampening), ""), "");
+      LLVMValueRef upd = fma1(r, cf(r, 1 - o->dampening), g, LLVMBuildFMul(r->b, mb, cf(r, o->momentum), ""));
       mb = LLVMBuildSelect(r->b, oc->first, g, upd, "");
       storef(r, mb, r->arg[A_OPTM], e);
-      g = o->nesterov ? LLVMBuildFAdd(r->b, g, LLVMBuildFMul(r->b, mb, cf(r, o->momentum), ""), "") : mb;
+      g = o->nesterov ? fma1(r, cf(r, o->momentum), mb, g) : mb;
     }
-    p = LLVMBuildFSub(r->b, p, LLVMBuildFMul(r->b, g, lrf, ""), "");
+    p = fma1(r, LLVMBuildFNeg(r->b, LLVMBuildFPTrunc(r->b, oc->lr, r->f32, ""), ""), g, p);
   } else {
     LLVMValueRef m = loadf(r, r->arg[A_OPTM], e), v = loadf(r, r->arg[A_OPTV], e);
-    m = LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, m, cf(r, o->beta1), ""), LLVMBuildFMul(r->b, g, cf(r, 1 - o->beta1), ""), "");
-    v = LLVMBuildFAdd(r->b, LLVMBuildFMul(r->b, v, cf(r, o->beta2), ""),
-                      LLVMBuildFMul(r->b, LLVMBuildFMul(r->b, g, g, ""), cf(r, 1 - o->beta2), ""), "");
+    m = fma1(r, cf(r, 1 - o->beta1), g, LLVMBuildFMul(r->b, m, cf(r, o->beta1), ""));
+    v = fma1(r, LLVMBuildFMul(r->b, cf(r, 1 - o->beta2), g, ""), g, LLVMBuildFMul(r->b, v, cf(r, o->beta2), ""));
     storef(r, m, r->arg[A_OPTM], e);
     storef(r, v, r->arg[A_OPTV], e);
     LLVMValueRef sv = intrinsic(r, "llvm.sqrt", r->f32, &v, 1);
     LLVMValueRef denom = LLVMBuildFAdd(r->b, LLVMBuildFDiv(r->b, sv, oc->bc2s, ""), cf(r, o->eps), "");
-    p = LLVMBuildFSub(r->b, p, LLVMBuildFMul(r->b, oc->step_size, LLVMBuildFDiv(r->b, m, denom, ""), ""), "");
+    p = LLVMBuildFAdd(r->b, p, LLVMBuildFDiv(r->b, LLVMBuildFMul(r->b, oc->step_size, m, ""), denom, ""), "");
   }
   storef(r, p, P, e);
 }
@@ -649,7 +657,7 @@ static void render(R *r) {
     OptCtx oc = {.lr = r->arg[A_LR]};
     LLVMValueRef bc1 = LLVMBuildFSub(r->b, dconst(r, 1), dpow(r, o->beta1, r->arg[A_STEP]), "");
     LLVMValueRef bc2 = LLVMBuildFSub(r->b, dconst(r, 1), dpow(r, o->beta2, r->arg[A_STEP]), "");
-    oc.step_size = LLVMBuildFPTrunc(r->b, LLVMBuildFDiv(r->b, r->arg[A_LR], bc1, ""), r->f32, "");
+    oc.step_size = LLVMBuildFPTrunc(r->b, LLVMBuildFNeg(r->b, LLVMBuildFDiv(r->b, r->arg[A_LR], bc1, ""), ""), r->f32, "");
     oc.bc2s = LLVMBuildFPTrunc(r->b, dsqrt(r, bc2), r->f32, "");
     oc.decay = LLVMBuildFPTrunc(r->b, LLVMBuildFSub(r->b, dconst(r, 1), LLVMBuildFMul(r->b, r->arg[A_LR], dconst(r, o->weight_decay), ""), ""), r->f32, "");
     oc.first = LLVMBuildFCmp(r->b, LLVMRealOLE, r->arg[A_STEP], dconst(r, 1), "");

@@ -400,7 +400,11 @@ static bool j_value(JParser *p, JVal *out) {
 static bool j_parse(JParser *p, JVal *out) {
   if (!j_value(p, out)) return false;
   j_ws(p);
-  if (p->i != p->n) return j_fail(p, p->i, "text after the header's JSON value");
+  if (p->i != p->n) {
+    unsigned char c = (unsigned char)p->s[p->i];
+    if (c < 0x20 || c >= 0x7F) return j_fail(p, p->i, "unexpected byte 0x%02x after the header's JSON value", c);
+    return j_fail(p, p->i, "text after the header's JSON value");
+  }
   return true;
 }
 
@@ -773,7 +777,7 @@ static void build_header(StrBuf *sb, const Out *o, int n, const char *const *mk,
     at += o[i].nbytes;
   }
   sb_putc(sb, '}');
-  while (sb->len % 8) sb_putc(sb, ' ');
+  sb_putn(sb, "       ", (8 - sb->len % 8) % 8);
 }
 
 static Status write_error(SrcLoc loc, const char *what, Diag *d) {
@@ -986,6 +990,7 @@ static bool parse_step(const char *s, int64_t *out) {
 Status rt_ckpt_load_optim(const char *path, const RtState *s, OptimState *st, Arena *a, CkptMeta *meta_out, Diag *d) {
   Status rc = optim_check(path, s, st, d);
   if (rc) return rc;
+  if (meta_out && !a) return JS_EUSAGE;
   Reader r;
   rc = reader_open(&r, path, d);
   const char *optim = NULL, *stepstr = NULL;

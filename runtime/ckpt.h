@@ -35,15 +35,16 @@ Status rt_ckpt_save(const char *path, const RtState *s, const CkptMeta *meta, Di
 /* Read path into s: every tensor of the model must be present with its dtype and shape
  * (an error names the tensor and the expected and found shape); extra tensors are an error.
  * F32 files load F32 tensors; F64/F16/BF16 are converted; I64 (or I32) for
- * num_batches_tracked.  The whole header is checked before anything is written to s: on a
- * JS_ERR, s is unchanged. */
+ * num_batches_tracked.  The whole header is checked and matched before anything is written
+ * to s, so a file that fails the checks leaves s unchanged. */
 Status rt_ckpt_load(const char *path, RtState *s, Diag *d);
 
 /* The optimizer state: tensors "exp_avg.<name>", "exp_avg_sq.<name>" (Adam, AdamW) or
  * "momentum_buffer.<name>" (SGD) for each trainable parameter, and metadata "optimizer"
  * (rt_optim_name) and "step" (decimal) plus whatever the caller adds (epoch, best
  * metric...; keys "optimizer" and "step" are reserved).  Loading checks that the file's
- * optimizer is st->kind and that st->total is s->total; meta_out, when non-NULL, receives
+ * optimizer is st->kind and that st->total is s->total (JS_EUSAGE otherwise), then sets
+ * st->step and the trainable elements of st->m / st->v; meta_out, when non-NULL, receives
  * the caller's metadata (not "optimizer" and "step"), strings owned by the arena `a`. */
 Status rt_ckpt_save_optim(const char *path, const RtState *s, const OptimState *st,
                           const CkptMeta *meta, Diag *d);

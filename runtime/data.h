@@ -78,7 +78,8 @@ typedef struct RtJscRows {
   int64_t n;       /* unique rows so far */
   int64_t cap;     /* rows allocated */
   int64_t n_raw;   /* rows offered, duplicates included */
-  int64_t *slots;  /* open-addressing set: row index + 1, 0 for an empty slot */
+  uint64_t *slots; /* open-addressing set: row index + 1 (low 32 bits) and the row hash's
+                      top 32 bits; 0 for an empty slot */
   uint64_t nslots; /* a power of two, at least twice n */
 } RtJscRows;
 void rt_jsc_rows_init(RtJscRows *r);

@@ -18,7 +18,9 @@ typedef struct OptimConfig {
   double dampening;     /* SGD */
   bool nesterov;        /* SGD */
 } OptimConfig;
-void rt_optim_default(OptimConfig *c, OptimKind kind); /* PyTorch's defaults, lr 1e-3 */
+/* PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0 (AdamW: 1e-2),
+ * momentum, dampening 0, nesterov off (SGD's lr has no default in PyTorch; 1e-3 here). */
+void rt_optim_default(OptimConfig *c, OptimKind kind);
 const char *rt_optim_name(OptimKind k);                /* "adam" */
 bool rt_optim_parse(const char *s, OptimKind *out);
 
@@ -44,10 +46,12 @@ typedef struct OptimState {
   float *v;             /* exp_avg_sq (NULL for SGD) */
   int64_t step;         /* updates done */
 } OptimState;
-Status rt_optim_state_new(OptimKind kind, size_t total, OptimState *out, Diag *d);
-void rt_optim_state_free(OptimState *st);
-/* One update of param[i] for every i with mask[i] (trainable elements), with grad[i] and the
- * learning rate lr (from the schedule).  Increments st->step first, as PyTorch does. */
+Status rt_optim_state_new(OptimKind kind, size_t total, OptimState *out, Diag *d); /* zeroed */
+void rt_optim_state_free(OptimState *st); /* frees m and v; safe to call twice */
+/* One update of param[i] for every i with mask[i] (trainable elements; mask NULL: every
+ * element; rt_state_trainable_mask builds it), with grad[i] and the learning rate lr (from the
+ * schedule).  Increments st->step first, as PyTorch does; SGD's first step (st->step becomes
+ * 1) sets the momentum buffer to the gradient.  Masked-out elements keep their state. */
 void rt_optim_step(const OptimConfig *c, OptimState *st, float *param, const float *grad,
                    const uint8_t *mask, double lr);
 

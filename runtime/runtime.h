@@ -65,7 +65,7 @@ typedef struct RtState {
 Status rt_state_new(const Graph *g, RtState **out, Diag *d);
 void rt_state_free(RtState *s);
 /* PyTorch's default initialisation from each Param's Init (ir/inits.def), drawn from rng in
- * state_dict order. */
+ * state_dict order; gradients are zeroed. */
 void rt_state_init(RtState *s, Rng *rng);
 float *rt_state_tensor(const RtState *s, const char *qualname); /* NULL if absent or i64 */
 Status rt_state_copy(RtState *dst, const RtState *src);           /* same graph layout */

@@ -1,2 +1,1050 @@
-/* runtime/train.c — being written. */
+/* runtime/train.c — the training and evaluation loops, the engines they run on, and the run
+ * directory (metrics.csv, manifest.json, safetensors checkpoints) that --resume continues.
+ *
+ * An Engine hides how one mini-batch is computed.  "jit" gathers the batch feature-major
+ * (x[f * bpad + i], rows >= n zero, codegen.h) and calls the fused training step, which runs
+ * forward, loss, backward and the optimizer update in one kernel; "ref" gathers it row-major
+ * for the reference executor in double precision and then calls rt_optim_step.  Both see
+ * the same batches in the same order, the same learning rate, step counter and dropout
+ * stream, so their first epochs agree to rounding.
+ *
+ * Metrics follow MASE (Lightning + torchmetrics): loss is the mean cross-entropy over the
+ * rows of a split, accuracy is micro (correct / rows, argmax taking the first maximum as
+ * torch.argmax does).  The training split is reshuffled every epoch; validation and test
+ * run in order.  best.safetensors follows ModelCheckpoint(monitor="val_loss", mode="min").
+ *
+ * Reproducibility: nothing here reads the clock except to report timings (the last two
+ * columns of metrics.csv and the manifest's start time), so two runs with one seed write the
+ * same checkpoints bit for bit. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "runtime.h"
+
+#define NCLS RT_JSC_CLASSES
+#define NFEAT RT_JSC_FEATURES
+#define MAX_BATCH (INT64_C(1) << 24) /* rows per step accepted */
+
+static const char *const engine_names[] = {[RT_ENGINE_AUTO] = "auto", [RT_ENGINE_JIT] = "jit",
+                                           [RT_ENGINE_REF] = "ref"};
+
+const char *rt_engine_name(RtEngineKind k) {
+  return (unsigned)k < sizeof engine_names / sizeof *engine_names ? engine_names[k] : "?";
+}
+
+bool rt_engine_parse(const char *s, RtEngineKind *out) {
+  for (unsigned k = 0; k < sizeof engine_names / sizeof *engine_names; k++)
+    if (strcmp(s, engine_names[k]) == 0) {
+      *out = (RtEngineKind)k;
+      return true;
+    }
+  return false;
+}
+
+uint64_t rt_hash64(const void *data, size_t len) {
+  const unsigned char *p = data;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+/* MASE's trainer: Adam at 1e-3 (the lab's rate; MASE's CLI default is 1e-5), batch 256,
+ * CosineAnnealingLR with T_max = max_epochs and eta_min = 1e-6, no weight decay. */
+void rt_train_config_default(RtTrainConfig *c) {
+  memset(c, 0, sizeof *c);
+  rt_data_opts_default(&c->data);
+  c->batch_size = 256;
+  c->max_epochs = 10;
+  rt_optim_default(&c->optim, OPTIM_ADAM);
+  c->optim.weight_decay = 0;
+  c->sched.kind = SCHED_COSINE;
+  c->sched.t_max = 0; /* 0: max_epochs */
+  c->sched.eta_min = 1e-6;
+  c->sched.step_size = 1;
+  c->sched.gamma = 0.1;
+  c->engine = RT_ENGINE_AUTO;
+}
+
+void rt_test_config_default(RtTestConfig *c) {
+  memset(c, 0, sizeof *c);
+  rt_data_opts_default(&c->data);
+  c->batch_size = 256;
+  c->engine = RT_ENGINE_AUTO;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A 64-byte-aligned, zeroed block of ir_malloc'd memory; *raw is what ir_free takes. */
+static void *alloc_aligned(size_t bytes, void **raw) {
+  *raw = ir_malloc(bytes + 64);
+  if (!*raw) return NULL;
+  void *p = (void *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63);
+  memset(p, 0, bytes);
+  return p;
+}
+
+/* torch.argmax: the first maximum. */
+static int argmax_row(const float *z, int nc) {
+  int best = 0;
+  for (int k = 1; k < nc; k++)
+    if (z[k] > z[best]) best = k;
+  return best;
+}
+
+/* Cross-entropy of one row of logits against class y, in double: logsumexp(z) - z[y]. */
+static double row_ce(const float *z, int nc, int y) {
+  double m = z[0];
+  for (int k = 1; k < nc; k++)
+    if (z[k] > m) m = z[k];
+  double s = 0;
+  for (int k = 0; k < nc; k++) s += exp((double)z[k] - m);
+  return m + log(s) - (double)z[y];
+}
+
+/* ---- the model's interface: one f32[B,16] input, f32[B,5] logits, the target ---- */
+
+typedef struct ModelIO {
+  const char *input;   /* the input placeholder's name */
+  const char *target;  /* the training graph's label placeholder ("target") */
+  bool has_batchnorm;  /* a training batch of one row cannot be normalised */
+} ModelIO;
+
+static Status check_model(const Graph *fwd, const Graph *train, ModelIO *io, Diag *d) {
+  memset(io, 0, sizeof *io);
+  SrcLoc none = {0};
+  int ninputs = 0;
+  for (const Node *n = fwd->first; n; n = n->next) {
+    if (n->op == OP_PLACEHOLDER) {
+      ninputs++;
+      io->input = n->target;
+      const TensorType *t = &n->type;
+      if (ninputs == 1 && (!n->has_type || t->dtype != DT_F32 || t->rank != 2 || t->dims[1].size != NFEAT))
+        return diag_error(d, n->loc, "model %s: input '%s' must be f32[B,%d] to take the JSC features", fwd->name,
+                          n->target, NFEAT);
+    }
+    if (n->mop == MOP_BATCH_NORM1D) io->has_batchnorm = true;
+  }
+  if (ninputs != 1)
+    return diag_error(d, fwd->loc, "model %s: training needs exactly one input (the %d JSC features), found %d",
+                      fwd->name, NFEAT, ninputs);
+  const Node *out = ir_graph_output(fwd);
+  const Node *logits = out && out->nargs == 1 && out->args[0].kind == VAL_NODE ? out->args[0].u.node : NULL;
+  if (!logits || !logits->has_type || logits->type.rank != 2 || logits->type.dims[1].size != NCLS)
+    return diag_error(d, out ? out->loc : fwd->loc, "model %s: must return logits f32[B,%d] (one per JSC class)",
+                      fwd->name, NCLS);
+  if (train) {
+    for (const Node *n = train->first; n; n = n->next)
+      if (n->op == OP_PLACEHOLDER && n->type.dtype == DT_I64) io->target = n->target;
+    if (!io->target)
+      return diag_error(d, none, "model %s: the training graph has no label input (run the `grad` pass)", train->name);
+    if (train->nparams != fwd->nparams)
+      return diag_error(d, none, "model %s: the training and forward graphs have different parameters", fwd->name);
+  }
+  return JS_OK;
+}
+
+/* ==== engines ==== */
+
+typedef struct Engine Engine;
+
+/* One implementation: a training step over rows idx[0..n) of a split, and an evaluation
+ * batch over rows [start, start+n).  Both add the batch's summed loss and correct count to
+ * m[0], m[1]; evaluation also fills the confusion matrix when conf is not NULL. */
+typedef struct EngineOps {
+  Status (*train_step)(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t n, double lr, double m[2],
+                       Diag *d);
+  void (*eval_begin)(Engine *e);
+  Status (*eval_batch)(Engine *e, const RtSplit *sp, int64_t start, int64_t n, double m[2],
+                       int64_t conf[NCLS][NCLS], Diag *d);
+  void (*free)(Engine *e);
+} EngineOps;
+
+struct Engine {
+  const EngineOps *ops;
+  RtEngineKind kind;
+  char why[256];           /* auto: why ref was chosen, for the run output */
+  const Graph *fwd, *train;
+  ModelIO io;
+  RtState *s;              /* the model (training graph's layout) */
+  OptimState *opt;         /* NULL for evaluation only */
+  const OptimConfig *oc;
+  uint64_t seed;
+  int64_t batch;
+  /* jit */
+  CgPlan *tplan, *eplan;
+  CgKernel *tk, *ek;
+  double compile_ms;       /* rendering and compiling both kernels */
+  int64_t bpad;
+  float *x, *valid, *scratch, *logits;
+  int32_t *y;
+  void *raw_x, *raw_valid, *raw_scratch, *raw_logits, *raw_y;
+  /* ref */
+  RtState *se;             /* the forward graph's state for evaluation */
+  uint8_t *mask;           /* trainable elements */
+  float *rx;               /* [batch][16] */
+  int64_t *ry;             /* [batch] */
+};
+
+/* ---- jit ---- */
+
+static void jit_gather(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t start, int64_t n) {
+  int64_t bp = e->bpad;
+  for (int64_t i = 0; i < bp; i++) {
+    int64_t r = i < n ? (idx ? idx[i] : start + i) : -1;
+    const float *row = r >= 0 ? sp->x + r * NFEAT : NULL;
+    for (int f = 0; f < NFEAT; f++) e->x[f * bp + i] = row ? row[f] : 0.0f;
+    e->y[i] = r >= 0 ? sp->y[r] : 0;
+    e->valid[i] = r >= 0 ? 1.0f : 0.0f;
+  }
+}
+
+static CgArgs jit_args(Engine *e, int64_t n, double *metrics) {
+  return (CgArgs){.params = e->s->data, .grads = e->s->grad, .x = e->x, .y = e->y, .valid = e->valid,
+                  .scratch = e->scratch, .opt_m = e->opt ? e->opt->m : NULL, .opt_v = e->opt ? e->opt->v : NULL,
+                  .i64 = e->s->i64, .metrics = metrics, .n = n, .seed = e->seed & 0xffffffffu};
+}
+
+static Status jit_train_step(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t n, double lr, double m[2],
+                             Diag *d) {
+  (void)d;
+  jit_gather(e, sp, idx, 0, n);
+  double metrics[2] = {0, 0};
+  CgArgs a = jit_args(e, n, metrics);
+  a.lr = lr;
+  a.step = (double)(e->opt->step + 1);
+  a.dstep = (uint64_t)e->opt->step;
+  cg_kernel_run(e->tk, &a);
+  e->opt->step++;
+  m[0] += metrics[0];
+  m[1] += metrics[1];
+  return JS_OK;
+}
+
+static void jit_eval_begin(Engine *e) { (void)e; }
+
+static Status jit_eval_batch(Engine *e, const RtSplit *sp, int64_t start, int64_t n, double m[2], int64_t conf[NCLS][NCLS],
+                             Diag *d) {
+  (void)d;
+  jit_gather(e, sp, NULL, start, n);
+  double metrics[2] = {0, 0};
+  CgArgs a = jit_args(e, n, metrics);
+  a.logits = e->logits;
+  a.dstep = e->opt ? (uint64_t)e->opt->step : 0;
+  cg_kernel_run(e->ek, &a);
+  /* Accuracy from the logits, with torch.argmax's tie rule, so that it agrees with the
+   * confusion matrix and with the ref engine (ReLU logits tie often). */
+  int64_t correct = 0, bp = e->bpad;
+  for (int64_t i = 0; i < n; i++) {
+    float z[NCLS]; /* the kernel stores logits feature-major, [classes][bpad] */
+    for (int k = 0; k < NCLS; k++) z[k] = e->logits[k * bp + i];
+    int p = argmax_row(z, NCLS), t = sp->y[start + i];
+    correct += p == t;
+    if (conf) conf[t][p]++;
+  }
+  m[0] += metrics[0];
+  m[1] += (double)correct;
+  return JS_OK;
+}
+
+static void jit_free(Engine *e) {
+  cg_kernel_free(e->tk);
+  cg_kernel_free(e->ek);
+  cg_plan_free(e->tplan);
+  cg_plan_free(e->eplan);
+  ir_free(e->raw_x);
+  ir_free(e->raw_valid);
+  ir_free(e->raw_scratch);
+  ir_free(e->raw_logits);
+  ir_free(e->raw_y);
+}
+
+static const EngineOps jit_ops = {jit_train_step, jit_eval_begin, jit_eval_batch, jit_free};
+
+static CgOptim cg_optim_of(const OptimConfig *c) {
+  CgOptimKind k = c->kind == OPTIM_ADAM ? CG_ADAM : c->kind == OPTIM_ADAMW ? CG_ADAMW : CG_SGD;
+  return (CgOptim){.kind = k, .beta1 = c->beta1, .beta2 = c->beta2, .eps = c->eps,
+                   .weight_decay = c->weight_decay, .momentum = c->momentum, .dampening = c->dampening,
+                   .nesterov = c->nesterov};
+}
+
+/* Plans and kernels for both steps.  Their failures go to d (a collecting Diag when the
+ * caller is only probing for auto). */
+static Status jit_open(Engine *e, Diag *d) {
+  if (!cg_llvm_available()) return diag_error(d, (SrcLoc){0}, "the jit engine needs LLVM: this jscc was built without it");
+  CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true};
+  if (e->oc) o.optim = cg_optim_of(e->oc);
+  Status st = JS_OK;
+  if (e->opt && e->train) {
+    if ((st = cg_plan_build(e->train, &o, &e->tplan, d))) return st;
+    CgCompileInfo ci = {0};
+    if ((st = cg_llvm_compile(e->tplan, &e->tk, NULL, &ci, d))) return st;
+    e->compile_ms += ci.render_ms + ci.compile_ms;
+  }
+  o.train = false;
+  o.want_logits = true;
+  if ((st = cg_plan_build(e->train ? e->train : e->fwd, &o, &e->eplan, d))) return st;
+  CgCompileInfo ci = {0};
+  if ((st = cg_llvm_compile(e->eplan, &e->ek, NULL, &ci, d))) return st;
+  e->compile_ms += ci.render_ms + ci.compile_ms;
+
+  e->bpad = cg_plan_bpad(e->eplan);
+  if (e->tplan && cg_plan_bpad(e->tplan) > e->bpad) e->bpad = cg_plan_bpad(e->tplan);
+  size_t scratch = cg_plan_scratch_floats(e->eplan);
+  if (e->tplan && cg_plan_scratch_floats(e->tplan) > scratch) scratch = cg_plan_scratch_floats(e->tplan);
+  size_t bp = (size_t)e->bpad;
+  e->x = alloc_aligned((size_t)NFEAT * bp * sizeof(float), &e->raw_x);
+  e->valid = alloc_aligned(bp * sizeof(float), &e->raw_valid);
+  e->y = alloc_aligned(bp * sizeof(int32_t), &e->raw_y);
+  e->scratch = alloc_aligned((scratch ? scratch : 1) * sizeof(float), &e->raw_scratch);
+  e->logits = alloc_aligned(bp * NCLS * sizeof(float), &e->raw_logits);
+  if (!e->x || !e->valid || !e->y || !e->scratch || !e->logits) return diag_oom(d);
+  return JS_OK;
+}
+
+/* ---- ref ---- */
+
+static void ref_gather(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t start, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    int64_t r = idx ? idx[i] : start + i;
+    memcpy(e->rx + i * NFEAT, sp->x + r * NFEAT, NFEAT * sizeof(float));
+    e->ry[i] = sp->y[r];
+  }
+}
+
+static Status ref_run(Engine *e, const Graph *g, RtState *s, RtMode mode, int64_t n, RtInterpOut *out, Diag *d) {
+  RtTensor in[2] = {{.dtype = DT_F32, .rank = 2, .dims = {n, NFEAT}, .f = e->rx},
+                    {.dtype = DT_I64, .rank = 1, .dims = {n}, .i = e->ry}};
+  const char *names[2] = {e->io.input, e->io.target};
+  RtRunOpts o = {.mode = mode, .seed = (uint32_t)e->seed, .step = e->opt ? (uint32_t)e->opt->step : 0};
+  memset(out, 0, sizeof *out);
+  return rt_interp_run(g, s, &o, mode == RT_TRAIN ? 2 : 1, names, in, out, d);
+}
+
+/* The logits' shape as the executor returned it, checked before reading them. */
+static Status ref_logits(const RtInterpOut *out, int64_t n, Diag *d) {
+  const RtTensor *t = &out->logits;
+  if (t->dtype != DT_F32 || !t->f || t->rank != 2 || t->dims[0] != n || t->dims[1] != NCLS)
+    return diag_error(d, (SrcLoc){0}, "reference executor: expected logits f32[%lld,%d]", (long long)n, NCLS);
+  return JS_OK;
+}
+
+static Status ref_train_step(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t n, double lr, double m[2],
+                             Diag *d) {
+  ref_gather(e, sp, idx, 0, n);
+  RtInterpOut out;
+  Status st = ref_run(e, e->train, e->s, RT_TRAIN, n, &out, d);
+  if (!st) st = ref_logits(&out, n, d);
+  if (!st && !out.has_loss) st = diag_error(d, (SrcLoc){0}, "reference executor: the training graph returned no loss");
+  if (!st) {
+    int64_t correct = 0;
+    for (int64_t i = 0; i < n; i++) correct += argmax_row(out.logits.f + i * NCLS, NCLS) == e->ry[i];
+    m[0] += out.loss * (double)n;
+    m[1] += (double)correct;
+    rt_optim_step(e->oc, e->opt, e->s->data, e->s->grad, e->mask, lr);
+  }
+  rt_interp_out_free(&out);
+  return st;
+}
+
+/* Evaluation runs the forward graph on a copy of the state (same layout, same names). */
+static void ref_eval_begin(Engine *e) { rt_state_copy(e->se, e->s); }
+
+static Status ref_eval_batch(Engine *e, const RtSplit *sp, int64_t start, int64_t n, double m[2], int64_t conf[NCLS][NCLS],
+                             Diag *d) {
+  ref_gather(e, sp, NULL, start, n);
+  RtInterpOut out;
+  Status st = ref_run(e, e->fwd, e->se, RT_EVAL, n, &out, d);
+  if (!st) st = ref_logits(&out, n, d);
+  if (!st) {
+    for (int64_t i = 0; i < n; i++) {
+      const float *z = out.logits.f + i * NCLS;
+      int p = argmax_row(z, NCLS), t = (int)e->ry[i];
+      m[0] += row_ce(z, NCLS, t);
+      m[1] += p == t;
+      if (conf) conf[t][p]++;
+    }
+  }
+  rt_interp_out_free(&out);
+  return st;
+}
+
+static void ref_free(Engine *e) {
+  rt_state_free(e->se);
+  ir_free(e->mask);
+  ir_free(e->rx);
+  ir_free(e->ry);
+}
+
+static const EngineOps ref_ops = {ref_train_step, ref_eval_begin, ref_eval_batch, ref_free};
+
+static Status ref_open(Engine *e, Diag *d) {
+  Status st = rt_state_new(e->fwd, &e->se, d);
+  if (st) return st;
+  e->mask = ir_malloc(e->s->total ? e->s->total : 1);
+  e->rx = ir_malloc((size_t)e->batch * NFEAT * sizeof(float));
+  e->ry = ir_malloc((size_t)e->batch * sizeof(int64_t));
+  if (!e->mask || !e->rx || !e->ry) return diag_oom(d);
+  rt_state_trainable_mask(e->s, e->mask);
+  if (rt_state_copy(e->se, e->s))
+    return diag_error(d, (SrcLoc){0}, "model %s: the forward graph's parameters differ from the training graph's",
+                      e->fwd->name);
+  return JS_OK;
+}
+
+static void engine_close(Engine *e) {
+  if (e->ops) e->ops->free(e);
+  e->ops = NULL;
+}
+
+/* Chooses and opens the engine.  auto probes the jit with a collecting Diag and falls back
+ * to ref, saying why. */
+static Status engine_open(Engine *e, RtEngineKind want, Diag *d) {
+  e->why[0] = 0;
+  if (want == RT_ENGINE_AUTO) {
+    Diag probe;
+    diag_init(&probe, NULL);
+    Status st = jit_open(e, &probe);
+    if (!st) {
+      e->ops = &jit_ops;
+      e->kind = RT_ENGINE_JIT;
+    } else {
+      jit_free(e);
+      e->tk = e->ek = NULL;
+      e->tplan = e->eplan = NULL;
+      e->raw_x = e->raw_valid = e->raw_scratch = e->raw_logits = e->raw_y = NULL;
+      /* the first line of the jit's complaint, without the "error: " prefix */
+      const char *msg = sb_str(&probe.text), *p = strstr(msg, "error: ");
+      if (p) msg = p + 7;
+      size_t len = strcspn(msg, "\n");
+      if (len >= sizeof e->why) len = sizeof e->why - 1;
+      memcpy(e->why, msg, len);
+      e->why[len] = 0;
+      if (st == JS_ENOMEM) {
+        diag_free(&probe);
+        return diag_oom(d);
+      }
+    }
+    diag_free(&probe);
+    if (!st) return JS_OK;
+    want = RT_ENGINE_REF;
+  }
+  if (want == RT_ENGINE_JIT) {
+    e->ops = &jit_ops;
+    e->kind = RT_ENGINE_JIT;
+    return jit_open(e, d);
+  }
+  e->ops = &ref_ops;
+  e->kind = RT_ENGINE_REF;
+  return ref_open(e, d);
+}
+
+static void engine_describe(const Engine *e, FILE *log) {
+  if (!log) return;
+  if (e->kind == RT_ENGINE_JIT)
+    fprintf(log, "engine: jit (LLVM kernels for %s: training step in %d pass%s over the batch, compiled in %.0f ms)\n",
+            cg_host_cpu(), e->tplan ? cg_plan_passes(e->tplan) : 0, e->tplan && cg_plan_passes(e->tplan) == 1 ? "" : "es",
+            e->compile_ms);
+  else if (e->why[0])
+    fprintf(log, "engine: ref (reference executor; jit unavailable: %s)\n", e->why);
+  else
+    fprintf(log, "engine: ref (reference executor)\n");
+}
+
+/* ==== loops ==== */
+
+/* Loss and accuracy of a split, in order, batch by batch. */
+static Status eval_split(Engine *e, const RtSplit *sp, RtEvalResult *r, Diag *d) {
+  memset(r, 0, sizeof *r);
+  r->engine = e->kind;
+  r->n = sp->n;
+  double m[2] = {0, 0};
+  e->ops->eval_begin(e);
+  for (int64_t start = 0; start < sp->n; start += e->batch) {
+    int64_t n = sp->n - start < e->batch ? sp->n - start : e->batch;
+    Status st = e->ops->eval_batch(e, sp, start, n, m, r->confusion, d);
+    if (st) return st;
+  }
+  r->loss = sp->n ? m[0] / (double)sp->n : NAN;
+  r->acc = sp->n ? m[1] / (double)sp->n : NAN;
+  return JS_OK;
+}
+
+static void progress_bar(int64_t epoch, int64_t epochs, int64_t done, int64_t total) {
+  int width = 30, fill = total ? (int)(done * width / total) : width;
+  char bar[31];
+  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : ' ';
+  bar[width] = 0;
+  fprintf(stderr, "\repoch %lld/%lld [%s] %3d%%", (long long)epoch, (long long)epochs, bar,
+          total ? (int)(done * 100 / total) : 100);
+  fflush(stderr);
+}
+
+/* The per-epoch shuffle: Rng seeded from (seed, epoch), independent of anything else drawn,
+ * so a resumed run shuffles as an uninterrupted one. */
+static void epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t n) {
+  Rng r;
+  rt_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(epoch + 1)));
+  rt_rng_permutation(&r, idx, n);
+}
+
+/* ==== the run directory ==== */
+
+static Status make_dirs(const char *path, Diag *d) {
+  char buf[1024];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) return diag_error(d, (SrcLoc){0}, "bad run directory '%s'", path);
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != 0) continue;
+    char c = buf[i];
+    buf[i] = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+      Status st = diag_error(d, (SrcLoc){0}, "cannot create directory '%s': %s", buf, strerror(errno));
+      return st;
+    }
+    buf[i] = c;
+  }
+  struct stat sb;
+  if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return diag_error(d, (SrcLoc){0}, "'%s' is not a directory", path);
+  return JS_OK;
+}
+
+static bool file_exists(const char *dir, const char *name) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return access(p, F_OK) == 0;
+}
+
+static void json_str(StrBuf *sb, const char *s) {
+  sb_putc(sb, '"');
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    if (sb_put_escape(sb, *p)) continue;
+    if (*p < 0x20)
+      sb_printf(sb, "\\u%04x", *p);
+    else
+      sb_putc(sb, (char)*p);
+  }
+  sb_putc(sb, '"');
+}
+
+static void json_num(StrBuf *sb, double v) {
+  if (isfinite(v))
+    sb_put_float(sb, v);
+  else
+    sb_puts(sb, "null");
+}
+
+/* A shell-readable rendering of argv ("jscc train m.jsc --lr 0.01"). */
+static void command_line(StrBuf *sb, int argc, char *const *argv) {
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (i) sb_putc(sb, ' ');
+    bool plain = *a != 0;
+    for (const char *p = a; *p; p++)
+      if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *p)) plain = false;
+    if (plain) {
+      sb_puts(sb, a);
+      continue;
+    }
+    sb_putc(sb, '\'');
+    for (const char *p = a; *p; p++) {
+      if (*p == '\'')
+        sb_puts(sb, "'\\''");
+      else
+        sb_putc(sb, *p);
+    }
+    sb_putc(sb, '\'');
+  }
+}
+
+static void write_manifest(StrBuf *sb, const RtTrainConfig *c, const RtDataset *ds, const Engine *e,
+                           int64_t resumed_from, int64_t t_max) {
+  char when[64];
+  time_t t = time(NULL);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", &tm);
+  int64_t nparam = 0, nbuf = 0;
+  ir_module_count(c->fwd->root, &nparam, &nbuf);
+  const OptimConfig *o = &c->optim;
+  StrBuf cmd;
+  sb_init(&cmd);
+  command_line(&cmd, c->argc, c->argv);
+
+  sb_puts(sb, "{\n  \"command\": ");
+  json_str(sb, sb_str(&cmd));
+  sb_puts(sb, ",\n  \"argv\": [");
+  for (int i = 0; i < c->argc; i++) {
+    if (i) sb_puts(sb, ", ");
+    json_str(sb, c->argv[i]);
+  }
+  sb_puts(sb, "],\n  \"jscc_version\": ");
+  json_str(sb, JSCC_VERSION);
+  sb_puts(sb, ",\n  \"started\": ");
+  json_str(sb, when);
+  sb_printf(sb, ",\n  \"seed\": %llu,\n  \"engine\": ", (unsigned long long)c->seed);
+  json_str(sb, rt_engine_name(e->kind));
+  sb_puts(sb, ",\n  \"engine_requested\": ");
+  json_str(sb, rt_engine_name(c->engine));
+  sb_puts(sb, ",\n  \"host_cpu\": ");
+  json_str(sb, cg_host_cpu());
+  sb_puts(sb, ",\n  \"resumed_from_epoch\": ");
+  if (resumed_from >= 0)
+    sb_printf(sb, "%lld", (long long)resumed_from);
+  else
+    sb_puts(sb, "null");
+  sb_puts(sb, ",\n  \"model\": {\"name\": ");
+  json_str(sb, c->fwd->name);
+  sb_puts(sb, ", \"path\": ");
+  json_str(sb, c->model_path);
+  sb_printf(sb, ", \"hash\": \"%016llx\", \"trainable_parameters\": %lld, \"buffer_elements\": %lld},\n",
+            (unsigned long long)c->model_hash, (long long)nparam, (long long)nbuf);
+  sb_puts(sb, "  \"data\": {\"description\": ");
+  json_str(sb, ds->desc);
+  sb_printf(sb, ", \"synthetic\": %s, \"hash\": \"%016llx\", \"path\": ", ds->synthetic ? "true" : "false",
+            (unsigned long long)ds->hash);
+  if (c->dataset || !c->data.path)
+    sb_puts(sb, "null");
+  else
+    json_str(sb, c->data.path);
+  sb_printf(sb, ", \"train_rows\": %lld, \"val_rows\": %lld, \"test_rows\": %lld",
+            (long long)ds->train.n, (long long)ds->val.n, (long long)ds->test.n);
+  if (!c->dataset) {
+    sb_printf(sb, ", \"synth_n\": %lld, \"synth_seed\": %llu, \"split_seed\": %llu, \"test_frac\": ",
+              (long long)c->data.synth_n, (unsigned long long)c->data.synth_seed,
+              (unsigned long long)c->data.split_seed);
+    json_num(sb, c->data.test_frac);
+    sb_puts(sb, ", \"val_frac\": ");
+    json_num(sb, c->data.val_frac);
+  }
+  sb_puts(sb, "},\n  \"hyperparameters\": {");
+  sb_printf(sb, "\"batch_size\": %lld, \"max_epochs\": %lld, \"optimizer\": ", (long long)c->batch_size,
+            (long long)c->max_epochs);
+  json_str(sb, rt_optim_name(o->kind));
+  sb_puts(sb, ", \"lr\": ");
+  json_num(sb, o->lr);
+  sb_puts(sb, ", \"weight_decay\": ");
+  json_num(sb, o->weight_decay);
+  if (o->kind == OPTIM_SGD) {
+    sb_puts(sb, ", \"momentum\": ");
+    json_num(sb, o->momentum);
+    sb_puts(sb, ", \"dampening\": ");
+    json_num(sb, o->dampening);
+    sb_printf(sb, ", \"nesterov\": %s", o->nesterov ? "true" : "false");
+  } else {
+    sb_puts(sb, ", \"betas\": [");
+    json_num(sb, o->beta1);
+    sb_puts(sb, ", ");
+    json_num(sb, o->beta2);
+    sb_puts(sb, "], \"eps\": ");
+    json_num(sb, o->eps);
+  }
+  sb_puts(sb, ", \"scheduler\": ");
+  json_str(sb, rt_sched_name(c->sched.kind));
+  if (c->sched.kind == SCHED_COSINE) {
+    sb_printf(sb, ", \"t_max\": %lld, \"eta_min\": ", (long long)t_max);
+    json_num(sb, c->sched.eta_min);
+  } else if (c->sched.kind == SCHED_STEP) {
+    sb_printf(sb, ", \"step_size\": %lld, \"gamma\": ", (long long)c->sched.step_size);
+    json_num(sb, c->sched.gamma);
+  }
+  sb_puts(sb, ", \"loss\": \"cross_entropy\", \"monitor\": \"val_loss\"}\n}\n");
+  sb_free(&cmd);
+}
+
+static const char *const csv_header =
+    "epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second\n";
+
+/* On resume: the old metrics.csv up to and including `epochs` rows (rows past the checkpoint
+ * belong to epochs whose state was lost). */
+static void read_metrics(const char *dir, int64_t epochs, StrBuf *csv) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/metrics.csv", dir);
+  sb_puts(csv, csv_header);
+  FILE *f = fopen(p, "r");
+  if (!f) return;
+  char line[1024];
+  bool first = true;
+  while (fgets(line, sizeof line, f)) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    char *end;
+    long long ep = strtoll(line, &end, 10);
+    if (end == line || *end != ',' || ep < 1 || ep > epochs) continue;
+    sb_puts(csv, line);
+    if (!strchr(line, '\n')) sb_putc(csv, '\n');
+  }
+  fclose(f);
+}
+
+static Status write_text(const StrBuf *sb, const char *dir, const char *name, Diag *d) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  if (sb->oom) return diag_oom(d);
+  if (sb_write_file(sb, p) != JS_OK) return diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", p, strerror(errno));
+  return JS_OK;
+}
+
+/* Checkpoint metadata: printf'd values in fixed slots. */
+typedef struct Meta {
+  CkptMeta m;
+  char vals[CKPT_MAX_META][64];
+} Meta;
+
+static void meta_add(Meta *m, const char *key, const char *fmt, ...) JS_PRINTF(3, 4);
+static void meta_add(Meta *m, const char *key, const char *fmt, ...) {
+  if (m->m.n >= CKPT_MAX_META) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->vals[m->m.n], sizeof m->vals[0], fmt, ap);
+  va_end(ap);
+  m->m.keys[m->m.n] = key;
+  m->m.vals[m->m.n] = m->vals[m->m.n];
+  m->m.n++;
+}
+
+static const char *meta_get(const CkptMeta *m, const char *key) {
+  for (int i = 0; i < m->n; i++)
+    if (strcmp(m->keys[i], key) == 0) return m->vals[i];
+  return NULL;
+}
+
+static Status pick_out_dir(const RtTrainConfig *c, char *out, size_t cap, Diag *d) {
+  if (c->resume_dir) {
+    if (c->out_dir) return diag_error(d, (SrcLoc){0}, "--resume continues in its own directory: drop --out");
+    if ((size_t)snprintf(out, cap, "%s", c->resume_dir) >= cap)
+      return diag_error(d, (SrcLoc){0}, "run directory name too long");
+    return JS_OK;
+  }
+  if (c->out_dir) {
+    if ((size_t)snprintf(out, cap, "%s", c->out_dir) >= cap)
+      return diag_error(d, (SrcLoc){0}, "run directory name too long");
+    if (file_exists(out, "metrics.csv") || file_exists(out, "last.safetensors"))
+      return diag_error(d, (SrcLoc){0}, "'%s' holds a run already: continue it with --resume %s, or choose another --out",
+                        out, out);
+    return JS_OK;
+  }
+  char when[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
+  for (int k = 0; k < 100; k++) {
+    int len = k ? snprintf(out, cap, "runs/%s-%llu-%s-%d", c->fwd->name, (unsigned long long)c->seed, when, k + 1)
+                : snprintf(out, cap, "runs/%s-%llu-%s", c->fwd->name, (unsigned long long)c->seed, when);
+    if (len < 0 || (size_t)len >= cap) return diag_error(d, (SrcLoc){0}, "run directory name too long");
+    if (access(out, F_OK) != 0) return JS_OK;
+  }
+  return diag_error(d, (SrcLoc){0}, "cannot find a free run directory name under runs/");
+}
+
+static Status load_data(const RtDataOpts *o, const RtDataset *given, RtDataset *own, const RtDataset **ds,
+                        FILE *log, Diag *d) {
+  if (given) {
+    *ds = given;
+  } else {
+    Status st = rt_data_load(o, own, d);
+    if (st) return st;
+    *ds = own;
+  }
+  if (log) {
+    const RtDataset *x = *ds;
+    /* Synthetic data are said so on the first line, whatever the description holds. */
+    bool say = x->synthetic && !strstr(x->desc, "SYNTHETIC");
+    fprintf(log, "data: %s%s; train %lld, val %lld, test %lld rows\n", say ? "SYNTHETIC: " : "", x->desc,
+            (long long)x->train.n, (long long)x->val.n, (long long)x->test.n);
+  }
+  return JS_OK;
+}
+
+/* ==== rt_train ==== */
+
+static Status check_train_config(const RtTrainConfig *c, Diag *d) {
+  SrcLoc none = {0};
+  if (!c->fwd || !c->train) return diag_error(d, none, "rt_train needs the forward and the training graph");
+  if (c->batch_size < 1 || c->batch_size > MAX_BATCH)
+    return diag_error(d, none, "batch size %lld is not in [1, %lld]", (long long)c->batch_size, (long long)MAX_BATCH);
+  if (c->max_epochs < 1) return diag_error(d, none, "max epochs %lld is below 1", (long long)c->max_epochs);
+  if (!(c->optim.lr > 0) || !isfinite(c->optim.lr)) return diag_error(d, none, "learning rate must be positive");
+  return JS_OK;
+}
+
+Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
+  memset(res, 0, sizeof *res);
+  res->train_loss = res->train_acc = res->val_loss = res->val_acc = res->best_val_loss = NAN;
+  Status st = check_train_config(c, d);
+  ModelIO io;
+  if (!st) st = check_model(c->fwd, c->train, &io, d);
+  if (!st) st = pick_out_dir(c, res->out_dir, sizeof res->out_dir, d);
+  if (st) return st;
+  if (c->resume_dir && !file_exists(c->resume_dir, "last.optim.safetensors"))
+    return diag_error(d, (SrcLoc){0}, "--resume %s: no checkpoint there (last.optim.safetensors is missing)",
+                      c->resume_dir);
+
+  RtDataset own = {0};
+  const RtDataset *ds = NULL;
+  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .oc = &c->optim, .seed = c->seed, .batch = c->batch_size};
+  OptimState opt = {0};
+  Arena *meta_arena = NULL;
+  int64_t *order = NULL;
+  StrBuf csv, man;
+  sb_init(&csv);
+  sb_init(&man);
+  FILE *log = c->log;
+  const char *dir = res->out_dir;
+  char path[1200], path2[1200];
+  SchedConfig sched = c->sched;
+  if (sched.t_max <= 0) sched.t_max = c->max_epochs;
+  int64_t epoch0 = 0;
+  double best = INFINITY;
+  int64_t best_epoch = 0;
+
+  if ((st = load_data(&c->data, c->dataset, &own, &ds, log, d))) goto done;
+  if (ds->train.n < 1) {
+    st = diag_error(d, (SrcLoc){0}, "the training split is empty");
+    goto done;
+  }
+  if ((st = rt_state_new(c->train, &e.s, d))) goto done;
+  if ((st = rt_optim_state_new(c->optim.kind, e.s->total, &opt, d))) goto done;
+  e.opt = &opt;
+
+  if (c->resume_dir) {
+    /* The model, buffers, optimizer state and counters of the last finished epoch. */
+    snprintf(path, sizeof path, "%s/last.safetensors", dir);
+    snprintf(path2, sizeof path2, "%s/last.optim.safetensors", dir);
+    CkptMeta meta = {0};
+    if (!(meta_arena = arena_new())) {
+      st = diag_oom(d);
+      goto done;
+    }
+    if ((st = rt_ckpt_load(path, e.s, d)) || (st = rt_ckpt_load_optim(path2, e.s, &opt, meta_arena, &meta, d))) goto done;
+    const char *ep = meta_get(&meta, "epoch"), *bv = meta_get(&meta, "best_val_loss"),
+               *be = meta_get(&meta, "best_epoch"), *sd = meta_get(&meta, "seed"), *dh = meta_get(&meta, "data_hash");
+    if (!ep) {
+      st = diag_error(d, (SrcLoc){0}, "%s: no 'epoch' in its metadata: not a jscc training checkpoint", path2);
+      goto done;
+    }
+    epoch0 = strtoll(ep, NULL, 10);
+    if (bv) best = strtod(bv, NULL);
+    if (be) best_epoch = strtoll(be, NULL, 10);
+    if (sd && strtoull(sd, NULL, 10) != c->seed)
+      diag_warning(d, (SrcLoc){0}, "--resume: the run used --seed %s, this continuation uses %llu", sd,
+                   (unsigned long long)c->seed);
+    char hs[32];
+    snprintf(hs, sizeof hs, "%016llx", (unsigned long long)ds->hash);
+    if (dh && strcmp(dh, hs) != 0)
+      diag_warning(d, (SrcLoc){0}, "--resume: the data differ from the run's (hash %s, now %s)", dh, hs);
+    read_metrics(dir, epoch0, &csv);
+  } else {
+    Rng rng;
+    rt_rng_seed(&rng, c->seed);
+    rt_state_init(e.s, &rng);
+    sb_puts(&csv, csv_header);
+  }
+
+  /* The engine before the directory: a model the jit refuses leaves nothing behind. */
+  if ((st = engine_open(&e, c->engine, d))) goto done;
+  if (!c->resume_dir && (st = make_dirs(dir, d))) goto done;
+  write_manifest(&man, c, ds, &e, c->resume_dir ? epoch0 : -1, sched.t_max);
+  if ((st = write_text(&man, dir, "manifest.json", d))) goto done;
+  if (log) {
+    engine_describe(&e, log);
+    fprintf(log, "run directory: %s\n", dir);
+    if (c->resume_dir) fprintf(log, "resuming after epoch %lld (step %lld)\n", (long long)epoch0, (long long)opt.step);
+    fflush(log);
+  }
+
+  order = ir_malloc((size_t)ds->train.n * sizeof *order);
+  if (!order) {
+    st = diag_oom(d);
+    goto done;
+  }
+  /* A BatchNorm cannot normalise a batch of one row in training (PyTorch raises): a last
+   * batch of one row is left out, as drop_last would. */
+  int64_t ntrain = ds->train.n;
+  if (io.has_batchnorm && ntrain % c->batch_size == 1 && ntrain > 1) {
+    ntrain--;
+    diag_warning(d, (SrcLoc){0}, "the last training batch would hold one row, which BatchNorm1d cannot normalise in "
+                                 "training: it is left out each epoch");
+  }
+  int64_t nbatches = (ntrain + c->batch_size - 1) / c->batch_size;
+  res->epochs = epoch0;
+
+  for (int64_t ep = epoch0; ep < c->max_epochs; ep++) {
+    double t0 = now_s();
+    double lr = rt_sched_lr(&sched, c->optim.lr, ep);
+    epoch_order(c->seed, ep, order, ds->train.n);
+    double m[2] = {0, 0};
+    for (int64_t b = 0; b < nbatches; b++) {
+      int64_t start = b * c->batch_size;
+      int64_t n = ntrain - start < c->batch_size ? ntrain - start : c->batch_size;
+      if ((st = e.ops->train_step(&e, &ds->train, order + start, n, lr, m, d))) goto done;
+      if (c->progress && (b % (nbatches / 100 + 1) == 0 || b + 1 == nbatches))
+        progress_bar(ep + 1, c->max_epochs, b + 1, nbatches);
+    }
+    double t_train = now_s() - t0;
+    if (c->progress) fprintf(stderr, "\r%60s\r", "");
+    double tl = m[0] / (double)ntrain, ta = m[1] / (double)ntrain;
+    RtEvalResult v;
+    if ((st = eval_split(&e, &ds->val, &v, d))) goto done;
+    /* the monitor: validation loss, or the training loss when there is no validation split */
+    double mon = ds->val.n ? v.loss : tl;
+    bool improved = ep == epoch0 && best_epoch == 0 ? true : mon < best;
+    if (improved) {
+      best = mon;
+      best_epoch = ep + 1;
+      Meta bm = {0};
+      meta_add(&bm, "epoch", "%lld", (long long)(ep + 1));
+      meta_add(&bm, "val_loss", "%.17g", mon);
+      snprintf(path, sizeof path, "%s/best.safetensors", dir);
+      if ((st = rt_ckpt_save(path, e.s, &bm.m, d))) goto done;
+    }
+    Meta lm = {0};
+    meta_add(&lm, "epoch", "%lld", (long long)(ep + 1));
+    snprintf(path, sizeof path, "%s/last.safetensors", dir);
+    if ((st = rt_ckpt_save(path, e.s, &lm.m, d))) goto done;
+    Meta om = {0};
+    meta_add(&om, "epoch", "%lld", (long long)(ep + 1));
+    meta_add(&om, "best_val_loss", "%.17g", best);
+    meta_add(&om, "best_epoch", "%lld", (long long)best_epoch);
+    meta_add(&om, "seed", "%llu", (unsigned long long)c->seed);
+    meta_add(&om, "data_hash", "%016llx", (unsigned long long)ds->hash);
+    meta_add(&om, "batch_size", "%lld", (long long)c->batch_size);
+    snprintf(path, sizeof path, "%s/last.optim.safetensors", dir);
+    if ((st = rt_ckpt_save_optim(path, e.s, &opt, &om.m, d))) goto done;
+
+    double secs = now_s() - t0, sps = t_train > 0 ? (double)ntrain / t_train : 0;
+    sb_printf(&csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f\n", (long long)(ep + 1), tl, ta, v.loss, v.acc, lr, secs,
+              sps);
+    if ((st = write_text(&csv, dir, "metrics.csv", d))) goto done;
+    if (log && !c->quiet) {
+      fprintf(log, "epoch %lld/%lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.2f s  %.0f samples/s%s\n",
+              (long long)(ep + 1), (long long)c->max_epochs, tl, ta, v.loss, v.acc, lr, secs, sps,
+              improved ? "  *" : "");
+      fflush(log);
+    }
+    res->epochs = ep + 1;
+    res->steps = opt.step;
+    res->train_loss = tl;
+    res->train_acc = ta;
+    res->val_loss = v.loss;
+    res->val_acc = v.acc;
+  }
+  res->engine = e.kind;
+  res->steps = opt.step;
+  res->best_val_loss = best;
+  res->best_epoch = best_epoch;
+  if (log) {
+    if (epoch0 >= c->max_epochs)
+      fprintf(log, "nothing to do: the run has %lld epochs already (--max-epochs %lld)\n", (long long)epoch0,
+              (long long)c->max_epochs);
+    fprintf(log, "best val_loss %.4f at epoch %lld; checkpoints and metrics in %s\n", best, (long long)best_epoch, dir);
+    fflush(log);
+  }
+
+done:
+  if (c->progress && st) fprintf(stderr, "\r%60s\r", ""); /* no half-drawn bar above the error */
+  engine_close(&e);
+  rt_optim_state_free(&opt);
+  rt_state_free(e.s);
+  arena_free(meta_arena);
+  ir_free(order);
+  sb_free(&csv);
+  sb_free(&man);
+  rt_data_free(&own);
+  return st;
+}
+
+/* ==== rt_test ==== */
+
+Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
+  memset(res, 0, sizeof *res);
+  SrcLoc none = {0};
+  if (!c->fwd) return diag_error(d, none, "rt_test needs the forward graph");
+  if (!c->ckpt) return diag_error(d, none, "rt_test needs a checkpoint");
+  if (c->batch_size < 1 || c->batch_size > MAX_BATCH)
+    return diag_error(d, none, "batch size %lld is not in [1, %lld]", (long long)c->batch_size, (long long)MAX_BATCH);
+  ModelIO io;
+  Status st = check_model(c->fwd, c->train, &io, d);
+  if (st) return st;
+  RtDataset own = {0};
+  const RtDataset *ds = NULL;
+  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size};
+  /* Weights first: a bad checkpoint is reported before the data are built. */
+  if ((st = rt_state_new(c->train ? c->train : c->fwd, &e.s, d))) goto done;
+  if ((st = rt_ckpt_load(c->ckpt, e.s, d))) goto done;
+  if ((st = load_data(&c->data, c->dataset, &own, &ds, c->log, d))) goto done;
+  if ((st = engine_open(&e, c->engine, d))) goto done;
+  engine_describe(&e, c->log);
+  st = eval_split(&e, &ds->test, res, d);
+
+done:
+  engine_close(&e);
+  rt_state_free(e.s);
+  rt_data_free(&own);
+  return st;
+}
+
+void rt_eval_report(StrBuf *sb, const RtEvalResult *r) {
+  sb_printf(sb, "test rows      %lld\n", (long long)r->n);
+  sb_printf(sb, "test loss      %.6f\n", r->loss);
+  sb_printf(sb, "test accuracy  %.6f\n", r->acc);
+  sb_puts(sb, "per-class accuracy:\n");
+  for (int t = 0; t < NCLS; t++) {
+    int64_t rows = 0;
+    for (int p = 0; p < NCLS; p++) rows += r->confusion[t][p];
+    if (rows)
+      sb_printf(sb, "  %s  %.6f  (%lld rows)\n", rt_jsc_class_names[t], (double)r->confusion[t][t] / (double)rows,
+                (long long)rows);
+    else
+      sb_printf(sb, "  %s  -  (0 rows)\n", rt_jsc_class_names[t]);
+  }
+  sb_puts(sb, "confusion matrix (rows: true class, columns: predicted):\n");
+  sb_printf(sb, "%6s", "");
+  for (int p = 0; p < NCLS; p++) sb_printf(sb, " %8s", rt_jsc_class_names[p]);
+  sb_putc(sb, '\n');
+  for (int t = 0; t < NCLS; t++) {
+    sb_printf(sb, "%6s", rt_jsc_class_names[t]);
+    for (int p = 0; p < NCLS; p++) sb_printf(sb, " %8lld", (long long)r->confusion[t][p]);
+    sb_putc(sb, '\n');
+  }
+}
+
+/* --dump-plan / --dump-llvm: the training step's fusion plan and optimised LLVM module, then
+ * the evaluation step's, as the jit engine would build them for this configuration. */
+Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, StrBuf *out, Diag *d) {
+  RtState *s = NULL;
+  Status st = rt_state_new(c->train, &s, d);
+  if (st) return st;
+  for (int k = 0; k < 2 && !st; k++) {
+    CgOptions o = {.batch = c->batch_size, .param_off = s->off, .train = k == 0, .want_logits = k == 1,
+                   .optim = cg_optim_of(&c->optim)};
+    CgPlan *p = NULL;
+    if ((st = cg_plan_build(c->train, &o, &p, d))) break;
+    if (plan) cg_plan_print(out, p);
+    if (llvm) {
+      CgKernel *kern = NULL;
+      sb_printf(out, "; LLVM module of the %s step (optimised)\n", k == 0 ? "training" : "evaluation");
+      st = cg_llvm_compile(p, &kern, out, NULL, d);
+      cg_kernel_free(kern);
+    }
+    cg_plan_free(p);
+  }
+  rt_state_free(s);
+  return st;
+}

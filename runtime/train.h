@@ -1,4 +1,92 @@
-/* runtime/train.h — training and evaluation loops (included by runtime.h; train.c). Being written. */
+/* runtime/train.h — training and evaluation loops (included by runtime.h; train.c).
+ *
+ * rt_train runs MASE's `ch train` on the JSC data: mini-batch training with cross-entropy,
+ * an optimizer and a per-epoch schedule, validation after every epoch, and a run directory
+ * (metrics.csv, manifest.json, best/last safetensors checkpoints, the optimizer state) that
+ * --resume continues from.  rt_test evaluates a checkpoint on the test split.
+ *
+ * Both run through an engine: "jit" (the fused kernels of codegen/, one training plan and
+ * one evaluation plan) or "ref" (the reference executor, runtime/interp.c, plus
+ * rt_optim_step).  The caller hands over the model twice, as it comes out of the `shape`
+ * pass (the forward graph) and out of `shape,grad` (the training graph): the runtime never
+ * runs passes or parses model text itself.
+ *
+ * Everything is a function of --seed: initialisation (rt_state_init from Rng(seed)),
+ * shuffling (Rng seeded from seed and the epoch) and dropout (rt_dropout_bits(seed, step)),
+ * so a CPU run repeats bit for bit, and a resumed run reproduces an uninterrupted one. */
 #ifndef JSCC_RUNTIME_TRAIN_H
 #define JSCC_RUNTIME_TRAIN_H
+
+typedef enum RtEngineKind { RT_ENGINE_AUTO, RT_ENGINE_JIT, RT_ENGINE_REF } RtEngineKind;
+const char *rt_engine_name(RtEngineKind k);               /* "auto", "jit", "ref" */
+bool rt_engine_parse(const char *s, RtEngineKind *out);
+
+/* 64-bit FNV-1a of a byte range: the model file's hash in manifests. */
+uint64_t rt_hash64(const void *data, size_t len);
+
+/* Everything one training run needs.  rt_train_config_default fills MASE's defaults. */
+typedef struct RtTrainConfig {
+  const Graph *fwd;          /* the model after `shape` (the ref engine evaluates it) */
+  const Graph *train;        /* the same model after `shape,grad` */
+  const char *model_path;    /* for the manifest */
+  uint64_t model_hash;       /* rt_hash64 of the model file's bytes */
+  RtDataOpts data;           /* where the data comes from (ignored when dataset is set) */
+  const RtDataset *dataset;  /* already loaded data, or NULL to load with `data` */
+  int64_t batch_size;        /* rows per step (256) */
+  int64_t max_epochs;        /* epochs in all, counting those of a resumed run (10) */
+  OptimConfig optim;         /* adam, lr 1e-3, weight decay 0 */
+  SchedConfig sched;         /* cosine, T_max = max_epochs, eta_min 1e-6 */
+  uint64_t seed;             /* init, shuffling, dropout (0) */
+  RtEngineKind engine;       /* auto: jit when it compiles the model, else ref */
+  const char *out_dir;       /* run directory; NULL: runs/<model>-<seed>-<YYYYmmdd-HHMMSS> */
+  const char *resume_dir;    /* continue the run in this directory (out_dir must be NULL) */
+  int argc;                  /* the command line, for the manifest (argc 0: none) */
+  char *const *argv;
+  FILE *log;                 /* run output (the data line, engine, epoch lines); NULL: none */
+  bool quiet;                /* only the data line and the summary, no epoch lines */
+  bool progress;             /* a progress bar on stderr during each epoch */
+} RtTrainConfig;
+void rt_train_config_default(RtTrainConfig *c);
+
+/* What a finished run reports. */
+typedef struct RtTrainResult {
+  char out_dir[1024];        /* the run directory used */
+  RtEngineKind engine;       /* the engine that ran (jit or ref) */
+  int64_t epochs;            /* epochs completed in all (resumed ones included) */
+  int64_t steps;             /* optimizer steps in all */
+  double train_loss, train_acc, val_loss, val_acc; /* the last epoch's (NaN when none ran) */
+  double best_val_loss;      /* the monitor of best.safetensors */
+  int64_t best_epoch;        /* its epoch, 1-based */
+} RtTrainResult;
+Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d);
+
+/* The jit's fusion plans (plan) and optimised LLVM modules (llvm) for c, training step then
+ * evaluation step, appended to out (jscc train --dump-plan / --dump-llvm). */
+Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, StrBuf *out, Diag *d);
+
+/* Evaluation of a checkpoint on the test split. */
+typedef struct RtTestConfig {
+  const Graph *fwd;          /* the model after `shape` */
+  const Graph *train;        /* after `shape,grad` (the jit's evaluation plan); NULL: use fwd */
+  const char *ckpt;          /* a safetensors state_dict */
+  RtDataOpts data;
+  const RtDataset *dataset;  /* or NULL */
+  int64_t batch_size;
+  RtEngineKind engine;
+  FILE *log;                 /* the data and engine lines; NULL: none */
+} RtTestConfig;
+void rt_test_config_default(RtTestConfig *c);
+
+/* Loss, micro accuracy and the confusion matrix of one split. */
+typedef struct RtEvalResult {
+  int64_t n;                                   /* rows */
+  double loss;                                 /* mean cross-entropy over rows */
+  double acc;                                  /* correct / rows */
+  int64_t confusion[RT_JSC_CLASSES][RT_JSC_CLASSES]; /* [true class][predicted class] */
+  RtEngineKind engine;                         /* the engine that ran */
+} RtEvalResult;
+Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d);
+/* The report jscc test prints: loss, accuracy, per-class accuracy, the confusion matrix. */
+void rt_eval_report(StrBuf *sb, const RtEvalResult *r);
+
 #endif

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# train.sh JSCC — `jscc train` and `jscc test` on examples/jsc_tiny.jsc with 5000 synthetic
+# jets: the run output, the run directory (metrics.csv, manifest.json, checkpoints), --resume,
+# the same bytes from the same seed, `jscc test` on best.safetensors, and usage errors (exit 2)
+# and bad input (exit 1).  Run from the source root.
+set -u
+jscc=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+small=(--synth-n 5000 --cache-dir "$tmp/cache")
+
+# expect NAME WANT-EXIT WANT-SUBSTRING(stdout+stderr, may be empty) -- ARGS...
+expect() {
+  local name=$1 want=$2 sub=$3; shift 4
+  "$jscc" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  local rc=$?
+  local why=""
+  [ $rc -eq "$want" ] || why="exit $rc, expected $want"
+  if [ -n "$sub" ] && ! cat "$tmp/out" "$tmp/err" | grep -qF -- "$sub"; then why="${why:+$why; }missing '$sub'"; fi
+  if grep -qE 'AddressSanitizer|runtime error:' "$tmp/err"; then why="sanitizer report"; fi
+  if [ -n "$why" ]; then
+    fail=$((fail + 1)); echo "FAIL $name: $why"; head -20 "$tmp/out" "$tmp/err"
+  else
+    pass=$((pass + 1))
+  fi
+}
+# check NAME COMMAND...: passes when the command succeeds
+check() {
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+
+# A two-epoch run.
+expect train 0 "epoch 2/2" -- train examples/jsc_tiny.jsc --max-epochs 2 "${small[@]}" --out "$tmp/run"
+run=$tmp/run
+check synthetic-first-line bash -c "head -1 '$tmp/out' | grep -q '^data: SYNTHETIC'"
+check engine-line grep -qE '^engine: (jit|ref)' "$tmp/out"
+check no-progress-bar-off-tty bash -c "! grep -q $'\r' '$tmp/err'"
+for f in metrics.csv manifest.json best.safetensors last.safetensors last.optim.safetensors; do
+  check "run-dir-$f" test -s "$run/$f"
+done
+check csv-header bash -c "head -1 '$run/metrics.csv' | grep -qx 'epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second'"
+check csv-rows bash -c "[ \$(wc -l <'$run/metrics.csv') -eq 3 ] && cut -d, -f1 '$run/metrics.csv' | tail -2 | tr '\n' ' ' | grep -qx '1 2 '"
+check csv-fields awk -F, 'NR > 1 && (NF != 8 || $3 <= 0 || $3 >= 1 || $2 <= 0) { bad = 1 } END { exit bad }' "$run/metrics.csv"
+for key in '"command": ' '"argv": ' '"jscc_version": ' '"seed": 0' '"engine": ' '"host_cpu": ' \
+           '"path": "examples/jsc_tiny.jsc"' '"synthetic": true' '"batch_size": 256' '"optimizer": "adam"' \
+           '"lr": 0.001' '"scheduler": "cosine"' '"eta_min": 1e-06' '"t_max": 2'; do
+  check "manifest-$key" grep -qF -- "$key" "$run/manifest.json"
+done
+check manifest-hashes bash -c "[ \$(grep -oE '\"hash\": \"[0-9a-f]{16}\"' '$run/manifest.json' | wc -l) -eq 2 ]"
+if command -v python3 >/dev/null; then
+  check manifest-json python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$run/manifest.json"
+fi
+
+# jscc test on the best checkpoint.
+expect test 0 "confusion matrix" -- test examples/jsc_tiny.jsc --ckpt "$run/best.safetensors" "${small[@]}"
+check test-accuracy grep -qE '^test accuracy +0\.[0-9]+' "$tmp/out"
+check test-classes bash -c "grep -qE '^ +g +q +w +z +t\$' '$tmp/out'"
+check test-per-class grep -qE '^  t  ' "$tmp/out"
+expect test-ref 0 "engine: ref" -- test examples/jsc_tiny.jsc --ckpt "$run/best.safetensors" "${small[@]}" --engine ref
+
+# --resume continues to epoch 3 and appends to the metrics.
+expect resume 0 "epoch 3/3" -- train examples/jsc_tiny.jsc --max-epochs 3 "${small[@]}" --resume "$run"
+check resume-rows bash -c "cut -d, -f1 '$run/metrics.csv' | tail -3 | tr '\n' ' ' | grep -qx '1 2 3 '"
+check resume-manifest grep -qF '"resumed_from_epoch": 2' "$run/manifest.json"
+
+# The same seed gives the same bytes; --quiet leaves out the epoch lines.
+expect again-1 0 "" -- train examples/jsc_tiny.jsc --max-epochs 2 "${small[@]}" --seed 3 --out "$tmp/s3a" --quiet --engine ref
+check quiet bash -c "! grep -q '^epoch ' '$tmp/out' && head -1 '$tmp/out' | grep -q SYNTHETIC"
+expect again-2 0 "" -- train examples/jsc_tiny.jsc --max-epochs 2 "${small[@]}" --seed 3 --out "$tmp/s3b" --quiet --engine ref
+check same-bytes cmp -s "$tmp/s3a/last.safetensors" "$tmp/s3b/last.safetensors"
+check same-optim cmp -s "$tmp/s3a/last.optim.safetensors" "$tmp/s3b/last.optim.safetensors"
+check same-metrics bash -c "diff <(cut -d, -f1-6 '$tmp/s3a/metrics.csv') <(cut -d, -f1-6 '$tmp/s3b/metrics.csv') >/dev/null"
+expect sgd 0 "epoch 1/1" -- train examples/jsc_tiny.jsc --max-epochs 1 "${small[@]}" --optimizer sgd --lr 0.05 \
+  --momentum 0.9 --nesterov --scheduler step --step-size 1 --gamma 0.5 --out "$tmp/sgd"
+check sgd-manifest grep -qF '"nesterov": true' "$tmp/sgd/manifest.json"
+
+# --engine auto falls back to the reference executor, saying why, when the jit refuses a
+# model (today: a reshape to [B,5,2]); --engine jit then fails without leaving a directory.
+printf 'model Pairs {\n    input x: f32[B, 16]\n    fc = Linear(16, 10)\n    fc2 = Linear(2, 1)\n    return fc2(fc(x).view(-1, 5, 2)).view(-1, 5)\n}\n' >"$tmp/pairs.jsc"
+if ! "$jscc" train "$tmp/pairs.jsc" --max-epochs 1 "${small[@]}" --engine jit --out "$tmp/pairs-jit" >/dev/null 2>&1; then
+  check jit-refusal-leaves-nothing test ! -e "$tmp/pairs-jit"
+  expect auto-fallback 0 "engine: ref (reference executor; jit unavailable: codegen: " -- \
+    train "$tmp/pairs.jsc" --max-epochs 1 "${small[@]}" --out "$tmp/pairs"
+fi
+
+# Usage errors: exit 2.
+expect bad-batch 2 "--batch-size" -- train examples/jsc_tiny.jsc --batch-size -3
+expect bad-lr 2 "--lr: expected a positive number, got 'abc'" -- train examples/jsc_tiny.jsc --lr abc
+expect bad-lr-zero 2 "--lr" -- train examples/jsc_tiny.jsc --lr 0
+expect bad-optimizer 2 "did you mean 'adam'?" -- train examples/jsc_tiny.jsc --optimizer adma
+expect bad-scheduler 2 "did you mean 'cosine'?" -- train examples/jsc_tiny.jsc --scheduler cosin
+expect bad-engine 2 "unknown engine" -- train examples/jsc_tiny.jsc --engine gpu
+expect bad-epochs 2 "--max-epochs" -- train examples/jsc_tiny.jsc --max-epochs 1.5
+expect bad-seed 2 "--seed" -- train examples/jsc_tiny.jsc --seed -1
+expect nesterov-needs-momentum 2 "--nesterov needs --momentum" -- train examples/jsc_tiny.jsc --optimizer sgd --nesterov
+expect momentum-sgd-only 2 "sgd only" -- train examples/jsc_tiny.jsc --momentum 0.9
+expect missing-value 2 "needs a value" -- train examples/jsc_tiny.jsc --lr
+expect unknown-option 2 "unknown option '--frobnicate'" -- train examples/jsc_tiny.jsc --frobnicate
+expect no-model 2 "expected a model file" -- train
+expect two-models 2 "one model file" -- train examples/jsc_tiny.jsc examples/jsc_big.jsc
+expect resume-and-out 2 "drop --out" -- train examples/jsc_tiny.jsc --resume "$run" --out "$tmp/x"
+expect test-no-ckpt 2 "--ckpt FILE is required" -- test examples/jsc_tiny.jsc
+expect unknown-model 2 "did you mean 'JSC_Tiny'" -- train examples/jsc_tiny.jsc --model JSC_Tiyn
+expect train-help 0 "usage: jscc train" -- train --help
+expect test-help 0 "usage: jscc test" -- test --help
+expect main-help 0 "jscc train MODEL.jsc" -- --help
+
+# Bad input: exit 1.
+expect missing-model 1 "cannot open 'no/such.jsc'" -- train no/such.jsc
+expect unreadable-data 1 "no/such.h5" -- train examples/jsc_tiny.jsc --data no/such.h5 --out "$tmp/nodata"
+expect missing-ckpt 1 "no/such.safetensors" -- test examples/jsc_tiny.jsc --ckpt no/such.safetensors "${small[@]}"
+expect wrong-ckpt 1 "expected shape" -- test examples/jsc_big.jsc --ckpt "$run/best.safetensors" "${small[@]}"
+expect out-taken 1 "holds a run already" -- train examples/jsc_tiny.jsc "${small[@]}" --out "$run"
+expect resume-nothing 1 "no checkpoint there" -- train examples/jsc_tiny.jsc "${small[@]}" --resume "$tmp/empty"
+printf 'model Three {\n    input x: f32[B, 16]\n    fc = Linear(16, 3)\n    return fc(x)\n}\n' >"$tmp/three.jsc"
+expect not-jsc-classes 1 "must return logits f32[B,5]" -- train "$tmp/three.jsc" "${small[@]}" --out "$tmp/three"
+echo 'not a safetensors file' >"$tmp/junk.safetensors"
+expect junk-ckpt 1 "junk.safetensors" -- test examples/jsc_tiny.jsc --ckpt "$tmp/junk.safetensors" "${small[@]}"
+
+# The pass pipeline is untouched: a subcommand is only ever the first argument.
+expect passes-still 0 "Total trainable parameters: 117" -- examples/jsc_tiny.jsc --passes=params
+
+echo "train.sh: $pass passed, $fail failed"
+[ $fail -eq 0 ]
