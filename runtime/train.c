@@ -11,7 +11,7 @@
  * Metrics follow MASE (Lightning + torchmetrics): loss is the mean cross-entropy over the
  * rows of a split, accuracy is micro (correct / rows, argmax taking the first maximum as
  * torch.argmax does).  The training split is reshuffled every epoch; validation and test
- * run in order.  best.safetensors follows ModelCheckpoint(monitor="val_loss", mode="min").
+ * run in order.  init.safetensors holds the initial weights.  best.safetensors follows ModelCheckpoint(monitor="val_loss", mode="min").
  *
  * Reproducibility: nothing here reads the clock except to report timings (the last two
  * columns of metrics.csv and the manifest's start time), so two runs with one seed write the
@@ -862,6 +862,14 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   if (!c->resume_dir && (st = make_dirs(dir, d))) goto done;
   write_manifest(&man, c, ds, &e, c->resume_dir ? epoch0 : -1, sched.t_max);
   if ((st = write_text(&man, dir, "manifest.json", d))) goto done;
+  if (!c->resume_dir) { /* the weights the run starts from, so another tool can start there too */
+    Meta im = {0};
+    meta_add(&im, "epoch", "0");
+    meta_add(&im, "seed", "%llu", (unsigned long long)c->seed);
+    char ipath[1100];
+    snprintf(ipath, sizeof ipath, "%s/init.safetensors", dir);
+    if ((st = rt_ckpt_save(ipath, e.s, &im.m, d))) goto done;
+  }
   if (log) {
     engine_describe(&e, log);
     fprintf(log, "run directory: %s\n", dir);
