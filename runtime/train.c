@@ -199,14 +199,25 @@ struct Engine {
 
 /* ---- jit ---- */
 
+/* The batch, feature-major, from shuffled rows.  Each row is one cache line read at random
+ * from the split, so the loop is bound by memory latency: prefetching a few rows ahead keeps
+ * several misses in flight. */
 static void jit_gather(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t start, int64_t n) {
   int64_t bp = e->bpad;
-  for (int64_t i = 0; i < bp; i++) {
-    int64_t r = i < n ? (idx ? idx[i] : start + i) : -1;
-    const float *row = r >= 0 ? sp->x + r * NFEAT : NULL;
-    for (int f = 0; f < NFEAT; f++) e->x[f * bp + i] = row ? row[f] : 0.0f;
-    e->y[i] = r >= 0 ? sp->y[r] : 0;
-    e->valid[i] = r >= 0 ? 1.0f : 0.0f;
+  enum { AHEAD = 12 };
+  float *x = e->x;
+  for (int64_t i = 0; i < n; i++) {
+    if (idx && i + AHEAD < n) __builtin_prefetch(sp->x + idx[i + AHEAD] * NFEAT);
+    int64_t r = idx ? idx[i] : start + i;
+    const float *row = sp->x + r * NFEAT;
+    for (int f = 0; f < NFEAT; f++) x[f * bp + i] = row[f];
+    e->y[i] = sp->y[r];
+    e->valid[i] = 1.0f;
+  }
+  for (int64_t i = n; i < bp; i++) {
+    for (int f = 0; f < NFEAT; f++) x[f * bp + i] = 0.0f;
+    e->y[i] = 0;
+    e->valid[i] = 0.0f;
   }
 }
 
@@ -666,7 +677,7 @@ static void write_manifest(StrBuf *sb, const RtTrainConfig *c, const RtDataset *
 }
 
 static const char *const csv_header =
-    "epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second\n";
+    "epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second,train_seconds\n";
 
 /* On resume: the old metrics.csv up to and including `epochs` rows (rows past the checkpoint
  * belong to epochs whose state was lost). */
@@ -937,12 +948,12 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
     if ((st = rt_ckpt_save_optim(path, e.s, &opt, &om.m, d))) goto done;
 
     double secs = now_s() - t0, sps = t_train > 0 ? (double)ntrain / t_train : 0;
-    sb_printf(&csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f\n", (long long)(ep + 1), tl, ta, v.loss, v.acc, lr, secs,
-              sps);
+    sb_printf(&csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f,%.4f\n", (long long)(ep + 1), tl, ta, v.loss, v.acc, lr, secs,
+              sps, t_train);
     if ((st = write_text(&csv, dir, "metrics.csv", d))) goto done;
     if (log && !c->quiet) {
-      fprintf(log, "epoch %lld/%lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.2f s  %.0f samples/s%s\n",
-              (long long)(ep + 1), (long long)c->max_epochs, tl, ta, v.loss, v.acc, lr, secs, sps,
+      fprintf(log, "epoch %lld/%lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.3f s (training %.3f s)  %.0f samples/s%s\n",
+              (long long)(ep + 1), (long long)c->max_epochs, tl, ta, v.loss, v.acc, lr, secs, t_train, sps,
               improved ? "  *" : "");
       fflush(log);
     }

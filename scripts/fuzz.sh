@@ -1,27 +1,77 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh [SECONDS] — build the libFuzzer targets with clang (ASan+UBSan) and run each
-# for SECONDS (default 30), seeded with the examples, golden files and bad-input corpus.
-# A crash, leak, hang (>10 s per input) or sanitizer report fails the run; the reproducer is
-# left in build-fuzz/ (crash-*, leak-*, timeout-*).
+# scripts/fuzz.sh [SECONDS [TARGET...]] — build the libFuzzer targets with clang (ASan+UBSan)
+# and run each in turn, seeded with the examples, golden files, bad-input corpus, test data and
+# test/fuzz/corpus/fuzz_<target>/.
+#
+# SECONDS (default 30) is the time of each parser target; the others take a share of it, so
+# the default run stays under two minutes:
+#   jsc, ir      SECONDS each   the .jsc front end, the IR text parser
+#   ckpt, data   2/3 each       safetensors checkpoints; CSV / ARFF / HDF5 data files
+#   lzf          1/3            the LZF decompressor (a small function: it saturates fast)
+# (30 gives 30 + 30 + 20 + 20 + 10 = 110 s.)  TARGETs (jsc ir ckpt data lzf) pick a subset;
+# FUZZ_BUILD names the build directory (default build-fuzz).
+# A crash, leak, hang (>10 s per input) or sanitizer report fails the run, after every target
+# has run; reproducers are left in $FUZZ_BUILD/artifacts/fuzz_<target>/ (crash-*, leak-*,
+# timeout-*, oom-*) and the full log in $FUZZ_BUILD/fuzz_<target>.log.  Reproduce one with
+#   $FUZZ_BUILD/test/fuzz/fuzz_<target> FILE      (FUZZ_VERBOSE=1 prints ckpt/data diagnostics)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
-if [ ! -d build-fuzz ]; then
-  CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(jsc ir ckpt data lzf)
+build=${FUZZ_BUILD:-build-fuzz}
+for t in "${targets[@]}"; do
+  case $t in jsc | ir | ckpt | data | lzf) ;; *) echo "fuzz.sh: unknown target '$t' (jsc ir ckpt data lzf)" >&2; exit 2 ;; esac
+done
+if [ ! -d "$build" ]; then
+  CC=clang meson setup "$build" -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C build-fuzz test/fuzz/fuzz_jsc test/fuzz/fuzz_ir >/dev/null
+ninja -C "$build" "${targets[@]/#/test/fuzz/fuzz_}" >/dev/null
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-for t in jsc ir; do
-  corpus=build-fuzz/corpus-$t
-  mkdir -p "$corpus"
-  if [ $t = jsc ]; then seeds=(examples test/bad/jsc); else seeds=(test/golden test/bad/ir); fi
-  for s in "${seeds[@]}"; do
-    for f in "$s"/*; do [ -f "$f" ] && case $f in *.$t|*.ir) cp "$f" "$corpus/";; esac; done
+
+# seed_dirs TARGET: DIR:SUFFIX pairs whose files seed it (besides test/fuzz/corpus/fuzz_TARGET).
+seed_dirs() {
+  case $1 in
+  jsc) echo "examples:jsc test/bad/jsc:jsc" ;;
+  ir) echo "test/golden:ir test/bad/ir:ir" ;;
+  ckpt) echo "test/data/ckpt:safetensors" ;;
+  data) echo "test/data/jsc:csv test/data/jsc:arff test/data/jsc:h5" ;;
+  lzf) echo "" ;;
+  esac
+}
+
+failed=()
+for t in "${targets[@]}"; do
+  case $t in
+  jsc | ir) s=$secs max_len=16384 ;;
+  ckpt) s=$(((secs * 2 + 2) / 3)) max_len=16384 ;;
+  data) s=$(((secs * 2 + 2) / 3)) max_len=32768 ;; # the HDF5 seed is 21 KB
+  lzf) s=$(((secs + 2) / 3)) max_len=4096 ;;
+  esac
+  corpus=$build/corpus-$t
+  artifacts=$build/artifacts/fuzz_$t
+  mkdir -p "$corpus" "$artifacts"
+  for sd in $(seed_dirs "$t"); do
+    dir=${sd%%:*} suffix=${sd#*:}
+    for f in "$dir"/*."$suffix"; do [ -f "$f" ] && cp "$f" "$corpus/"; done
   done
-  echo "fuzzing the $t parser for ${secs}s"
-  (cd build-fuzz && ./test/fuzz/fuzz_$t -max_total_time="$secs" -timeout=10 -max_len=16384 \
-     -print_final_stats=1 "corpus-$t" 2>&1 | grep -E 'stat::number_of_executed_runs|stat::new_units_added|ERROR|SUMMARY|Done' || true)
-  (cd build-fuzz && ls crash-* leak-* timeout-* oom-* 2>/dev/null) && { echo "fuzz_$t found a failing input"; exit 1; }
+  if [ -d "test/fuzz/corpus/fuzz_$t" ]; then
+    for f in "test/fuzz/corpus/fuzz_$t"/*; do [ -f "$f" ] && cp "$f" "$corpus/"; done
+  fi
+  echo "fuzzing $t for ${s}s"
+  rc=0
+  (cd "$build" && "./test/fuzz/fuzz_$t" -max_total_time="$s" -timeout=10 -max_len="$max_len" \
+     -print_final_stats=1 -artifact_prefix="artifacts/fuzz_$t/" "corpus-$t") >"$build/fuzz_$t.log" 2>&1 || rc=$?
+  grep -E 'stat::number_of_executed_(runs|units)|stat::average_exec_per_sec|stat::new_units_added|ERROR|SUMMARY|Done' "$build/fuzz_$t.log" || true
+  if [ $rc -ne 0 ] || [ -n "$(ls -A "$artifacts")" ]; then
+    echo "fuzz_$t found a failing input (exit $rc): $(ls "$artifacts" | sed "s|^|$artifacts/|" | tr '\n' ' ')"
+    failed+=("$t")
+  fi
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: failing inputs from ${failed[*]} (logs: $build/fuzz_<target>.log)"
+  exit 1
+fi
 echo "fuzz: no crashes"

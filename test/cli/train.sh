@@ -37,12 +37,12 @@ run=$tmp/run
 check synthetic-first-line bash -c "head -1 '$tmp/out' | grep -q '^data: SYNTHETIC'"
 check engine-line grep -qE '^engine: (jit|ref)' "$tmp/out"
 check no-progress-bar-off-tty bash -c "! grep -q $'\r' '$tmp/err'"
-for f in metrics.csv manifest.json best.safetensors last.safetensors last.optim.safetensors; do
+for f in metrics.csv manifest.json init.safetensors best.safetensors last.safetensors last.optim.safetensors; do
   check "run-dir-$f" test -s "$run/$f"
 done
-check csv-header bash -c "head -1 '$run/metrics.csv' | grep -qx 'epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second'"
+check csv-header bash -c "head -1 '$run/metrics.csv' | grep -qx 'epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second,train_seconds'"
 check csv-rows bash -c "[ \$(wc -l <'$run/metrics.csv') -eq 3 ] && cut -d, -f1 '$run/metrics.csv' | tail -2 | tr '\n' ' ' | grep -qx '1 2 '"
-check csv-fields awk -F, 'NR > 1 && (NF != 8 || $3 <= 0 || $3 >= 1 || $2 <= 0) { bad = 1 } END { exit bad }' "$run/metrics.csv"
+check csv-fields awk -F, 'NR > 1 && (NF != 9 || $3 <= 0 || $3 >= 1 || $2 <= 0) { bad = 1 } END { exit bad }' "$run/metrics.csv"
 for key in '"command": ' '"argv": ' '"jscc_version": ' '"seed": 0' '"engine": ' '"host_cpu": ' \
            '"path": "examples/jsc_tiny.jsc"' '"synthetic": true' '"batch_size": 256' '"optimizer": "adam"' \
            '"lr": 0.001' '"scheduler": "cosine"' '"eta_min": 1e-06' '"t_max": 2'; do

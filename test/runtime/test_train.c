@@ -132,7 +132,7 @@ static void assert_same_file(const char *a, const char *b, const char *name) {
   free(y);
 }
 
-/* metrics.csv without its timing columns (epoch_seconds, samples_per_second). */
+/* metrics.csv without its timing columns (epoch_seconds, samples_per_second, train_seconds). */
 static char *metrics_untimed(const char *d) {
   char *s = slurp(d, "metrics.csv", NULL);
   assert_non_null(s);
@@ -173,7 +173,7 @@ static void test_ref_learns(void **state) {
   /* the CSV: a header and one row per epoch, losses going down */
   char *csv = slurp(c.out_dir, "metrics.csv", NULL);
   assert_non_null(csv);
-  static const char header[] = "epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second\n";
+  static const char header[] = "epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second,train_seconds\n";
   assert_true(strncmp(csv, header, sizeof header - 1) == 0);
   double tl[3], vl[3];
   const char *p = strchr(csv, '\n') + 1;
