@@ -88,6 +88,10 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
 void cg_kernel_run(const CgKernel *k, CgArgs *a);
 void cg_kernel_free(CgKernel *k);
 bool cg_llvm_available(void);      /* built with LLVM */
+/* After compiling: give LLVM's machine code pages back to the OS (they are read-only file
+ * pages and fault back in if LLVM runs again), so a long training run's resident set is its
+ * data and kernels, not the compiler.  A no-op without LLVM or /proc. */
+void cg_llvm_trim(void);
 int cg_host_vec(void);             /* rows per vector for this CPU: 16 with AVX-512, else 8 */
 const char *cg_host_cpu(void);     /* "znver4 (avx512f...)" for reports; static string */
 

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "plan.h"
@@ -699,6 +700,21 @@ const char *cg_host_cpu(void) {
 
 bool cg_llvm_available(void) { return true; }
 
+void cg_llvm_trim(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (!f) return;
+  char line[4096];
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char perms[8];
+    int at = 0;
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &at) < 3 || !at) continue;
+    /* only the shared library's text: never written, never relocated (PIC) */
+    if (strcmp(perms, "r-xp") == 0 && strstr(line + at, "libLLVM")) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  }
+  fclose(f);
+}
+
 int cg_host_vec(void) {
   char *feat = LLVMGetHostCPUFeatures();
   int v = strstr(feat, "+avx512f") ? 16 : 8;
@@ -876,5 +892,6 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
 }
 void cg_kernel_run(const CgKernel *k, CgArgs *a) { (void)k, (void)a; }
 void cg_kernel_free(CgKernel *k) { (void)k; }
+void cg_llvm_trim(void) {}
 
 #endif

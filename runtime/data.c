@@ -546,7 +546,7 @@ typedef struct Source {
 } Source;
 
 /* Bumped whenever the generator, the preprocessing or the cache layout changes. */
-#define DATA_VERSION 2
+#define DATA_VERSION 3
 
 static uint64_t key_options(uint64_t h, const RtDataOpts *o) {
   h = fnv1a(h, &o->split_seed, sizeof o->split_seed);
@@ -715,12 +715,31 @@ static uint64_t header_hash(const CacheHeader *h) {
   return hash_bytes(&c, sizeof c, 3);
 }
 
-/* The content hash of the splits: each array hashed, then the hashes and counts together. */
-static uint64_t image_hash(const unsigned char *base, const CacheHeader *h) {
+/* Hash a region of a mapped file, giving its pages back as it goes (MADV_DONTNEED on a
+ * read-only file mapping only drops them from this process: they come back from the page
+ * cache on the next touch).  Checking a cache file therefore does not make the whole file
+ * resident at once: the training loop's resident set is the splits it reads. */
+static uint64_t hash_region(const unsigned char *p, size_t len, uint64_t seed, bool drop) {
+  uint64_t h = seed; /* chained over 1 MiB chunks, whether or not pages are dropped */
+  enum { CHUNK = 1 << 20 };
+  long pg = sysconf(_SC_PAGESIZE);
+  for (size_t at = 0; at < len; at += CHUNK) {
+    size_t n = len - at < CHUNK ? len - at : CHUNK;
+    h = hash_bytes(p + at, n, h);
+    uintptr_t lo = ((uintptr_t)(p + at) + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t hi = ((uintptr_t)(p + at + n)) & ~((uintptr_t)pg - 1);
+    if (drop && hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  }
+  return h;
+}
+
+/* The content hash of the splits: each array hashed, then the hashes and counts together.
+ * `drop`: base is a file mapping whose pages may be given back after hashing. */
+static uint64_t image_hash(const unsigned char *base, const CacheHeader *h, bool drop) {
   uint64_t parts[2 * NSPLITS + NSPLITS];
   for (int s = 0; s < NSPLITS; s++) {
-    parts[2 * s] = hash_bytes(base + h->off[2 * s], (size_t)h->n[s] * RT_JSC_FEATURES * sizeof(float), 10);
-    parts[2 * s + 1] = hash_bytes(base + h->off[2 * s + 1], (size_t)h->n[s] * sizeof(int32_t), 11);
+    parts[2 * s] = hash_region(base + h->off[2 * s], (size_t)h->n[s] * RT_JSC_FEATURES * sizeof(float), 10, drop);
+    parts[2 * s + 1] = hash_region(base + h->off[2 * s + 1], (size_t)h->n[s] * sizeof(int32_t), 11, drop);
     parts[2 * NSPLITS + s] = (uint64_t)h->n[s];
   }
   return mix64(fnv1a(FNV_BASIS, parts, sizeof parts));
@@ -863,7 +882,7 @@ static Status build_image(const RtDataOpts *o, const Source *src, const RtJscRow
     }
     first += counts[s];
   }
-  h->hash = image_hash(base, h);
+  h->hash = image_hash(base, h, false);
   h->header_hash = header_hash(h);
   *out = base;
 out:
@@ -932,11 +951,7 @@ static bool cache_open(const char *path, uint64_t key, RtDataset *ds, DataImpl *
     return false;
   }
   size_t len = (size_t)sb.st_size;
-  int flags = MAP_PRIVATE;
-#ifdef MAP_POPULATE
-  flags |= MAP_POPULATE; /* the checksum touches every page anyway: fault them in bulk */
-#endif
-  void *map = mmap(NULL, len, PROT_READ, flags, fd, 0);
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (map == MAP_FAILED) return false;
   const CacheHeader *h = map;
@@ -955,7 +970,7 @@ static bool cache_open(const char *path, uint64_t key, RtDataset *ds, DataImpl *
     uint64_t off[2 * NSPLITS];
     ok = layout(h->n, off) == len && memcmp(off, h->off, sizeof off) == 0;
   }
-  ok = ok && image_hash(map, h) == h->hash;
+  ok = ok && image_hash(map, h, true) == h->hash;
   if (!ok) {
     munmap(map, len);
     return false;

@@ -825,14 +825,19 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   double best = INFINITY;
   int64_t best_epoch = 0;
 
+  if ((st = rt_state_new(c->train, &e.s, d))) goto done;
+  if ((st = rt_optim_state_new(c->optim.kind, e.s->total, &opt, d))) goto done;
+  e.opt = &opt;
+  /* The kernels before the data: compiling is the memory peak of LLVM's side, and once the
+   * kernels exist LLVM's code can leave the resident set (cg_llvm_trim) before the data
+   * arrive.  A model the jit refuses leaves nothing behind either. */
+  if ((st = engine_open(&e, c->engine, d))) goto done;
+  if (e.kind == RT_ENGINE_JIT) cg_llvm_trim();
   if ((st = load_data(&c->data, c->dataset, &own, &ds, log, d))) goto done;
   if (ds->train.n < 1) {
     st = diag_error(d, (SrcLoc){0}, "the training split is empty");
     goto done;
   }
-  if ((st = rt_state_new(c->train, &e.s, d))) goto done;
-  if ((st = rt_optim_state_new(c->optim.kind, e.s->total, &opt, d))) goto done;
-  e.opt = &opt;
 
   if (c->resume_dir) {
     /* The model, buffers, optimizer state and counters of the last finished epoch. */
@@ -868,8 +873,6 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
     sb_puts(&csv, csv_header);
   }
 
-  /* The engine before the directory: a model the jit refuses leaves nothing behind. */
-  if ((st = engine_open(&e, c->engine, d))) goto done;
   if (!c->resume_dir && (st = make_dirs(dir, d))) goto done;
   write_manifest(&man, c, ds, &e, c->resume_dir ? epoch0 : -1, sched.t_max);
   if ((st = write_text(&man, dir, "manifest.json", d))) goto done;

@@ -64,7 +64,7 @@ for t in "${targets[@]}"; do
   rc=0
   (cd "$build" && "./test/fuzz/fuzz_$t" -max_total_time="$s" -timeout=10 -max_len="$max_len" \
      -print_final_stats=1 -artifact_prefix="artifacts/fuzz_$t/" "corpus-$t") >"$build/fuzz_$t.log" 2>&1 || rc=$?
-  grep -E 'stat::number_of_executed_(runs|units)|stat::average_exec_per_sec|stat::new_units_added|ERROR|SUMMARY|Done' "$build/fuzz_$t.log" || true
+  grep -E '^fuzz_[a-z]+: |stat::number_of_executed_(runs|units)|stat::average_exec_per_sec|stat::new_units_added|ERROR|SUMMARY|Done' "$build/fuzz_$t.log" || true
   if [ $rc -ne 0 ] || [ -n "$(ls -A "$artifacts")" ]; then
     echo "fuzz_$t found a failing input (exit $rc): $(ls "$artifacts" | sed "s|^|$artifacts/|" | tr '\n' ' ')"
     failed+=("$t")
