@@ -204,7 +204,7 @@ struct Engine {
  * several misses in flight. */
 static void jit_gather(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t start, int64_t n) {
   int64_t bp = e->bpad;
-  enum { AHEAD = 12 };
+  enum { AHEAD = 32 };
   float *x = e->x;
   for (int64_t i = 0; i < n; i++) {
     if (idx && i + AHEAD < n) __builtin_prefetch(sp->x + idx[i + AHEAD] * NFEAT);
