@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -713,6 +714,9 @@ void cg_llvm_trim(void) {
     if (strcmp(perms, "r-xp") == 0 && strstr(line + at, "libLLVM")) madvise((void *)lo, hi - lo, MADV_DONTNEED);
   }
   fclose(f);
+#ifdef __GLIBC__
+  malloc_trim(0); /* and the heap the compiler freed */
+#endif
 }
 
 int cg_host_vec(void) {

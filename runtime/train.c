@@ -464,9 +464,9 @@ static Status engine_open(Engine *e, RtEngineKind want, Diag *d) {
 static void engine_describe(const Engine *e, FILE *log) {
   if (!log) return;
   if (e->kind == RT_ENGINE_JIT)
-    fprintf(log, "engine: jit (LLVM kernels for %s: training step in %d pass%s over the batch, compiled in %.0f ms)\n",
-            cg_host_cpu(), e->tplan ? cg_plan_passes(e->tplan) : 0, e->tplan && cg_plan_passes(e->tplan) == 1 ? "" : "es",
-            e->compile_ms);
+    fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, compiled in %.0f ms)\n",
+            cg_host_cpu(), e->tplan ? "training" : "evaluation", cg_plan_passes(e->tplan ? e->tplan : e->eplan),
+            cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es", e->compile_ms);
   else if (e->why[0])
     fprintf(log, "engine: ref (reference executor; jit unavailable: %s)\n", e->why);
   else

@@ -6,9 +6,9 @@
 # SECONDS (default 30) is the time of each parser target; the others take a share of it, so
 # the default run stays under two minutes:
 #   jsc, ir      SECONDS each   the .jsc front end, the IR text parser
-#   ckpt, data   2/3 each       safetensors checkpoints; CSV / ARFF / HDF5 data files
-#   lzf          1/3            the LZF decompressor (a small function: it saturates fast)
-# (30 gives 30 + 30 + 20 + 20 + 10 = 110 s.)  TARGETs (jsc ir ckpt data lzf) pick a subset;
+#   ckpt, data   1/2 each       safetensors checkpoints; CSV / ARFF / HDF5 data files
+#   lzf          1/6            the LZF decompressor (a small function: it saturates fast)
+# (30 gives 30 + 30 + 15 + 15 + 5 = 95 s of fuzzing, about 100 s in all.)  TARGETs (jsc ir ckpt data lzf) pick a subset;
 # FUZZ_BUILD names the build directory (default build-fuzz).
 # A crash, leak, hang (>10 s per input) or sanitizer report fails the run, after every target
 # has run; reproducers are left in $FUZZ_BUILD/artifacts/fuzz_<target>/ (crash-*, leak-*,
@@ -46,9 +46,9 @@ failed=()
 for t in "${targets[@]}"; do
   case $t in
   jsc | ir) s=$secs max_len=16384 ;;
-  ckpt) s=$(((secs * 2 + 2) / 3)) max_len=16384 ;;
-  data) s=$(((secs * 2 + 2) / 3)) max_len=32768 ;; # the HDF5 seed is 21 KB
-  lzf) s=$(((secs + 2) / 3)) max_len=4096 ;;
+  ckpt) s=$(((secs + 1) / 2)) max_len=16384 ;;
+  data) s=$(((secs + 1) / 2)) max_len=32768 ;; # the HDF5 seed is 21 KB
+  lzf) s=$(((secs + 5) / 6)) max_len=4096 ;;
   esac
   corpus=$build/corpus-$t
   artifacts=$build/artifacts/fuzz_$t
