@@ -393,6 +393,9 @@ static Status parse_number(TextIn *t, const Field *f, int feature, double *out) 
   errno = 0;
   double v = strtod(buf, &end);
   if (end != buf + f->n || !isfinite(v)) goto bad;
+  if (fabs(v) > RT_JSC_MAX_ABS)
+    return diag_error(t->d, tloc(t, f->col), "number '%.*s' for %s is out of range (|x| > %g)", (int)(f->n > 40 ? 40 : f->n),
+                      f->s, rt_jsc_feature_names[feature] + 2, RT_JSC_MAX_ABS);
   *out = v;
   return JS_OK;
 bad:

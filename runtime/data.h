@@ -16,6 +16,9 @@
 
 #define RT_JSC_FEATURES 16
 #define RT_JSC_CLASSES 5
+/* A feature value beyond this magnitude is refused as corrupt: no jet feature comes near it,
+ * and standardising squares it (1e300 would overflow to inf). */
+#define RT_JSC_MAX_ABS 1e15
 #define RT_JSC_MAX_ROWS (INT64_C(1) << 31) /* unique rows; more is refused, not allocated */
 
 /* ==== data.c: loading, preprocessing and the cache ==== */

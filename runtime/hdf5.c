@@ -8,6 +8,7 @@
  * Every HDF5 call goes through a check that reports the call, the file and HDF5's own error
  * stack; HDF5's automatic stack printing is off while we work. */
 #include <math.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "runtime.h"
@@ -172,6 +173,12 @@ static Status read_rows(H5Ctx *c, const char *path, H5Objs *o, RtJscRows *rows) 
     H5T_class_t cls = H5Tget_member_class(o->ftype, (unsigned)idx);
     if (cls != H5T_INTEGER && cls != H5T_FLOAT)
       return diag_error(c->d, at, "field '%s' of '" DATASET "' is not a number", field_name(k));
+    /* a number of more than 16 bytes is a corrupt type that libhdf5 would try to convert */
+    hid_t mt = H5Tget_member_type(o->ftype, (unsigned)idx);
+    size_t msize = mt >= 0 ? H5Tget_size(mt) : 0;
+    if (mt >= 0) H5Tclose(mt);
+    if (msize == 0 || msize > 16)
+      return diag_error(c->d, at, "field '%s' of '" DATASET "' is a %zu-byte number: the file is corrupt", field_name(k), msize);
   }
   if (!h5id(c, o->space = H5Dget_space(o->dset), "H5Dget_space")) return JS_ERR;
   int rank = H5Sget_simple_extent_ndims(o->space);
@@ -181,6 +188,20 @@ static Status read_rows(H5Ctx *c, const char *path, H5Objs *o, RtJscRows *rows) 
   if (!h5ok(c, H5Sget_simple_extent_dims(o->space, &nrows, NULL), "H5Sget_simple_extent_dims"))
     return JS_ERR;
 
+  /* A corrupt file can claim absurd sizes that libhdf5 would try to allocate: a record of
+   * more than 64 KiB, or more rows than any JSC file, is refused before reading. */
+  size_t rec = H5Tget_size(o->ftype);
+  if (rec == 0 || rec > ((size_t)1 << 16))
+    return diag_error(c->d, at, "dataset '" DATASET "' has records of %zu bytes: the file is corrupt", rec);
+  if (nrows > (hsize_t)RT_JSC_MAX_ROWS)
+    return diag_error(c->d, at, "dataset '" DATASET "' claims %llu rows: the file is corrupt", (unsigned long long)nrows);
+  if (!h5id(c, o->dcpl = H5Dget_create_plist(o->dset), "H5Dget_create_plist")) return JS_ERR;
+  if (H5Pget_layout(o->dcpl) != H5D_CHUNKED) { /* uncompressed: the rows must fit in the file */
+    struct stat fst;
+    if (stat(path, &fst) == 0 && (double)nrows * (double)rec > (double)fst.st_size)
+      return diag_error(c->d, at, "dataset '" DATASET "' claims %llu rows of %zu bytes, more than the file holds: truncated or corrupt",
+                        (unsigned long long)nrows, rec);
+  }
   if (!h5id(c, o->mtype = H5Tcreate(H5T_COMPOUND, NFIELDS * sizeof(double)), "H5Tcreate")) return JS_ERR;
   for (int k = 0; k < NFIELDS; k++)
     if (!h5ok(c, H5Tinsert(o->mtype, field_name(k), (size_t)k * sizeof(double), H5T_NATIVE_DOUBLE),
@@ -189,7 +210,6 @@ static Status read_rows(H5Ctx *c, const char *path, H5Objs *o, RtJscRows *rows) 
 
   /* Blocks of whole chunks, about 64 Ki rows (11 MB of doubles). */
   hsize_t block = 65536;
-  if (!h5id(c, o->dcpl = H5Dget_create_plist(o->dset), "H5Dget_create_plist")) return JS_ERR;
   if (H5Pget_layout(o->dcpl) == H5D_CHUNKED) {
     hsize_t chunk = 0;
     if (H5Pget_chunk(o->dcpl, 1, &chunk) == 1 && chunk > 0 && chunk <= ((hsize_t)1 << 20))
@@ -214,9 +234,9 @@ static Status read_rows(H5Ctx *c, const char *path, H5Objs *o, RtJscRows *rows) 
     for (hsize_t i = 0; i < cnt && !st; i++) {
       const double *r = buf + i * NFIELDS;
       for (int k = 0; k < NFIELDS; k++)
-        if (!isfinite(r[k])) {
-          st = diag_error(c->d, at, "row %llu: field '%s' is not a finite number",
-                          (unsigned long long)(start + i), field_name(k));
+        if (!isfinite(r[k]) || (k < RT_JSC_FEATURES && fabs(r[k]) > RT_JSC_MAX_ABS)) {
+          st = diag_error(c->d, at, "row %llu: field '%s' is %s", (unsigned long long)(start + i), field_name(k),
+                          isfinite(r[k]) ? "out of range" : "not a finite number");
           break;
         }
       if (st) break;

@@ -116,6 +116,8 @@ expect out-taken 1 "holds a run already" -- train examples/jsc_tiny.jsc "${small
 expect resume-nothing 1 "no checkpoint there" -- train examples/jsc_tiny.jsc "${small[@]}" --resume "$tmp/empty"
 printf 'model Three {\n    input x: f32[B, 16]\n    fc = Linear(16, 3)\n    return fc(x)\n}\n' >"$tmp/three.jsc"
 expect not-jsc-classes 1 "must return logits f32[B,5]" -- train "$tmp/three.jsc" "${small[@]}" --out "$tmp/three"
+expect huge-feature 1 "out of range" -- train examples/jsc_tiny.jsc --data test/fuzz/crashes/fuzz_data-nonfinite-huge.csv --no-cache --out "$tmp/huge"
+expect corrupt-h5 1 "H5Dread failed" -- train examples/jsc_tiny.jsc --data test/fuzz/crashes/fuzz_data-oom-hdf5-be1707b9 --no-cache --out "$tmp/oom"
 echo 'not a safetensors file' >"$tmp/junk.safetensors"
 expect junk-ckpt 1 "junk.safetensors" -- test examples/jsc_tiny.jsc --ckpt "$tmp/junk.safetensors" "${small[@]}"
 
