@@ -303,7 +303,7 @@ static void test_csv_openml(void **state) {
  * column order reads the same as the plain one. */
 static void test_csv_variants(void **state) {
   (void)state;
-  char path[512];
+  char path[512] = {0};
   tmp_path(path, sizeof path, "variant.csv");
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
@@ -385,7 +385,7 @@ static void write_h5(const char *path, const char *dset, const char *drop, int j
 static void test_hdf5_c_api(void **state) {
   (void)state;
 #ifdef JSCC_HAVE_HDF5
-  char path[512];
+  char path[512] = {0};
   tmp_path(path, sizeof path, "capi.h5");
   enum { JETS = 101 };
   write_h5(path, "t_allpar_new", NULL, JETS);
@@ -585,7 +585,7 @@ static void test_cache_source_change(void **state) {
 
 static void test_errors_text(void **state) {
   (void)state;
-  char path[512];
+  char path[512] = {0};
   RtDataOpts o = opts_for(tmp_path(path, sizeof path, "does-not-exist.csv"));
   expect_error(&o, "does-not-exist.csv: error: cannot open the data file: No such file");
 
@@ -667,7 +667,7 @@ static void test_errors_text(void **state) {
 
 static void test_errors_hdf5(void **state) {
   (void)state;
-  char path[512];
+  char path[512] = {0};
   RtDataOpts o = opts_for(path);
 #ifdef JSCC_HAVE_HDF5
   /* Truncated: the LZF fixture cut in half. */
