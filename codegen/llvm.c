@@ -207,6 +207,7 @@ static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
  * 225 ms against 108 ms.  What remains useful is scalar cleanup; machine code generation
  * runs at LLVM's default (O2) level. */
 #define CG_PIPELINE "function(sroa,early-cse,instcombine,simplifycfg)"
+#define CG_CODEGEN_LEVEL 2
 enum { REG_MAX = 16 };
 static bool wide(int n) { return n > REG_MAX; }
 
@@ -816,14 +817,18 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   }
 
   /* ORC LLJIT for the host */
-  LLVMOrcJITTargetMachineBuilderRef jtmb;
-  if ((e = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb))) {
-    st = llvm_err(d, "detecting the host", e);
-    goto fail_mod;
-  }
+  /* The JIT compiles with a host target machine at the code generation level chosen here
+   * (JSCC_LLVM_CODEGEN_LEVEL 0-3 overrides it, for measurements). */
+  int cgl = getenv("JSCC_LLVM_CODEGEN_LEVEL") ? atoi(getenv("JSCC_LLVM_CODEGEN_LEVEL")) : CG_CODEGEN_LEVEL;
+  char *jtriple = LLVMGetDefaultTargetTriple(), *jcpu = LLVMGetHostCPUName(), *jfeat = LLVMGetHostCPUFeatures();
+  LLVMTargetMachineRef jtm = LLVMCreateTargetMachine(target, jtriple, jcpu, jfeat, (LLVMCodeGenOptLevel)cgl,
+                                                     LLVMRelocDefault, LLVMCodeModelJITDefault);
+  LLVMDisposeMessage(jtriple), LLVMDisposeMessage(jcpu), LLVMDisposeMessage(jfeat);
+  LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(jtm);
   LLVMOrcLLJITBuilderRef jb = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(jb, jtmb);
   LLVMOrcLLJITRef jit;
+  double tj0 = now_ms();
   if ((e = LLVMOrcCreateLLJIT(&jit, jb))) {
     st = llvm_err(d, "creating the JIT", e);
     goto fail_mod;
@@ -844,6 +849,7 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
     return llvm_err(d, "adding the module", e);
   }
   LLVMOrcExecutorAddress addr;
+  double tj1 = now_ms();
   if ((e = LLVMOrcLLJITLookup(jit, &addr, "jscc_step"))) {
     LLVMOrcDisposeLLJIT(jit);
     return llvm_err(d, "compiling the module", e);
@@ -858,6 +864,9 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   if (info) {
     info->render_ms = t1 - t0;
     info->compile_ms = now_ms() - t1;
+    if (getenv("JSCC_LLVM_TIMING"))
+      fprintf(stderr, "llvm: render %.1f, passes+tm %.1f, jit create %.1f, codegen %.1f ms\n", t1 - t0, tj0 - t1,
+              tj1 - tj0, now_ms() - tj1);
     info->ir_instructions = ninst;
   }
   *out = k;
