@@ -10,6 +10,7 @@
 #   report    --passes=report-graph
 #   params    --passes=params
 #   grad.ir   --passes=grad --dump-ir=text   (the training graph; every model that returns logits)
+#   plan      train --dump-plan               (the JIT's fusion plans, 16 rows per vector)
 # Round trips: print -> parse -> print is identical for the IR text of every example, for its
 # metadata dump, and for every test/golden/*.ir file.  Run from the source root.
 set -u
@@ -63,6 +64,8 @@ for src in examples/*.jsc; do
     run "$tmp/$name.grad.ir" "$src" --passes=grad --dump-ir=text
     check "$name.grad.ir" "test/golden/$name.grad.ir" "$tmp/$name.grad.ir"
     roundtrip "$name.grad.ir" "$tmp/$name.grad.ir"
+    JSCC_VEC=16 run "$tmp/$name.plan" train "$src" --dump-plan
+    check "$name.plan" "test/golden/$name.plan" "$tmp/$name.plan"
   fi
   if command -v dot >/dev/null; then
     n=$((n + 1))
