@@ -42,6 +42,13 @@ typedef struct Val {
   LLVMValueRef arr;   /* a stack array [n x <vec x float>], or NULL */
 } Val;
 
+typedef struct VecCache {
+  LLVMValueRef base;
+  int64_t start;
+  int len;
+  LLVMValueRef vec;
+} VecCache;
+
 typedef struct R {
   const CgPlan *p;
   LLVMContextRef ctx;
@@ -55,6 +62,9 @@ typedef struct R {
   LLVMValueRef row0;          /* i64: first row of the current block */
   LLVMValueRef validv, wrowv, targetv, rowv;
   Val *vals;                  /* [value id] */
+  int cur_n;                  /* features of the instruction being rendered */
+  VecCache vcache[256];       /* vectors loaded in the current straight-line region (bcast) */
+  int nvcache;
   size_t ninst;
 } R;
 
@@ -186,7 +196,9 @@ static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
   LLVMValueRef i = LLVMBuildPhi(r->b, r->i64, "i");
   LLVMBuildCondBr(r->b, LLVMBuildICmp(r->b, LLVMIntSLT, i, n, ""), bodyb, exit);
   LLVMPositionBuilderAtEnd(r->b, bodyb);
+  r->nvcache = 0; /* values from before the loop would do, but keep it simple: per region */
   body(r, i, ud);
+  r->nvcache = 0;
   LLVMValueRef next = LLVMBuildAdd(r->b, i, ci64(r, 1), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(r->b);
   LLVMBuildBr(r->b, head);
@@ -194,6 +206,7 @@ static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
   LLVMBasicBlockRef from[2] = {pre, latch};
   LLVMAddIncoming(i, inc, from, 2);
   LLVMPositionBuilderAtEnd(r->b, exit);
+  r->nvcache = 0;
 }
 
 /* Row values: up to REG_MAX features live in registers (one SSA vector per feature, the
@@ -259,11 +272,37 @@ static void new_val_storage(R *r, int id, int n) {
   else v->reg = ir_calloc((size_t)(n ? n : 1), sizeof(LLVMValueRef));
 }
 
+/* Element k of a parameter or stat vector [start, start + len), broadcast to every lane: the
+ * vector is loaded once per straight-line region and each element is one shuffle (instead of
+ * an address, a load and a splat per element), which keeps the module small. */
+static LLVMValueRef bcast(R *r, LLVMValueRef base, int64_t start, int len, int k) {
+  LLVMValueRef vec = NULL;
+  for (int i = 0; i < r->nvcache; i++)
+    if (r->vcache[i].base == base && r->vcache[i].start == start && r->vcache[i].len == len) vec = r->vcache[i].vec;
+  if (!vec) {
+    LLVMTypeRef vt = LLVMVectorType(r->f32, (unsigned)len);
+    LLVMValueRef p = LLVMBuildBitCast(r->b, fptr(r, base, ci64(r, start)), LLVMPointerType(vt, 0), "");
+    vec = LLVMBuildLoad2(r->b, vt, p, "");
+    LLVMSetAlignment(vec, 4);
+    if (r->nvcache < (int)(sizeof r->vcache / sizeof r->vcache[0]))
+      r->vcache[r->nvcache++] = (VecCache){base, start, len, vec};
+  }
+  LLVMValueRef mask[64];
+  for (int l = 0; l < r->V; l++) mask[l] = ci32(r, (uint32_t)k);
+  return LLVMBuildShuffleVector(r->b, vec, LLVMGetUndef(LLVMTypeOf(vec)), LLVMConstVector(mask, (unsigned)r->V), "");
+}
+
 static LLVMValueRef opd(R *r, Opd o, LLVMValueRef j) {
   switch (o.kind) {
   case OPD_VAL: return val_get(r, (int)o.id, j);
-  case OPD_PARAM: return splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, o.id), "")));
-  case OPD_STAT: return splat(r, loadf(r, r->arg[A_SCRATCH], LLVMBuildAdd(r->b, j, ci64(r, o.id), "")));
+  case OPD_PARAM:
+  case OPD_STAT: {
+    LLVMValueRef base = r->arg[o.kind == OPD_PARAM ? A_PARAMS : A_SCRATCH];
+    if (o.scalar) j = ci64(r, 0);
+    int64_t k;
+    if (!o.scalar && r->cur_n > 1 && const_index(j, &k)) return bcast(r, base, o.id, r->cur_n, (int)k);
+    return splat(r, loadf(r, base, LLVMBuildAdd(r->b, j, ci64(r, o.id), "")));
+  }
   case OPD_CONST: return vconst(r, o.c);
   case OPD_VALID: return r->validv;
   case OPD_WROW: return r->wrowv;
@@ -343,11 +382,17 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
     break;
   }
   case I_AFFINE: { /* output feature o = j */
-    LLVMValueRef acc = in->bias >= 0 ? splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, in->bias), "")))
-                                     : vconst(r, 0);
+    int64_t o;
+    bool co = const_index(j, &o) && in->n > 1;
+    LLVMValueRef acc = in->bias < 0 ? vconst(r, 0)
+                       : co ? bcast(r, r->arg[A_PARAMS], in->bias, in->n, (int)o)
+                            : splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, in->bias), "")));
     LLVMValueRef ob = LLVMBuildMul(r->b, j, ci64(r, in->so), "");
     for (int k = 0; k < in->nb; k++) {
-      LLVMValueRef w = splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, ob, ci64(r, in->w + k * in->sk), "")));
+      /* a row of the weight (sk == 1) is one vector load, then a shuffle per weight */
+      LLVMValueRef w = co && in->sk == 1 && in->nb > 1
+                           ? bcast(r, r->arg[A_PARAMS], in->w + o * in->so, in->nb, k)
+                           : splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, ob, ci64(r, in->w + k * in->sk), "")));
       acc = fmuladd(r, opdc(r, in->a, k), w, acc);
     }
     val_set(r, in->dst, j, acc);
@@ -377,6 +422,7 @@ static void features(R *r, const Inst *in, int n, bool loop_ok) {
 }
 
 static void emit_inst(R *r, const Inst *in) {
+  r->cur_n = in->n;
   switch (in->kind) {
   case I_LOAD:
   case I_LOADX:
@@ -465,6 +511,7 @@ static void emit_inst(R *r, const Inst *in) {
 
 static void row_body(R *r, LLVMValueRef blk, void *ud) {
   const Stage *st = ud;
+  r->nvcache = 0;
   r->row0 = LLVMBuildMul(r->b, blk, ci64(r, r->V), "");
   r->validv = loadv(r, r->arg[A_VALID], r->row0);
   r->wrowv = LLVMBuildFMul(r->b, r->validv, r->invnv, "");

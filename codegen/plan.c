@@ -194,7 +194,11 @@ static Status operand(Lower *L, const Node *at, const Value *v, int s, int n, Op
     if (a->n != n && a->n != 1) return unsupported(L, at, "mixes rows of different lengths");
     return *out = O_val(row_in(L, v->u.node, s)), JS_OK;
   }
-  if (a->kind == NK_PARAM && (a->n == n || a->n == 1)) return *out = O_param(a->off), JS_OK;
+  if (a->kind == NK_PARAM && (a->n == n || a->n == 1)) {
+    *out = O_param(a->off);
+    out->scalar = a->n == 1 && n != 1;
+    return JS_OK;
+  }
   if (a->kind == NK_ACC && L->p->accs[a->acc].dest == ACC_STAT && a->n == n) return *out = O_stat(a->off), JS_OK;
   return unsupported(L, at, "broadcasts a tensor the kernels cannot read per feature");
 }
@@ -779,8 +783,8 @@ static void opd_print(StrBuf *sb, Opd o) {
   switch (o.kind) {
   case OPD_NONE: break;
   case OPD_VAL: sb_printf(sb, " v%lld", (long long)o.id); break;
-  case OPD_PARAM: sb_printf(sb, " param[%lld]", (long long)o.id); break;
-  case OPD_STAT: sb_printf(sb, " stat[%lld]", (long long)o.id); break;
+  case OPD_PARAM: sb_printf(sb, " param[%lld]%s", (long long)o.id, o.scalar ? "(scalar)" : ""); break;
+  case OPD_STAT: sb_printf(sb, " stat[%lld]%s", (long long)o.id, o.scalar ? "(scalar)" : ""); break;
   case OPD_CONST: sb_printf(sb, " %g", (double)o.c); break;
   case OPD_VALID: sb_puts(sb, " valid"); break;
   case OPD_WROW: sb_puts(sb, " valid/n"); break;

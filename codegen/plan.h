@@ -31,6 +31,7 @@ typedef struct Opd {
   OpdKind kind;
   int64_t id;  /* value id, parameter offset or stat offset */
   float c;     /* OPD_CONST */
+  bool scalar; /* OPD_PARAM/OPD_STAT: one element, the same for every j */
 } Opd;
 
 typedef enum EwOp {
