@@ -377,6 +377,16 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
   case I_LOGITS: storev(r, opd(r, in->a, j), r->arg[A_LOGITS], rowj); break;
   case I_EW: val_set(r, in->dst, j, ew1(r, in, j)); break;
   case I_ACC: {
+    if (r->p->accs[in->acc].f64) { /* lanes of doubles: [n][V] doubles from aoff */
+      LLVMTypeRef vd = LLVMVectorType(r->f64, (unsigned)r->V);
+      LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[in->acc]), LLVMBuildMul(r->b, j, ci64(r, 2 * r->V), ""), "");
+      LLVMValueRef pp = LLVMBuildBitCast(r->b, fptr(r, r->arg[A_SCRATCH], idx), LLVMPointerType(vd, 0), "");
+      LLVMValueRef old = LLVMBuildLoad2(r->b, vd, pp, "");
+      LLVMSetAlignment(old, 8);
+      LLVMValueRef sum = LLVMBuildFAdd(r->b, old, LLVMBuildFPExt(r->b, opd(r, in->a, j), vd, ""), "");
+      LLVMSetAlignment(LLVMBuildStore(r->b, sum, pp), 8);
+      break;
+    }
     LLVMValueRef idx = acc_idxd(r, in->acc, j);
     storev(r, LLVMBuildFAdd(r->b, loadv(r, r->arg[A_SCRATCH], idx), opd(r, in->a, j), ""), r->arg[A_SCRATCH], idx);
     break;
@@ -530,6 +540,18 @@ typedef struct AccRed {
 } AccRed;
 static void acc_reduce_body(R *r, LLVMValueRef k, void *ud) {
   AccRed *ar = ud;
+  if (ar->a->f64) { /* the total stays a double: n doubles at the stat offset */
+    LLVMTypeRef vd = LLVMVectorType(r->f64, (unsigned)r->V);
+    LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), LLVMBuildMul(r->b, k, ci64(r, 2 * r->V), ""), "");
+    LLVMValueRef pp = LLVMBuildBitCast(r->b, fptr(r, r->arg[A_SCRATCH], idx), LLVMPointerType(vd, 0), "");
+    LLVMValueRef v = LLVMBuildLoad2(r->b, vd, pp, "");
+    LLVMSetAlignment(v, 8);
+    LLVMValueRef args[2] = {LLVMConstReal(r->f64, 0), v};
+    LLVMValueRef sum = intrinsic(r, "llvm.vector.reduce.fadd", vd, args, 2);
+    LLVMValueRef dp = LLVMBuildBitCast(r->b, fptr(r, r->arg[A_SCRATCH], ci64(r, ar->a->off)), LLVMPointerType(r->f64, 0), "");
+    LLVMSetAlignment(LLVMBuildStore(r->b, sum, gep(r, dp, r->f64, k)), 8);
+    return;
+  }
   LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
   LLVMValueRef v = loadv(r, r->arg[A_SCRATCH], idx);
   LLVMValueRef args[2] = {cf(r, 0), v};
@@ -554,8 +576,10 @@ static void bn_train_body(R *r, LLVMValueRef j, void *ud) {
   const Point *pt = ud;
   LLVMValueRef S = r->arg[A_SCRATCH], P = r->arg[A_PARAMS];
   LLVMValueRef N = LLVMBuildSIToFP(r->b, r->arg[A_N], r->f64, "");
-  LLVMValueRef m1 = LLVMBuildFDiv(r->b, ld64(r, S, LLVMBuildAdd(r->b, j, ci64(r, pt->s1), "")), N, "");
-  LLVMValueRef m2 = LLVMBuildFDiv(r->b, ld64(r, S, LLVMBuildAdd(r->b, j, ci64(r, pt->s2), "")), N, "");
+  LLVMValueRef d1 = LLVMBuildBitCast(r->b, fptr(r, S, ci64(r, pt->s1)), LLVMPointerType(r->f64, 0), "");
+  LLVMValueRef d2 = LLVMBuildBitCast(r->b, fptr(r, S, ci64(r, pt->s2)), LLVMPointerType(r->f64, 0), "");
+  LLVMValueRef m1 = LLVMBuildFDiv(r->b, LLVMBuildLoad2(r->b, r->f64, gep(r, d1, r->f64, j), ""), N, "");
+  LLVMValueRef m2 = LLVMBuildFDiv(r->b, LLVMBuildLoad2(r->b, r->f64, gep(r, d2, r->f64, j), ""), N, "");
   LLVMValueRef var = LLVMBuildFSub(r->b, m2, LLVMBuildFMul(r->b, m1, m1, ""), "");
   LLVMValueRef neg = LLVMBuildFCmp(r->b, LLVMRealOLT, var, dconst(r, 0), "");
   var = LLVMBuildSelect(r->b, neg, dconst(r, 0), var, "");
@@ -700,7 +724,7 @@ static void render(R *r) {
     for (int a = 0; a < p->naccs; a++) /* zero this stage's accumulator lanes */
       if (p->accs[a].stage == s) {
         LLVMValueRef dst = LLVMBuildBitCast(r->b, fptr(r, r->arg[A_SCRATCH], ci64(r, p->aoff[a])), i8p, "");
-        LLVMBuildMemSet(r->b, dst, LLVMConstInt(r->i8, 0, 0), ci64(r, (int64_t)p->accs[a].n * r->V * 4), 4);
+        LLVMBuildMemSet(r->b, dst, LLVMConstInt(r->i8, 0, 0), ci64(r, (int64_t)p->accs[a].n * r->V * (p->accs[a].f64 ? 8 : 4)), 4);
       }
     loop(r, r->nblk, row_body, (void *)st);
     for (int a = 0; a < p->naccs; a++)

@@ -240,7 +240,7 @@ static Status bn_train_stats(Lower *L, const Node *x, const Module *m) {
   if (xi->bn_stage >= 0) return JS_OK;
   int n = xi->n, sx = xi->stage;
   int64_t rm = poff(L, mparam(m, "running_mean")), rv = poff(L, mparam(m, "running_var"));
-  int64_t K = new_stat(L, n), s1 = new_stat(L, n), s2 = new_stat(L, n);
+  int64_t K = new_stat(L, n), s1 = new_stat(L, 2 * n), s2 = new_stat(L, 2 * n); /* s1, s2: doubles */
   /* shift by the running mean (a good guess of the mean) so the one-pass variance is exact enough */
   if (rm >= 0) emit_pre(L, 0, (Point){.kind = PT_COPY, .n = n, .dst = K, .src = rm});
   int xv = row_in(L, x, sx);
@@ -248,6 +248,7 @@ static Status bn_train_stats(Lower *L, const Node *x, const Module *m) {
   int dx = ew(L, sx, EW_SUB, n, O_val(xv), kop, O_none);
   int dxm = ew(L, sx, EW_MUL, n, O_val(dx), O_kind(OPD_VALID), O_none);
   int a1 = new_acc(L, n, ACC_STAT, s1, sx), a2 = new_acc(L, n, ACC_STAT, s2, sx);
+  L->p->accs[a1].f64 = L->p->accs[a2].f64 = true;
   emit(L, sx, (Inst){.kind = I_ACC, .n = n, .a = O_val(dxm), .acc = a1});
   int sq = ew(L, sx, EW_MUL, n, O_val(dxm), O_val(dx), O_none);
   emit(L, sx, (Inst){.kind = I_ACC, .n = n, .a = O_val(sq), .acc = a2});
@@ -506,6 +507,16 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
   case MOP_SUM:
   case MOP_SUM_TO: {
     NInfo *xi = info(L, x);
+    if (op == MOP_SUM_TO && xi && xi->kind == NK_ROW && ir_type_numel(&n->type) == 1) {
+      /* down to one element (the gradient of a scalar parameter): a row sum, accumulated */
+      if ((st = row_arg(L, n, x, s, &a))) return st;
+      int rs = new_val(L, 1);
+      emit(L, s, (Inst){.kind = I_RSUM, .dst = rs, .n = xi->n, .a = O_val(a)});
+      int acc = set_acc(L, n, s, 1);
+      emit(L, s, (Inst){.kind = I_ACC, .n = 1, .a = O_val(rs), .acc = acc});
+      L->p->flops_row += xi->n;
+      return JS_OK;
+    }
     int64_t dim = op == MOP_SUM ? (int64_t)num(&args[1], -1) : 0;
     bool keep = op == MOP_SUM && nargs > 2 && args[2].kind == VAL_BOOL && args[2].u.b;
     if (!xi || xi->kind != NK_ROW || dim != 0 || keep || n->type.rank != 1 || n->type.dims[0].size != xi->n)
@@ -733,7 +744,7 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
   }
   for (int i = 0; i < p->naccs; i++) {
     p->aoff[i] = off;
-    off += (int64_t)p->accs[i].n * p->vec;
+    off += (int64_t)p->accs[i].n * p->vec * (p->accs[i].f64 ? 2 : 1);
     off = (off + 15) / 16 * 16;
   }
   p->scratch = (size_t)off;
@@ -842,7 +853,7 @@ void cg_plan_print(StrBuf *sb, const CgPlan *p) {
     }
     for (int a = 0; a < p->naccs; a++)
       if (p->accs[a].stage == s)
-        sb_printf(sb, "  end: acc%d x%d -> %s[%lld]\n", a, p->accs[a].n,
+        sb_printf(sb, "  end: acc%d x%d%s -> %s[%lld]\n", a, p->accs[a].n, p->accs[a].f64 ? " (f64)" : "",
                   p->accs[a].dest == ACC_GRAD ? "grad" : p->accs[a].dest == ACC_STAT ? "stat" : "metric",
                   (long long)p->accs[a].off);
   }

@@ -78,7 +78,7 @@ typedef struct Inst {
 /* Point operations (once per step, between row loops). */
 typedef enum PointKind {
   PT_COPY,        /* stat[dst .. +n] = params[src .. +n] */
-  PT_BN_TRAIN,    /* from sums of (x - K) and (x - K)^2 (stats s1, s2; K = stat k): mean, invstd
+  PT_BN_TRAIN,    /* from sums of (x - K) and (x - K)^2 (stats s1, s2 hold doubles; K = stat k): mean, invstd
                      into stats dst_mean / dst_invstd; running stats updated with momentum */
   PT_BN_EVAL,     /* scale = w * rsqrt(rv + eps), shift = b - rm * scale into stats */
   PT_OPTIM,       /* the optimizer on params[off .. +n] with grads[off .. +n] */
@@ -100,6 +100,9 @@ typedef struct Point {
 typedef enum AccDest { ACC_STAT, ACC_GRAD, ACC_METRIC } AccDest;
 typedef struct Acc {
   int n;
+  bool f64;        /* lanes and total in double (BatchNorm's sums: the variance is a difference
+                      of two of them, so float accumulation would cancel); the total is stored
+                      as n doubles at a stat offset */
   AccDest dest;
   int64_t off;     /* stat offset, grad offset or metric index */
   int stage;
