@@ -99,16 +99,6 @@ static int cmd_export(int argc, char **argv) {
 
 /* ==== flops ==== */
 
-static Status run_pipeline(const char *text, Graph *g, Diag *d) {
-  Pipeline *pl = NULL;
-  Status st = pass_pipeline_parse(text, &pl, d);
-  if (!st) {
-    PassContext ctx = {.diag = d};
-    st = pass_pipeline_run(pl, g, &ctx);
-  }
-  pass_pipeline_free(pl);
-  return st;
-}
 
 static int cmd_flops(int argc, char **argv) {
   if (argc < 2) return usage();
@@ -127,7 +117,7 @@ static int cmd_flops(int argc, char **argv) {
   }
   Graph *g = prog->graphs[0];
   /* the training graph `jscc train` builds, and its parameter layout (RtState's) */
-  if (run_pipeline("shape,grad", g, &d) || rt_state_new(g, &s, &d)) goto done;
+  if (pass_run_text("shape,grad", g, &d) || rt_state_new(g, &s, &d)) goto done;
   for (int i = 1; i < argc; i++) {
     char *end;
     long long batch = strtoll(argv[i], &end, 10);

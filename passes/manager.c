@@ -530,3 +530,14 @@ Status pass_emit_report(const char *pass, const StrBuf *sb, const PassArgs *args
   if (ctx->report) sb_puts(ctx->report, sb_str(sb));
   return JS_OK;
 }
+
+Status pass_run_text(const char *text, Graph *g, Diag *d) {
+  Pipeline *pl = NULL;
+  Status st = pass_pipeline_parse(text, &pl, d);
+  if (!st) {
+    PassContext ctx = {.diag = d};
+    st = pass_pipeline_run(pl, g, &ctx);
+  }
+  pass_pipeline_free(pl);
+  return st;
+}

@@ -104,6 +104,9 @@ Status pass_check_dump_after(const Pipeline *pl, const char *name, Diag *d);
  *   note: in pass 'shape' (after: verify, dce)
  * and returns the failing pass's status.  Passes named in `requires` run first when needed. */
 Status pass_pipeline_run(const Pipeline *pl, Graph *g, PassContext *ctx);
+/* Parse `text` and run it over g with no report or dumps: the one call tools and tests need
+ * ("shape,grad"). */
+Status pass_run_text(const char *text, Graph *g, Diag *d);
 
 /* ==== the passes, one file each ==== */
 

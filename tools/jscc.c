@@ -366,16 +366,6 @@ typedef struct Model {
   Graph *fwd, *train;
 } Model;
 
-static Status run_pipeline(const char *text, Graph *g, Diag *d) {
-  Pipeline *pl = NULL;
-  Status st = pass_pipeline_parse(text, &pl, d);
-  if (!st) {
-    PassContext ctx = {.diag = d};
-    st = pass_pipeline_run(pl, g, &ctx);
-  }
-  pass_pipeline_free(pl);
-  return st;
-}
 
 static Status parse_program(const SrcFile *src, Program **prog, Diag *d) {
   if (has_suffix(src->path, ".ir")) return ir_parse(src, prog, d);
@@ -411,10 +401,10 @@ static Status model_load(Model *m, const char *path, const char *name, Diag *d) 
   Status st = diag_read_file(m->files, path, &m->src, d);
   if (!st) st = parse_program(m->src, &m->pf, d);
   if (!st && !(m->fwd = pick_model(m->pf, name, path, d, &st))) return st;
-  if (!st) st = run_pipeline("shape", m->fwd, d);
+  if (!st) st = pass_run_text("shape", m->fwd, d);
   if (!st) st = parse_program(m->src, &m->pt, d);
   if (!st && !(m->train = ir_program_find(m->pt, m->fwd->name))) st = diag_error(d, (SrcLoc){0}, "model vanished");
-  if (!st) st = run_pipeline("shape,grad", m->train, d);
+  if (!st) st = pass_run_text("shape,grad", m->train, d);
   return st;
 }
 

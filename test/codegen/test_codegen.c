@@ -38,11 +38,7 @@ static Model load(const char *path, const char *pipeline) {
   assert_int_equal(diag_read_file(m.arena, path, &src, &d), JS_OK);
   assert_int_equal(fe_parse(src, &m.prog, &d), JS_OK);
   m.g = m.prog->graphs[0];
-  Pipeline *pl = NULL;
-  assert_int_equal(pass_pipeline_parse(pipeline, &pl, &d), JS_OK);
-  PassContext ctx = {.diag = &d};
-  assert_int_equal(pass_pipeline_run(pl, m.g, &ctx), JS_OK);
-  pass_pipeline_free(pl);
+  assert_int_equal(pass_run_text(pipeline, m.g, &d), JS_OK);
   diag_free(&d);
   return m;
 }
