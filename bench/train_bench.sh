@@ -40,17 +40,7 @@ jepochs=4                                       # jscc epochs per run: 1 warm-up
 python=${PYTHON:-/usr/bin/python3}              # Debian's python3-torch lives here
 
 # ---- packages: the build's, PyTorch 1.13 and OpenBLAS (PyTorch's best single-thread BLAS)
-bash scripts/deps.sh
-missing=()
-for p in python3-torch libopenblas0-openmp; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  echo "installing: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash scripts/deps.sh python3-torch libopenblas0-openmp
 
 # ---- release build (a debug build re-verifies the graph after every pass)
 [ -d build-bench ] || meson setup build-bench --buildtype=release -Dtests=false >/dev/null

@@ -442,6 +442,39 @@ static int cmd_train(int argc, char **argv) {
   return code;
 }
 
+/* The options train and test share: where the data come from, batch size, engine, model.
+ * Returns -1 when `o` is one of them (and valid), 0 when it is not, else the exit code of a
+ * usage error. */
+typedef struct SharedOpts {
+  RtDataOpts *data;
+  int64_t *batch;
+  RtEngineKind *engine;
+  const char **model;
+} SharedOpts;
+
+static int shared_opt(const char *cmd, int o, const SharedOpts *so) {
+  static const char *const engine_names[] = {"auto", "jit", "ref"};
+  switch (o) {
+  case T_DATA: so->data->path = optarg; return -1;
+  case T_SYNTH_N:
+    if (!parse_int_opt(optarg, 2, RT_JSC_MAX_ROWS, &so->data->synth_n))
+      return sub_usage_error(cmd, "--synth-n: expected a number of jets from 2 to %lld, got '%s'",
+                             (long long)RT_JSC_MAX_ROWS, optarg);
+    return -1;
+  case T_BATCH:
+    if (!parse_int_opt(optarg, 1, INT64_C(1) << 24, so->batch))
+      return sub_usage_error(cmd, "--batch-size: expected a whole number from 1 to 16777216, got '%s'", optarg);
+    return -1;
+  case T_ENGINE:
+    if (!rt_engine_parse(optarg, so->engine)) return bad_name(cmd, "engine", optarg, engine_names, 3);
+    return -1;
+  case T_MODEL: *so->model = optarg; return -1;
+  case T_CACHE_DIR: so->data->cache_dir = optarg; return -1;
+  case T_NO_CACHE: so->data->no_cache = true; return -1;
+  default: return 0;
+  }
+}
+
 static int train_main(int argc, char **argv, char **typed) {
   static const struct option longopts[] = {
       {"data", required_argument, NULL, T_DATA},         {"synth-n", required_argument, NULL, T_SYNTH_N},
@@ -460,7 +493,6 @@ static int train_main(int argc, char **argv, char **typed) {
   };
   static const char *const optim_names[] = {"adam", "adamw", "sgd"};
   static const char *const sched_names[] = {"constant", "step", "cosine"};
-  static const char *const engine_names[] = {"auto", "jit", "ref"};
   const char *cmd = "train";
   RtTrainConfig c;
   rt_train_config_default(&c);
@@ -472,18 +504,12 @@ static int train_main(int argc, char **argv, char **typed) {
   optind = 1;
   opterr = 0;
   int o;
+  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model};
   while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    int sh = shared_opt(cmd, o, &so);
+    if (sh > 0) return sh;
+    if (sh < 0) continue;
     switch (o) {
-    case T_DATA: c.data.path = optarg; break;
-    case T_SYNTH_N:
-      if (!parse_int_opt(optarg, 2, RT_JSC_MAX_ROWS, &c.data.synth_n))
-        return sub_usage_error(cmd, "--synth-n: expected a number of jets from 2 to %lld, got '%s'",
-                               (long long)RT_JSC_MAX_ROWS, optarg);
-      break;
-    case T_BATCH:
-      if (!parse_int_opt(optarg, 1, INT64_C(1) << 24, &c.batch_size))
-        return sub_usage_error(cmd, "--batch-size: expected a whole number from 1 to 16777216, got '%s'", optarg);
-      break;
     case T_LR:
       if (!parse_real_opt(optarg, 0, true, &lr))
         return sub_usage_error(cmd, "--lr: expected a positive number, got '%s'", optarg);
@@ -535,12 +561,6 @@ static int train_main(int argc, char **argv, char **typed) {
       break;
     case T_OUT: c.out_dir = optarg; break;
     case T_RESUME: c.resume_dir = optarg; break;
-    case T_ENGINE:
-      if (!rt_engine_parse(optarg, &c.engine)) return bad_name(cmd, "engine", optarg, engine_names, 3);
-      break;
-    case T_MODEL: model = optarg; break;
-    case T_CACHE_DIR: c.data.cache_dir = optarg; break;
-    case T_NO_CACHE: c.data.no_cache = true; break;
     case T_QUIET: c.quiet = true; break;
     case T_DUMP_PLAN: dump_plan = true; break;
     case T_DUMP_LLVM: dump_llvm = true; break;
@@ -603,7 +623,6 @@ static int cmd_test(int argc, char **argv) {
       {"cache-dir", required_argument, NULL, T_CACHE_DIR}, {"no-cache", no_argument, NULL, T_NO_CACHE},
       {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
   };
-  static const char *const engine_names[] = {"auto", "jit", "ref"};
   const char *cmd = "test";
   RtTestConfig c;
   rt_test_config_default(&c);
@@ -611,25 +630,13 @@ static int cmd_test(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   int o;
+  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model};
   while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    int sh = shared_opt(cmd, o, &so);
+    if (sh > 0) return sh;
+    if (sh < 0) continue;
     switch (o) {
     case T_CKPT: c.ckpt = optarg; break;
-    case T_DATA: c.data.path = optarg; break;
-    case T_SYNTH_N:
-      if (!parse_int_opt(optarg, 2, RT_JSC_MAX_ROWS, &c.data.synth_n))
-        return sub_usage_error(cmd, "--synth-n: expected a number of jets from 2 to %lld, got '%s'",
-                               (long long)RT_JSC_MAX_ROWS, optarg);
-      break;
-    case T_BATCH:
-      if (!parse_int_opt(optarg, 1, INT64_C(1) << 24, &c.batch_size))
-        return sub_usage_error(cmd, "--batch-size: expected a whole number from 1 to 16777216, got '%s'", optarg);
-      break;
-    case T_ENGINE:
-      if (!rt_engine_parse(optarg, &c.engine)) return bad_name(cmd, "engine", optarg, engine_names, 3);
-      break;
-    case T_MODEL: model = optarg; break;
-    case T_CACHE_DIR: c.data.cache_dir = optarg; break;
-    case T_NO_CACHE: c.data.no_cache = true; break;
     case 'h': test_usage(stdout); return 0;
     case ':': return sub_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
     default: return sub_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);

@@ -10,21 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
 small=(--synth-n 5000 --cache-dir "$tmp/cache")
 
-# expect NAME WANT-EXIT WANT-SUBSTRING(stdout+stderr, may be empty) -- ARGS...
-expect() {
-  local name=$1 want=$2 sub=$3; shift 4
-  "$jscc" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local rc=$?
-  local why=""
-  [ $rc -eq "$want" ] || why="exit $rc, expected $want"
-  if [ -n "$sub" ] && ! cat "$tmp/out" "$tmp/err" | grep -qF -- "$sub"; then why="${why:+$why; }missing '$sub'"; fi
-  if grep -qE 'AddressSanitizer|runtime error:' "$tmp/err"; then why="sanitizer report"; fi
-  if [ -n "$why" ]; then
-    fail=$((fail + 1)); echo "FAIL $name: $why"; head -20 "$tmp/out" "$tmp/err"
-  else
-    pass=$((pass + 1))
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 # check NAME COMMAND...: passes when the command succeeds
 check() {
   local name=$1; shift

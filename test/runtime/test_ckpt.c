@@ -24,6 +24,7 @@
 
 #include "frontend.h"
 #include "runtime.h"
+#include "../fail_nth.h"
 
 #define TINY_JSC "examples/jsc_tiny.jsc"
 #define TORCH_TINY "test/data/ckpt/torch_tiny.safetensors"
@@ -566,16 +567,6 @@ static void test_write_failures(void **state) {
 
 /* ---- allocation failure ---- */
 
-static long fail_at, nallocs;
-static void *failing_alloc(void *ctx, void *ptr, size_t size) {
-  (void)ctx;
-  if (size == 0) {
-    free(ptr);
-    return NULL;
-  }
-  if (nallocs++ == fail_at) return NULL;
-  return ptr ? realloc(ptr, size) : malloc(size);
-}
 
 static void test_oom(void **state) {
   (void)state;
@@ -595,9 +586,8 @@ static void test_oom(void **state) {
       Arena *a = arena_new();
       assert_non_null(a);
       CkptMeta meta;
-      nallocs = 0;
-      fail_at = n;
-      ir_set_alloc_hook(failing_alloc, NULL);
+      FailNth h;
+      fail_nth_install(&h, n);
       Status st = what == 0   ? rt_ckpt_save(tmp("oom2.safetensors"), m.s, NULL, &d)
                   : what == 1 ? rt_ckpt_load(tmp("oom.safetensors"), m.s, &d)
                   : what == 2 ? rt_ckpt_save_optim(tmp("oom_opt2.safetensors"), m.s, &os, NULL, &d)

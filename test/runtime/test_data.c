@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "runtime.h"
+#include "../fail_nth.h"
 
 #ifdef JSCC_HAVE_HDF5
 #include <hdf5.h>
@@ -732,19 +733,6 @@ static void test_errors_options(void **state) {
 
 /* ---- allocation failures ---- */
 
-typedef struct FailHook {
-  long calls, fail_at;
-} FailHook;
-
-static void *fail_hook(void *ctx, void *ptr, size_t size) {
-  FailHook *h = ctx;
-  if (size == 0) {
-    free(ptr);
-    return NULL;
-  }
-  if (h->calls++ == h->fail_at) return NULL;
-  return ptr ? realloc(ptr, size) : malloc(size);
-}
 
 /* Every allocation of a CSV load and a cached synthetic load fails in turn: each is
  * reported as JS_ENOMEM (or the load still succeeds), nothing leaks (ASan). */
@@ -761,11 +749,11 @@ static void test_alloc_failures(void **state) {
       o.cache_dir = dir;
     }
     for (long n = 0;; n++) {
-      FailHook h = {0, n};
+      FailNth h;
       Diag d;
       diag_init(&d, NULL);
       RtDataset ds;
-      ir_set_alloc_hook(fail_hook, &h);
+      fail_nth_install(&h, n);
       Status st = rt_data_load(&o, &ds, &d);
       ir_set_alloc_hook(NULL, NULL);
       bool reached = h.calls > n;

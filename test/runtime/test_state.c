@@ -13,6 +13,7 @@
 
 #include "frontend.h"
 #include "runtime.h"
+#include "../fail_nth.h"
 
 /* A parsed model that owns its program and arena. */
 typedef struct Model {
@@ -240,27 +241,17 @@ static void test_trainable_mask(void **state) {
   model_free(&m);
 }
 
-/* An allocation hook that fails the Nth allocation. */
-static long fail_at, nallocs;
-static void *failing_alloc(void *ctx, void *ptr, size_t size) {
-  (void)ctx;
-  if (size == 0) {
-    free(ptr);
-    return NULL;
-  }
-  if (nallocs++ == fail_at) return NULL;
-  return ptr ? realloc(ptr, size) : malloc(size);
-}
 
 static void test_oom(void **state) {
   (void)state;
   Model m = parse_model(init_model);
+  long fail_at;
   for (fail_at = 0;; fail_at++) {
     Diag d;
     diag_init(&d, NULL);
     RtState *s = NULL;
-    nallocs = 0;
-    ir_set_alloc_hook(failing_alloc, NULL);
+    FailNth h;
+    fail_nth_install(&h, fail_at);
     Status st = rt_state_new(m.g, &s, &d);
     ir_set_alloc_hook(NULL, NULL);
     diag_free(&d);
