@@ -37,6 +37,9 @@ typedef struct CgOptions {
   CgOptim optim;             /* for training plans */
   bool train;                /* a training step (graph from `grad`), else an evaluation step */
   bool want_logits;          /* also store the logits (CgArgs.logits) */
+  const Node *const *observe; /* evaluation plans: nodes whose [batch, n] values the step also
+                                 stores to scratch, feature-major (cg_plan_observed) */
+  int nobserve;
 } CgOptions;
 
 typedef struct CgPlan CgPlan;  /* opaque; see plan.c */
@@ -53,6 +56,9 @@ size_t cg_plan_scratch_floats(const CgPlan *p);   /* scratch the caller provides
 int64_t cg_plan_bpad(const CgPlan *p);            /* batch rounded up to the vector width */
 int cg_plan_features(const CgPlan *p);            /* input features */
 int cg_plan_classes(const CgPlan *p);             /* logits per row */
+/* Where observed node k's values are after a step: scratch[off + j * bpad + row] for feature j
+ * < *n; *off -1 for the input itself (CgArgs.x).  False for k out of range. */
+bool cg_plan_observed(const CgPlan *p, int k, int64_t *off, int *n);
 
 /* The arguments of one step, all 8 bytes wide (the generated code loads field k at 8*k). */
 typedef struct CgArgs {

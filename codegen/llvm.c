@@ -313,6 +313,28 @@ static LLVMValueRef opd(R *r, Opd o, LLVMValueRef j) {
 }
 static LLVMValueRef opdc(R *r, Opd o, int j) { return opd(r, o, ci64(r, j)); }
 
+/* A float constant shaped like v (a vector of rows or one float). */
+static LLVMValueRef qconst(R *r, LLVMValueRef like, double c) {
+  return LLVMGetTypeKind(LLVMTypeOf(like)) == LLVMVectorTypeKind ? vconst(r, (float)c) : cf(r, (float)c);
+}
+
+/* Fixed-point fake quantization (ir/quant.c, MASE's integer quantizer) of x, a vector of rows
+ * or one float: clamp(round(x * 2^f), lo, hi) / 2^f with round half to even (llvm.rint in the
+ * default rounding mode) or floor.  The clamp is two ordered compares, so NaN stays NaN as
+ * torch.clamp keeps it; x * 2^f is exact (a power of two) and saturates through inf. */
+static LLVMValueRef quant_int(R *r, LLVMValueRef x, const QFmt *f) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  double scale = ldexp(1.0, f->frac_width);
+  double lo = f->is_signed ? -ldexp(1.0, f->width - 1) : 0;
+  double hi = f->is_signed ? ldexp(1.0, f->width - 1) - 1 : ldexp(1.0, f->width) - 1;
+  LLVMValueRef y = LLVMBuildFMul(r->b, x, qconst(r, x, scale), "");
+  y = intrinsic(r, f->floor ? "llvm.floor" : "llvm.rint", t, &y, 1);
+  LLVMValueRef lov = qconst(r, x, lo), hiv = qconst(r, x, hi);
+  y = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOLT, y, lov, ""), lov, y, "");
+  y = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOGT, y, hiv, ""), hiv, y, "");
+  return LLVMBuildFMul(r->b, y, qconst(r, x, 1.0 / scale), "");
+}
+
 /* One elementwise feature j. */
 static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
   LLVMValueRef a = in->a.kind ? opd(r, in->a, j) : NULL, b = in->b.kind ? opd(r, in->b, j) : NULL;
@@ -353,6 +375,7 @@ static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
     return LLVMBuildSelect(r->b, c, vconst(r, 1), zero, "");
   }
   case EW_FMA: return fmuladd(r, a, b, opd(r, in->c3, j));
+  case EW_QUANT: return quant_int(r, a, &in->qf);
   }
   return zero;
 }
@@ -394,15 +417,16 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
   case I_AFFINE: { /* output feature o = j */
     int64_t o;
     bool co = const_index(j, &o) && in->n > 1;
+    LLVMValueRef WB = r->arg[in->wstat ? A_SCRATCH : A_PARAMS], BB = r->arg[in->bstat ? A_SCRATCH : A_PARAMS];
     LLVMValueRef acc = in->bias < 0 ? vconst(r, 0)
-                       : co ? bcast(r, r->arg[A_PARAMS], in->bias, in->n, (int)o)
-                            : splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, in->bias), "")));
+                       : co ? bcast(r, BB, in->bias, in->n, (int)o)
+                            : splat(r, loadf(r, BB, LLVMBuildAdd(r->b, j, ci64(r, in->bias), "")));
     LLVMValueRef ob = LLVMBuildMul(r->b, j, ci64(r, in->so), "");
     for (int k = 0; k < in->nb; k++) {
       /* a row of the weight (sk == 1) is one vector load, then a shuffle per weight */
       LLVMValueRef w = co && in->sk == 1 && in->nb > 1
-                           ? bcast(r, r->arg[A_PARAMS], in->w + o * in->so, in->nb, k)
-                           : splat(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, ob, ci64(r, in->w + k * in->sk), "")));
+                           ? bcast(r, WB, in->w + o * in->so, in->nb, k)
+                           : splat(r, loadf(r, WB, LLVMBuildAdd(r->b, ob, ci64(r, in->w + k * in->sk), "")));
       acc = fmuladd(r, opdc(r, in->a, k), w, acc);
     }
     val_set(r, in->dst, j, acc);
@@ -615,6 +639,26 @@ static void bn_eval_body(R *r, LLVMValueRef j, void *ud) {
   st64(r, LLVMBuildFSub(r->b, bb, LLVMBuildFMul(r->b, rm, scale, ""), ""), S, LLVMBuildAdd(r->b, j, ci64(r, pt->invstd), ""));
 }
 
+/* A quantized copy of a parameter (or of a stat vector, in place). */
+static void quant_body(R *r, LLVMValueRef j, void *ud) {
+  const Point *pt = ud;
+  LLVMValueRef v = loadf(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, pt->src), ""));
+  storef(r, quant_int(r, v, &pt->qf), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, j, ci64(r, pt->dst), ""));
+}
+
+/* A quantized BatchNorm's folded scale and shift from its batch statistics (double). */
+static void bn_fold_body(R *r, LLVMValueRef j, void *ud) {
+  const Point *pt = ud;
+  LLVMValueRef S = r->arg[A_SCRATCH], P = r->arg[A_PARAMS];
+  LLVMValueRef w = pt->w >= 0 ? ld64(r, P, LLVMBuildAdd(r->b, j, ci64(r, pt->w), "")) : dconst(r, 1);
+  LLVMValueRef bb = pt->b >= 0 ? ld64(r, P, LLVMBuildAdd(r->b, j, ci64(r, pt->b), "")) : dconst(r, 0);
+  LLVMValueRef mean = ld64(r, S, LLVMBuildAdd(r->b, j, ci64(r, pt->mean), ""));
+  LLVMValueRef invstd = ld64(r, S, LLVMBuildAdd(r->b, j, ci64(r, pt->invstd), ""));
+  LLVMValueRef scale = LLVMBuildFMul(r->b, w, invstd, "");
+  st64(r, scale, S, LLVMBuildAdd(r->b, j, ci64(r, pt->dst), ""));
+  st64(r, LLVMBuildFSub(r->b, bb, LLVMBuildFMul(r->b, mean, scale, ""), ""), S, LLVMBuildAdd(r->b, j, ci64(r, pt->src), ""));
+}
+
 static void copy_body(R *r, LLVMValueRef j, void *ud) {
   const Point *pt = ud;
   storef(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, pt->src), "")), r->arg[A_SCRATCH],
@@ -718,7 +762,8 @@ static void render(R *r) {
     const Stage *st = &p->stages[s];
     for (int i = 0; i < st->npre; i++) {
       const Point *pt = &st->pre[i];
-      LoopBody fnb = pt->kind == PT_COPY ? copy_body : pt->kind == PT_BN_TRAIN ? bn_train_body : bn_eval_body;
+      LoopBody fnb = pt->kind == PT_COPY ? copy_body : pt->kind == PT_BN_TRAIN ? bn_train_body
+                     : pt->kind == PT_QUANT ? quant_body : pt->kind == PT_BN_FOLD ? bn_fold_body : bn_eval_body;
       loop(r, ci64(r, pt->n), fnb, (void *)pt);
     }
     for (int a = 0; a < p->naccs; a++) /* zero this stage's accumulator lanes */

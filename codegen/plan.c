@@ -12,6 +12,7 @@
  * by a later stage is stored once to a scratch row buffer (the store is appended to the
  * producing stage when the first later use appears) and loaded by each later stage. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ typedef struct NInfo {
   int64_t bn_mean, bn_invstd; /* a BatchNorm's input: the stat offsets of its batch statistics */
   int bn_stage;      /* ... and the stage after which they are ready */
   int param;         /* NK_PARAM: param index */
+  bool instat;       /* NK_PARAM: a quantized copy in scratch (stat offset `off`), not params */
   bool input;        /* NK_ROW: the input batch x (loaded, never computed) */
 } NInfo;
 
@@ -195,7 +197,7 @@ static Status operand(Lower *L, const Node *at, const Value *v, int s, int n, Op
     return *out = O_val(row_in(L, v->u.node, s)), JS_OK;
   }
   if (a->kind == NK_PARAM && (a->n == n || a->n == 1)) {
-    *out = O_param(a->off);
+    *out = a->instat ? O_stat(a->off) : O_param(a->off);
     out->scalar = a->n == 1 && n != 1;
     return JS_OK;
   }
@@ -227,9 +229,11 @@ static double num(const Value *v, double def) {
 }
 
 /* y = x W^T + b as a row program (w: [out, in] parameter offsets). */
-static int affine(Lower *L, int s, int x, int nin, int nout, int64_t w, int64_t so, int64_t sk, int64_t bias) {
+static int affine(Lower *L, int s, int x, int nin, int nout, int64_t w, int64_t so, int64_t sk, int64_t bias, bool wstat,
+                  bool bstat) {
   int v = new_val(L, nout);
-  emit(L, s, (Inst){.kind = I_AFFINE, .dst = v, .n = nout, .a = O_val(x), .nb = nin, .w = w, .so = so, .sk = sk, .bias = bias});
+  emit(L, s, (Inst){.kind = I_AFFINE, .dst = v, .n = nout, .a = O_val(x), .nb = nin, .w = w, .so = so, .sk = sk, .bias = bias,
+                    .wstat = wstat, .bstat = bstat});
   L->p->flops_row += 2LL * nin * nout;
   return v;
 }
@@ -301,6 +305,7 @@ static Status row_arg(Lower *L, const Node *at, const Value *v, int s, int *out)
 }
 
 static Status lower_node(Lower *L, const Node *n);
+static Status lower_plain(Lower *L, const Node *n);
 
 /* Whether the node's result is [B, n] with B the batch symbol. */
 static bool is_row_type(const Lower *L, const TensorType *t, const char *bsym) {
@@ -309,6 +314,36 @@ static bool is_row_type(const Lower *L, const TensorType *t, const char *bsym) {
 }
 
 static const char *g_bsym; /* set per build; read-only during lowering */
+
+/* The formats the kernels render: fixed point (the JIT's EW_QUANT).  Others run on the
+ * reference executor. */
+static Status jit_format(Lower *L, const Node *n, const QFmt *f) {
+  if (f->kind == QK_INTEGER) return JS_OK;
+  char msg[128];
+  snprintf(msg, sizeof msg, "uses the %s number format, which the JIT kernels do not render yet (fixed point only)",
+           ir_qkind_name(f->kind));
+  return unsupported(L, n, msg);
+}
+
+/* The node's quantization config for the kernels; false when it is not quantized. */
+static bool node_q(Lower *L, const Node *n, QCfg *q, Status *st) {
+  *st = JS_OK;
+  if (!ir_node_qcfg(n, q)) return false;
+  for (int k = 0; k < QS_COUNT && !*st; k++)
+    if (q->has[k]) *st = jit_format(L, n, &q->fmt[k]);
+  if (!*st && q->has[QS_DATA_IN])
+    *st = diag_error(L->d, n->loc, "codegen: %%%s quantizes its inputs in place; ir_quant_explicit_inputs must run before "
+                     "the plan is built (a bug in the caller)", n->name);
+  return true;
+}
+
+/* A quantized copy of n elements of params (or stat) at src, in a new stat region, made
+ * once per step before the first row loop. */
+static int64_t quant_copy(Lower *L, int64_t src, bool src_stat, int n, const QFmt *f) {
+  int64_t dst = new_stat(L, n);
+  emit_pre(L, 0, (Point){.kind = PT_QUANT, .n = n, .dst = dst, .src = src, .src_stat = src_stat, .qf = *f});
+  return dst;
+}
 
 static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, int nargs, const Module *m) {
   int s = stage_of(L, n);
@@ -321,6 +356,7 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
   switch (op) {
   case MOP_LINEAR: {
     int64_t w, bias = -1;
+    bool wstat = false, bstat = false;
     if (m) {
       w = poff(L, mparam(m, "weight"));
       bias = poff(L, mparam(m, "bias"));
@@ -328,14 +364,22 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
       NInfo *wi = info(L, &args[1]), *bi = nargs > 2 ? info(L, &args[2]) : NULL;
       if (!wi || wi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter weight");
       w = wi->off;
+      wstat = wi->instat;
       if (bi) {
         if (bi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter bias");
         bias = bi->off;
+        bstat = bi->instat;
       }
     }
     if ((st = row_arg(L, n, x, s, &a))) return st;
     int nin = L->p->vlen[a];
-    return set_row(L, n, s, affine(L, s, a, nin, len, w, nin, 1, bias));
+    QCfg q;
+    if (node_q(L, n, &q, &st) || st) {
+      if (st) return st;
+      if (q.has[QS_WEIGHT]) w = quant_copy(L, w, wstat, nin * len, &q.fmt[QS_WEIGHT]), wstat = true;
+      if (q.has[QS_BIAS] && bias >= 0) bias = quant_copy(L, bias, bstat, len, &q.fmt[QS_BIAS]), bstat = true;
+    }
+    return set_row(L, n, s, affine(L, s, a, nin, len, w, nin, 1, bias, wstat, bstat));
   }
   case MOP_MATMUL: {
     /* row [K] @ W [K, N]: y[o] = sum_k a[k] W[k * N + o] */
@@ -343,16 +387,49 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     if (!wi || wi->kind != NK_PARAM) return unsupported(L, n, "multiplies by something other than a 2-D parameter");
     if ((st = row_arg(L, n, x, s, &a))) return st;
     int K = L->p->vlen[a];
-    return set_row(L, n, s, affine(L, s, a, K, len, wi->off, 1, len, -1));
+    return set_row(L, n, s, affine(L, s, a, K, len, wi->off, 1, len, -1, wi->instat, false));
+  }
+  case MOP_QUANTIZE: {
+    QFmt f;
+    if ((st = ir_qfmt_from_value(&args[1], &f, L->d, n->loc)) || (st = jit_format(L, n, &f))) return st;
+    NInfo *xi = info(L, x);
+    if (xi && xi->kind == NK_PARAM) { /* a quantized parameter: a copy made once per step */
+      NInfo *ni = &L->ni[n->index];
+      *ni = *xi;
+      ni->off = quant_copy(L, xi->off, xi->instat, xi->n, &f);
+      ni->instat = true;
+      return JS_OK;
+    }
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    v = new_val(L, len);
+    emit(L, s, (Inst){.kind = I_EW, .ew = EW_QUANT, .dst = v, .n = len, .a = O_val(a), .qf = f});
+    L->p->flops_row += 4LL * len;
+    return set_row(L, n, s, v);
   }
   case MOP_BATCH_NORM1D: {
     const Param *wp = mparam(m, "weight"), *bp = mparam(m, "bias");
     const Value *tv = ir_module_arg(m, "track_running_stats");
     bool track = !tv || tv->kind != VAL_BOOL || tv->u.b;
+    QCfg q;
+    bool quant = node_q(L, n, &q, &st);
+    if (st) return st;
     if (train || !track) {
       const Node *xn = x->u.node;
       if ((st = bn_train_stats(L, xn, m))) return st;
-      int s2 = L->ni[xn->index].bn_stage > s ? L->ni[xn->index].bn_stage : s;
+      NInfo *xi = &L->ni[xn->index];
+      int s2 = xi->bn_stage > s ? xi->bn_stage : s;
+      if (quant && (q.has[QS_WEIGHT] || q.has[QS_BIAS])) {
+        /* the folded form (spec/quant.md §3): scale and shift from the batch statistics, quantized */
+        int64_t scale = new_stat(L, len), shift = new_stat(L, len);
+        emit_pre(L, xi->bn_stage, (Point){.kind = PT_BN_FOLD, .n = len, .dst = scale, .src = shift, .mean = xi->bn_mean,
+                                          .invstd = xi->bn_invstd, .w = poff(L, wp), .b = poff(L, bp)});
+        for (int k = QS_WEIGHT; k <= QS_BIAS; k++)
+          if (q.has[k])
+            emit_pre(L, xi->bn_stage, (Point){.kind = PT_QUANT, .n = len, .dst = k == QS_WEIGHT ? scale : shift,
+                                              .src = k == QS_WEIGHT ? scale : shift, .src_stat = true, .qf = q.fmt[k]});
+        int xv = row_in(L, xn, s2);
+        return set_row(L, n, s2, ew(L, s2, EW_FMA, len, O_val(xv), O_stat(scale), O_stat(shift)));
+      }
       int xh = bn_xhat(L, xn, s2);
       int y = xh;
       if (wp) y = ew(L, s2, EW_MUL, len, O_val(y), O_param(poff(L, wp)), O_none);
@@ -363,6 +440,10 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     emit_pre(L, 0, (Point){.kind = PT_BN_EVAL, .n = len, .mean = scale, .invstd = shift, .w = poff(L, wp),
                            .b = poff(L, bp), .rm = poff(L, mparam(m, "running_mean")),
                            .rv = poff(L, mparam(m, "running_var")), .eps = num(ir_module_arg(m, "eps"), 1e-5)});
+    for (int k = QS_WEIGHT; quant && k <= QS_BIAS; k++)
+      if (q.has[k])
+        emit_pre(L, 0, (Point){.kind = PT_QUANT, .n = len, .dst = k == QS_WEIGHT ? scale : shift,
+                               .src = k == QS_WEIGHT ? scale : shift, .src_stat = true, .qf = q.fmt[k]});
     if ((st = row_arg(L, n, x, s, &a))) return st;
     return set_row(L, n, s, ew(L, s, EW_FMA, len, O_val(a), O_stat(scale), O_stat(shift)));
   }
@@ -597,7 +678,32 @@ static Status lower_node(Lower *L, const Node *n) {
     bool row = is_row_type(L, &n->type, g_bsym);
     bool red = n->mop == MOP_OUTER_SUM || n->mop == MOP_SUM || n->mop == MOP_SUM_TO ||
                n->mop == MOP_BATCH_NORM1D_BACKWARD_WEIGHT || n->mop == MOP_CROSS_ENTROPY;
-    if (!row && !red) return unsupported(L, n, "computes a tensor that is not [batch, features]");
+    bool qparam = n->mop == MOP_QUANTIZE && n->nargs > 0 && info(L, &n->args[0]) && info(L, &n->args[0])->kind == NK_PARAM;
+    if (!row && !red && !qparam) return unsupported(L, n, "computes a tensor that is not [batch, features]");
+    QCfg q;
+    Status qs;
+    bool quant = node_q(L, n, &q, &qs);
+    if (qs) return qs;
+    if (quant && q.has[QS_DATA_OUT]) { /* lower the op, then quantize its result */
+      Status st = lower_plain(L, n);
+      NInfo *ni = &L->ni[n->index];
+      if (st) return st;
+      if (ni->kind != NK_ROW) return unsupported(L, n, "quantizes a result that is not [batch, features]");
+      int v = new_val(L, ni->n);
+      emit(L, ni->stage, (Inst){.kind = I_EW, .ew = EW_QUANT, .dst = v, .n = ni->n, .a = O_val(ni->val), .qf = q.fmt[QS_DATA_OUT]});
+      L->p->flops_row += 4LL * ni->n;
+      ni->val = v;
+      return JS_OK;
+    }
+    return lower_plain(L, n);
+  }
+  default: return JS_OK;
+  }
+}
+
+/* A call node, its quantized output aside. */
+static Status lower_plain(Lower *L, const Node *n) {
+  {
     if (n->op == OP_CALL_MODULE) return lower_call(L, n, n->mop, n->args, n->nargs, n->module);
     const OpInfo *oi = ir_op_info(n->mop);
     Value bound[12];
@@ -608,8 +714,6 @@ static Status lower_node(Lower *L, const Node *n) {
     diag_free(&quiet);
     if (st) return unsupported(L, n, "has arguments the kernels cannot bind");
     return lower_call(L, n, n->mop, bound, oi->sig.n, NULL);
-  }
-  default: return JS_OK;
   }
 }
 
@@ -690,6 +794,7 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
   for (const Node *n = g->first; n; n = n->next)
     if (n->op == OP_CALL_FUNCTION && n->mop == MOP_CROSS_ENTROPY) mark(&(Value){.kind = VAL_NODE, .u.node = (Node *)n}, live);
   if (o->train) mark(grads, live);
+  for (int k = 0; k < o->nobserve; k++) mark(&(Value){.kind = VAL_NODE, .u.node = (Node *)o->observe[k]}, live);
   if (!stage_at(&L, 0)) {
     st = diag_oom(d);
     goto done;
@@ -706,6 +811,36 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
                  .nargs = 1, .args = (Value *)logits, .has_type = true, .index = nn - 1, .graph = (Graph *)g, .loc = outn->loc};
     fake.type = (TensorType){.dtype = DT_F32, .rank = 0};
     st = lower_call(&L, &fake, MOP_CROSS_ENTROPY, logits, 1, NULL);
+  }
+  if (!st && !L.oom && o->nobserve) {
+    /* observed nodes: stored to their own row buffer (or the one a later stage loads) */
+    p->obs_buf = ir_calloc((size_t)o->nobserve, sizeof(int));
+    p->obs_len = ir_calloc((size_t)o->nobserve, sizeof(int));
+    if (!p->obs_buf || !p->obs_len) L.oom = true;
+    for (int k = 0; k < o->nobserve && !L.oom && !st; k++) {
+      const Node *on = o->observe[k];
+      NInfo *oi = &L.ni[on->index];
+      if (on->graph != g || oi->kind != NK_ROW) {
+        st = unsupported(&L, on, "is observed, but it is not a [batch, features] value of the step");
+        break;
+      }
+      p->obs_len[k] = oi->n;
+      if (oi->input) {
+        p->obs_buf[k] = -2;
+        continue;
+      }
+      if (oi->buf < 0) {
+        if (!grow((void **)&p->blen, &p->capbufs, p->nbufs + 1, sizeof(int)) ||
+            !(p->boff = ir_realloc(p->boff, sizeof(int64_t) * (size_t)p->capbufs))) {
+          L.oom = true;
+          break;
+        }
+        oi->buf = p->nbufs;
+        p->blen[p->nbufs++] = oi->n;
+        emit(&L, oi->stage, (Inst){.kind = I_STORE, .n = oi->n, .a = O_val(oi->val), .buf = oi->buf});
+      }
+      p->obs_buf[k] = oi->buf;
+    }
   }
   if (!st && !L.oom && o->want_logits) {
     NInfo *li = &L.ni[ln->index];
@@ -773,7 +908,16 @@ void cg_plan_free(CgPlan *p) {
   ir_free(p->blen);
   ir_free(p->boff);
   ir_free(p->aoff);
+  ir_free(p->obs_buf);
+  ir_free(p->obs_len);
   ir_free(p);
+}
+
+bool cg_plan_observed(const CgPlan *p, int k, int64_t *off, int *n) {
+  if (!p || k < 0 || k >= p->o.nobserve || !p->obs_buf) return false;
+  *off = p->obs_buf[k] == -2 ? -1 : p->boff[p->obs_buf[k]];
+  *n = p->obs_len[k];
+  return true;
 }
 
 int cg_plan_passes(const CgPlan *p) { return p->nstages; }
@@ -786,7 +930,7 @@ int cg_plan_classes(const CgPlan *p) { return p->classes; }
 /* ---- printing ---- */
 
 static const char *const ew_names[] = {"add", "sub", "mul", "div", "neg", "exp", "log", "relu", "leaky", "sigmoid",
-                                       "tanh", "gt0", "leaky_bwd", "dropout", "onehot", "fma"};
+                                       "tanh", "gt0", "leaky_bwd", "dropout", "onehot", "fma", "quant"};
 static const char *const inst_names[] = {"load", "loadx", "store", "ew", "affine", "acc", "outer", "rmax", "rsum",
                                          "pick", "argeq", "logits"};
 
@@ -815,6 +959,15 @@ static void point_print(StrBuf *sb, const Point *pt) {
               pt->eps);
     break;
   case PT_OPTIM: sb_printf(sb, "    optim param[%lld] x%d\n", (long long)pt->off, pt->n); break;
+  case PT_QUANT:
+    sb_printf(sb, "    quant stat[%lld] = ", (long long)pt->dst);
+    ir_qfmt_print(sb, &pt->qf);
+    sb_printf(sb, "(%s[%lld]) x%d\n", pt->src_stat ? "stat" : "param", (long long)pt->src, pt->n);
+    break;
+  case PT_BN_FOLD:
+    sb_printf(sb, "    bn_fold scale=stat[%lld] shift=stat[%lld] from mean=stat[%lld] invstd=stat[%lld] x%d\n",
+              (long long)pt->dst, (long long)pt->src, (long long)pt->mean, (long long)pt->invstd, pt->n);
+    break;
   }
 }
 
@@ -841,14 +994,19 @@ void cg_plan_print(StrBuf *sb, const CgPlan *p) {
       if (in->kind == I_EW) sb_printf(sb, ".%s", ew_names[in->ew]);
       if (in->kind == I_LOAD) sb_printf(sb, " buf%d", in->buf);
       if (in->kind == I_AFFINE)
-        sb_printf(sb, " w=param[%lld] so=%lld sk=%lld bias=%lld in=%d", (long long)in->w, (long long)in->so,
-                  (long long)in->sk, (long long)in->bias, in->nb);
+        sb_printf(sb, " w=%s[%lld] so=%lld sk=%lld bias=%s%lld%s in=%d", in->wstat ? "stat" : "param", (long long)in->w,
+                  (long long)in->so, (long long)in->sk, in->bstat ? "stat[" : "", (long long)in->bias, in->bstat ? "]" : "",
+                  in->nb);
       opd_print(sb, in->a);
       opd_print(sb, in->b);
       opd_print(sb, in->c3);
       if (in->kind == I_EW && (in->ew == EW_LEAKY || in->ew == EW_LEAKY_BWD || in->ew == EW_DROPOUT))
         sb_printf(sb, " c=%g", (double)in->c);
       if (in->kind == I_EW && in->ew == EW_DROPOUT) sb_printf(sb, " key=%u", in->key);
+      if (in->kind == I_EW && in->ew == EW_QUANT) {
+        sb_putc(sb, ' ');
+        ir_qfmt_print(sb, &in->qf);
+      }
       sb_putc(sb, '\n');
     }
     for (int a = 0; a < p->naccs; a++)

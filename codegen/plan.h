@@ -44,6 +44,7 @@ typedef enum EwOp {
   EW_DROPOUT,     /* a * keep(key, row * n + j) / (1 - c)  */
   EW_ONEHOT,      /* target[row] == j ? 1 : 0 */
   EW_FMA,         /* a * b + c3 (third operand in `c3`) */
+  EW_QUANT,       /* the quantizer Inst.qf of a (integer formats: ir_quant_f32) */
 } EwOp;
 
 typedef enum InstKind {
@@ -73,6 +74,8 @@ typedef struct Inst {
   int64_t w, so, sk, bias; /* I_AFFINE */
   float c;        /* EW_LEAKY/EW_LEAKY_BWD slope, EW_DROPOUT p */
   uint32_t key;   /* EW_DROPOUT: the forward node's stream */
+  bool wstat, bstat; /* I_AFFINE: weights / bias read from scratch (a quantized copy), not params */
+  QFmt qf;        /* EW_QUANT */
 } Inst;
 
 /* Point operations (once per step, between row loops). */
@@ -82,6 +85,9 @@ typedef enum PointKind {
                      into stats dst_mean / dst_invstd; running stats updated with momentum */
   PT_BN_EVAL,     /* scale = w * rsqrt(rv + eps), shift = b - rm * scale into stats */
   PT_OPTIM,       /* the optimizer on params[off .. +n] with grads[off .. +n] */
+  PT_QUANT,       /* stat[dst .. +n] = Q_qf(params or stat (src_stat) [src .. +n]) */
+  PT_BN_FOLD,     /* stat scale[j] = w[j] * invstd[j], shift[j] = b[j] - mean[j] * scale[j] (dst: scale,
+                     src: shift; w, b parameter offsets or -1) */
 } PointKind;
 
 typedef struct Point {
@@ -94,6 +100,8 @@ typedef struct Point {
   int nbt;                   /* PT_BN_TRAIN: param index of num_batches_tracked (-1: none) */
   double eps, momentum;      /* momentum < 0: None (cumulative average) */
   int64_t off;               /* PT_OPTIM */
+  bool src_stat;             /* PT_QUANT: src is a stat offset */
+  QFmt qf;                   /* PT_QUANT */
 } Point;
 
 /* Where an accumulator's total goes when its stage ends. */
@@ -137,6 +145,8 @@ struct CgPlan {
   size_t scratch;        /* total scratch floats */
   int64_t flops_row;     /* arithmetic per row */
   int nparams;           /* graph parameters (i64 array length) */
+  int *obs_buf;          /* [o.nobserve] row buffer of each observed node (-2: the input x) */
+  int *obs_len;          /* [o.nobserve] its features */
   const char *model;     /* graph name */
 };
 

@@ -472,6 +472,13 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
     *out = *x;
     return JS_OK;
   }
+  case MOP_QUANTIZE: {
+    QFmt f;
+    if ((st = ir_qfmt_from_value(&bound[1], &f, in->d, in->n->loc))) return st;
+    if (!is_float(x->dtype)) return fail(in, "quantizes floating-point tensors, got %s", tt(x).s);
+    *out = *x;
+    return JS_OK;
+  }
   case MOP_RELU:
   case MOP_NEG:
     if (x->dtype == DT_BOOL) return fail(in, "does not take a bool tensor, got %s", tt(x).s);

@@ -326,6 +326,91 @@ ModuleType ir_module_lookup(const char *cls);      /* MT_NONE when unknown */
 int ir_op_names(int form, const char **out, int cap);
 int ir_module_names(const char **out, int cap);
 
+/* ==== quant.c (the quantizers) and qcfg.c (configs on nodes): number formats ====
+ * A quantized node carries a MASE-style config (spec/ir.md, "Quantization"): one number
+ * format kind for the node and a format per slot: its data inputs (data_in), its parameters
+ * (weight, bias) and its result (data_out).  The quantizers are fake quantization in MASE's
+ * sense: they return floats that lie on the format's grid. */
+typedef enum QKind {
+  QK_INTEGER,          /* fixed point: width, frac_width (MASE "integer", alias "fixed") */
+  QK_MINIFLOAT_IEEE,   /* width, exponent_width, exponent_bias; implicit leading 1 */
+  QK_MINIFLOAT_DENORM, /* the same without the implicit 1 (every value denormal-style) */
+  QK_LOG,              /* sign * 2^e: width, exponent_bias */
+  QK_BLOCK_FP,         /* a shared exponent per block of block_size elements along the last dim */
+  QK_BINARY,           /* sign: {-1,+1} (bipolar) or {0,1} */
+  QK_TERNARY,          /* {-a, 0, +a} with a threshold from a whole-tensor statistic */
+  QK_COUNT
+} QKind;
+const char *ir_qkind_name(QKind k);        /* "integer", "minifloat_ieee", ... */
+bool ir_qkind_parse(const char *s, QKind *out); /* also accepts "fixed" for QK_INTEGER */
+/* The class-name suffix MASE gives a quantized module: "Integer", "MinifloatIEEE", ... */
+const char *ir_qkind_class_suffix(QKind k);
+
+typedef enum QTernaryStat { QT_MEAN, QT_MEDIAN, QT_MAX } QTernaryStat;
+
+/* One number format, fully resolved (defaults filled in). */
+typedef struct QFmt {
+  QKind kind;
+  int width;          /* total bits (binary: 1; ternary: 2) */
+  int frac_width;     /* QK_INTEGER: fractional bits, 0 <= frac_width <= width */
+  int exp_width;      /* QK_MINIFLOAT_*, QK_BLOCK_FP: exponent bits */
+  int exp_bias;       /* QK_MINIFLOAT_*, QK_LOG, QK_BLOCK_FP */
+  int block_size;     /* QK_BLOCK_FP: elements sharing an exponent, along the last dim */
+  bool is_signed;     /* QK_INTEGER: false selects the unsigned range [0, 2^w - 1] */
+  bool floor;         /* QK_INTEGER: round toward -inf instead of half to even */
+  bool bipolar;       /* QK_BINARY: {-1,+1} when true, {0,1} when false */
+  bool scaling;       /* QK_TERNARY: scale by the mean |x| of the kept elements (else 1) */
+  QTernaryStat tstat; /* QK_TERNARY: threshold = 0.75*mean|x|, 0.75*median|x| or 0.05*max|x| */
+} QFmt;
+
+/* True for formats that quantize each element on its own (integer, minifloat, log, binary);
+ * block_fp needs its block and ternary the whole tensor. */
+bool ir_qfmt_elementwise(const QFmt *f);
+/* One element, in double arithmetic (the reference executor) and in float (the JIT's C
+ * reference).  For every float input the two agree.  NaN stays NaN; infinities saturate. */
+double ir_quant_f64(const QFmt *f, double x);
+float ir_quant_f32(const QFmt *f, float x);
+/* n elements from x into y (x == y allowed), for every kind: elementwise formats element by
+ * element, block_fp in blocks of block_size within each run of `row` contiguous elements
+ * (the last dim; a short last block is its own block), ternary over all n. */
+void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t row);
+void ir_quant_tensor_f64(const QFmt *f, const double *x, double *y, int64_t n, int64_t row);
+/* For QK_INTEGER: the integer code of x (clamp(round(x * 2^f))), as int64. */
+int64_t ir_quant_code(const QFmt *f, double x);
+/* "fixed[8,4]", "minifloat_ieee[8,4,7]", "log[8,3]", "block_fp[8,4,7,16]", "binary", "ternary". */
+void ir_qfmt_print(StrBuf *sb, const QFmt *f);
+
+/* Where a node's formats apply. */
+typedef enum QSlot { QS_DATA_IN, QS_WEIGHT, QS_BIAS, QS_DATA_OUT, QS_COUNT } QSlot;
+const char *ir_qslot_name(QSlot s); /* "data_in", "weight", "bias", "data_out" */
+
+/* A node's quantization, decoded from its config. */
+typedef struct QCfg {
+  QKind kind;
+  bool has[QS_COUNT]; /* the slot is quantized */
+  QFmt fmt[QS_COUNT];
+  bool bypass;        /* MASE's bypass: the node computes in float (config kept) */
+} QCfg;
+
+/* Decode and check a MASE config dict ({name="integer", data_in_width=8, ...}) for an op.
+ * `what` names the config in messages ("quantize: linear.config"); every error names the key
+ * ("...: unknown key 'data_in_widht' (did you mean 'data_in_width'?)", "weight_width: 0 is
+ * not a width (1..32)", "weight_frac_width: 9 is more than weight_width 8").  name "NA" or
+ * None means "leave the node alone" and gives JS_OK with *skip true. */
+Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, bool *skip, Diag *d,
+                      SrcLoc loc);
+/* The ops a config may quantize, and the slots each one has. */
+bool ir_op_quantizable(MaseOp op);
+bool ir_op_has_qslot(MaseOp op, QSlot s);
+/* The normalized config dict of a QCfg (every key written, defaults resolved), in the arena. */
+Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out);
+/* A QFmt as the `format` argument of the quantize op: {kind="integer", width=8, frac_width=4,
+ * signed=true, floor=false} (only the kind's fields are written).  from_value checks it. */
+Status ir_qfmt_to_value(Arena *a, const QFmt *f, Value *out);
+Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc);
+/* "linear_integer": the node's quantized op name. */
+const char *ir_quant_op_name(Arena *a, MaseOp op, QKind k);
+
 /* ==== graph.c: Graph, Node, Module, Param ==== */
 
 typedef enum NodeKind {
@@ -361,6 +446,7 @@ typedef struct Node {
   TensorType type;      /* the result's dtype and shape */
   SrcLoc loc;           /* where the user wrote it */
   Value meta;           /* VAL_DICT of metadata (mase_type, mase_op, common, ...) or VAL_NONE */
+  Value quant;          /* VAL_DICT: the node's normalized quantization config; else VAL_NONE */
   int index;            /* position in the graph, 0-based; kept by ir_graph_renumber */
 } Node;
 
@@ -472,6 +558,19 @@ const char *ir_graph_unique_name(Graph *g, const char *base);
 Status ir_meta_set(Node *n, const char *key, Value v); /* v is deep-copied into the arena */
 const Value *ir_meta_get(const Node *n, const char *key);
 void ir_meta_clear(Node *n);
+
+/* Quantization of a node (qcfg.c).  ir_node_set_quant decodes and checks `cfg` for the node's
+ * op (errors as ir_qcfg_decode, at the node's location) and stores the normalized dict;
+ * VAL_NONE or a "NA" config clears it.  ir_node_qcfg decodes the stored config: false when
+ * the node is not quantized (or bypassed: then *q still gets the config). */
+Status ir_node_set_quant(Node *n, const Value *cfg, const char *what, Diag *d);
+bool ir_node_qcfg(const Node *n, QCfg *q);
+/* Makes data-input quantizers explicit: each quantized node's data operands (a module call's
+ * input; a function's input and other) pass through `quantize` nodes inserted before it, and
+ * its config keeps the other slots.  The graph computes the same values (spec/quant.md); the
+ * grad pass does this so the backward reads quantized operands as ordinary nodes (a
+ * BatchNorm's batch statistics are its quantized input's), and the JIT's plan expects it. */
+Status ir_quant_explicit_inputs(Graph *g, Diag *d);
 
 /* Modules and parameters. */
 Module *ir_module_new(Graph *g, Module *parent, const char *name, ModuleType type, SrcLoc loc);

@@ -980,6 +980,19 @@ static Status parse_node(Parser *P) {
     }
     if ((st = expect(P, ')'))) return st;
   }
+  /* quant OP_KIND{config}: the node's quantization (spec/quant.md) */
+  Value quant = val_none();
+  SrcLoc qat = {0};
+  const char *qname = NULL;
+  if (peek_word(P, "quant")) {
+    scan_word(P, &s);
+    skip_ws(P);
+    qat = here(P);
+    size_t qn = scan_word(P, &s);
+    if (!qn) return unexpected(P, "a quantized op name such as linear_integer");
+    if (!(qname = arena_strndup(g->arena, s, qn))) return oom(P);
+    if ((st = expect(P, '{')) || (st = parse_dict(P, &quant, 0, CTX_CONST))) return st;
+  }
   bool given;
   SrcLoc loc;
   if ((st = opt_loc(P, &loc, &given))) return st;
@@ -995,6 +1008,21 @@ static Status parse_node(Parser *P) {
   node->has_type = has_type;
   if (has_type) node->type = type;
   node->meta = meta;
+  if (qname) {
+    QCfg q;
+    bool skip;
+    if (!ir_op_quantizable(node->mop))
+      return perr(P, qat, "%%%s computes %s, which cannot be quantized", name,
+                  ir_op_info(node->mop) ? ir_op_info(node->mop)->name : "nothing");
+    if ((st = ir_qcfg_decode(node->mop, &quant, "quant", &q, &skip, P->d, qat))) return st;
+    const char *want = skip ? NULL : ir_quant_op_name(g->arena, node->mop, q.kind);
+    if (skip) return perr(P, qat, "a quant clause needs a format (name=\"NA\" means none: leave the clause out)");
+    if (!want) return oom(P);
+    if (strcmp(want, qname) != 0) return perr(P, qat, "the quantized op of this %s config is '%s', not '%s'", ir_qkind_name(q.kind), want, qname);
+    Value nv;
+    if (ir_qcfg_to_value(g->arena, node->mop, &q, &nv)) return oom(P);
+    node->quant = nv;
+  }
   if (!grow((void **)&P->info, &P->cinfo, P->ninfo + 1, sizeof *P->info)) return oom(P);
   P->info[P->ninfo++] = (NodeInfo){(int)declared, uat, at.line};
   if (P->pending) {

@@ -70,6 +70,18 @@ void ir_print_node(StrBuf *sb, const Node *n) {
     }
     sb_putc(sb, ')');
   }
+  if (n->quant.kind == VAL_DICT) {
+    /* quant linear_integer{name="integer", data_in_width=8, ...} */
+    const Value *name = NULL;
+    for (int i = 0; i < n->quant.u.dict.n; i++)
+      if (strcmp(n->quant.u.dict.keys[i], "name") == 0) name = &n->quant.u.dict.vals[i];
+    const OpInfo *oi = ir_op_info(n->mop);
+    sb_puts(sb, " quant ");
+    sb_puts(sb, oi ? oi->name : "?");
+    sb_putc(sb, '_');
+    sb_puts(sb, name && name->kind == VAL_STR ? name->u.s : "?");
+    val_print(sb, &n->quant);
+  }
   put_loc(sb, n->graph, n->loc);
   if (n->meta.kind != VAL_NONE) {
     sb_puts(sb, " !");
@@ -487,6 +499,10 @@ void ir_print_json(StrBuf *sb, const Graph *g) {
       sb_puts(sb, "null");
     sb_puts(sb, ", \"loc\": ");
     json_loc(sb, g, n->loc);
+    if (n->quant.kind == VAL_DICT) {
+      sb_puts(sb, ", \"quant\": ");
+      json_val(sb, &n->quant, 0);
+    }
     sb_puts(sb, ", \"meta\": ");
     json_val(sb, &n->meta, 0);
     sb_putc(sb, '}');

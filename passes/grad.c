@@ -128,11 +128,31 @@ static int64_t softmax_dim(const Value *v, int rank) {
   return (rank == 0 || rank == 1 || rank == 3) ? 0 : 1;
 }
 
-/* The linear layer's backward: input, weight and bias gradients. */
+/* The operand v of quantized node n as its forward saw it: quantize(v, slot format) when the
+ * slot is quantized (spec/quant.md §4: the backward runs at the quantized operands, the
+ * gradient passes the quantizer straight through).  *out = v otherwise. */
+static Status qval(Grad *gr, Node *n, QSlot s, const Value *v, Value *out) {
+  QCfg q;
+  *out = *v;
+  if (v->kind != VAL_NODE || !ir_node_qcfg(n, &q) || !q.has[s]) return JS_OK;
+  Value f;
+  if (ir_qfmt_to_value(gr->g->arena, &q.fmt[s], &f)) return diag_oom(gr->d);
+  Node *qn = emit2(gr, n, "quantize", *v, f);
+  if (!qn) return JS_ERR;
+  *out = val_node(qn);
+  return JS_OK;
+}
+
+/* The linear layer's backward: input, weight and bias gradients.  A quantized layer's
+ * gradients use its quantized input and weight. */
 static Status linear_backward(Grad *gr, Node *n, Node *G, const Value *x, Node *w, const Param *wp, const Value *wv,
                               Node *b, const Param *bp, const Value *bv) {
-  if (wants(gr, x) && acc(gr, n, x, emit2(gr, n, "matmul", val_node(G), val_node(w)))) return JS_ERR;
-  Node *gw = (wp || (wv && wants(gr, wv))) ? emit2(gr, n, "outer_sum", val_node(G), *x) : NULL;
+  Value wq, xq;
+  if (qval(gr, n, QS_WEIGHT, &(Value){.kind = VAL_NODE, .u.node = w}, &wq)) return JS_ERR;
+  if (wants(gr, x) && acc(gr, n, x, emit2(gr, n, "matmul", val_node(G), wq))) return JS_ERR;
+  bool need_gw = wp || (wv && wants(gr, wv));
+  if (need_gw && qval(gr, n, QS_DATA_IN, x, &xq)) return JS_ERR;
+  Node *gw = need_gw ? emit2(gr, n, "outer_sum", val_node(G), xq) : NULL;
   if (wp && acc_param(gr, n, wp, gw)) return JS_ERR;
   if (wv && wants(gr, wv) && acc(gr, n, wv, gw)) return JS_ERR;
   if (b) {
@@ -164,13 +184,15 @@ static Status backward_module(Grad *gr, Node *n, Node *G) {
     const Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
     Value eps = *ir_module_arg(m, "eps");
     if (eps.kind == VAL_INT) eps = val_float((double)eps.u.i);
+    Value xq;
+    if ((wants(gr, x) || wp) && qval(gr, n, QS_DATA_IN, x, &xq)) return JS_ERR;
     if (wants(gr, x)) {
       Node *w = wp ? read_param(gr, n, wp) : NULL;
       if (wp && !w) return JS_ERR;
-      Value a[4] = {val_node(G), *x, w ? val_node(w) : val_none(), eps};
+      Value a[4] = {val_node(G), xq, w ? val_node(w) : val_none(), eps};
       if (acc(gr, n, x, emit(gr, n, "batch_norm1d_backward_input", 4, a, 0, NULL, NULL))) return JS_ERR;
     }
-    if (wp && acc_param(gr, n, wp, emit3(gr, n, "batch_norm1d_backward_weight", val_node(G), *x, eps))) return JS_ERR;
+    if (wp && acc_param(gr, n, wp, emit3(gr, n, "batch_norm1d_backward_weight", val_node(G), xq, eps))) return JS_ERR;
     if (bp && acc_param(gr, n, bp, sum_channels(gr, n, G))) return JS_ERR;
     return JS_OK;
   }
@@ -220,6 +242,7 @@ static Status backward_call(Grad *gr, Node *n, Node *G) {
   case MOP_T: return acc(gr, n, x, emit1(gr, n, "t", val_node(G)));
   case MOP_TRANSPOSE: return acc(gr, n, x, emit3(gr, n, "transpose", val_node(G), b[1], b[2]));
   case MOP_NEG: return acc(gr, n, x, emit1(gr, n, "neg", val_node(G)));
+  case MOP_QUANTIZE: return acc(gr, n, x, G); /* straight through */
   case MOP_ADD:
   case MOP_SUB:
     if (wants(gr, &b[0]) && acc(gr, n, &b[0], unbroadcast(gr, n, G, &b[0]))) return JS_ERR;
@@ -232,7 +255,9 @@ static Status backward_call(Grad *gr, Node *n, Node *G) {
   case MOP_MUL:
     for (int k = 0; k < 2; k++) {
       if (!wants(gr, &b[k])) continue;
-      Node *p = emit2(gr, n, "mul", val_node(G), b[1 - k]);
+      Value other;
+      if (qval(gr, n, QS_DATA_IN, &b[1 - k], &other)) return JS_ERR;
+      Node *p = emit2(gr, n, "mul", val_node(G), other);
       if (!p || acc(gr, n, &b[k], unbroadcast(gr, n, p, &b[k]))) return JS_ERR;
     }
     return JS_OK;
@@ -254,8 +279,10 @@ static Status backward_call(Grad *gr, Node *n, Node *G) {
       return diag_error(gr->d, n->loc, "grad: matmul's gradient needs 2-D operands, got %%%s @ %%%s", b[0].u.node->name,
                         b[1].u.node->name);
     /* y = a @ w: da = dy @ w^T = linear(dy, w); dw = a^T @ dy = outer_sum(a, dy) */
-    if (wants(gr, &b[0]) && acc(gr, n, &b[0], emit2(gr, n, "linear", val_node(G), b[1]))) return JS_ERR;
-    if (wants(gr, &b[1]) && acc(gr, n, &b[1], emit2(gr, n, "outer_sum", b[0], val_node(G)))) return JS_ERR;
+    Value qa, qb;
+    if (qval(gr, n, QS_DATA_IN, &b[0], &qa) || qval(gr, n, QS_DATA_IN, &b[1], &qb)) return JS_ERR;
+    if (wants(gr, &b[0]) && acc(gr, n, &b[0], emit2(gr, n, "linear", val_node(G), qb))) return JS_ERR;
+    if (wants(gr, &b[1]) && acc(gr, n, &b[1], emit2(gr, n, "outer_sum", qa, val_node(G)))) return JS_ERR;
     return JS_OK;
   }
   default: return no_grad(gr, n, ir_op_info(n->mop)->name);
@@ -298,6 +325,8 @@ Status pass_grad(Graph *g, const PassArgs *args, PassContext *ctx) {
     return e;
   }
 
+  Status qst = ir_quant_explicit_inputs(g, d);
+  if (qst) return qst;
   ir_graph_renumber(g);
   Grad gr = {.g = g, .d = d, .out = out, .nfwd = out->index};
   gr.gnode = ir_calloc((size_t)gr.nfwd + 1, sizeof(Node *));

@@ -31,8 +31,44 @@ static const PassOption report_graph_opts[] = {
 static const PassOption grad_opts[] = {
     {"target", OPT_STR, "target", NULL, "name of the class-index input the pass adds"},
 };
+static const PassOption quantize_opts[] = {
+    {"by", OPT_ENUM, "type", "type|name|regex_name", "match entries against each node's op, its name, or a regex over its name"},
+    {"default", OPT_VALUE, "", NULL, "config for quantizable nodes no entry matches ({name=NA}: leave them)"},
+    {"*", OPT_VALUE, "", NULL, "OP|NODE|REGEX={name=integer, data_in_width=8, ...}: one entry per op, node or regex"},
+};
+static const PassOption intervals_opts[] = {
+    {"weights", OPT_BOOL, "true", NULL, "use the loaded weights' actual codes for the (w) columns (false: format bounds only)"},
+    {"file", OPT_STR, "", NULL, "also write the table to this file (atomically)"},
+};
 static const PassOption params_opts[] = {
     {"file", OPT_STR, "", NULL, "also write the table to this file (atomically)"},
+};
+static const PassOption summarize_quant_opts[] = {
+    {"save_dir", OPT_STR, "", NULL, "write quantize_table.csv and quantize_histogram.csv here (default: the output directory)"},
+};
+static const PassOption report_weights_opts[] = {
+    {"nodes", OPT_STR, "", NULL, "comma-separated node names (default: every quantized node with weights)"},
+    {"max_rows", OPT_INT, "8", NULL, "rows (last dim) shown per tensor; 0: statistics only, -1: all"},
+    {"file", OPT_STR, "", NULL, "also write the report to this file (atomically)"},
+};
+static const PassOption profile_opts[] = {
+    {"by", OPT_ENUM, "type", "type|name", "match weight_nodes/activation_nodes against each node's mase_op or its name"},
+    {"weight_nodes", OPT_VALUE, "[linear]", NULL, "nodes whose parameters and buffers are profiled"},
+    {"activation_nodes", OPT_VALUE, "[relu]", NULL, "nodes whose data inputs are profiled over the samples"},
+    {"weight_stats", OPT_VALUE, "{variance_precise={}}", NULL, "{stat={kwarg=value}}: variance_precise, variance_online, range_min_max, range_quantile, range_n_sigma, abs_mean"},
+    {"activation_stats", OPT_VALUE, "{range_quantile={quantile=0.975}}", NULL, "the same for the activations"},
+    {"num_samples", OPT_INT, "32", NULL, "input rows the activations are profiled over"},
+    {"batch_size", OPT_INT, "8", NULL, "rows per model run"},
+    {"file", OPT_STR, "", NULL, "also write the report to this file (atomically)"},
+    {"target_weight_nodes", OPT_VALUE, "", NULL, "MASE's name for weight_nodes (wins when given)"},
+    {"target_activation_nodes", OPT_VALUE, "", NULL, "MASE's name for activation_nodes (wins when given)"},
+    {"weight_statistics", OPT_VALUE, "", NULL, "MASE's name for weight_stats (wins when given)"},
+    {"activation_statistics", OPT_VALUE, "", NULL, "MASE's name for activation_stats (wins when given)"},
+};
+static const PassOption report_meta_opts[] = {
+    {"which", OPT_VALUE, "[all]", NULL, "param columns: all, common, software, or a list of them"},
+    {"file", OPT_STR, "", NULL, "save FILE.csv and FILE.json (default: <output dir>/report_meta.{csv,json})"},
+    {"save_path", OPT_STR, "", NULL, "MASE's option: also write the table to this file (atomically)"},
 };
 
 #define NOPT(a) (int)(sizeof(a) / sizeof((a)[0]))
@@ -44,16 +80,34 @@ static const PassInfo registry[] = {
     {"grad", pass_grad,
      "autodiff: add the cross-entropy loss on the logits and the backward graph (runs shape first)", grad_opts,
      NOPT(grad_opts), true, "shape"},
+    {"intervals", pass_intervals,
+     "integer ranges of integer-quantized nodes: accumulator bound and width, f32 exactness, requantization shift",
+     intervals_opts, NOPT(intervals_opts), false, "shape"},
     {"metadata", pass_metadata,
      "MASE node metadata: mase_type, mase_op, common args/results, software stat skeleton (runs shape first)",
      metadata_opts, NOPT(metadata_opts), true, "shape"},
     {"params", pass_params, "table of parameters and buffers per node and module, with totals", params_opts,
      NOPT(params_opts), false, NULL},
+    {"profile", pass_profile,
+     "MASE's profile_statistics_analysis_pass: weight and activation statistics into software metadata",
+     profile_opts, NOPT(profile_opts), false, "metadata"},
+    {"quantize", pass_quantize,
+     "MASE's quantize_transform_pass: attach number-format configs to nodes by op type, name or regex (spec/quant.md)",
+     quantize_opts, NOPT(quantize_opts), true, NULL},
     {"report-graph", pass_report_graph,
      "MASE's report_graph_analysis_pass: fx graph text, node counts by op, layer types", report_graph_opts,
      NOPT(report_graph_opts), false, NULL},
+    {"report-meta", pass_report_meta,
+     "MASE's report_node_meta_param_analysis_pass: node metadata as a grid table, CSV and JSON",
+     report_meta_opts, NOPT(report_meta_opts), false, "metadata"},
+    {"report-weights", pass_report_weights,
+     "quantized nodes' weights and biases, float next to quantized (and integer codes), with error statistics",
+     report_weights_opts, NOPT(report_weights_opts), false, NULL},
     {"shape", pass_shape, "infer every node's dtype and shape; reports every independent error", NULL, 0, true,
      NULL},
+    {"summarize-quant", pass_summarize_quant,
+     "MASE's summarize_quantization_analysis_pass: per-node original/quantized types, histogram, CSVs",
+     summarize_quant_opts, NOPT(summarize_quant_opts), false, NULL},
     {"verify", pass_verify, "check the graph's invariants (ir_verify, fx's lint)", NULL, 0, false, NULL},
 };
 #define NPASSES NOPT(registry)
@@ -79,6 +133,7 @@ static const char *opt_type_name(const PassOption *o) {
   case OPT_BOOL: return "bool";
   case OPT_STR: return "str";
   case OPT_ENUM: return o->allowed;
+  case OPT_VALUE: return "value";
   }
   return "?";
 }
@@ -87,7 +142,7 @@ void pass_list(StrBuf *sb) {
   sb_puts(sb, "Passes (--passes='name,name{key=value key2=value2}'):\n");
   for (int i = 0; i < NPASSES; i++) {
     const PassInfo *p = &registry[i];
-    sb_printf(sb, "  %-14s%s\n", p->name, p->help);
+    sb_printf(sb, "  %-17s%s\n", p->name, p->help);
     for (int j = 0; j < p->noptions; j++) {
       const PassOption *o = &p->options[j];
       size_t start = sb->len;
@@ -132,6 +187,18 @@ const char *pass_arg_str(const PassArgs *a, const char *key) {
   return v->kind == VAL_STR ? v->u.s : "";
 }
 
+const Value *pass_arg_value(const PassArgs *a, const char *key) {
+  return arg_val(a, key);
+}
+
+SrcLoc pass_arg_loc(const PassArgs *a, const char *key) {
+  int i = a && a->pass ? opt_index(a->pass, key) : -1;
+  return i >= 0 && a->locs ? a->locs[i] : (SrcLoc){0};
+}
+
+static Status read_nested_text(Arena *a, const PassInfo *p, const PassOption *o, const char *text, Value *out,
+                               Diag *d);
+
 /* Reads one option's text as its schema type. */
 static Status read_value(Arena *a, const PassInfo *p, const PassOption *o, const char *text, Value *out,
                          Diag *d) {
@@ -175,6 +242,7 @@ static Status read_value(Arena *a, const PassInfo *p, const PassOption *o, const
     return JS_EUSAGE;
   }
   case OPT_STR: goto str;
+  case OPT_VALUE: return read_nested_text(a, p, o, text, out, d);
   }
   diag_error(d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' expects %s %s, got '%s'", o->key, p->name,
              o->type == OPT_INT ? "an" : "a", opt_type_name(o), text);
@@ -216,6 +284,178 @@ static const char *found(const Parser *ps, char buf[8]) {
   if (!*ps->p) return "the end";
   snprintf(buf, 8, "'%c'", *ps->p);
   return buf;
+}
+
+/* ---- nested values (OPT_VALUE) ----
+ * nested := "{" [key "=" nested {sep key "=" nested} [","]] "}" | "[" [nested {sep nested} [","]] "]"
+ *         | quoted | bare          key := word | quoted          sep := "," or blanks
+ * A bare word is true/false, None, an integer, a float, or else a string. */
+#define NESTED_MAX_DEPTH 32
+
+static Value bare_value(Arena *a, const char *s, bool *oom) {
+  if (strcmp(s, "true") == 0) return val_bool(true);
+  if (strcmp(s, "false") == 0) return val_bool(false);
+  if (strcmp(s, "None") == 0) return val_none();
+  char *end;
+  errno = 0;
+  long long i = strtoll(s, &end, 10);
+  if (*s && !*end && !errno) return val_int(i);
+  errno = 0;
+  double f = strtod(s, &end);
+  if (*s && !*end && !errno && isfinite(f)) return val_float(f);
+  const char *c = arena_strdup(a, s);
+  if (!c) *oom = true;
+  return val_str(c ? c : "");
+}
+
+static Status nested_err(Parser *ps, const char *what, const char *key) {
+  char buf[8];
+  diag_error(ps->d, (SrcLoc){0}, "--passes: in the value of option '%s': expected %s at column %d, found %s", key, what,
+             column(ps), found(ps, buf));
+  return JS_EUSAGE;
+}
+
+/* A quoted string or a bare token into sb (empty bare token: nothing read). */
+static Status nested_token(Parser *ps, const char *key, StrBuf *sb, bool *quoted) {
+  char q = *ps->p;
+  *quoted = q == '\'' || q == '"';
+  if (*quoted) {
+    ps->p++;
+    while (*ps->p && *ps->p != q) {
+      if (*ps->p == '\\' && ps->p[1]) ps->p++;
+      sb_putc(sb, *ps->p++);
+    }
+    if (!*ps->p) {
+      diag_error(ps->d, (SrcLoc){0}, "--passes: unterminated %c-quoted string in the value of option '%s'", q, key);
+      return JS_EUSAGE;
+    }
+    ps->p++;
+    return JS_OK;
+  }
+  while (*ps->p && !strchr(" \t\n,}{=[]", *ps->p)) sb_putc(sb, *ps->p++);
+  return JS_OK;
+}
+
+static Status parse_nested(Parser *ps, Arena *a, const char *key, Value *out, int depth);
+
+/* Items of a list or entries of a dict up to `close`. */
+static Status parse_nested_seq(Parser *ps, Arena *a, const char *key, Value *out, char close, int depth) {
+  int n = 0, cap = 0;
+  Value *vals = NULL;
+  const char **keys = NULL;
+  bool dict = close == '}';
+  ps->p++;
+  for (;;) {
+    skip_ws(ps);
+    if (*ps->p == close) {
+      ps->p++;
+      break;
+    }
+    if (!*ps->p) return nested_err(ps, dict ? "'}'" : "']'", key);
+    if (n == cap) {
+      int nc = cap ? cap * 2 : 8;
+      Value *nv = arena_alloc(a, sizeof(Value) * (size_t)nc);
+      const char **nk = arena_alloc(a, sizeof(char *) * (size_t)nc);
+      if (!nv || !nk) return diag_oom(ps->d);
+      if (n) {
+        memcpy(nv, vals, sizeof(Value) * (size_t)n);
+        memcpy(nk, keys, sizeof(char *) * (size_t)n);
+      }
+      vals = nv, keys = nk, cap = nc;
+    }
+    if (dict) {
+      StrBuf sb;
+      sb_init(&sb);
+      bool quoted;
+      Status st = nested_token(ps, key, &sb, &quoted);
+      const char *k = st || (!sb.len && !quoted) ? NULL : arena_strdup(a, sb_str(&sb));
+      sb_free(&sb);
+      if (st) return st;
+      if (!k) return sb.len || quoted ? diag_oom(ps->d) : nested_err(ps, "a key", key);
+      for (int j = 0; j < n; j++)
+        if (strcmp(keys[j], k) == 0) {
+          diag_error(ps->d, (SrcLoc){0}, "--passes: in the value of option '%s': key '%s' is given twice", key, k);
+          return JS_EUSAGE;
+        }
+      skip_ws(ps);
+      if (*ps->p != '=') return nested_err(ps, "'='", key);
+      ps->p++;
+      skip_ws(ps);
+      keys[n] = k;
+    }
+    Status st = parse_nested(ps, a, key, &vals[n], depth + 1);
+    if (st) return st;
+    n++;
+    skip_ws(ps);
+    if (*ps->p == ',') ps->p++;
+  }
+  if (dict) *out = (Value){.kind = VAL_DICT, .u.dict = {n, keys, vals}};
+  else *out = (Value){.kind = VAL_LIST, .u.seq = {n, vals}};
+  return JS_OK;
+}
+
+static Status parse_nested(Parser *ps, Arena *a, const char *key, Value *out, int depth) {
+  if (depth > NESTED_MAX_DEPTH) {
+    diag_error(ps->d, (SrcLoc){0}, "--passes: the value of option '%s' nests deeper than %d", key, NESTED_MAX_DEPTH);
+    return JS_EUSAGE;
+  }
+  skip_ws(ps);
+  if (*ps->p == '{') return parse_nested_seq(ps, a, key, out, '}', depth);
+  if (*ps->p == '[') return parse_nested_seq(ps, a, key, out, ']', depth);
+  StrBuf sb;
+  sb_init(&sb);
+  bool quoted, oom = false;
+  Status st = nested_token(ps, key, &sb, &quoted);
+  if (!st && !quoted && !sb.len) st = nested_err(ps, "a value", key);
+  if (!st) {
+    if (quoted) {
+      const char *c = arena_strdup(a, sb_str(&sb));
+      if (!c) oom = true;
+      *out = val_str(c ? c : "");
+    } else {
+      *out = bare_value(a, sb_str(&sb), &oom);
+    }
+  }
+  if (!st && (oom || sb.oom)) st = diag_oom(ps->d);
+  sb_free(&sb);
+  return st;
+}
+
+static Status read_nested_text(Arena *a, const PassInfo *p, const PassOption *o, const char *text, Value *out,
+                               Diag *d) {
+  Parser ps = {.text = text, .p = text, .d = d};
+  if (!*text) {
+    *out = val_none();
+    return JS_OK;
+  }
+  Status st = parse_nested(&ps, a, o->key, out, 0);
+  skip_ws(&ps);
+  if (!st && *ps.p) st = nested_err(&ps, "the end of the value", o->key);
+  (void)p;
+  return st;
+}
+
+/* The open option ("*"): every key the schema does not name lands in its dict. */
+static Status open_put(Arena *a, Value *dict, const char *key, Value v, Diag *d, const char *pass) {
+  if (dict->kind != VAL_DICT) *dict = (Value){.kind = VAL_DICT};
+  int n = dict->u.dict.n;
+  for (int j = 0; j < n; j++)
+    if (strcmp(dict->u.dict.keys[j], key) == 0) {
+      diag_error(d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' is given twice", key, pass);
+      return JS_EUSAGE;
+    }
+  const char **keys = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+  Value *vals = arena_alloc(a, sizeof(Value) * (size_t)(n + 1));
+  const char *k = arena_strdup(a, key);
+  if (!keys || !vals || !k) return diag_oom(d);
+  if (n) {
+    memcpy(keys, dict->u.dict.keys, sizeof(char *) * (size_t)n);
+    memcpy(vals, dict->u.dict.vals, sizeof(Value) * (size_t)n);
+  }
+  keys[n] = k;
+  vals[n] = v;
+  *dict = (Value){.kind = VAL_DICT, .u.dict = {n + 1, keys, vals}};
+  return JS_OK;
 }
 
 static Status add_step(Parser *ps, const PassInfo *p, bool implicit, PipelineStep **out) {
@@ -321,20 +561,35 @@ static Status parse_options(Parser *ps, PipelineStep *step) {
     ps->p++;
     return JS_OK;
   }
+  int open_idx = opt_index(p, "*");
   for (;;) {
     size_t n = ident_len(ps->p);
-    char key[64];
-    if (n == 0 || n >= sizeof key) {
-      char buf[8];
-      diag_error(ps->d, (SrcLoc){0}, "--passes: expected an option name for pass '%s' at column %d, found %s",
-                 p->name, column(ps), found(ps, buf));
-      return JS_EUSAGE;
+    char key[256];
+    if ((*ps->p == '"' || *ps->p == '\'') && open_idx >= 0) { /* a quoted key: a node name or regex */
+      StrBuf kb;
+      sb_init(&kb);
+      bool quoted;
+      Status st = nested_token(ps, p->name, &kb, &quoted);
+      if (!st && (kb.len == 0 || kb.len >= sizeof key)) {
+        diag_error(ps->d, (SrcLoc){0}, "--passes: an empty or too long quoted key in the options of pass '%s'", p->name);
+        st = JS_EUSAGE;
+      }
+      if (!st) memcpy(key, sb_str(&kb), kb.len + 1);
+      sb_free(&kb);
+      if (st) return st;
+    } else {
+      if (n == 0 || n >= sizeof key) {
+        char buf[8];
+        diag_error(ps->d, (SrcLoc){0}, "--passes: expected an option name for pass '%s' at column %d, found %s",
+                   p->name, column(ps), found(ps, buf));
+        return JS_EUSAGE;
+      }
+      memcpy(key, ps->p, n);
+      key[n] = 0;
+      ps->p += n;
     }
-    memcpy(key, ps->p, n);
-    key[n] = 0;
-    ps->p += n;
-    int idx = opt_index(p, key);
-    if (idx < 0) return unknown_option(ps, p, key);
+    int idx = strcmp(key, "*") == 0 ? -1 : opt_index(p, key);
+    if (idx < 0 && open_idx < 0) return unknown_option(ps, p, key);
     skip_ws(ps);
     if (*ps->p != '=') {
       char buf[8];
@@ -344,18 +599,30 @@ static Status parse_options(Parser *ps, PipelineStep *step) {
     }
     ps->p++;
     skip_ws(ps);
-    if (set[idx]) {
-      diag_error(ps->d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' is given twice", key, p->name);
-      return JS_EUSAGE;
+    Status st;
+    if (idx < 0) { /* the open option collects it */
+      Value v;
+      if ((st = parse_nested(ps, ps->pl->arena, key, &v, 0)) ||
+          (st = open_put(ps->pl->arena, &step->args.vals[open_idx], key, v, ps->d, p->name)))
+        return st;
+    } else {
+      if (set[idx]) {
+        diag_error(ps->d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' is given twice", key, p->name);
+        return JS_EUSAGE;
+      }
+      set[idx] = true;
+      if (p->options[idx].type == OPT_VALUE) {
+        st = parse_nested(ps, ps->pl->arena, key, &step->args.vals[idx], 0);
+      } else {
+        StrBuf sb;
+        sb_init(&sb);
+        st = parse_value(ps, p, key, &sb);
+        if (!st && sb.oom) st = diag_oom(ps->d);
+        if (!st) st = read_value(ps->pl->arena, p, &p->options[idx], sb_str(&sb), &step->args.vals[idx], ps->d);
+        sb_free(&sb);
+      }
+      if (st) return st;
     }
-    set[idx] = true;
-    StrBuf sb;
-    sb_init(&sb);
-    Status st = parse_value(ps, p, key, &sb);
-    if (!st && sb.oom) st = diag_oom(ps->d);
-    if (!st) st = read_value(ps->pl->arena, p, &p->options[idx], sb_str(&sb), &step->args.vals[idx], ps->d);
-    sb_free(&sb);
-    if (st) return st;
     const char *before = ps->p;
     skip_ws(ps);
     if (*ps->p == '}') {
@@ -389,6 +656,18 @@ static bool ran_before(const Pipeline *pl, const char *name) {
   return false;
 }
 
+/* The passes p requires that the pipeline has not run yet, innermost first (profile needs
+ * metadata, which needs shape), as implicit steps. */
+static Status add_required(Parser *ps, const PassInfo *p, int depth) {
+  if (!p->requires || ran_before(ps->pl, p->requires) || depth > 8) return JS_OK;
+  const PassInfo *req = pass_lookup(p->requires);
+  if (!req) return JS_OK;
+  Status st = add_required(ps, req, depth + 1);
+  PipelineStep *step;
+  if (!st) st = add_step(ps, req, true, &step);
+  return st;
+}
+
 static Status parse_pipeline(Parser *ps) {
   for (;;) {
     skip_ws(ps);
@@ -411,10 +690,7 @@ static Status parse_pipeline(Parser *ps) {
     if (!p) return unknown_pass(ps, name);
     PipelineStep *step;
     Status st;
-    if (p->requires && !ran_before(ps->pl, p->requires)) {
-      const PassInfo *req = pass_lookup(p->requires);
-      if (req && (st = add_step(ps, req, true, &step))) return st;
-    }
+    if ((st = add_required(ps, p, 0))) return st;
     if ((st = add_step(ps, p, false, &step))) return st;
     skip_ws(ps);
     if (*ps->p == '{' && (st = parse_options(ps, step))) return st;
@@ -540,4 +816,164 @@ Status pass_run_text(const char *text, Graph *g, Diag *d) {
   }
   pass_pipeline_free(pl);
   return st;
+}
+
+/* ---- pipelines from config files ---- */
+
+/* MASE's pass names as a config file writes them, and jscc's. */
+static const char *const mase_alias[][2] = {
+    {"profile_statistics", "profile"},       {"report_node_meta_param", "report-meta"},
+    {"summarize_quantization", "summarize-quant"}, {"report_graph", "report-graph"},
+    {"report_weights", "report-weights"},
+};
+
+static const PassInfo *lookup_config_name(const char *name) {
+  for (size_t i = 0; i < sizeof mase_alias / sizeof mase_alias[0]; i++)
+    if (strcmp(name, mase_alias[i][0]) == 0) return pass_lookup(mase_alias[i][1]);
+  char buf[64];
+  size_t n = strlen(name);
+  if (n >= sizeof buf) return NULL;
+  for (size_t i = 0; i <= n; i++) buf[i] = name[i] == '_' ? '-' : name[i];
+  return pass_lookup(buf);
+}
+
+typedef struct CfgCtx {
+  const char *prefix;
+  SrcLoc (*loc)(void *ud, const char *path);
+  void *ud;
+  Diag *d;
+} CfgCtx;
+
+static SrcLoc cfg_loc(const CfgCtx *c, const char *pass, const char *key) {
+  if (!c->loc) return (SrcLoc){0};
+  char path[512];
+  snprintf(path, sizeof path, "%s%s%s%s%s", c->prefix ? c->prefix : "", c->prefix && *c->prefix ? "." : "", pass,
+           key ? "." : "", key ? key : "");
+  return c->loc(c->ud, path);
+}
+
+static Status cfg_option(const CfgCtx *c, Arena *a, const char *pname, const PassOption *o, const Value *v, Value *out,
+                         SrcLoc at) {
+  const char *want = NULL;
+  switch (o->type) {
+  case OPT_INT:
+    if (v->kind == VAL_INT) {
+      *out = *v;
+      return JS_OK;
+    }
+    want = "an integer";
+    break;
+  case OPT_FLOAT:
+    if (v->kind == VAL_INT || v->kind == VAL_FLOAT) {
+      *out = val_float(v->kind == VAL_INT ? (double)v->u.i : v->u.f);
+      return JS_OK;
+    }
+    want = "a number";
+    break;
+  case OPT_BOOL:
+    if (v->kind == VAL_BOOL) {
+      *out = *v;
+      return JS_OK;
+    }
+    want = "true or false";
+    break;
+  case OPT_STR:
+  case OPT_ENUM:
+    if (v->kind == VAL_STR || (o->type == OPT_STR && v->kind == VAL_LIST)) {
+      StrBuf sb;
+      sb_init(&sb);
+      if (v->kind == VAL_STR) sb_puts(&sb, v->u.s);
+      bool ok = true;
+      for (int i = 0; v->kind == VAL_LIST && i < v->u.seq.n; i++) {
+        if (v->u.seq.items[i].kind != VAL_STR) ok = false;
+        else sb_printf(&sb, "%s%s", i ? "," : "", v->u.seq.items[i].u.s);
+      }
+      Status st = ok ? read_value(a, lookup_config_name(pname), o, sb_str(&sb), out, c->d) : JS_EUSAGE;
+      sb_free(&sb);
+      if (ok && st == JS_EUSAGE) diag_note(c->d, at, "in this config file");
+      if (ok) return st;
+    }
+    want = o->type == OPT_ENUM ? o->allowed : "a string";
+    break;
+  case OPT_VALUE:
+    if (val_copy(a, v, out)) return diag_oom(c->d);
+    return JS_OK;
+  }
+  diag_error(c->d, at, "passes.%s.%s: expected %s, got %s", pname, o->key, want, val_kind_name(v));
+  return JS_EUSAGE;
+}
+
+Status pass_pipeline_from_value(const Value *passes, const char *prefix, SrcLoc (*loc)(void *ud, const char *path),
+                                void *ud, Pipeline **out, Diag *d) {
+  *out = NULL;
+  CfgCtx c = {.prefix = prefix, .loc = loc, .ud = ud, .d = d};
+  if (!passes || passes->kind != VAL_DICT || passes->u.dict.n == 0) {
+    diag_error(d, loc && prefix ? loc(ud, prefix) : (SrcLoc){0}, "%s: the config has no passes ([passes.NAME] tables)",
+               prefix ? prefix : "passes");
+    return JS_EUSAGE;
+  }
+  Pipeline *pl = ir_calloc(1, sizeof *pl);
+  if (!pl || !(pl->arena = arena_new())) {
+    ir_free(pl);
+    return diag_oom(d);
+  }
+  Parser ps = {.text = "", .p = "", .pl = pl, .d = d};
+  Status st = JS_OK;
+  for (int i = 0; !st && i < passes->u.dict.n; i++) {
+    const char *name = passes->u.dict.keys[i];
+    const Value *opts = &passes->u.dict.vals[i];
+    SrcLoc at = cfg_loc(&c, name, NULL);
+    const PassInfo *p = lookup_config_name(name);
+    if (!p) {
+      const char *names[NPASSES];
+      for (int j = 0; j < NPASSES; j++) names[j] = registry[j].name;
+      const char *hint = diag_closest(name, names, NPASSES);
+      diag_error(d, at, "passes.%s: unknown pass '%s'%s%s%s", name, name, hint ? " (did you mean '" : "",
+                 hint ? hint : "", hint ? "'?)" : "");
+      st = JS_EUSAGE;
+      break;
+    }
+    if (opts->kind == VAL_BOOL && opts->u.b) opts = NULL; /* report_graph = true */
+    else if (opts->kind != VAL_DICT) {
+      diag_error(d, at, "passes.%s: expected a table of options, got %s", name, val_kind_name(opts));
+      st = JS_EUSAGE;
+      break;
+    }
+    PipelineStep *step;
+    if ((st = add_required(&ps, p, 0))) break;
+    if ((st = add_step(&ps, p, false, &step))) break;
+    if (p->noptions && !(step->args.locs = arena_alloc(pl->arena, sizeof(SrcLoc) * (size_t)p->noptions))) {
+      st = diag_oom(d);
+      break;
+    }
+    int open_idx = opt_index(p, "*");
+    for (int k = 0; opts && !st && k < opts->u.dict.n; k++) {
+      const char *key = opts->u.dict.keys[k];
+      SrcLoc kat = cfg_loc(&c, name, key);
+      int idx = strcmp(key, "*") == 0 ? -1 : opt_index(p, key);
+      if (idx < 0 && open_idx < 0) {
+        const char *names[16];
+        int n = 0;
+        for (int j = 0; j < p->noptions && n < 16; j++) names[n++] = p->options[j].key;
+        const char *hint = diag_closest(key, names, n);
+        diag_error(d, kat, "passes.%s: pass '%s' has no option '%s'%s%s%s", name, p->name, key,
+                   hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        st = JS_EUSAGE;
+      } else if (idx < 0) {
+        Value v;
+        if (val_copy(pl->arena, &opts->u.dict.vals[k], &v)) st = diag_oom(d);
+        else st = open_put(pl->arena, &step->args.vals[open_idx], key, v, d, p->name);
+        if (!step->args.locs[open_idx].file) step->args.locs[open_idx] = kat; /* the first entry's */
+      } else {
+        st = cfg_option(&c, pl->arena, name, &p->options[idx], &opts->u.dict.vals[k], &step->args.vals[idx], kat);
+        step->args.locs[idx] = kat;
+      }
+    }
+  }
+  if (st) {
+    pass_pipeline_free(pl);
+    return st;
+  }
+  *out = pl;
+  return JS_OK;
 }

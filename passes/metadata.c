@@ -27,7 +27,11 @@
  *    (num_batches_tracked), as MASE's BatchNorm handling does.
  *  - No graph-level nodes_in/nodes_out (a Graph has no metadata dict) and no `value` (there
  *    is no traced input).
- * A call of a Sequential module gets its data args and results only (mase_op None). */
+ * A call of a Sequential module gets its data args and results only (mase_op None).
+ * A quantized node's quantized args and result record their format instead of float, as
+ * MASE's quantize pass records them: type "fixed" (integer formats, the others by their kind
+ * name) and precision [width, frac_width] (minifloat [width, exponent_width, exponent_bias],
+ * log [width, exponent_bias], block_fp [width, exponent_width, exponent_bias, block_size]). */
 #include <string.h>
 
 #include "passes.h"
@@ -254,6 +258,66 @@ static Status node_metadata(MB *b, Node *n, Diag *d) {
   return JS_OK;
 }
 
+/* ---- metadata: type and precision of the quantized args ---- */
+
+static Value *dict_find(Value *d, const char *key) {
+  if (!d || d->kind != VAL_DICT) return NULL;
+  for (int i = 0; i < d->u.dict.n; i++)
+    if (strcmp(d->u.dict.keys[i], key) == 0) return &d->u.dict.vals[i];
+  return NULL;
+}
+
+static Value int_list(Arena *a, const int *v, int n) {
+  Value *items = arena_alloc(a, sizeof(Value) * (size_t)n);
+  if (!items) return val_none();
+  for (int i = 0; i < n; i++) items[i] = val_int(v[i]);
+  return (Value){.kind = VAL_LIST, .u.seq = {n, items}};
+}
+
+/* MASE's type name and precision list of a format. */
+static Value fmt_precision(Arena *a, const QFmt *f, const char **type) {
+  int v[4], n = 0;
+  switch (f->kind) {
+  case QK_INTEGER: *type = "fixed", v[0] = f->width, v[1] = f->frac_width, n = 2; break;
+  case QK_MINIFLOAT_IEEE:
+  case QK_MINIFLOAT_DENORM: *type = ir_qkind_name(f->kind), v[0] = f->width, v[1] = f->exp_width, v[2] = f->exp_bias, n = 3; break;
+  case QK_LOG: *type = "log", v[0] = f->width, v[1] = f->exp_bias, n = 2; break;
+  case QK_BLOCK_FP:
+    *type = "block_fp", v[0] = f->width, v[1] = f->exp_width, v[2] = f->exp_bias, v[3] = f->block_size, n = 4;
+    break;
+  case QK_BINARY: *type = "binary", v[0] = 1, n = 1; break;
+  case QK_TERNARY: *type = "ternary", v[0] = 2, n = 1; break;
+  case QK_COUNT: *type = "?", n = 0; break;
+  }
+  return int_list(a, v, n);
+}
+
+static void set_entry(Arena *a, Value *e, const QFmt *f) {
+  if (!e || e->kind != VAL_DICT) return;
+  const char *type;
+  Value prec = fmt_precision(a, f, &type);
+  Value *t = dict_find(e, "type"), *p = dict_find(e, "precision");
+  if (t) *t = val_str(type);
+  if (p && prec.kind == VAL_LIST) *p = prec;
+}
+
+void pass_metadata_quant(Node *n) {
+  QCfg qc;
+  const QCfg *q = &qc;
+  if (!ir_node_qcfg(n, &qc)) return;
+  Value *common = (Value *)ir_meta_get(n, "common");
+  if (!common) return;
+  Arena *a = n->graph->arena;
+  Value *args = dict_find(common, "args"), *res = dict_find(common, "results");
+  for (int i = 0; args && args->kind == VAL_DICT && i < args->u.dict.n; i++) {
+    const char *k = args->u.dict.keys[i];
+    QSlot s = strncmp(k, "data_in_", 8) == 0 ? QS_DATA_IN : strcmp(k, "weight") == 0 ? QS_WEIGHT
+              : strcmp(k, "bias") == 0 ? QS_BIAS : QS_COUNT;
+    if (s != QS_COUNT && q->has[s]) set_entry(a, &args->u.dict.vals[i], &q->fmt[s]);
+  }
+  if (q->has[QS_DATA_OUT]) set_entry(a, dict_find(res, "data_out_0"), &q->fmt[QS_DATA_OUT]);
+}
+
 Status pass_metadata(Graph *g, const PassArgs *args, PassContext *ctx) {
   Status st = JS_OK;
   for (Node *n = g->first; n; n = n->next)
@@ -261,7 +325,10 @@ Status pass_metadata(Graph *g, const PassArgs *args, PassContext *ctx) {
   if (st) return st;
   MB b = {.a = arena_new(), .unsqueeze = pass_arg_bool(args, "unsqueeze")};
   if (!b.a) return diag_oom(ctx->diag);
-  for (Node *n = g->first; n && !st; n = n->next) st = node_metadata(&b, n, ctx->diag);
+  for (Node *n = g->first; n && !st; n = n->next) {
+    st = node_metadata(&b, n, ctx->diag);
+    if (!st) pass_metadata_quant(n);
+  }
   arena_free(b.a);
   return st;
 }

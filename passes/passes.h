@@ -20,7 +20,10 @@
 
 /* ==== manager.c: registry, options, pipelines, the runner ==== */
 
-typedef enum OptType { OPT_INT, OPT_FLOAT, OPT_BOOL, OPT_STR, OPT_ENUM } OptType;
+/* OPT_VALUE: a nested value, written as in the IR text: a number, a bare word or a quoted
+ * string, true/false/None, [a, b] lists, {key=value, ...} dicts (MASE-style pass_args such as
+ * quantize's per-op configs); a config file's table gives the same dict. */
+typedef enum OptType { OPT_INT, OPT_FLOAT, OPT_BOOL, OPT_STR, OPT_ENUM, OPT_VALUE } OptType;
 
 /* One option a pass accepts. */
 typedef struct PassOption {
@@ -38,7 +41,27 @@ struct PassInfo;
 typedef struct PassArgs {
   const struct PassInfo *pass; /* whose schema the values follow */
   Value *vals;                 /* pass->noptions values (NULL when it has none) */
+  SrcLoc *locs;                /* pass->noptions locations (NULL: none known) */
 } PassArgs;
+
+/* Data a pass may need beyond the graph, supplied by the tool that runs the pipeline (a pass
+ * never reaches into the runtime or codegen; tools/jscc.c fills this from the runtime). */
+typedef struct PassData {
+  void *ud; /* passed back to the callbacks */
+  /* The float values of a parameter or buffer (ir_type_numel(&p->type) of them, row-major),
+   * or NULL when no weights are loaded (the pass then says so or skips weight statistics). */
+  const float *(*param)(void *ud, const Param *p);
+  /* Runs g in eval mode over the first num_samples inputs of the sample source, batch_size
+   * rows at a time, and calls fn once per batch for each of the nnodes nodes with that node's
+   * result: vals holds rows x row_numel floats, row-major (k: the node's index in `nodes`).
+   * g must be shaped; nodes must be non-output nodes of g with tensor results.  NULL when
+   * the tool has no data (the pass reports that activations cannot be profiled). */
+  Status (*sample)(void *ud, const Graph *g, int64_t num_samples, int64_t batch_size,
+                   const Node *const *nodes, int nnodes,
+                   Status (*fn)(void *fud, int k, const float *vals, int64_t rows, int64_t row_numel),
+                   void *fud, Diag *d);
+  const char *source; /* for reports: where the samples come from ("JSC train split (synthetic)") */
+} PassData;
 
 /* What a running pass may use besides the graph. */
 typedef struct PassContext {
@@ -47,6 +70,8 @@ typedef struct PassContext {
   const char *dump_after; /* NULL, a pass name, or "all" */
   void (*dump)(void *ud, const Graph *g, const char *after_pass); /* called after a matching pass */
   void *dump_ud;          /* passed to dump */
+  const PassData *data;   /* weights and samples (NULL: none) */
+  const char *out_dir;    /* where report passes write their files by default (NULL: nowhere) */
 } PassContext;
 
 typedef Status (*PassFn)(Graph *g, const PassArgs *args, PassContext *ctx);
@@ -73,6 +98,9 @@ int64_t pass_arg_int(const PassArgs *a, const char *key);
 double pass_arg_float(const PassArgs *a, const char *key);
 bool pass_arg_bool(const PassArgs *a, const char *key);
 const char *pass_arg_str(const PassArgs *a, const char *key); /* OPT_STR and OPT_ENUM */
+const Value *pass_arg_value(const PassArgs *a, const char *key); /* OPT_VALUE: VAL_NONE when not given */
+/* Where option `key` was written (a config file's file:line:col), or SrcLoc{0} for --passes. */
+SrcLoc pass_arg_loc(const PassArgs *a, const char *key);
 /* A report pass's output: written to its `file` option (atomically) when set, and appended
  * to ctx->report. */
 Status pass_emit_report(const char *pass, const StrBuf *sb, const PassArgs *args, PassContext *ctx);
@@ -94,6 +122,12 @@ typedef struct Pipeline {
  * bad value, syntax) go to `d` at SrcLoc{0}, start with "--passes: ", list the valid names
  * and suggest the closest; they return JS_EUSAGE (JS_ENOMEM on OOM).  *out is NULL then. */
 Status pass_pipeline_parse(const char *text, Pipeline **out, Diag *d);
+/* A pipeline from a config file's passes table (spec/config.md): each key names a pass, in
+ * file order (MASE's names are accepted too: profile_statistics, report_node_meta_param,
+ * summarize_quantization, report_graph; '_' reads as '-'), its table holds the options.
+ * `loc(ud, "prefix.pass.key")` gives locations for messages (may be NULL). */
+Status pass_pipeline_from_value(const Value *passes, const char *prefix, SrcLoc (*loc)(void *ud, const char *path),
+                                void *ud, Pipeline **out, Diag *d);
 void pass_pipeline_free(Pipeline *pl);
 /* True when `name` runs under this pipeline: one of its steps, or a pass a step requires. */
 bool pass_pipeline_has(const Pipeline *pl, const char *name);
@@ -121,12 +155,27 @@ Status pass_dce(Graph *g, const PassArgs *args, PassContext *ctx);
 Status pass_grad(Graph *g, const PassArgs *args, PassContext *ctx);
 /* metadata.c: MASE's init_metadata + add_common_metadata + add_software_metadata. */
 Status pass_metadata(Graph *g, const PassArgs *args, PassContext *ctx);
+/* A quantized node's common metadata (when present) records its formats: the type and
+ * precision of each quantized arg and result (quantize calls it; metadata too). */
+void pass_metadata_quant(Node *n);
 /* report_graph.c: MASE's report_graph_analysis_pass (fx graph text, op counts, layer types). */
 Status pass_report_graph(Graph *g, const PassArgs *args, PassContext *ctx);
 /* The fx `print(graph)` text ("graph():\n    %x : [num_users=1] = placeholder[target=x]...").
  * For people: it is torch.fx's format, not jscc's IR text, and does not parse back. */
 void pass_fx_graph_text(StrBuf *sb, const Graph *g);
+/* quantize.c: MASE's quantize_transform_pass; configs on nodes (spec/quant.md). */
+Status pass_quantize(Graph *g, const PassArgs *args, PassContext *ctx);
 /* params.c: parameters and buffers per node and module, with totals. */
 Status pass_params(Graph *g, const PassArgs *args, PassContext *ctx);
+/* summarize_quant.c: MASE's summarize_quantization_analysis_pass (per-node table, histogram, CSVs). */
+Status pass_summarize_quant(Graph *g, const PassArgs *args, PassContext *ctx);
+/* report_weights.c: quantized nodes' parameters, float and quantized side by side (needs weights). */
+Status pass_report_weights(Graph *g, const PassArgs *args, PassContext *ctx);
+/* profile.c: MASE's profile_statistics_analysis_pass (weight and activation statistics into software metadata). */
+Status pass_profile(Graph *g, const PassArgs *args, PassContext *ctx);
+/* report_meta.c: MASE's report_node_meta_param_analysis_pass (grid table; CSV and JSON files). */
+Status pass_report_meta(Graph *g, const PassArgs *args, PassContext *ctx);
+/* intervals.c: integer ranges, accumulator widths and requantization shifts of integer-quantized nodes. */
+Status pass_intervals(Graph *g, const PassArgs *args, PassContext *ctx);
 
 #endif /* JSCC_PASSES_H */

@@ -659,7 +659,8 @@ static Status match_wants(Reader *r, Want *w, int nw, Diag *d) {
     }
   }
   for (int i = 0; i < r->n; i++)
-    if (!r->ents[i].used) diag_error(d, LOC(r), "unexpected tensor '%s'", r->ents[i].name);
+    if (!r->ents[i].used && strncmp(r->ents[i].name, CKPT_CODES_PREFIX, strlen(CKPT_CODES_PREFIX)) != 0)
+      diag_error(d, LOC(r), "unexpected tensor '%s'", r->ents[i].name);
   return d->nerrors > errors ? JS_ERR : JS_OK;
 }
 
@@ -736,6 +737,7 @@ typedef struct Out {
   const TensorType *type;       /* shape; dtype F32 or I64 */
   const void *data;             /* numel elements of 4 (F32) or 8 (I64) bytes */
   size_t nbytes;
+  const char *dt;               /* the safetensors dtype when not the type's (I32 codes) */
 } Out;
 
 /* A JSON string: the escapes JSON shares with C, \u00XX for other control bytes, UTF-8 as is. */
@@ -768,7 +770,7 @@ static void build_header(StrBuf *sb, const Out *o, int n, const char *const *mk,
   for (int i = 0; i < n; i++) {
     if (i || nm) sb_putc(sb, ',');
     json_str(sb, o[i].name);
-    sb_printf(sb, ":{\"dtype\":\"%s\",\"shape\":[", o[i].type->dtype == DT_I64 ? "I64" : "F32");
+    sb_printf(sb, ":{\"dtype\":\"%s\",\"shape\":[", o[i].dt ? o[i].dt : o[i].type->dtype == DT_I64 ? "I64" : "F32");
     for (int k = 0; k < o[i].type->rank; k++) {
       if (k) sb_putc(sb, ',');
       sb_put_int(sb, o[i].type->dims[k].size);
@@ -863,20 +865,32 @@ static Status write_file(const char *path, const Out *o, int n, const char *cons
 /* ==== the model file ==== */
 
 Status rt_ckpt_save(const char *path, const RtState *s, const CkptMeta *meta, Diag *d) {
+  return rt_ckpt_save_codes(path, s, meta, NULL, 0, d);
+}
+
+Status rt_ckpt_save_codes(const char *path, const RtState *s, const CkptMeta *meta, const CkptCodes *codes, int ncodes,
+                          Diag *d) {
   if (meta && (meta->n < 0 || meta->n > CKPT_MAX_META)) {
     SrcFile file = {.path = path};
     diag_error(d, (SrcLoc){&file, 0, 0}, "%d metadata entries (at most %d)", meta->n, CKPT_MAX_META);
     return JS_EUSAGE;
   }
-  Out *o = ir_malloc(sizeof *o * (size_t)(s->n ? s->n : 1));
+  Out *o = ir_malloc(sizeof *o * (size_t)(s->n + ncodes + 1));
   if (!o) return diag_oom(d);
   for (int i = 0; i < s->n; i++) {
     const Param *p = s->g->params[i];
     bool i64 = s->off[i] == (size_t)-1;
     o[i] = (Out){p->qualname, &p->type, i64 ? (const void *)&s->i64[i] : (const void *)(s->data + s->off[i]),
-                 i64 ? 8 : s->numel[i] * sizeof(float)};
+                 i64 ? 8 : s->numel[i] * sizeof(float), NULL};
   }
-  Status st = write_file(path, o, s->n, meta ? meta->keys : NULL, meta ? meta->vals : NULL, meta ? meta->n : 0, d);
+  for (int i = 0; i < ncodes; i++)
+    o[s->n + i] = (Out){codes[i].name, codes[i].type, codes[i].codes, (size_t)ir_type_numel(codes[i].type) * 4, "I32"};
+  /* the formats go to the metadata, after the caller's */
+  const char *mk[CKPT_MAX_META + 64], *mv[CKPT_MAX_META + 64];
+  int nm = 0;
+  for (int i = 0; meta && i < meta->n; i++) mk[nm] = meta->keys[i], mv[nm++] = meta->vals[i];
+  for (int i = 0; i < ncodes && nm < CKPT_MAX_META + 64; i++) mk[nm] = codes[i].name, mv[nm++] = codes[i].format;
+  Status st = write_file(path, o, s->n + ncodes, mk, mv, nm, d);
   ir_free(o);
   return st;
 }
@@ -971,7 +985,7 @@ Status rt_ckpt_save_optim(const char *path, const RtState *s, const OptimState *
   rc = optim_slots(s, st, a, &names, &bufs, &types, &n, d);
   if (!rc && !(o = arena_alloc(a, sizeof *o * (size_t)(n ? n : 1)))) rc = diag_oom(d);
   for (int i = 0; i < n && !rc; i++)
-    o[i] = (Out){names[i], types[i], bufs[i], (size_t)ir_type_numel(types[i]) * sizeof(float)};
+    o[i] = (Out){names[i], types[i], bufs[i], (size_t)ir_type_numel(types[i]) * sizeof(float), NULL};
   if (!rc) rc = write_file(path, o, n, mk, mv, nm, d);
   arena_free(a);
   return rc;

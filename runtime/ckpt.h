@@ -32,8 +32,23 @@ typedef struct CkptMeta {
 
 /* Write every parameter and buffer of s (meta may be NULL; keys must be distinct). */
 Status rt_ckpt_save(const char *path, const RtState *s, const CkptMeta *meta, Diag *d);
+/* A quantized checkpoint (jscc transform) adds, for each quantized parameter, its integer
+ * codes as an I32 tensor named "quant.<state_dict name>" (CKPT_CODES_PREFIX) with the format
+ * ("fixed[8,4]", ir_qfmt_print) as a metadata entry under the same name; the float tensors
+ * hold the dequantized values, so PyTorch loads the file as a plain state_dict (strict=False
+ * for the codes) and rt_ckpt_load skips the "quant." tensors. */
+#define CKPT_CODES_PREFIX "quant."
+typedef struct CkptCodes {
+  const char *name;          /* "quant.seq_blocks.2.weight" */
+  const TensorType *type;    /* its shape */
+  const int32_t *codes;      /* numel codes */
+  const char *format;        /* "fixed[8,4]" */
+} CkptCodes;
+Status rt_ckpt_save_codes(const char *path, const RtState *s, const CkptMeta *meta, const CkptCodes *codes, int ncodes,
+                          Diag *d);
 /* Read path into s: every tensor of the model must be present with its dtype and shape
- * (an error names the tensor and the expected and found shape); extra tensors are an error.
+ * (an error names the tensor and the expected and found shape); extra tensors are an error,
+ * except a quantized checkpoint's "quant." codes.
  * F32 files load F32 tensors; F64/F16/BF16 are converted; I64 (or I32) for
  * num_batches_tracked.  The whole header is checked and matched before anything is written
  * to s, so a file that fails the checks leaves s unchanged. */

@@ -58,6 +58,13 @@
  *                                    with xhat = (x - mean) * invstd from x's batch statistics
  *                                    (biased variance), whatever the mode: they are the
  *                                    derivatives of training-mode BatchNorm.
+ *   Quantized nodes (spec/quant.md; Node.quant, unless RtRunOpts.no_quant): the data inputs
+ *             of the node pass through Q_in, its weight and bias through Q_w and Q_b (the master
+ *             values in the state stay float), its result through Q_out; BatchNorm1d runs in
+ *             the folded form y = x * Q_w(s) + Q_b(t), s = w / sqrt(v + eps), t = b - m * s
+ *             with the batch's or the running statistics as the mode says.  quantize(x, fmt)
+ *             is fmt's quantizer (block_fp along the last dim).  The quantizers are ir/quant.c's
+ *             in double, which agree with the float ones for every float input.
  *   Output    one tensor, or a tuple/list (the first is the logits), or a training graph's
  *             dict {'logits', 'loss', 'grads': {qualname: tensor}} (passes/grad.c).
  *   Memory    a node's result is freed as soon as its last user has run (Node.users), so a
@@ -100,6 +107,10 @@ typedef struct Interp {
   int64_t symval[MAX_SYMS];
   const char *symfrom[MAX_SYMS]; /* the input that bound each symbol */
   const Node *cur;         /* the node running, for messages */
+  bool quant;              /* cur is quantized (and quantization is on) */
+  QCfg q;                  /* cur's config when quant */
+  Tensor *tmp[8];          /* quantized copies of cur's operands, freed after it */
+  int ntmp;
   bool oom;                /* an allocation failed: the run returns JS_ENOMEM */
 } Interp;
 
@@ -618,6 +629,44 @@ static Tensor *dropout_t(Interp *I, const Tensor *x, double p, uint32_t key) {
   return y;
 }
 
+/* A quantized copy of a module parameter's n doubles (rows of `row`), owned by the node's
+ * temporaries; p itself when the slot is not quantized. */
+static double *qparam(Interp *I, double *p, int64_t n, int64_t row, QSlot s) {
+  if (!I->quant || !I->q.has[s]) return p;
+  int64_t dims[1] = {n};
+  Tensor *t = t_new(I, DT_F64, 1, dims);
+  if (!t) return NULL;
+  if (I->ntmp == (int)(sizeof I->tmp / sizeof I->tmp[0])) {
+    ir_free(t);
+    fail(I, "too many quantized operands");
+    return NULL;
+  }
+  memcpy(t->v, p, sizeof(double) * (size_t)n);
+  ir_quant_tensor_f64(&I->q.fmt[s], t->v, t->v, n, row > 0 ? row : 1);
+  I->tmp[I->ntmp++] = t;
+  return t->v;
+}
+
+/* Quantized BatchNorm (spec/quant.md §3): y = x * Q_w(s) + Q_b(t), s = w / sqrt(v + eps),
+ * t = b - m * s, per channel. */
+static void bn_apply_folded(Interp *I, double *y, const double *x, const double *mean, const double *var,
+                            const double *w, const double *b, double eps, int64_t N, int64_t C, int64_t L,
+                            double *st) {
+  double *sc = st, *sh = st + C;
+  for (int64_t c = 0; c < C; c++) {
+    sc[c] = (w ? w[c] : 1.0) / sqrt(var[c] + eps);
+    sh[c] = (b ? b[c] : 0.0) - mean[c] * sc[c];
+  }
+  if (I->q.has[QS_WEIGHT]) ir_quant_tensor_f64(&I->q.fmt[QS_WEIGHT], sc, sc, C, C);
+  if (I->q.has[QS_BIAS]) ir_quant_tensor_f64(&I->q.fmt[QS_BIAS], sh, sh, C, C);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t l = 0; l < L; l++) {
+        int64_t k = (n * C + c) * L + l;
+        y[k] = x[k] * sc[c] + sh[c];
+      }
+}
+
 static Tensor *batchnorm_t(Interp *I, const Module *m, const Tensor *x) {
   const Value *mom = ir_module_arg(m, "momentum"), *tr = ir_module_arg(m, "track_running_stats");
   double eps = num_of(ir_module_arg(m, "eps"), 1e-5);
@@ -636,7 +685,18 @@ static Tensor *batchnorm_t(Interp *I, const Module *m, const Tensor *x) {
   Tensor *y = t_like(I, x);
   if (!y) return NULL;
   if (!use_batch) {
-    bn_apply(y->v, x->v, rm, rv, w, b, eps, N, C, L);
+    if (I->quant) {
+      double *st = ir_malloc(sizeof(double) * (size_t)(2 * C + 1));
+      if (!st) {
+        ir_free(y);
+        nomem(I);
+        return NULL;
+      }
+      bn_apply_folded(I, y->v, x->v, rm, rv, w, b, eps, N, C, L, st);
+      ir_free(st);
+    } else {
+      bn_apply(y->v, x->v, rm, rv, w, b, eps, N, C, L);
+    }
     return y;
   }
   if (N * L <= 1) {
@@ -645,7 +705,7 @@ static Tensor *batchnorm_t(Interp *I, const Module *m, const Tensor *x) {
          shape_text(x->rank, x->dims).s);
     return NULL;
   }
-  double *stats = ir_malloc(sizeof(double) * (size_t)(2 * C + 1));
+  double *stats = ir_malloc(sizeof(double) * (size_t)(4 * C + 1));
   if (!stats) {
     ir_free(y);
     nomem(I);
@@ -653,7 +713,8 @@ static Tensor *batchnorm_t(Interp *I, const Module *m, const Tensor *x) {
   }
   double *mean = stats, *var = stats + C;
   bn_stats(mean, var, x->v, N, C, L);
-  bn_apply(y->v, x->v, mean, var, w, b, eps, N, C, L);
+  if (I->quant) bn_apply_folded(I, y->v, x->v, mean, var, w, b, eps, N, C, L, stats + 2 * C);
+  else bn_apply(y->v, x->v, mean, var, w, b, eps, N, C, L);
   if (I->o.mode == RT_TRAIN && track && rm && rv) {
     /* running stats: f = momentum, or the cumulative average 1/num_batches_tracked */
     if (nbt) *nbt += 1;
@@ -715,21 +776,30 @@ static Tensor *module_fwd(Interp *I, const Module *m, const Tensor *x, const cha
   switch (m->type) {
   case MT_LINEAR: {
     int64_t in = (int64_t)num_of(ir_module_arg(m, "in_features"), 0), out = (int64_t)num_of(ir_module_arg(m, "out_features"), 0);
-    double *w = module_param(I, m, "weight");
+    double *w = module_param(I, m, "weight"), *b = module_param(I, m, "bias");
     if (!w) {
       fail(I, "Linear '%s' has no weight", m->path);
       return NULL;
     }
-    return linear_t(I, x, w, module_param(I, m, "bias"), out, in, x->dtype);
+    if (I->quant && !(w = qparam(I, w, out * in, in, QS_WEIGHT))) return NULL;
+    if (I->quant && b && !(b = qparam(I, b, out, out, QS_BIAS))) return NULL;
+    return linear_t(I, x, w, b, out, in, x->dtype);
   }
   case MT_CONV1D: {
     int64_t groups = (int64_t)num_of(ir_module_arg(m, "groups"), 1);
-    double *w = module_param(I, m, "weight");
+    double *w = module_param(I, m, "weight"), *b = module_param(I, m, "bias");
     if (!w || groups < 1) {
       fail(I, "Conv1d '%s' has no weight", m->path);
       return NULL;
     }
-    return conv1d_t(I, x, w, module_param(I, m, "bias"), (int64_t)num_of(ir_module_arg(m, "out_channels"), 0),
+    if (I->quant) {
+      int64_t cout = (int64_t)num_of(ir_module_arg(m, "out_channels"), 0);
+      int64_t kk = (int64_t)num_of(ir_module_arg(m, "kernel_size"), 1);
+      int64_t wn = cout * ((int64_t)num_of(ir_module_arg(m, "in_channels"), 0) / groups) * kk;
+      if (!(w = qparam(I, w, wn, kk, QS_WEIGHT))) return NULL;
+      if (b && !(b = qparam(I, b, cout, cout, QS_BIAS))) return NULL;
+    }
+    return conv1d_t(I, x, w, b, (int64_t)num_of(ir_module_arg(m, "out_channels"), 0),
                     (int64_t)num_of(ir_module_arg(m, "in_channels"), 0) / groups,
                     (int64_t)num_of(ir_module_arg(m, "kernel_size"), 1), (int64_t)num_of(ir_module_arg(m, "stride"), 1),
                     (int64_t)num_of(ir_module_arg(m, "padding"), 0), (int64_t)num_of(ir_module_arg(m, "dilation"), 1),
@@ -784,7 +854,11 @@ static Tensor *module_fwd(Interp *I, const Module *m, const Tensor *x, const cha
 
 /* ================= functions ================= */
 
-/* The live tensor of a node argument; NULL (reported) when the value is no tensor. */
+static Tensor *qcopy(Interp *I, Tensor *x, QSlot s);
+
+/* The live tensor of a node argument; NULL (reported) when the value is no tensor.  While a
+ * quantized node runs, "input"/"other" operands come quantized with its data_in format and
+ * "weight"/"bias" with its weight/bias formats. */
 static Tensor *arg_t(Interp *I, const Value *v, const char *what) {
   if (v->kind != VAL_NODE) {
     fail(I, "expects a tensor for '%s', got %s", what, val_kind_name(v));
@@ -796,7 +870,27 @@ static Tensor *arg_t(Interp *I, const Value *v, const char *what) {
     fail(I, "argument %%%s has no value (is it defined before its use?)", a->name);
     return NULL;
   }
+  if (I->quant) { /* a quantized node sees its operands quantized, by role */
+    QSlot s = strcmp(what, "input") == 0 || strcmp(what, "other") == 0 ? QS_DATA_IN
+              : strcmp(what, "weight") == 0 ? QS_WEIGHT : strcmp(what, "bias") == 0 ? QS_BIAS : QS_COUNT;
+    if (s != QS_COUNT) return qcopy(I, I->val[k], s);
+  }
   return I->val[k];
+}
+
+/* A quantized copy of x in slot s of the running node (x itself when the slot is not
+ * quantized); the copy lives until the node finishes. */
+static Tensor *qcopy(Interp *I, Tensor *x, QSlot s) {
+  if (!x || !I->quant || !I->q.has[s]) return x;
+  if (I->ntmp == (int)(sizeof I->tmp / sizeof I->tmp[0])) {
+    fail(I, "too many quantized operands");
+    return NULL;
+  }
+  Tensor *y = t_copy(I, x);
+  if (!y) return NULL;
+  ir_quant_tensor_f64(&I->q.fmt[s], y->v, y->v, y->n, y->rank ? y->dims[y->rank - 1] : 1);
+  I->tmp[I->ntmp++] = y;
+  return y;
 }
 
 /* add/sub/mul/div of tensors and numbers, broadcasting */
@@ -1001,6 +1095,13 @@ static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
   case MOP_SIGMOID: return unary(I, x, UN_SIGMOID, 0, dt);
   case MOP_TANH: return unary(I, x, UN_TANH, 0, dt);
   case MOP_NEG: return unary(I, x, UN_NEG, 0, dt);
+  case MOP_QUANTIZE: {
+    QFmt f;
+    if (ir_qfmt_from_value(&b[1], &f, I->d, nd->loc)) return NULL;
+    if (!(y = t_copy(I, x))) return NULL;
+    ir_quant_tensor_f64(&f, y->v, y->v, y->n, y->rank ? y->dims[y->rank - 1] : 1);
+    return y;
+  }
   case MOP_DROPOUT:
     if (b[2].kind == VAL_BOOL && !b[2].u.b) return t_copy(I, x);
     return dropout_t(I, x, num_of(&b[1], 0.5), key_of(nd->name));
@@ -1292,6 +1393,8 @@ static Status run_node(Interp *I, int i) {
   const Node *n = I->nodes[i];
   Tensor *y = NULL;
   I->cur = n;
+  I->quant = !I->o.no_quant && n->op != OP_GET_ATTR && ir_node_qcfg(n, &I->q);
+  I->ntmp = 0;
   switch (n->op) {
   case OP_GET_ATTR: y = read_param(I, n); break;
   case OP_CALL_MODULE: {
@@ -1313,6 +1416,11 @@ static Status run_node(Interp *I, int i) {
   }
   default: return fail(I, "cannot run a %s node here", ir_node_kind_name(n->op));
   }
+  for (int t = 0; t < I->ntmp; t++) ir_free(I->tmp[t]);
+  I->ntmp = 0;
+  if (y && I->quant && I->q.has[QS_DATA_OUT])
+    ir_quant_tensor_f64(&I->q.fmt[QS_DATA_OUT], y->v, y->v, y->n, y->rank ? y->dims[y->rank - 1] : 1);
+  I->quant = false;
   if (!y) return I->oom ? JS_ENOMEM : JS_ERR;
   if (y->dtype == DT_BOOL)
     for (int64_t k = 0; k < y->n; k++) y->v[k] = y->v[k] != 0;
@@ -1328,6 +1436,7 @@ static Status run_node(Interp *I, int i) {
     }
   }
   I->val[i] = y;
+  if (I->o.observe) return I->o.observe(I->o.observe_ud, n, y->v, y->n, y->rank, y->dims);
   return JS_OK;
 }
 

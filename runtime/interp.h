@@ -32,6 +32,11 @@ typedef struct RtRunOpts {
   RtMode mode;
   uint32_t seed;           /* dropout stream */
   uint32_t step;           /* dropout stream: the optimizer step (batch) number */
+  /* Called with each non-placeholder node's result as soon as it is computed (row-major
+   * doubles, n elements, dims as RtTensor); a non-OK status stops the run with that status. */
+  Status (*observe)(void *ud, const Node *node, const double *vals, int64_t n, int rank, const int64_t *dims);
+  void *observe_ud;
+  bool no_quant;           /* run quantized nodes as float (their configs ignored) */
 } RtRunOpts;
 
 /* What a run returns.  logits: the forward graph's output, or the 'logits' entry of a

@@ -78,5 +78,7 @@ void rt_state_trainable_mask(const RtState *s, uint8_t *mask);
 #include "ckpt.h"
 #include "interp.h"
 #include "train.h"
+#include "sample.h"
+#include "intexec.h"
 
 #endif

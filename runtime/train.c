@@ -31,7 +31,8 @@
 #define MAX_BATCH (INT64_C(1) << 24) /* rows per step accepted */
 
 static const char *const engine_names[] = {[RT_ENGINE_AUTO] = "auto", [RT_ENGINE_JIT] = "jit",
-                                           [RT_ENGINE_REF] = "ref"};
+                                           [RT_ENGINE_REF] = "ref", [RT_ENGINE_INT] = "int",
+                                           [RT_ENGINE_INT_C] = "int-c"};
 
 const char *rt_engine_name(RtEngineKind k) {
   return (unsigned)k < sizeof engine_names / sizeof *engine_names ? engine_names[k] : "?";
@@ -423,6 +424,9 @@ static void engine_close(Engine *e) {
  * to ref, saying why. */
 static Status engine_open(Engine *e, RtEngineKind want, Diag *d) {
   e->why[0] = 0;
+  if (want == RT_ENGINE_INT || want == RT_ENGINE_INT_C)
+    return diag_error(d, (SrcLoc){0}, "engine %s runs integer-only inference, which evaluates a quantized model; "
+                      "train with --engine auto, jit or ref", rt_engine_name(want));
   if (want == RT_ENGINE_AUTO) {
     Diag probe;
     diag_init(&probe, NULL);

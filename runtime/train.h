@@ -17,7 +17,9 @@
 #ifndef JSCC_RUNTIME_TRAIN_H
 #define JSCC_RUNTIME_TRAIN_H
 
-typedef enum RtEngineKind { RT_ENGINE_AUTO, RT_ENGINE_JIT, RT_ENGINE_REF } RtEngineKind;
+/* int and int-c evaluate integer-only (runtime/intexec.h: the JIT kernel, or the plain C
+ * executor); they do not train. */
+typedef enum RtEngineKind { RT_ENGINE_AUTO, RT_ENGINE_JIT, RT_ENGINE_REF, RT_ENGINE_INT, RT_ENGINE_INT_C } RtEngineKind;
 const char *rt_engine_name(RtEngineKind k);               /* "auto", "jit", "ref" */
 bool rt_engine_parse(const char *s, RtEngineKind *out);
 

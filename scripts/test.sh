@@ -4,7 +4,8 @@
 #   2. build with warnings as errors and run every test (CMocka units, golden dumps and round
 #      trips, the bad-input corpus, CLI checks),
 #   3. the same under AddressSanitizer + UndefinedBehaviorSanitizer,
-#   4. fuzz the .jsc and IR parsers briefly (FUZZ_SECONDS each, default 30; 0 skips).
+#   4. fuzz the .jsc, IR and config parsers and the file loaders briefly (scripts/fuzz.sh:
+#      FUZZ_SECONDS per parser, default 30; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh

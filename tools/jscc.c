@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "frontend.h"
 #include "ir.h"
 #include "passes.h"
@@ -34,6 +37,10 @@ typedef struct Options {
   const char *output;     /* -o FILE, or NULL for stdout */
   DumpFormat dump;        /* final dump */
   int max_errors;
+  const char *config;     /* --config FILE: the pipeline from a config file */
+  const char *ckpt;       /* --ckpt FILE: weights for the passes that read them */
+  const char *split;      /* --split: the data split `profile` samples */
+  RtDataOpts data;        /* --data, --synth-n, --cache-dir, --no-cache */
 } Options;
 
 /* Where the run's output accumulates: stdout directly, or a buffer written at the end. */
@@ -54,6 +61,8 @@ static void usage(FILE *f) {
         "       jscc --list-passes\n"
         "       jscc train MODEL.jsc [options]   (jscc train --help)\n"
         "       jscc test MODEL.jsc --ckpt FILE [options]   (jscc test --help)\n"
+        "       jscc transform MODEL.jsc --ckpt FILE --passes=...|--config FILE   (jscc transform --help)\n"
+        "       jscc diff MODEL.jsc --ckpt FILE --passes=...   (jscc diff --help)\n"
         "\n"
         "Reads a model written in the .jsc language (spec/language.md) or jscc IR text\n"
         "(spec/ir.md), runs a pass pipeline over every model in it, and prints reports and\n"
@@ -67,6 +76,13 @@ static void usage(FILE *f) {
         "  --dump-after=PASS|all  print the IR after the named pass, or after every pass;\n"
         "                         each view starts with a '# IR after pass' line and, in\n"
         "                         the text format, parses back on its own\n"
+        "  --config=FILE          the pipeline from a config file's [passes.*] tables (MASE's\n"
+        "                         TOML; spec/config.md) instead of --passes\n"
+        "  --ckpt=FILE            weights for the passes that read them (profile,\n"
+        "                         report-weights, intervals): a safetensors state_dict\n"
+        "  --data=PATH, --synth-n=N, --cache-dir=DIR, --no-cache\n"
+        "                         the JSC data `profile` samples (default: synthetic)\n"
+        "  --split=NAME           the split `profile` samples: train (default), val or test\n"
         "  --model=NAME           work on this model only (default: every model in the file)\n"
         "  -x jsc|ir              the input's language (default: by extension, .ir is IR)\n"
         "  -o, --output=FILE      write the output to FILE instead of standard output\n"
@@ -139,7 +155,7 @@ static void dump_after_pass(void *ud, const Graph *g, const char *pass) {
   sb_free(&sb);
 }
 
-static bool has_suffix(const char *s, const char *suffix) {
+bool has_suffix(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
@@ -167,6 +183,44 @@ static int exit_code(Status st) {
   }
 }
 
+/* ---- pipelines from --passes or --config ---- */
+
+static SrcLoc cfg_locate(void *ud, const char *path) { return fe_config_loc(ud, path); }
+
+static const Value *dict_lookup(const Value *d, const char *key) {
+  if (!d || d->kind != VAL_DICT) return NULL;
+  for (int i = 0; i < d->u.dict.n; i++)
+    if (strcmp(d->u.dict.keys[i], key) == 0) return &d->u.dict.vals[i];
+  return NULL;
+}
+
+/* The pipeline of --passes (a usage error when malformed) or of a config file's [passes.*]
+ * tables (an input error, located in the file). */
+Status pipe_build(const char *passes, const char *config, PipeSrc *ps, Diag *d) {
+  memset(ps, 0, sizeof *ps);
+  if (passes && config) {
+    diag_error(d, (SrcLoc){0}, "--passes and --config both give a pipeline: choose one");
+    return JS_EUSAGE;
+  }
+  if (passes) return pass_pipeline_parse(passes, &ps->pl, d) ? JS_EUSAGE : JS_OK;
+  if (!config) return JS_OK;
+  Status st = fe_config_read(config, &ps->cfg, d);
+  if (st) return st;
+  const Value *pv = dict_lookup(fe_config_root(ps->cfg), "passes");
+  if (!pv) {
+    SrcFile f = {.path = config};
+    return diag_error(d, (SrcLoc){&f, 0, 0}, "the config has no [passes.NAME] tables, so no pipeline to run");
+  }
+  st = pass_pipeline_from_value(pv, "passes", cfg_locate, ps->cfg, &ps->pl, d);
+  return st == JS_EUSAGE ? JS_ERR : st;
+}
+
+void pipe_free(PipeSrc *ps) {
+  pass_pipeline_free(ps->pl);
+  fe_config_free(ps->cfg);
+  memset(ps, 0, sizeof *ps);
+}
+
 static int run(const Options *opt) {
   Diag d;
   diag_init(&d, stderr);
@@ -181,10 +235,14 @@ static int run(const Options *opt) {
   Status st = files ? JS_OK : diag_oom(&d);
 
   /* The pipeline is checked before the input is read: usage errors come first. */
-  if (!st && opt->passes && (st = pass_pipeline_parse(opt->passes, &pl, &d))) st = JS_EUSAGE;
+  PipeSrc ps = {0};
+  if (!st && (opt->passes || opt->config)) {
+    st = pipe_build(opt->passes, opt->config, &ps, &d);
+    pl = ps.pl;
+  }
   if (!st && opt->dump_after) {
     if (!pl) {
-      diag_error(&d, (SrcLoc){0}, "--dump-after=%s needs --passes", opt->dump_after);
+      diag_error(&d, (SrcLoc){0}, "--dump-after=%s needs --passes or --config", opt->dump_after);
       st = JS_EUSAGE;
     } else if (strcmp(opt->dump_after, "all") != 0 && pass_check_dump_after(pl, opt->dump_after, &d)) {
       st = JS_EUSAGE;
@@ -203,20 +261,38 @@ static int run(const Options *opt) {
     st = JS_EUSAGE;
   }
 
+  /* Weights (--ckpt) and samples for the passes that read them: one model's */
+  RtState *state = NULL;
+  RtDataset ds;
+  bool have_ds = false;
+  RtPassData *pd = NULL;
+  if (!st && opt->ckpt) {
+    if (!only && prog->ngraphs == 1) only = prog->graphs[0];
+    if (!only) {
+      diag_error(&d, (SrcLoc){0}, "--ckpt: %s holds %d models; choose the checkpoint's with --model NAME", opt->input,
+                 prog->ngraphs);
+      st = JS_EUSAGE;
+    }
+    if (!st) st = pass_run_text("shape", only, &d);
+    if (!st && !(st = rt_state_new(only, &state, &d))) st = rt_ckpt_load(opt->ckpt, state, &d);
+    if (!st && pass_pipeline_has(pl, "profile") && !(st = rt_data_load(&opt->data, &ds, &d))) have_ds = true;
+  }
+  if (!st && state) st = rt_pass_data_new(state, have_ds ? &ds : NULL, opt->split, &pd, &d);
+
   DumpFormat fmt = opt->dump != DUMP_NONE ? opt->dump : DUMP_TEXT;
   DumpCtx dc = {&out, &report, fmt};
   for (int i = 0; !st && pl && i < prog->ngraphs; i++) {
     Graph *g = prog->graphs[i];
     if (only && g != only) continue;
     PassContext ctx = {.diag = &d, .report = &report, .dump_after = opt->dump_after,
-                       .dump = dump_after_pass, .dump_ud = &dc};
+                       .dump = dump_after_pass, .dump_ud = &dc, .data = pd ? rt_pass_data_get(pd) : NULL};
     st = pass_pipeline_run(pl, g, &ctx);
     flush_report(&out, &report);
   }
 
   /* The final view: asked for, or the default when nothing else was. */
   DumpFormat final = opt->dump;
-  if (final == DUMP_NONE && !opt->passes) final = DUMP_TEXT;
+  if (final == DUMP_NONE && !pl) final = DUMP_TEXT;
   if (!st && final != DUMP_NONE) {
     /* Straight into the output buffer when writing a file: big graphs print tens of MB. */
     StrBuf sb;
@@ -239,7 +315,10 @@ static int run(const Options *opt) {
   }
   fflush(stdout);
 
-  pass_pipeline_free(pl);
+  rt_pass_data_free(pd);
+  if (have_ds) rt_data_free(&ds);
+  rt_state_free(state);
+  pipe_free(&ps);
   ir_program_free(prog);
   arena_free(files);
   sb_free(&report);
@@ -284,6 +363,9 @@ static void train_usage(FILE *f) {
         "  --model NAME           the model to train when the file holds several\n"
         "  --cache-dir DIR        where the preprocessed data are cached\n"
         "  --no-cache             neither read nor write the data cache\n"
+        "  --passes=PIPELINE      transforms to apply before training, e.g. quantization-aware\n"
+        "                         training: 'quantize{by=type, linear={name=integer, ...}}'\n"
+        "  --config FILE          the same from a config file's [passes.*] tables (spec/config.md)\n"
         "  --quiet                no per-epoch lines\n"
         "  --dump-plan            print the jit's fusion plans (training and evaluation step) and exit\n"
         "  --dump-llvm            print the optimised LLVM modules of both steps and exit\n"
@@ -304,10 +386,15 @@ static void test_usage(FILE *f) {
         "  --data PATH            the JSC data (default: the synthetic stand-in)\n"
         "  --synth-n N            synthetic jets before the split (default 830000)\n"
         "  --batch-size N         rows per step (default 256)\n"
-        "  --engine NAME          auto (default), jit or ref\n"
+        "  --engine NAME          auto (default), jit or ref (fake quantization for a quantized\n"
+        "                         model); int: integer-only inference, JIT-compiled; int-c: the\n"
+        "                         same on the plain C integer executor (spec/quant.md §5)\n"
         "  --model NAME           the model when the file holds several\n"
         "  --cache-dir DIR        where the preprocessed data are cached\n"
         "  --no-cache             neither read nor write the data cache\n"
+        "  --passes=PIPELINE      transforms to apply first (post-training quantization:\n"
+        "                         'quantize{...}'); a transformed .ir needs none\n"
+        "  --config FILE          the same from a config file's [passes.*] tables\n"
         "  -h, --help             print this help\n"
         "\n"
         "Exit status: 0 success, 1 an error in the input, 2 bad usage.\n",
@@ -326,7 +413,7 @@ static int sub_usage_error(const char *cmd, const char *fmt, ...) {
 }
 
 /* Integer option values: the whole text, within [lo, hi]. */
-static bool parse_int_opt(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+bool parse_int_opt(const char *s, int64_t lo, int64_t hi, int64_t *out) {
   char *end;
   errno = 0;
   long long v = strtoll(s, &end, 10);
@@ -367,7 +454,7 @@ typedef struct Model {
 } Model;
 
 
-static Status parse_program(const SrcFile *src, Program **prog, Diag *d) {
+Status parse_program(const SrcFile *src, Program **prog, Diag *d) {
   if (has_suffix(src->path, ".ir")) return ir_parse(src, prog, d);
   Status st = fe_parse(src, prog, d);
 #ifdef JSCC_VERIFY_EACH_PASS
@@ -376,7 +463,7 @@ static Status parse_program(const SrcFile *src, Program **prog, Diag *d) {
   return st;
 }
 
-static Graph *pick_model(Program *p, const char *name, const char *path, Diag *d, Status *st) {
+Graph *pick_model(Program *p, const char *name, const char *path, Diag *d, Status *st) {
   if (name) {
     Graph *g = ir_program_find(p, name);
     if (g) return g;
@@ -395,15 +482,22 @@ static Graph *pick_model(Program *p, const char *name, const char *path, Diag *d
   return NULL;
 }
 
-static Status model_load(Model *m, const char *path, const char *name, Diag *d) {
+/* Reads the model, then runs `pre` (the user's transforms, e.g. quantize) on both copies
+ * before `shape` and `shape,grad`.  The forward copy gets explicit input quantizers, as the
+ * training copy has them from `grad` (both compute the same; the JIT's plan wants them). */
+static Status model_load(Model *m, const char *path, const char *name, const Pipeline *pre, Diag *d) {
   memset(m, 0, sizeof *m);
   if (!(m->files = arena_new())) return diag_oom(d);
+  PassContext ctx = {.diag = d};
   Status st = diag_read_file(m->files, path, &m->src, d);
   if (!st) st = parse_program(m->src, &m->pf, d);
   if (!st && !(m->fwd = pick_model(m->pf, name, path, d, &st))) return st;
+  if (!st && pre) st = pass_pipeline_run(pre, m->fwd, &ctx);
   if (!st) st = pass_run_text("shape", m->fwd, d);
+  if (!st) st = ir_quant_explicit_inputs(m->fwd, d);
   if (!st) st = parse_program(m->src, &m->pt, d);
   if (!st && !(m->train = ir_program_find(m->pt, m->fwd->name))) st = diag_error(d, (SrcLoc){0}, "model vanished");
+  if (!st && pre) st = pass_pipeline_run(pre, m->train, &ctx);
   if (!st) st = pass_run_text("shape,grad", m->train, d);
   return st;
 }
@@ -418,7 +512,7 @@ static void model_free(Model *m) {
 enum {
   T_DATA = 300, T_SYNTH_N, T_BATCH, T_LR, T_EPOCHS, T_OPTIM, T_WD, T_MOMENTUM, T_NESTEROV, T_SCHED, T_T_MAX,
   T_ETA_MIN, T_STEP_SIZE, T_GAMMA, T_SEED, T_OUT, T_RESUME, T_ENGINE, T_MODEL, T_CACHE_DIR, T_NO_CACHE, T_QUIET,
-  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM
+  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT
 };
 
 static int exit_of(Status st, const Diag *d) {
@@ -450,10 +544,12 @@ typedef struct SharedOpts {
   int64_t *batch;
   RtEngineKind *engine;
   const char **model;
+  const char **passes; /* --passes (NULL: the command takes none) */
+  const char **config; /* --config */
 } SharedOpts;
 
 static int shared_opt(const char *cmd, int o, const SharedOpts *so) {
-  static const char *const engine_names[] = {"auto", "jit", "ref"};
+  static const char *const engine_names[] = {"auto", "jit", "ref", "int", "int-c"};
   switch (o) {
   case T_DATA: so->data->path = optarg; return -1;
   case T_SYNTH_N:
@@ -466,11 +562,19 @@ static int shared_opt(const char *cmd, int o, const SharedOpts *so) {
       return sub_usage_error(cmd, "--batch-size: expected a whole number from 1 to 16777216, got '%s'", optarg);
     return -1;
   case T_ENGINE:
-    if (!rt_engine_parse(optarg, so->engine)) return bad_name(cmd, "engine", optarg, engine_names, 3);
+    if (!rt_engine_parse(optarg, so->engine)) return bad_name(cmd, "engine", optarg, engine_names, 5);
     return -1;
   case T_MODEL: *so->model = optarg; return -1;
   case T_CACHE_DIR: so->data->cache_dir = optarg; return -1;
   case T_NO_CACHE: so->data->no_cache = true; return -1;
+  case T_PASSES:
+    if (!so->passes) return 0;
+    *so->passes = optarg;
+    return -1;
+  case T_CONFIG:
+    if (!so->config) return 0;
+    *so->config = optarg;
+    return -1;
   default: return 0;
   }
 }
@@ -489,6 +593,7 @@ static int train_main(int argc, char **argv, char **typed) {
       {"model", required_argument, NULL, T_MODEL},       {"cache-dir", required_argument, NULL, T_CACHE_DIR},
       {"no-cache", no_argument, NULL, T_NO_CACHE},       {"quiet", no_argument, NULL, T_QUIET},
       {"dump-plan", no_argument, NULL, T_DUMP_PLAN},     {"dump-llvm", no_argument, NULL, T_DUMP_LLVM},
+      {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
       {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
   };
   static const char *const optim_names[] = {"adam", "adamw", "sgd"};
@@ -504,7 +609,8 @@ static int train_main(int argc, char **argv, char **typed) {
   optind = 1;
   opterr = 0;
   int o;
-  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model};
+  const char *passes = NULL, *config = NULL;
+  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model, &passes, &config};
   while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     int sh = shared_opt(cmd, o, &so);
     if (sh > 0) return sh;
@@ -587,8 +693,10 @@ static int train_main(int argc, char **argv, char **typed) {
 
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  Status st = model_load(&m, c.model_path, model, &d);
+  Model m = {0};
+  PipeSrc ps;
+  Status st = pipe_build(passes, config, &ps, &d);
+  if (!st) st = model_load(&m, c.model_path, model, ps.pl, &d);
   if (!st) {
     c.fwd = m.fwd;
     c.train = m.train;
@@ -610,6 +718,7 @@ static int train_main(int argc, char **argv, char **typed) {
   }
   fflush(stdout);
   model_free(&m);
+  pipe_free(&ps);
   int code = exit_of(st, &d);
   diag_free(&d);
   return code;
@@ -621,6 +730,7 @@ static int cmd_test(int argc, char **argv) {
       {"synth-n", required_argument, NULL, T_SYNTH_N},   {"batch-size", required_argument, NULL, T_BATCH},
       {"engine", required_argument, NULL, T_ENGINE},     {"model", required_argument, NULL, T_MODEL},
       {"cache-dir", required_argument, NULL, T_CACHE_DIR}, {"no-cache", no_argument, NULL, T_NO_CACHE},
+      {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
       {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
   };
   const char *cmd = "test";
@@ -630,7 +740,8 @@ static int cmd_test(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   int o;
-  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model};
+  const char *passes = NULL, *config = NULL;
+  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model, &passes, &config};
   while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     int sh = shared_opt(cmd, o, &so);
     if (sh > 0) return sh;
@@ -648,14 +759,17 @@ static int cmd_test(int argc, char **argv) {
 
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  Status st = model_load(&m, argv[optind], model, &d);
+  Model m = {0};
+  PipeSrc ps;
+  Status st = pipe_build(passes, config, &ps, &d);
+  if (!st) st = model_load(&m, argv[optind], model, ps.pl, &d);
   if (!st) {
     c.fwd = m.fwd;
     c.train = m.train;
     c.log = stdout;
     RtEvalResult r;
-    if (!(st = rt_test(&c, &r, &d))) {
+    bool integer = c.engine == RT_ENGINE_INT || c.engine == RT_ENGINE_INT_C;
+    if (!(st = integer ? rt_int_test(&c, c.engine == RT_ENGINE_INT, &r, &d) : rt_test(&c, &r, &d))) {
       StrBuf sb;
       sb_init(&sb);
       rt_eval_report(&sb, &r);
@@ -666,17 +780,293 @@ static int cmd_test(int argc, char **argv) {
   }
   fflush(stdout);
   model_free(&m);
+  pipe_free(&ps);
   int code = exit_of(st, &d);
   diag_free(&d);
   return code;
 }
 
+/* ==== jscc transform ==== */
+
+static void transform_usage(FILE *f) {
+  fputs("usage: jscc transform MODEL.jsc|MODEL.ir --passes=PIPELINE|--config FILE [--ckpt FILE] [options]\n"
+        "\n"
+        "Runs a pipeline of transforms and analyses over a model and its weights (MASE's `ch\n"
+        "transform`), then writes to the output directory:\n"
+        "  model.ir                  the transformed IR (text that parses back; jscc test takes it)\n"
+        "  quantized.safetensors     with --ckpt: the weights, quantized ones dequantized, plus\n"
+        "                            each quantized tensor's integer codes (\"quant.NAME\", I32)\n"
+        "                            and format (metadata)\n"
+        "  report.txt                every pass's report, as printed\n"
+        "  and the files report passes write (quantize_table.csv, quantize_histogram.csv, ...).\n"
+        "As MASE's transform does, a pipeline that quantizes ends with summarize-quant unless it\n"
+        "runs it itself.\n"
+        "\n"
+        "options:\n"
+        "  --passes=PIPELINE      the pipeline: 'quantize{by=type, linear={name=integer, ...}}'\n"
+        "  --config FILE          the pipeline from a config file's [passes.*] tables (MASE's TOML)\n"
+        "  --ckpt FILE            the weights (a safetensors state_dict, e.g. a run's best)\n"
+        "  --out DIR              output directory (default runs/MODEL-transform-YYYYmmdd-HHMMSS)\n"
+        "  --data PATH            the JSC data for `profile` (default: the synthetic stand-in)\n"
+        "  --synth-n N            synthetic jets before the split (default 830000)\n"
+        "  --split NAME           the split `profile` samples: train (default), val or test\n"
+        "  --model NAME           the model when the file holds several\n"
+        "  --cache-dir DIR        where the preprocessed data are cached\n"
+        "  --no-cache             neither read nor write the data cache\n"
+        "  -h, --help             print this help\n"
+        "\n"
+        "Exit status: 0 success, 1 an error in the input, 2 bad usage.\n",
+        f);
+}
+
+static bool mkdir_p(const char *path) {
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) return false;
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++)
+    if (buf[i] == '/' || buf[i] == 0) {
+      char c = buf[i];
+      buf[i] = 0;
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST) return false;
+      buf[i] = c;
+    }
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* One quantized tensor of the checkpoint. */
+static Status add_codes(Arena *a, CkptCodes *codes, int *nc, int cap, const char *name, const TensorType *type,
+                        float *vals, int64_t n, const QFmt *f, Diag *d) {
+  for (int i = 0; i < *nc; i++)
+    if (strcmp(codes[i].name + strlen(CKPT_CODES_PREFIX), name) == 0) return JS_OK; /* done by an earlier node */
+  if (*nc == cap) return diag_error(d, (SrcLoc){0}, "transform: more than %d quantized tensors", cap);
+  StrBuf fs;
+  sb_init(&fs);
+  ir_qfmt_print(&fs, f);
+  const char *fmt = arena_strdup(a, sb_str(&fs));
+  sb_free(&fs);
+  const char *qn = arena_printf(a, "%s%s", CKPT_CODES_PREFIX, name);
+  int32_t *c = arena_alloc(a, sizeof(int32_t) * (size_t)(n ? n : 1));
+  TensorType *t = arena_alloc(a, sizeof *t);
+  if (!fmt || !qn || !c || !t) return diag_oom(d);
+  *t = *type;
+  int64_t row = t->rank ? t->dims[t->rank - 1].size : 1;
+  if (f->kind == QK_INTEGER)
+    for (int64_t i = 0; i < n; i++) c[i] = (int32_t)ir_quant_code(f, vals[i]);
+  ir_quant_tensor(f, vals, vals, n, row > 0 ? row : 1);
+  if (f->kind != QK_INTEGER) /* no integer codes: the grid index is not an integer format's */
+    for (int64_t i = 0; i < n; i++) c[i] = 0;
+  if (f->kind == QK_INTEGER) codes[(*nc)++] = (CkptCodes){qn, t, c, fmt};
+  return JS_OK;
+}
+
+/* The quantized checkpoint: s's tensors with every quantized parameter dequantized, plus the
+ * integer codes and formats; a quantized BatchNorm's folded scale and shift (spec/quant.md §3)
+ * are recorded as "quant.<module>.folded_scale" / "folded_shift". */
+static Status save_quantized(const char *path, const Graph *g, const RtState *s, Diag *d) {
+  RtState *q = NULL;
+  Arena *a = arena_new();
+  if (!a) return diag_oom(d);
+  Status st = rt_state_new(s->g, &q, d);
+  if (!st) st = rt_state_copy(q, s);
+  enum { CAP = 512 };
+  CkptCodes *codes = arena_alloc(a, sizeof(CkptCodes) * CAP);
+  int nc = 0;
+  if (!st && !codes) st = diag_oom(d);
+  for (const Node *n = g->first; n && !st; n = n->next) {
+    QCfg cfg;
+    if (!ir_node_qcfg(n, &cfg)) continue;
+    const Param *wp = NULL, *bp = NULL;
+    if (n->op == OP_CALL_MODULE && n->module) {
+      for (int i = 0; i < n->module->nparams; i++) {
+        if (strcmp(n->module->params[i]->name, "weight") == 0) wp = n->module->params[i];
+        if (strcmp(n->module->params[i]->name, "bias") == 0) bp = n->module->params[i];
+      }
+    } else if (n->mop == MOP_LINEAR || n->mop == MOP_CONV1D) {
+      if (n->nargs > 1 && n->args[1].kind == VAL_NODE) wp = n->args[1].u.node->param;
+      if (n->nargs > 2 && n->args[2].kind == VAL_NODE) bp = n->args[2].u.node->param;
+    }
+    if (n->mop == MOP_BATCH_NORM1D && n->module && (cfg.has[QS_WEIGHT] || cfg.has[QS_BIAS])) {
+      /* the folded form, from the running statistics */
+      const Value *ev = ir_module_arg(n->module, "eps");
+      double eps = ev && ev->kind == VAL_FLOAT ? ev->u.f : 1e-5;
+      const float *w = NULL, *b = NULL, *rm = NULL, *rv = NULL;
+      int64_t C = 0;
+      for (int i = 0; i < n->module->nparams; i++) {
+        const Param *p = n->module->params[i];
+        int si = rt_state_index(q, p->qualname);
+        if (si < 0 || q->off[si] == (size_t)-1) continue;
+        const float *v = q->data + q->off[si];
+        C = (int64_t)q->numel[si];
+        if (strcmp(p->name, "weight") == 0) w = v;
+        else if (strcmp(p->name, "bias") == 0) b = v;
+        else if (strcmp(p->name, "running_mean") == 0) rm = v;
+        else if (strcmp(p->name, "running_var") == 0) rv = v;
+      }
+      if (!rm || !rv) continue;
+      float *sc = arena_alloc(a, sizeof(float) * (size_t)C), *sh = arena_alloc(a, sizeof(float) * (size_t)C);
+      TensorType *t = arena_alloc(a, sizeof *t);
+      if (!sc || !sh || !t) {
+        st = diag_oom(d);
+        break;
+      }
+      for (int64_t c = 0; c < C; c++) {
+        double scale = (w ? w[c] : 1.0) / sqrt((double)rv[c] + eps);
+        sc[c] = (float)scale;
+        sh[c] = (float)((b ? b[c] : 0.0) - rm[c] * scale);
+      }
+      *t = (TensorType){.dtype = DT_F32, .rank = 1, .dims = {{.size = C}}};
+      const char *ns = arena_printf(a, "%s.folded_scale", n->module->path);
+      const char *nh = arena_printf(a, "%s.folded_shift", n->module->path);
+      if (!ns || !nh) st = diag_oom(d);
+      if (!st && cfg.has[QS_WEIGHT]) st = add_codes(a, codes, &nc, CAP, ns, t, sc, C, &cfg.fmt[QS_WEIGHT], d);
+      if (!st && cfg.has[QS_BIAS]) st = add_codes(a, codes, &nc, CAP, nh, t, sh, C, &cfg.fmt[QS_BIAS], d);
+      continue;
+    }
+    const Param *ps[2] = {wp, bp};
+    for (int k = 0; k < 2 && !st; k++) {
+      QSlot slot = k ? QS_BIAS : QS_WEIGHT;
+      if (!ps[k] || !cfg.has[slot]) continue;
+      int si = rt_state_index(q, ps[k]->qualname);
+      if (si < 0 || q->off[si] == (size_t)-1) continue;
+      st = add_codes(a, codes, &nc, CAP, ps[k]->qualname, &ps[k]->type, q->data + q->off[si], (int64_t)q->numel[si],
+                     &cfg.fmt[slot], d);
+    }
+  }
+  CkptMeta meta = {.n = 1, .keys = {"jscc"}, .vals = {"quantized checkpoint (jscc transform)"}};
+  if (!st) st = rt_ckpt_save_codes(path, q, &meta, codes, nc, d);
+  rt_state_free(q);
+  arena_free(a);
+  return st;
+}
+
+static int cmd_transform(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"ckpt", required_argument, NULL, T_CKPT},         {"data", required_argument, NULL, T_DATA},
+      {"synth-n", required_argument, NULL, T_SYNTH_N},   {"model", required_argument, NULL, T_MODEL},
+      {"cache-dir", required_argument, NULL, T_CACHE_DIR}, {"no-cache", no_argument, NULL, T_NO_CACHE},
+      {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
+      {"out", required_argument, NULL, T_OUT},           {"split", required_argument, NULL, T_SPLIT},
+      {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
+  };
+  const char *cmd = "transform";
+  RtDataOpts data;
+  rt_data_opts_default(&data);
+  int64_t batch = 256;
+  RtEngineKind engine = RT_ENGINE_AUTO;
+  const char *model = NULL, *passes = NULL, *config = NULL, *ckpt = NULL, *out_dir = NULL, *split = NULL;
+  optind = 1;
+  opterr = 0;
+  int o;
+  SharedOpts so = {&data, &batch, &engine, &model, &passes, &config};
+  while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    int sh = shared_opt(cmd, o, &so);
+    if (sh > 0) return sh;
+    if (sh < 0) continue;
+    switch (o) {
+    case T_CKPT: ckpt = optarg; break;
+    case T_OUT: out_dir = optarg; break;
+    case T_SPLIT: split = optarg; break;
+    case 'h': transform_usage(stdout); return 0;
+    case ':': return sub_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+    default: return sub_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind == argc) return sub_usage_error(cmd, "expected a model file (jscc transform MODEL.jsc --passes=...)");
+  if (argc - optind > 1) return sub_usage_error(cmd, "expected one model file, got also '%s'", argv[optind + 1]);
+  if (!passes && !config) return sub_usage_error(cmd, "give the pipeline with --passes=PIPELINE or --config FILE");
+  const char *path = argv[optind];
+
+  Diag d;
+  diag_init(&d, stderr);
+  PipeSrc ps = {0};
+  Arena *files = arena_new();
+  SrcFile *src = NULL;
+  Program *prog = NULL;
+  Graph *g = NULL;
+  RtState *s = NULL;
+  RtDataset ds;
+  bool have_ds = false;
+  RtPassData *pd = NULL;
+  StrBuf report;
+  sb_init(&report);
+  char dirbuf[1024];
+  Status st = files ? pipe_build(passes, config, &ps, &d) : diag_oom(&d);
+  if (!st) st = diag_read_file(files, path, &src, &d);
+  if (!st) st = parse_program(src, &prog, &d);
+  if (!st && !(g = pick_model(prog, model, path, &d, &st)) && !st) st = JS_ERR;
+  if (!st) st = pass_run_text("shape", g, &d);
+  if (!st && ckpt && !(st = rt_state_new(g, &s, &d))) st = rt_ckpt_load(ckpt, s, &d);
+  if (!st && s && pass_pipeline_has(ps.pl, "profile")) {
+    if (!(st = rt_data_load(&data, &ds, &d))) have_ds = true;
+  }
+  if (!st) st = rt_pass_data_new(s, have_ds ? &ds : NULL, split, &pd, &d);
+  if (!st && !out_dir) {
+    time_t now = time(NULL);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+    snprintf(dirbuf, sizeof dirbuf, "runs/%s-transform-%s", g->name, stamp);
+    out_dir = dirbuf;
+  }
+  if (!st && !mkdir_p(out_dir)) st = diag_error(&d, (SrcLoc){0}, "cannot create the output directory '%s': %s", out_dir, strerror(errno));
+  if (!st) {
+    PassContext ctx = {.diag = &d, .report = &report, .data = rt_pass_data_get(pd), .out_dir = out_dir};
+    st = pass_pipeline_run(ps.pl, g, &ctx);
+    if (!st && pass_pipeline_has(ps.pl, "quantize") && !pass_pipeline_has(ps.pl, "summarize-quant") &&
+        pass_lookup("summarize-quant")) {
+      Pipeline *sum = NULL;
+      if (!(st = pass_pipeline_parse("summarize-quant", &sum, &d))) st = pass_pipeline_run(sum, g, &ctx);
+      pass_pipeline_free(sum);
+    }
+  }
+  char fpath[1200];
+  if (!st) {
+    fputs(sb_str(&report), stdout);
+    snprintf(fpath, sizeof fpath, "%s/report.txt", out_dir);
+    if (sb_write_file(&report, fpath)) st = diag_error(&d, (SrcLoc){0}, "cannot write '%s'", fpath);
+  }
+  if (!st) {
+    StrBuf ir;
+    sb_init(&ir);
+    ir_print_graph(&ir, g);
+    snprintf(fpath, sizeof fpath, "%s/model.ir", out_dir);
+    if (ir.oom) st = diag_oom(&d);
+    else if (sb_write_file(&ir, fpath)) st = diag_error(&d, (SrcLoc){0}, "cannot write '%s'", fpath);
+    else printf("wrote %s\n", fpath);
+    sb_free(&ir);
+  }
+  if (!st && s) {
+    snprintf(fpath, sizeof fpath, "%s/quantized.safetensors", out_dir);
+    if (!(st = save_quantized(fpath, g, s, &d))) printf("wrote %s\n", fpath);
+  } else if (!st) {
+    printf("no --ckpt: no quantized checkpoint written\n");
+  }
+  fflush(stdout);
+  rt_pass_data_free(pd);
+  if (have_ds) rt_data_free(&ds);
+  rt_state_free(s);
+  ir_program_free(prog);
+  arena_free(files);
+  pipe_free(&ps);
+  sb_free(&report);
+  int code = exit_of(st, &d);
+  diag_free(&d);
+  return code;
+}
+
+/* tools/diff.c */
+int cmd_diff(int argc, char **argv);
+
 int main(int argc, char **argv) {
   /* Subcommands only as the first argument: `jscc MODEL --passes=...` is unchanged. */
   if (argc > 1 && strcmp(argv[1], "train") == 0) return cmd_train(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "test") == 0) return cmd_test(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "transform") == 0) return cmd_transform(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "diff") == 0) return cmd_diff(argc - 1, argv + 1);
   Options opt = {.max_errors = 20};
-  enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION };
+  rt_data_opts_default(&opt.data);
+  enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT };
   static const struct option longopts[] = {
       {"passes", required_argument, NULL, O_PASSES},
       {"dump-ir", optional_argument, NULL, O_DUMP_IR},
@@ -686,14 +1076,32 @@ int main(int argc, char **argv) {
       {"max-errors", required_argument, NULL, O_MAX_ERRORS},
       {"list-passes", no_argument, NULL, O_LIST},
       {"version", no_argument, NULL, O_VERSION},
+      {"config", required_argument, NULL, O_CONFIG},
+      {"ckpt", required_argument, NULL, O_CKPT},
+      {"split", required_argument, NULL, O_SPLIT},
+      {"data", required_argument, NULL, T_DATA},
+      {"synth-n", required_argument, NULL, T_SYNTH_N},
+      {"cache-dir", required_argument, NULL, T_CACHE_DIR},
+      {"no-cache", no_argument, NULL, T_NO_CACHE},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
+  int64_t unused_batch = 0;
+  RtEngineKind unused_engine = RT_ENGINE_AUTO;
+  SharedOpts so = {&opt.data, &unused_batch, &unused_engine, &opt.model, NULL, NULL};
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":ho:x:", longopts, NULL)) != -1) {
+    if (c == T_DATA || c == T_SYNTH_N || c == T_CACHE_DIR || c == T_NO_CACHE) {
+      int sh = shared_opt("", c, &so);
+      if (sh > 0) return sh;
+      continue;
+    }
     switch (c) {
     case O_PASSES: opt.passes = optarg; break;
+    case O_CONFIG: opt.config = optarg; break;
+    case O_CKPT: opt.ckpt = optarg; break;
+    case O_SPLIT: opt.split = optarg; break;
     case O_DUMP_IR:
       opt.dump = DUMP_TEXT;
       if (optarg && !parse_dump_format(optarg, &opt.dump))

@@ -65,8 +65,10 @@ typedef struct Step {
   int64_t *y64;     /* [n] */
 } Step;
 
-static void check_model(const char *path, int64_t batch, int64_t n, double tol) {
-  Model m = load(path, "shape,grad");
+static void check_model_q(const char *path, const char *quant, int64_t batch, int64_t n, double tol) {
+  char pipeline[1024];
+  snprintf(pipeline, sizeof pipeline, "%s%sshape,grad", quant ? quant : "", quant ? "," : "");
+  Model m = load(path, pipeline);
   Diag d;
   diag_init(&d, stderr);
   RtState *ref = NULL, *jit = NULL;
@@ -185,9 +187,9 @@ static void check_model(const char *path, int64_t batch, int64_t n, double tol) 
     for (int c = 0; c < C; c++) lj[i * C + c] = logits[c * bp + i];
   double de = rel_diff(lj, out.logits.f, (size_t)(n * C));
   double del = fabs(e.metrics[0] / (double)n - out.loss) / fabs(out.loss);
-  printf("%-28s batch %4lld n %4lld  passes %d  loss %.2e  grads %.2e  params %.2e  eval logits %.2e loss %.2e  "
+  printf("%-28s%s batch %4lld n %4lld  passes %d  loss %.2e  grads %.2e  params %.2e  eval logits %.2e loss %.2e  "
          "(render %.1f ms, compile %.1f ms, %zu instructions)\n",
-         path, (long long)batch, (long long)n, cg_plan_passes(plan), dl, dg, dp, de, del, info.render_ms, info.compile_ms,
+         path, quant ? " (int8)" : "", (long long)batch, (long long)n, cg_plan_passes(plan), dl, dg, dp, de, del, info.render_ms, info.compile_ms,
          info.ir_instructions);
   assert_true(dl <= tol && dg <= tol && dp <= tol && de <= tol && del <= tol);
 
@@ -204,6 +206,30 @@ static void check_model(const char *path, int64_t batch, int64_t n, double tol) 
   rt_state_free(jit);
   diag_free(&d);
   unload(&m);
+}
+
+static void check_model(const char *path, int64_t batch, int64_t n, double tol) {
+  check_model_q(path, NULL, batch, n, tol);
+}
+
+/* Every quantizable node at fixed[8,4] (BatchNorm in its folded form, spec/quant.md):
+ * quantization-aware training's step (fake quantization forward, straight-through
+ * backward) and the quantized evaluation step against the reference executor.  The JIT
+ * quantizes float32 values, the reference double ones: the same wherever a value is not
+ * within rounding of a grid point's midpoint.  These inputs (fixed seeds) have no such value;
+ * were one to appear, one element would differ by a grid step, far above the tolerance. */
+static const char *const INT8 =
+    "quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, "
+    "weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
+
+static void test_quantized(void **state) {
+  (void)state;
+  const char *models[] = {"examples/jsc_tiny.jsc", "examples/jsc_big.jsc", "examples/jsc_toy.jsc",
+                          "examples/hls4ml_jsc.jsc", "test/models/jit_ops.jsc"};
+  for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+    check_model_q(models[i], INT8, 256, 256, 1e-4);
+    check_model_q(models[i], INT8, 128, 77, 1e-4);
+  }
 }
 
 /* The functional forms (test/models/jit_ops.jsc): a one-element parameter broadcast over
@@ -236,6 +262,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_examples),
     cmocka_unit_test(test_functional_ops),
+    cmocka_unit_test(test_quantized),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,7 +231,8 @@ static void test_all_ops(void **state) {
   for (int k = 0; k < OP_KIND_COUNT; k++) assert_true(kinds[k]);
   for (int i = 0; i < MOP_COUNT; i++) {
     const OpInfo *oi = ir_op_info((MaseOp)i);
-    if ((oi->forms & FORM_FN) && !fns[i]) fail_msg("all_ops lacks function %s", oi->name);
+    /* quantize takes a format dict, which .jsc cannot write: passes create it (spec/ir.md 1.6a) */
+    if ((oi->forms & FORM_FN) && !fns[i] && i != MOP_QUANTIZE) fail_msg("all_ops lacks function %s", oi->name);
     if ((oi->forms & FORM_METHOD) && !methods[i]) fail_msg("all_ops lacks method %s", oi->name);
   }
   for (int i = 0; i < g->nmodules; i++) classes[g->modules[i]->type] = true;

@@ -30,8 +30,11 @@ static const char *parse_err(const char *text) {
 }
 
 static void test_registry(void **state) {
-  assert_int_equal(pass_count(), 7);
-  const char *want[] = {"dce", "grad", "metadata", "params", "report-graph", "shape", "verify"};
+  const char *want[] = {"dce",           "grad",           "intervals", "metadata", "params",
+                        "profile",       "quantize",       "report-graph", "report-meta", "report-weights",
+                        "shape",         "summarize-quant", "verify"};
+  int nwant = (int)(sizeof want / sizeof *want);
+  assert_int_equal(pass_count(), nwant);
   for (int i = 0; i < pass_count(); i++) {
     const PassInfo *p = pass_info(i);
     assert_string_equal(p->name, want[i]);
@@ -46,7 +49,7 @@ static void test_registry(void **state) {
     pass_pipeline_free(pl);
     diag_free(&d);
   }
-  assert_null(pass_info(7));
+  assert_null(pass_info(nwant));
   assert_null(pass_lookup("shap"));
 }
 
@@ -56,11 +59,12 @@ static void test_list(void **state) {
   pass_list(&sb);
   const char *s = sb_str(&sb);
   assert_contains(s, "Passes (--passes='name,name{key=value key2=value2}'):\n");
-  assert_contains(s, "\n  dce           remove nodes whose results are unused");
+  assert_contains(s, "\n  dce              remove nodes whose results are unused");
   assert_contains(s, "\n      verbose=false         (bool) write how many nodes were removed");
   assert_contains(s, "\n      file=\"\"               (str) also write the report to this file");
   assert_contains(s, "\n      unsqueeze=true        (bool) record 1-D parameter shapes as [1,n]");
-  assert_contains(s, "\n  verify        check the graph's invariants");
+  assert_contains(s, "\n  verify           check the graph's invariants");
+  assert_contains(s, "\n  summarize-quant  MASE's summarize_quantization_analysis_pass");
   sb_free(&sb);
 }
 
@@ -123,10 +127,11 @@ static void test_implicit_shape(void **state) {
 static void test_parse_errors(void **state) {
   assert_string_equal(parse_err("shap"),
                       "error: --passes: unknown pass 'shap' (did you mean 'shape'?); valid passes: dce, grad, "
-                      "metadata, params, report-graph, shape, verify\n");
+                      "intervals, metadata, params, profile, quantize, report-graph, report-meta, report-weights, "
+                      "shape, summarize-quant, verify\n");
   assert_string_equal(parse_err("shape,zzzzzz"),
-                      "error: --passes: unknown pass 'zzzzzz'; valid passes: dce, grad, metadata, params, "
-                      "report-graph, shape, verify\n");
+                      "error: --passes: unknown pass 'zzzzzz'; valid passes: dce, grad, intervals, metadata, params, "
+                      "profile, quantize, report-graph, report-meta, report-weights, shape, summarize-quant, verify\n");
   assert_string_equal(parse_err("dce{verbos=true}"),
                       "error: --passes: pass 'dce' has no option 'verbos' (did you mean 'verbose'?); valid options: verbose\n");
   assert_string_equal(parse_err("shape{x=1}"), "error: --passes: pass 'shape' takes no options, got 'x'\n");

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""profile_reference.py — reference statistics for the `profile` pass (test/passes/test_profile.c).
+
+Writes test/data/profile/cases.txt: for each case, seeded float32 input rows as the sampler
+would deliver them (batches of rows, each row one MASE sample), the pass options that pick the
+statistics, and what PyTorch 1.13 computes from those values:
+
+  variance_precise   torch.mean and torch.var (unbiased) of all the values, in float32 as
+                     MASE's VariancePrecise does
+  variance_online    the population variance, computed here *without* Welford: torch.var
+                     (unbiased=False) of all the values in float64.  The pass merges one row at
+                     a time (Chan et al.), so this is an independent check that its merge is
+                     exact.  (MASE's merge adds each row's unbiased variance times its size,
+                     which overstates the result; jscc documents that difference.)
+  range_min_max      torch.min / torch.max (of |x| with abs=true)
+  range_quantile     torch.quantile(x, 1 - p) and torch.quantile(x, p), linear interpolation,
+                     float32 (of |x| with abs=true); counts of 1 and 2 included
+  range_n_sigma      mean -/+ k * sigma with the online (population, float64) or precise
+                     (unbiased, float32) variance
+  abs_mean           mean of |x| (float64)
+"NA" marks what needs more values: variances and abs_mean from fewer than 2, range_n_sigma
+from fewer than 2, the precise mean from none (jscc's rule, MASE's where MASE has one).
+
+Format (line-oriented, read by test_profile.c):
+  case NAME
+  options TEXT              inserted into profile{...}
+  width N                   values per row
+  batch R                   then R*N values, %.9g (float32 round-trips)
+  expect STAT FIELD=VALUE   VALUE is %.17g or NA; one line per statistic
+  end
+
+Run with /usr/bin/python3 (PyTorch 1.13) from the source root.
+"""
+import os
+
+import torch
+
+OUT = os.path.join("test", "data", "profile", "cases.txt")
+
+
+def f17(v):
+    return "NA" if v is None else "%.17g" % float(v)
+
+
+def stats(values, spec):
+    """Expected results for one statistic over a 1-D float32 tensor of all the values."""
+    name, kw = spec
+    n = values.numel()
+    absx = bool(kw.get("abs", False))
+    x = values.abs() if absx else values
+    x64 = x.double()
+    if name == "variance_precise":
+        mean = torch.mean(values).item() if n > 0 else None
+        var = torch.var(values).item() if n > 1 else None
+        return [("mean", mean), ("variance", var), ("count", n)]
+    if name == "variance_online":
+        if n < 2:
+            return [("mean", None), ("variance", None), ("count", n)]
+        return [("mean", x64.mean().item()), ("variance", torch.var(x64, unbiased=False).item()), ("count", n)]
+    if name == "range_min_max":
+        return [("min", x.min().item()), ("max", x.max().item()), ("range", (x.max() - x.min()).item()), ("count", n)]
+    if name == "range_quantile":
+        p = kw.get("quantile", 0.975)
+        lo = torch.quantile(x, 1 - p).item()
+        hi = torch.quantile(x, p).item()
+        return [("min", lo), ("max", hi), ("range", hi - lo), ("count", n)]
+    if name == "range_n_sigma":
+        k = kw.get("num_sigma", 3)
+        if n < 2:
+            return [("min", None), ("max", None), ("range", None), ("count", n)]
+        if kw.get("var_mode", "online") == "precise":
+            mean, var = torch.mean(x).item(), torch.var(x).item()
+        else:
+            mean, var = x64.mean().item(), torch.var(x64, unbiased=False).item()
+        sigma = var ** 0.5
+        return [("min", mean - k * sigma), ("max", mean + k * sigma), ("range", 2 * k * sigma), ("count", n)]
+    if name == "abs_mean":
+        return [("abs_mean", values.double().abs().mean().item() if n > 1 else None), ("count", n)]
+    raise ValueError(name)
+
+
+def kw_text(kw):
+    parts = []
+    for k, v in kw.items():
+        parts.append("%s=%s" % (k, ("true" if v else "false") if isinstance(v, bool) else v))
+    return "{" + ", ".join(parts) + "}"
+
+
+def case(out, name, width, rows_per_batch, specs, gen):
+    batches = [gen(r, width) for r in rows_per_batch]
+    allv = torch.cat([b.reshape(-1) for b in batches])
+    opts = "activation_stats={" + ", ".join("%s=%s" % (s, kw_text(kw)) for s, kw in specs) + "}"
+    out.append("case %s" % name)
+    out.append("options %s" % opts)
+    out.append("width %d" % width)
+    for b in batches:
+        out.append("batch %d" % b.shape[0])
+        flat = b.reshape(-1).tolist()
+        for i in range(0, len(flat), 8):
+            out.append(" ".join("%.9g" % v for v in flat[i:i + 8]))
+    for s in specs:
+        fields = stats(allv, s)
+        out.append("expect %s %s" % (s[0], " ".join("%s=%s" % (k, v if k == "count" else f17(v)) for k, v in fields)))
+    out.append("end")
+
+
+def main():
+    torch.manual_seed(2024)
+    normal = lambda r, w: (torch.randn(r, w) * 1.5 + 0.3).float()
+    out = ["# generated by scripts/profile_reference.py with torch %s; do not edit" % torch.__version__]
+    all_stats = [("variance_precise", {}), ("variance_online", {}), ("range_min_max", {}), ("range_quantile", {}),
+                 ("range_n_sigma", {}), ("abs_mean", {})]
+    # MASE's lab shape: 4 batches of 8 rows of 16 values (a ReLU input of jsc-tiny): count 512
+    case(out, "lab_shape", 16, [8, 8, 8, 8], all_stats, normal)
+    # uneven batches of 5-value rows, the abs variants, quantile 0.9, precise n-sigma with k=2
+    case(out, "abs_variants", 5, [3, 5, 2],
+         [("range_min_max", {"abs": True}), ("range_quantile", {"abs": True, "quantile": 0.9}),
+          ("range_n_sigma", {"abs": True, "var_mode": "precise", "num_sigma": 2}), ("variance_online", {}),
+          ("abs_mean", {})], normal)
+    # online n-sigma of |x|, and a quantile below 0.5 (min above max, as torch and MASE give)
+    case(out, "online_abs", 7, [4, 4],
+         [("range_n_sigma", {"abs": True}), ("range_quantile", {"quantile": 0.3}), ("variance_precise", {})], normal)
+    # one value, then two: torch.quantile of one element is that element
+    case(out, "count1", 1, [1], all_stats, normal)
+    case(out, "count2", 2, [1],
+         [("range_quantile", {}), ("variance_online", {}), ("variance_precise", {}),
+          ("range_n_sigma", {"var_mode": "precise"}), ("abs_mean", {})], normal)
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        f.write("\n".join(out) + "\n")
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main()
