@@ -31,6 +31,8 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "llvm_jit.h"
+
 #define IP_PIPELINE "function(sroa,early-cse,instcombine,simplifycfg)"
 
 struct IpKernel {
@@ -324,12 +326,7 @@ static bool render(R *r) {
   return ok;
 }
 
-static Status llvm_err(Diag *d, const char *what, LLVMErrorRef e) {
-  char *msg = LLVMGetErrorMessage(e);
-  Status st = diag_error(d, (SrcLoc){0}, "codegen: integer kernel: %s failed: %s", what, msg);
-  LLVMDisposeErrorMessage(msg);
-  return st;
-}
+static Status llvm_err(Diag *d, const char *what, LLVMErrorRef e) { return cg_llvm_err(d, "integer kernel", what, e); }
 
 Status cg_int_compile(const IntProg *p, bool trace, IpKernel **out, StrBuf *llvm_text, Diag *d) {
   *out = NULL;
@@ -430,18 +427,8 @@ Status cg_int_compile(const IntProg *p, bool trace, IpKernel **out, StrBuf *llvm
     LLVMOrcDisposeThreadSafeContext(tsc);
     return llvm_err(d, "creating the JIT", e);
   }
-  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(r.mod, tsc);
-  LLVMOrcDisposeThreadSafeContext(tsc);
-  if ((e = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm))) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
-    LLVMOrcDisposeLLJIT(jit);
-    return llvm_err(d, "adding the module", e);
-  }
   LLVMOrcExecutorAddress addr;
-  if ((e = LLVMOrcLLJITLookup(jit, &addr, "jscc_int"))) {
-    LLVMOrcDisposeLLJIT(jit);
-    return llvm_err(d, "compiling the module", e);
-  }
+  if ((st = cg_llvm_jit_add(jit, r.mod, tsc, "jscc_int", &addr, "integer kernel", d))) return st;
   IpKernel *k = ir_malloc(sizeof *k);
   if (!k) {
     LLVMOrcDisposeLLJIT(jit);

@@ -28,6 +28,8 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "llvm_jit.h"
+
 struct CgKernel {
   LLVMOrcLLJITRef jit;
   void (*fn)(CgArgs *);
@@ -795,11 +797,30 @@ static void render(R *r) {
   LLVMBuildRetVoid(r->b);
 }
 
-static Status llvm_err(Diag *d, const char *what, LLVMErrorRef e) {
+Status cg_llvm_err(Diag *d, const char *who, const char *what, LLVMErrorRef e) {
   char *msg = LLVMGetErrorMessage(e);
-  Status st = diag_error(d, (SrcLoc){0}, "codegen: %s failed: %s", what, msg);
+  Status st = diag_error(d, (SrcLoc){0}, "codegen: %s%s%s failed: %s", who ? who : "", who ? ": " : "", what, msg);
   LLVMDisposeErrorMessage(msg);
   return st;
+}
+
+static Status llvm_err(Diag *d, const char *what, LLVMErrorRef e) { return cg_llvm_err(d, NULL, what, e); }
+
+Status cg_llvm_jit_add(LLVMOrcLLJITRef jit, LLVMModuleRef mod, LLVMOrcThreadSafeContextRef tsc, const char *sym,
+                       LLVMOrcExecutorAddress *addr, const char *who, Diag *d) {
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
+  LLVMOrcDisposeThreadSafeContext(tsc);
+  LLVMErrorRef e;
+  if ((e = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm))) {
+    LLVMOrcDisposeThreadSafeModule(tsm);
+    LLVMOrcDisposeLLJIT(jit);
+    return cg_llvm_err(d, who, "adding the module", e);
+  }
+  if ((e = LLVMOrcLLJITLookup(jit, addr, sym))) {
+    LLVMOrcDisposeLLJIT(jit);
+    return cg_llvm_err(d, who, "compiling the module", e);
+  }
+  return JS_OK;
 }
 
 static const char *host_cpu_str;
@@ -957,19 +978,9 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
     goto fail_mod;
   }
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
-  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(r.mod, tsc);
-  LLVMOrcDisposeThreadSafeContext(tsc);
-  if ((e = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm))) {
-    LLVMOrcDisposeThreadSafeModule(tsm);
-    LLVMOrcDisposeLLJIT(jit);
-    return llvm_err(d, "adding the module", e);
-  }
   LLVMOrcExecutorAddress addr;
   double tj1 = now_ms();
-  if ((e = LLVMOrcLLJITLookup(jit, &addr, "jscc_step"))) {
-    LLVMOrcDisposeLLJIT(jit);
-    return llvm_err(d, "compiling the module", e);
-  }
+  if ((st = cg_llvm_jit_add(jit, r.mod, tsc, "jscc_step", &addr, NULL, d))) return st;
   CgKernel *k = ir_malloc(sizeof *k);
   if (!k) {
     LLVMOrcDisposeLLJIT(jit);

@@ -235,6 +235,9 @@ bool val_equal(const Value *a, const Value *b); /* deep; nodes by identity */
 const char *val_kind_name(const Value *v);      /* for messages: "int", "tensor", "None" */
 /* Deep copy into an arena (strings, sequences, dicts, types); JS_ENOMEM. */
 Status val_copy(Arena *a, const Value *src, Value *dst);
+/* d[key] = v in a VAL_DICT (VAL_NONE becomes an empty dict): replaces an existing key, else
+ * appends, growing the arrays in the arena (key and v are not copied); JS_ENOMEM. */
+Status val_dict_set(Arena *a, Value *d, const char *key, Value v);
 /* Text form shared by the IR printer and parser: None true 3 0.1 "s" %n (a,) [a] {k=v} f32[B]. */
 void val_print(StrBuf *sb, const Value *v);
 /* Python-style form for people (report-graph, repr): None True 3 0.1 's' */

@@ -122,6 +122,29 @@ bool val_equal(const Value *a, const Value *b) {
   return false;
 }
 
+Status val_dict_set(Arena *a, Value *d, const char *key, Value v) {
+  if (d->kind != VAL_DICT) *d = (Value){.kind = VAL_DICT};
+  for (int i = 0; i < d->u.dict.n; i++)
+    if (strcmp(d->u.dict.keys[i], key) == 0) {
+      d->u.dict.vals[i] = v;
+      return JS_OK;
+    }
+  int n = d->u.dict.n;
+  const char **keys = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+  Value *vals = arena_alloc(a, sizeof(Value) * (size_t)(n + 1));
+  if (!keys || !vals) return JS_ENOMEM;
+  if (n) {
+    memcpy(keys, d->u.dict.keys, sizeof(char *) * (size_t)n);
+    memcpy(vals, d->u.dict.vals, sizeof(Value) * (size_t)n);
+  }
+  keys[n] = key;
+  vals[n] = v;
+  d->u.dict.keys = keys;
+  d->u.dict.vals = vals;
+  d->u.dict.n = n + 1;
+  return JS_OK;
+}
+
 Status val_copy(Arena *a, const Value *src, Value *dst) {
   *dst = *src;
   switch (src->kind) {

@@ -171,28 +171,6 @@ static void print_table(StrBuf *sb, const Table *t) {
   }
 }
 
-/* d[key] = v in a dict of the scratch arena (replaced, or appended). */
-static Status dict_put(Arena *a, Value *d, const char *key, Value v) {
-  for (int i = 0; i < d->u.dict.n; i++)
-    if (strcmp(d->u.dict.keys[i], key) == 0) {
-      d->u.dict.vals[i] = v;
-      return JS_OK;
-    }
-  int n = d->u.dict.n;
-  const char **keys = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
-  Value *vals = arena_alloc(a, sizeof(Value) * (size_t)(n + 1));
-  if (!keys || !vals) return JS_ENOMEM;
-  if (n) {
-    memcpy(keys, d->u.dict.keys, sizeof(char *) * (size_t)n);
-    memcpy(vals, d->u.dict.vals, sizeof(Value) * (size_t)n);
-  }
-  keys[n] = key;
-  vals[n] = v;
-  d->u.dict.keys = keys;
-  d->u.dict.vals = vals;
-  d->u.dict.n = n + 1;
-  return JS_OK;
-}
 
 /* What one quantized node needs, filled by analyse(). */
 typedef struct Row {
@@ -449,14 +427,14 @@ static Status node_row(IP *P, Node *n, Table *t, int *widest, const Node **wides
   /* software.intervals */
   Value d = {.kind = VAL_DICT};
   Arena *a = P->a;
-  if (dict_put(a, &d, "acc_frac", val_int(r.p)) || dict_put(a, &d, "acc_bits", val_int(bits)) ||
-      (P->have && dict_put(a, &d, "acc_bits_weights", val_int(wbits))) || dict_put(a, &d, "f32_exact", val_bool(f32)) ||
-      dict_put(a, &d, "f64_exact", val_bool(f64)) || dict_put(a, &d, "shift", shift))
+  if (val_dict_set(a, &d, "acc_frac", val_int(r.p)) || val_dict_set(a, &d, "acc_bits", val_int(bits)) ||
+      (P->have && val_dict_set(a, &d, "acc_bits_weights", val_int(wbits))) || val_dict_set(a, &d, "f32_exact", val_bool(f32)) ||
+      val_dict_set(a, &d, "f64_exact", val_bool(f64)) || val_dict_set(a, &d, "shift", shift))
     return JS_ENOMEM;
   Value sw = {.kind = VAL_DICT};
   const Value *old = ir_meta_get(n, "software");
   if (old && old->kind == VAL_DICT && val_copy(a, old, &sw)) return JS_ENOMEM;
-  if (dict_put(a, &sw, "intervals", d) || ir_meta_set(n, "software", sw)) return JS_ENOMEM;
+  if (val_dict_set(a, &sw, "intervals", d) || ir_meta_set(n, "software", sw)) return JS_ENOMEM;
   return add_row(P, t, row);
 }
 

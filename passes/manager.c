@@ -437,24 +437,13 @@ static Status read_nested_text(Arena *a, const PassInfo *p, const PassOption *o,
 
 /* The open option ("*"): every key the schema does not name lands in its dict. */
 static Status open_put(Arena *a, Value *dict, const char *key, Value v, Diag *d, const char *pass) {
-  if (dict->kind != VAL_DICT) *dict = (Value){.kind = VAL_DICT};
-  int n = dict->u.dict.n;
-  for (int j = 0; j < n; j++)
+  for (int j = 0; dict->kind == VAL_DICT && j < dict->u.dict.n; j++)
     if (strcmp(dict->u.dict.keys[j], key) == 0) {
       diag_error(d, (SrcLoc){0}, "--passes: option '%s' of pass '%s' is given twice", key, pass);
       return JS_EUSAGE;
     }
-  const char **keys = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
-  Value *vals = arena_alloc(a, sizeof(Value) * (size_t)(n + 1));
   const char *k = arena_strdup(a, key);
-  if (!keys || !vals || !k) return diag_oom(d);
-  if (n) {
-    memcpy(keys, dict->u.dict.keys, sizeof(char *) * (size_t)n);
-    memcpy(vals, dict->u.dict.vals, sizeof(Value) * (size_t)n);
-  }
-  keys[n] = k;
-  vals[n] = v;
-  *dict = (Value){.kind = VAL_DICT, .u.dict = {n + 1, keys, vals}};
+  if (!k || val_dict_set(a, dict, k, v)) return diag_oom(d);
   return JS_OK;
 }
 

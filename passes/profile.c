@@ -198,26 +198,10 @@ static float select_k(float *a, int64_t n, int64_t k) {
   return a[k];
 }
 
-/* torch.quantile's linear interpolation at p of the n values in a, by selection: the value at
- * rank floor(p(n-1)) and the smallest above it.  `limit` bounds the ranks the caller has not
- * (quantile_sel_prefix: the same when both values lie in the first m). */
-static double quantile_sel(float *a, int64_t n, double p) {
-  double rank = p * (double)(n - 1);
-  int64_t lo = (int64_t)floor(rank);
-  if (lo < 0) lo = 0;
-  if (lo > n - 1) lo = n - 1;
-  float va = select_k(a, n, lo), vb = va;
-  if (lo + 1 < n) {
-    vb = a[lo + 1];
-    for (int64_t i = lo + 2; i < n; i++)
-      if (a[i] < vb) vb = a[i];
-  }
-  double w = rank - (double)lo, x = va, y = vb;
-  return w < 0.5 ? x + w * (y - x) : y - (y - x) * (1 - w);
-}
-
-/* quantile_sel for a rank whose two values lie in a[0..m) (the m smallest of n). */
-static double quantile_sel_prefix(float *a, int64_t m, int64_t n, double p) {
+/* torch.quantile's linear interpolation at p of n values, by selection: the value at rank
+ * floor(p(n-1)) and the smallest above it, both of which lie in a[0..m) (the m smallest of
+ * the n; m = n for all of them). */
+static double quantile_sel(float *a, int64_t m, int64_t n, double p) {
   double rank = p * (double)(n - 1);
   int64_t lo = (int64_t)floor(rank);
   if (lo < 0) lo = 0;
@@ -284,12 +268,12 @@ static void acc_result(Acc *a, Fields *f) {
     if (n > 0 && !a->nan) {
       /* the higher rank first, then the lower one within the values below it */
       double ph = c->quantile >= 0.5 ? c->quantile : 1 - c->quantile, pl = 1 - ph;
-      double vh = quantile_sel(a->rec, a->nrec, ph);
+      double vh = quantile_sel(a->rec, a->nrec, a->nrec, ph);
       int64_t rh = (int64_t)floor(ph * (double)(a->nrec - 1));
       /* a[..rh] holds the rh + 1 smallest: the lower quantile's two values lie within it
        * unless both ranks coincide */
       int64_t rl = (int64_t)floor(pl * (double)(a->nrec - 1));
-      double vl = rl + 1 <= rh ? quantile_sel_prefix(a->rec, rh + 1, a->nrec, pl) : quantile_sel(a->rec, a->nrec, pl);
+      double vl = quantile_sel(a->rec, rl + 1 <= rh ? rh + 1 : a->nrec, a->nrec, pl);
       lo = c->quantile >= 0.5 ? vl : vh;
       hi = c->quantile >= 0.5 ? vh : vl;
     }
@@ -656,28 +640,6 @@ static Status on_batch(void *ud, int k, const float *vals, int64_t rows, int64_t
   return JS_OK;
 }
 
-/* d[key] = v in a dict of the scratch arena (replaced, or appended). */
-static Status dict_put(Arena *a, Value *d, const char *key, Value v) {
-  for (int i = 0; i < d->u.dict.n; i++)
-    if (strcmp(d->u.dict.keys[i], key) == 0) {
-      d->u.dict.vals[i] = v;
-      return JS_OK;
-    }
-  int n = d->u.dict.n;
-  const char **keys = arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
-  Value *vals = arena_alloc(a, sizeof(Value) * (size_t)(n + 1));
-  if (!keys || !vals) return JS_ENOMEM;
-  if (n) {
-    memcpy(keys, d->u.dict.keys, sizeof(char *) * (size_t)n);
-    memcpy(vals, d->u.dict.vals, sizeof(Value) * (size_t)n);
-  }
-  keys[n] = key;
-  vals[n] = v;
-  d->u.dict.keys = keys;
-  d->u.dict.vals = vals;
-  d->u.dict.n = n + 1;
-  return JS_OK;
-}
 
 static Value *dict_find(Value *d, const char *key) {
   for (int i = 0; d->kind == VAL_DICT && i < d->u.dict.n; i++)
@@ -711,7 +673,7 @@ static Status store(Prof *P, Node *n, int i, int j, Value *results) {
   for (; i < j; i++) {
     Value *slot = dict_find(args, P->e[i].key);
     if (!slot || slot->kind != VAL_DICT) continue;
-    if (dict_put(P->a, slot, "stat", results[i])) return diag_oom(P->d);
+    if (val_dict_set(P->a, slot, "stat", results[i])) return diag_oom(P->d);
   }
   return ir_meta_set(n, "software", sw) ? diag_oom(P->d) : JS_OK;
 }
