@@ -350,7 +350,7 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
   const Value *x = nargs > 0 ? &args[0] : NULL;
   int len = n->has_type && n->type.rank == 2 ? (int)n->type.dims[1].size : 0;
   bool train = L->p->o.train;
-  int v, a, b;
+  int v, a = 0, b = 0; /* set by row_arg; initialised for -O3's flow analysis */
   Opd oa, ob;
   Status st;
   switch (op) {

@@ -523,7 +523,7 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
     return matmul_core(in, x, o, out);
   }
   case MOP_SUM: {
-    int dd;
+    int dd = 0;
     if ((st = norm_dim(in, bound_int(sig, bound, "dim"), x, "dim", &dd))) return st;
     const Value *kv = bound_arg(sig, bound, "keepdim");
     *out = *x;

@@ -77,6 +77,7 @@ void rt_state_trainable_mask(const RtState *s, uint8_t *mask);
 #include "optim.h"
 #include "ckpt.h"
 #include "interp.h"
+#include "device.h"
 #include "train.h"
 #include "sample.h"
 #include "intexec.h"

@@ -6,7 +6,9 @@
  * forward, loss, backward and the optimizer update in one kernel; "ref" gathers it row-major
  * for the reference executor in double precision and then calls rt_optim_step.  Both see
  * the same batches in the same order, the same learning rate, step counter and dropout
- * stream, so their first epochs agree to rounding.
+ * stream, so their first epochs agree to rounding.  "cuda" (--device=cuda, runtime/device.h)
+ * runs the same plans on the GPU a whole epoch, or a whole split, per call, with the same
+ * order of rows.
  *
  * Metrics follow MASE (Lightning + torchmetrics): loss is the mean cross-entropy over the
  * rows of a split, accuracy is micro (correct / rows, argmax taking the first maximum as
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cuda.h"
 #include "runtime.h"
 
 #define NCLS RT_JSC_CLASSES
@@ -32,7 +35,7 @@
 
 static const char *const engine_names[] = {[RT_ENGINE_AUTO] = "auto", [RT_ENGINE_JIT] = "jit",
                                            [RT_ENGINE_REF] = "ref", [RT_ENGINE_INT] = "int",
-                                           [RT_ENGINE_INT_C] = "int-c"};
+                                           [RT_ENGINE_INT_C] = "int-c", [RT_ENGINE_CUDA] = "cuda"};
 
 const char *rt_engine_name(RtEngineKind k) {
   return (unsigned)k < sizeof engine_names / sizeof *engine_names ? engine_names[k] : "?";
@@ -40,7 +43,7 @@ const char *rt_engine_name(RtEngineKind k) {
 
 bool rt_engine_parse(const char *s, RtEngineKind *out) {
   for (unsigned k = 0; k < sizeof engine_names / sizeof *engine_names; k++)
-    if (strcmp(s, engine_names[k]) == 0) {
+    if (k != RT_ENGINE_CUDA && strcmp(s, engine_names[k]) == 0) { /* cuda comes from --device */
       *out = (RtEngineKind)k;
       return true;
     }
@@ -162,7 +165,9 @@ typedef struct Engine Engine;
 
 /* One implementation: a training step over rows idx[0..n) of a split, and an evaluation
  * batch over rows [start, start+n).  Both add the batch's summed loss and correct count to
- * m[0], m[1]; evaluation also fills the confusion matrix when conf is not NULL. */
+ * m[0], m[1]; evaluation also fills the confusion matrix when conf is not NULL.  An engine
+ * that runs a whole epoch (rows order[0..nrows) in steps of the batch size; order has
+ * norder entries) or a whole split per call sets train_epoch and eval_all instead. */
 typedef struct EngineOps {
   Status (*train_step)(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t n, double lr, double m[2],
                        Diag *d);
@@ -170,11 +175,15 @@ typedef struct EngineOps {
   Status (*eval_batch)(Engine *e, const RtSplit *sp, int64_t start, int64_t n, double m[2],
                        int64_t conf[NCLS][NCLS], Diag *d);
   void (*free)(Engine *e);
+  Status (*train_epoch)(Engine *e, const RtSplit *sp, const int64_t *order, int64_t norder, int64_t nrows,
+                        double lr, double m[2], Diag *d);
+  Status (*eval_all)(Engine *e, const RtSplit *sp, double m[2], int64_t conf[NCLS][NCLS], Diag *d);
 } EngineOps;
 
 struct Engine {
   const EngineOps *ops;
   RtEngineKind kind;
+  RtDeviceKind device;     /* cpu: jit or ref; cuda: the device engine */
   char why[256];           /* auto: why ref was chosen, for the run output */
   const Graph *fwd, *train;
   ModelIO io;
@@ -196,6 +205,8 @@ struct Engine {
   uint8_t *mask;           /* trainable elements */
   float *rx;               /* [batch][16] */
   int64_t *ry;             /* [batch] */
+  /* cuda */
+  RtDev *dev;
 };
 
 /* ---- jit ---- */
@@ -282,7 +293,7 @@ static void jit_free(Engine *e) {
   ir_free(e->raw_y);
 }
 
-static const EngineOps jit_ops = {jit_train_step, jit_eval_begin, jit_eval_batch, jit_free};
+static const EngineOps jit_ops = {jit_train_step, jit_eval_begin, jit_eval_batch, jit_free, NULL, NULL};
 
 static CgOptim cg_optim_of(const OptimConfig *c) {
   CgOptimKind k = c->kind == OPTIM_ADAM ? CG_ADAM : c->kind == OPTIM_ADAMW ? CG_ADAMW : CG_SGD;
@@ -399,7 +410,7 @@ static void ref_free(Engine *e) {
   ir_free(e->ry);
 }
 
-static const EngineOps ref_ops = {ref_train_step, ref_eval_begin, ref_eval_batch, ref_free};
+static const EngineOps ref_ops = {ref_train_step, ref_eval_begin, ref_eval_batch, ref_free, NULL, NULL};
 
 static Status ref_open(Engine *e, Diag *d) {
   Status st = rt_state_new(e->fwd, &e->se, d);
@@ -415,6 +426,44 @@ static Status ref_open(Engine *e, Diag *d) {
   return JS_OK;
 }
 
+/* ---- cuda ---- */
+
+static Status cuda_train_epoch(Engine *e, const RtSplit *sp, const int64_t *order, int64_t norder, int64_t nrows,
+                               double lr, double m[2], Diag *d) {
+  return rt_dev_train_epoch(e->dev, e->s, e->opt, sp, order, norder, nrows, lr, m, d);
+}
+
+/* Loss from the kernel; accuracy and the confusion matrix from the logits, with
+ * torch.argmax's tie rule, as the jit engine does. */
+static Status cuda_eval_all(Engine *e, const RtSplit *sp, double m[2], int64_t conf[NCLS][NCLS], Diag *d) {
+  double loss = 0;
+  const float *z = NULL;
+  Status st = rt_dev_eval(e->dev, e->s, sp, e->opt ? e->opt->step : 0, &loss, &z, d);
+  if (st) return st;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < sp->n; i++) {
+    int p = argmax_row(z + i * NCLS, NCLS), t = sp->y[i];
+    correct += p == t;
+    if (conf) conf[t][p]++;
+  }
+  m[0] += loss;
+  m[1] += (double)correct;
+  return JS_OK;
+}
+
+static void cuda_free(Engine *e) {
+  rt_dev_close(e->dev);
+  e->dev = NULL;
+}
+
+static const EngineOps cuda_ops = {.free = cuda_free, .train_epoch = cuda_train_epoch, .eval_all = cuda_eval_all};
+
+static Status cuda_open(Engine *e, Diag *d) {
+  RtDevConfig dc = {.train = e->opt ? e->train : NULL, .eval = e->train ? e->train : e->fwd, .s = e->s,
+                    .oc = e->opt ? e->oc : NULL, .batch = e->batch, .seed = e->seed};
+  return rt_dev_open(&dc, &e->dev, d);
+}
+
 static void engine_close(Engine *e) {
   if (e->ops) e->ops->free(e);
   e->ops = NULL;
@@ -427,6 +476,14 @@ static Status engine_open(Engine *e, RtEngineKind want, Diag *d) {
   if (want == RT_ENGINE_INT || want == RT_ENGINE_INT_C)
     return diag_error(d, (SrcLoc){0}, "engine %s runs integer-only inference, which evaluates a quantized model; "
                       "train with --engine auto, jit or ref", rt_engine_name(want));
+  if (e->device == RT_DEVICE_CUDA) {
+    if (want != RT_ENGINE_AUTO)
+      return diag_error(d, (SrcLoc){0}, "--device=cuda runs its own kernels: --engine %s is a CPU engine "
+                        "(leave --engine out, or use --device=cpu)", rt_engine_name(want));
+    e->ops = &cuda_ops;
+    e->kind = RT_ENGINE_CUDA;
+    return cuda_open(e, d);
+  }
   if (want == RT_ENGINE_AUTO) {
     Diag probe;
     diag_init(&probe, NULL);
@@ -467,7 +524,11 @@ static Status engine_open(Engine *e, RtEngineKind want, Diag *d) {
 
 static void engine_describe(const Engine *e, FILE *log) {
   if (!log) return;
-  if (e->kind == RT_ENGINE_JIT)
+  if (e->kind == RT_ENGINE_CUDA) {
+    char what[512];
+    rt_dev_describe(e->dev, what, sizeof what);
+    fprintf(log, "engine: cuda (%s)\n", what);
+  } else if (e->kind == RT_ENGINE_JIT)
     fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, compiled in %.0f ms)\n",
             cg_host_cpu(), e->tplan ? "training" : "evaluation", cg_plan_passes(e->tplan ? e->tplan : e->eplan),
             cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es", e->compile_ms);
@@ -485,11 +546,16 @@ static Status eval_split(Engine *e, const RtSplit *sp, RtEvalResult *r, Diag *d)
   r->engine = e->kind;
   r->n = sp->n;
   double m[2] = {0, 0};
-  e->ops->eval_begin(e);
-  for (int64_t start = 0; start < sp->n; start += e->batch) {
-    int64_t n = sp->n - start < e->batch ? sp->n - start : e->batch;
-    Status st = e->ops->eval_batch(e, sp, start, n, m, r->confusion, d);
+  if (e->ops->eval_all) {
+    Status st = e->ops->eval_all(e, sp, m, r->confusion, d);
     if (st) return st;
+  } else {
+    e->ops->eval_begin(e);
+    for (int64_t start = 0; start < sp->n; start += e->batch) {
+      int64_t n = sp->n - start < e->batch ? sp->n - start : e->batch;
+      Status st = e->ops->eval_batch(e, sp, start, n, m, r->confusion, d);
+      if (st) return st;
+    }
   }
   r->loss = sp->n ? m[0] / (double)sp->n : NAN;
   r->acc = sp->n ? m[1] / (double)sp->n : NAN;
@@ -616,6 +682,10 @@ static void write_manifest(StrBuf *sb, const RtTrainConfig *c, const RtDataset *
   json_str(sb, rt_engine_name(c->engine));
   sb_puts(sb, ",\n  \"host_cpu\": ");
   json_str(sb, cg_host_cpu());
+  if (e->kind == RT_ENGINE_CUDA) {
+    sb_puts(sb, ",\n  \"device\": ");
+    json_str(sb, rt_dev_name(e->dev));
+  }
   sb_puts(sb, ",\n  \"resumed_from_epoch\": ");
   if (resumed_from >= 0)
     sb_printf(sb, "%lld", (long long)resumed_from);
@@ -813,7 +883,8 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
 
   RtDataset own = {0};
   const RtDataset *ds = NULL;
-  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .oc = &c->optim, .seed = c->seed, .batch = c->batch_size};
+  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .oc = &c->optim, .seed = c->seed, .batch = c->batch_size,
+              .device = c->device};
   OptimState opt = {0};
   Arena *meta_arena = NULL;
   int64_t *order = NULL;
@@ -916,12 +987,16 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
     double lr = rt_sched_lr(&sched, c->optim.lr, ep);
     epoch_order(c->seed, ep, order, ds->train.n);
     double m[2] = {0, 0};
-    for (int64_t b = 0; b < nbatches; b++) {
-      int64_t start = b * c->batch_size;
-      int64_t n = ntrain - start < c->batch_size ? ntrain - start : c->batch_size;
-      if ((st = e.ops->train_step(&e, &ds->train, order + start, n, lr, m, d))) goto done;
-      if (c->progress && (b % (nbatches / 100 + 1) == 0 || b + 1 == nbatches))
-        progress_bar(ep + 1, c->max_epochs, b + 1, nbatches);
+    if (e.ops->train_epoch) { /* one call for the epoch: no progress to draw until it is done */
+      if ((st = e.ops->train_epoch(&e, &ds->train, order, ds->train.n, ntrain, lr, m, d))) goto done;
+    } else {
+      for (int64_t b = 0; b < nbatches; b++) {
+        int64_t start = b * c->batch_size;
+        int64_t n = ntrain - start < c->batch_size ? ntrain - start : c->batch_size;
+        if ((st = e.ops->train_step(&e, &ds->train, order + start, n, lr, m, d))) goto done;
+        if (c->progress && (b % (nbatches / 100 + 1) == 0 || b + 1 == nbatches))
+          progress_bar(ep + 1, c->max_epochs, b + 1, nbatches);
+      }
     }
     double t_train = now_s() - t0;
     if (c->progress) fprintf(stderr, "\r%60s\r", "");
@@ -1010,12 +1085,15 @@ Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
   if (st) return st;
   RtDataset own = {0};
   const RtDataset *ds = NULL;
-  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size};
+  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size, .device = c->device};
   /* Weights first: a bad checkpoint is reported before the data are built. */
   if ((st = rt_state_new(c->train ? c->train : c->fwd, &e.s, d))) goto done;
   if ((st = rt_ckpt_load(c->ckpt, e.s, d))) goto done;
+  /* A GPU that is not there is said before the data are built. */
+  bool early = c->device == RT_DEVICE_CUDA;
+  if (early && (st = engine_open(&e, c->engine, d))) goto done;
   if ((st = load_data(&c->data, c->dataset, &own, &ds, c->log, d))) goto done;
-  if ((st = engine_open(&e, c->engine, d))) goto done;
+  if (!early && (st = engine_open(&e, c->engine, d))) goto done;
   engine_describe(&e, c->log);
   st = eval_split(&e, &ds->test, res, d);
 
@@ -1051,9 +1129,25 @@ void rt_eval_report(StrBuf *sb, const RtEvalResult *r) {
   }
 }
 
-/* --dump-plan / --dump-llvm: the training step's fusion plan and optimised LLVM module, then
- * the evaluation step's, as the jit engine would build them for this configuration. */
-Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, StrBuf *out, Diag *d) {
+/* The CUDA C of one of the device engine's plans (--dump-cuda), as rt_dev_open builds it. */
+static Status dump_cuda(const RtTrainConfig *c, const RtState *s, bool train, StrBuf *out, Diag *d) {
+  CgOptions o = rt_dev_plan_options(s, c->batch_size, train);
+  o.optim = cg_optim_of(&c->optim);
+  CgPlan *p = NULL;
+  Status st = cg_plan_build(c->train, &o, &p, d);
+  if (st) return st;
+  sb_printf(out, "// CUDA C of the %s step: kernel %s, one block of %d threads, %zu bytes of dynamic shared memory\n",
+            train ? "training" : "evaluation", train ? "jscc_train" : "jscc_eval", CG_CUDA_THREADS,
+            cg_cuda_shared_bytes(p));
+  st = cg_cuda_render(p, out, d);
+  cg_plan_free(p);
+  return st;
+}
+
+/* --dump-plan / --dump-llvm / --dump-cuda: the training step's fusion plan, optimised LLVM
+ * module and CUDA C, then the evaluation step's, as the jit and cuda engines would build them
+ * for this configuration. */
+Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, bool cuda, StrBuf *out, Diag *d) {
   RtState *s = NULL;
   Status st = rt_state_new(c->train, &s, d);
   if (st) return st;
@@ -1070,6 +1164,7 @@ Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, StrBuf *out, 
       cg_kernel_free(kern);
     }
     cg_plan_free(p);
+    if (!st && cuda) st = dump_cuda(c, s, k == 0, out, d);
   }
   rt_state_free(s);
   return st;

@@ -7,7 +7,8 @@
  *
  * Both run through an engine: "jit" (the fused kernels of codegen/, one training plan and
  * one evaluation plan) or "ref" (the reference executor, runtime/interp.c, plus
- * rt_optim_step).  The caller hands over the model twice, as it comes out of the `shape`
+ * rt_optim_step) on the CPU, or with device cuda "cuda" (the same plans as CUDA kernels,
+ * runtime/device.h: one launch per epoch).  The caller hands over the model twice, as it comes out of the `shape`
  * pass (the forward graph) and out of `shape,grad` (the training graph): the runtime never
  * runs passes or parses model text itself.
  *
@@ -18,9 +19,12 @@
 #define JSCC_RUNTIME_TRAIN_H
 
 /* int and int-c evaluate integer-only (runtime/intexec.h: the JIT kernel, or the plain C
- * executor); they do not train. */
-typedef enum RtEngineKind { RT_ENGINE_AUTO, RT_ENGINE_JIT, RT_ENGINE_REF, RT_ENGINE_INT, RT_ENGINE_INT_C } RtEngineKind;
-const char *rt_engine_name(RtEngineKind k);               /* "auto", "jit", "ref" */
+ * executor); they do not train.  cuda is what device cuda runs (not an --engine choice:
+ * rt_engine_parse does not accept it). */
+typedef enum RtEngineKind {
+  RT_ENGINE_AUTO, RT_ENGINE_JIT, RT_ENGINE_REF, RT_ENGINE_INT, RT_ENGINE_INT_C, RT_ENGINE_CUDA
+} RtEngineKind;
+const char *rt_engine_name(RtEngineKind k);               /* "auto", "jit", "ref", ..., "cuda" */
 bool rt_engine_parse(const char *s, RtEngineKind *out);
 
 /* 64-bit FNV-1a of a byte range: the model file's hash in manifests. */
@@ -40,6 +44,7 @@ typedef struct RtTrainConfig {
   SchedConfig sched;         /* cosine, T_max = max_epochs, eta_min 1e-6 */
   uint64_t seed;             /* init, shuffling, dropout (0) */
   RtEngineKind engine;       /* auto: jit when it compiles the model, else ref */
+  RtDeviceKind device;       /* cpu (default), or cuda: the GPU engine (engine must be auto) */
   const char *out_dir;       /* run directory; NULL: runs/<model>-<seed>-<YYYYmmdd-HHMMSS> */
   const char *resume_dir;    /* continue the run in this directory (out_dir must be NULL) */
   int argc;                  /* the command line, for the manifest (argc 0: none) */
@@ -53,7 +58,7 @@ void rt_train_config_default(RtTrainConfig *c);
 /* What a finished run reports. */
 typedef struct RtTrainResult {
   char out_dir[1024];        /* the run directory used */
-  RtEngineKind engine;       /* the engine that ran (jit or ref) */
+  RtEngineKind engine;       /* the engine that ran (jit, ref or cuda) */
   int64_t epochs;            /* epochs completed in all (resumed ones included) */
   int64_t steps;             /* optimizer steps in all */
   double train_loss, train_acc, val_loss, val_acc; /* the last epoch's (NaN when none ran) */
@@ -62,9 +67,10 @@ typedef struct RtTrainResult {
 } RtTrainResult;
 Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d);
 
-/* The jit's fusion plans (plan) and optimised LLVM modules (llvm) for c, training step then
- * evaluation step, appended to out (jscc train --dump-plan / --dump-llvm). */
-Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, StrBuf *out, Diag *d);
+/* The jit's fusion plans (plan) and optimised LLVM modules (llvm), and the CUDA C of the
+ * device's plans (cuda), for c, training step then evaluation step, appended to out (jscc
+ * train --dump-plan / --dump-llvm / --dump-cuda).  Rendering CUDA C needs no GPU. */
+Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, bool cuda, StrBuf *out, Diag *d);
 
 /* Evaluation of a checkpoint on the test split. */
 typedef struct RtTestConfig {
@@ -75,6 +81,7 @@ typedef struct RtTestConfig {
   const RtDataset *dataset;  /* or NULL */
   int64_t batch_size;
   RtEngineKind engine;
+  RtDeviceKind device;       /* cpu (default) or cuda (engine must be auto) */
   FILE *log;                 /* the data and engine lines; NULL: none */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "cuda.h"
 #include "frontend.h"
 #include "ir.h"
 #include "passes.h"
@@ -360,6 +361,9 @@ static void train_usage(FILE *f) {
         "  --resume DIR           continue the run in DIR from its last checkpoint (the\n"
         "                         settings come from this command line: repeat the run's)\n"
         "  --engine NAME          auto (default: jit when it can compile the model), jit or ref\n"
+        "  --device=cpu|cuda      where to train: cpu (default: the engines above) or cuda (the\n"
+        "                         same kernels on an NVIDIA GPU, one launch per epoch; needs the\n"
+        "                         NVIDIA driver and NVRTC at run time, and --engine auto)\n"
         "  --model NAME           the model to train when the file holds several\n"
         "  --cache-dir DIR        where the preprocessed data are cached\n"
         "  --no-cache             neither read nor write the data cache\n"
@@ -369,6 +373,8 @@ static void train_usage(FILE *f) {
         "  --quiet                no per-epoch lines\n"
         "  --dump-plan            print the jit's fusion plans (training and evaluation step) and exit\n"
         "  --dump-llvm            print the optimised LLVM modules of both steps and exit\n"
+        "  --dump-cuda            print the CUDA C of both steps (--device=cuda's kernels) and exit;\n"
+        "                         needs no GPU\n"
         "  -h, --help             print this help\n"
         "\n"
         "Exit status: 0 success, 1 an error in the input, 2 bad usage.\n",
@@ -389,6 +395,8 @@ static void test_usage(FILE *f) {
         "  --engine NAME          auto (default), jit or ref (fake quantization for a quantized\n"
         "                         model); int: integer-only inference, JIT-compiled; int-c: the\n"
         "                         same on the plain C integer executor (spec/quant.md §5)\n"
+        "  --device=cpu|cuda      where to evaluate: cpu (default) or cuda (an NVIDIA GPU, one\n"
+        "                         launch for the split; needs --engine auto)\n"
         "  --model NAME           the model when the file holds several\n"
         "  --cache-dir DIR        where the preprocessed data are cached\n"
         "  --no-cache             neither read nor write the data cache\n"
@@ -512,7 +520,7 @@ static void model_free(Model *m) {
 enum {
   T_DATA = 300, T_SYNTH_N, T_BATCH, T_LR, T_EPOCHS, T_OPTIM, T_WD, T_MOMENTUM, T_NESTEROV, T_SCHED, T_T_MAX,
   T_ETA_MIN, T_STEP_SIZE, T_GAMMA, T_SEED, T_OUT, T_RESUME, T_ENGINE, T_MODEL, T_CACHE_DIR, T_NO_CACHE, T_QUIET,
-  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT
+  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT, T_DEVICE, T_DUMP_CUDA
 };
 
 static int exit_of(Status st, const Diag *d) {
@@ -546,6 +554,7 @@ typedef struct SharedOpts {
   const char **model;
   const char **passes; /* --passes (NULL: the command takes none) */
   const char **config; /* --config */
+  RtDeviceKind *device; /* --device (NULL: the command takes none) */
 } SharedOpts;
 
 static int shared_opt(const char *cmd, int o, const SharedOpts *so) {
@@ -575,6 +584,12 @@ static int shared_opt(const char *cmd, int o, const SharedOpts *so) {
     if (!so->config) return 0;
     *so->config = optarg;
     return -1;
+  case T_DEVICE: {
+    static const char *const device_names[] = {"cpu", "cuda"};
+    if (!so->device) return 0;
+    if (!rt_device_parse(optarg, so->device)) return bad_name(cmd, "device", optarg, device_names, 2);
+    return -1;
+  }
   default: return 0;
   }
 }
@@ -594,6 +609,7 @@ static int train_main(int argc, char **argv, char **typed) {
       {"no-cache", no_argument, NULL, T_NO_CACHE},       {"quiet", no_argument, NULL, T_QUIET},
       {"dump-plan", no_argument, NULL, T_DUMP_PLAN},     {"dump-llvm", no_argument, NULL, T_DUMP_LLVM},
       {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
+      {"device", required_argument, NULL, T_DEVICE},     {"dump-cuda", no_argument, NULL, T_DUMP_CUDA},
       {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
   };
   static const char *const optim_names[] = {"adam", "adamw", "sgd"};
@@ -602,7 +618,8 @@ static int train_main(int argc, char **argv, char **typed) {
   RtTrainConfig c;
   rt_train_config_default(&c);
   const char *model = NULL;
-  bool have_wd = false, have_momentum = false, nesterov = false, dump_plan = false, dump_llvm = false;
+  bool have_wd = false, have_momentum = false, nesterov = false, dump_plan = false, dump_llvm = false,
+       dump_cuda = false;
   double wd = 0, lr = c.optim.lr, momentum = 0;
   OptimKind kind = c.optim.kind;
   int64_t v;
@@ -610,7 +627,7 @@ static int train_main(int argc, char **argv, char **typed) {
   opterr = 0;
   int o;
   const char *passes = NULL, *config = NULL;
-  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model, &passes, &config};
+  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model, &passes, &config, &c.device};
   while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     int sh = shared_opt(cmd, o, &so);
     if (sh > 0) return sh;
@@ -670,6 +687,7 @@ static int train_main(int argc, char **argv, char **typed) {
     case T_QUIET: c.quiet = true; break;
     case T_DUMP_PLAN: dump_plan = true; break;
     case T_DUMP_LLVM: dump_llvm = true; break;
+    case T_DUMP_CUDA: dump_cuda = true; break;
     case 'h': train_usage(stdout); return 0;
     case ':': return sub_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
     default: return sub_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -689,6 +707,9 @@ static int train_main(int argc, char **argv, char **typed) {
   if (optind == argc) return sub_usage_error(cmd, "expected a model file (jscc train MODEL.jsc)");
   if (argc - optind > 1) return sub_usage_error(cmd, "expected one model file, got also '%s'", argv[optind + 1]);
   if (c.resume_dir && c.out_dir) return sub_usage_error(cmd, "--resume continues in its own directory: drop --out");
+  if (c.device == RT_DEVICE_CUDA && c.engine != RT_ENGINE_AUTO)
+    return sub_usage_error(cmd, "--device=cuda runs its own kernels: --engine %s is a CPU engine (leave --engine out)",
+                           rt_engine_name(c.engine));
   c.model_path = argv[optind];
 
   Diag d;
@@ -705,10 +726,10 @@ static int train_main(int argc, char **argv, char **typed) {
     c.argv = typed;
     c.log = stdout;
     c.progress = !c.quiet && isatty(STDERR_FILENO);
-    if (dump_plan || dump_llvm) { /* print, do not train */
+    if (dump_plan || dump_llvm || dump_cuda) { /* print, do not train */
       StrBuf sb;
       sb_init(&sb);
-      st = rt_train_dump(&c, dump_plan, dump_llvm, &sb, &d);
+      st = rt_train_dump(&c, dump_plan, dump_llvm, dump_cuda, &sb, &d);
       if (!st) fputs(sb_str(&sb), stdout);
       sb_free(&sb);
     } else {
@@ -731,7 +752,8 @@ static int cmd_test(int argc, char **argv) {
       {"engine", required_argument, NULL, T_ENGINE},     {"model", required_argument, NULL, T_MODEL},
       {"cache-dir", required_argument, NULL, T_CACHE_DIR}, {"no-cache", no_argument, NULL, T_NO_CACHE},
       {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
-      {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
+      {"device", required_argument, NULL, T_DEVICE},     {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
   };
   const char *cmd = "test";
   RtTestConfig c;
@@ -741,7 +763,7 @@ static int cmd_test(int argc, char **argv) {
   opterr = 0;
   int o;
   const char *passes = NULL, *config = NULL;
-  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model, &passes, &config};
+  SharedOpts so = {&c.data, &c.batch_size, &c.engine, &model, &passes, &config, &c.device};
   while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     int sh = shared_opt(cmd, o, &so);
     if (sh > 0) return sh;
@@ -756,6 +778,9 @@ static int cmd_test(int argc, char **argv) {
   if (optind == argc) return sub_usage_error(cmd, "expected a model file (jscc test MODEL.jsc --ckpt FILE)");
   if (argc - optind > 1) return sub_usage_error(cmd, "expected one model file, got also '%s'", argv[optind + 1]);
   if (!c.ckpt) return sub_usage_error(cmd, "--ckpt FILE is required (a run's best.safetensors, say)");
+  if (c.device == RT_DEVICE_CUDA && c.engine != RT_ENGINE_AUTO)
+    return sub_usage_error(cmd, "--device=cuda runs its own kernels: --engine %s runs on the CPU (leave --engine out)",
+                           rt_engine_name(c.engine));
 
   Diag d;
   diag_init(&d, stderr);
@@ -959,7 +984,7 @@ static int cmd_transform(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   int o;
-  SharedOpts so = {&data, &batch, &engine, &model, &passes, &config};
+  SharedOpts so = {&data, &batch, &engine, &model, &passes, &config, NULL};
   while ((o = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
     int sh = shared_opt(cmd, o, &so);
     if (sh > 0) return sh;
@@ -1088,7 +1113,7 @@ int main(int argc, char **argv) {
   };
   int64_t unused_batch = 0;
   RtEngineKind unused_engine = RT_ENGINE_AUTO;
-  SharedOpts so = {&opt.data, &unused_batch, &unused_engine, &opt.model, NULL, NULL};
+  SharedOpts so = {&opt.data, &unused_batch, &unused_engine, &opt.model, NULL, NULL, NULL};
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":ho:x:", longopts, NULL)) != -1) {
@@ -1130,7 +1155,19 @@ int main(int argc, char **argv) {
       sb_free(&sb);
       return 0;
     }
-    case O_VERSION: printf("jscc %s\n", JSCC_VERSION); return 0;
+    case O_VERSION: {
+      /* the second line says what this build has, so the CLI test scripts can adapt */
+      char why[256];
+      printf("jscc %s\n", JSCC_VERSION);
+#ifdef JSCC_HAVE_HDF5
+      const char *hdf5 = "yes";
+#else
+      const char *hdf5 = "no";
+#endif
+      printf("features: llvm=%s hdf5=%s nvrtc=%s\n", cg_llvm_available() ? "yes" : "no", hdf5,
+             cg_nvrtc_available(why, sizeof why) ? "yes" : "no");
+      return 0;
+    }
     case 'h': usage(stdout); return 0;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);

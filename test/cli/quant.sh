@@ -96,13 +96,16 @@ grep -E '^seq_blocks' "$tmp/out" >"$tmp/prof_jit"
 check profile-jit-equals-ref cmp -s "$tmp/prof_ref" "$tmp/prof_jit"
 check profile-lines test -s "$tmp/prof_ref"
 
-# quantization-aware training: the fused kernels and the reference executor agree
-expect qat-jit 0 "epoch 2/2" -- train examples/jsc_tiny.jsc --passes="$INT8" --max-epochs 2 "${small[@]}" --engine jit --out "$tmp/qj"
-grep -o 'train loss [0-9.]* acc [0-9.]*  val loss [0-9.]* acc [0-9.]*' "$tmp/out" >"$tmp/qj.txt"
+# quantization-aware training: the fused kernels and the reference executor agree (a build
+# without LLVM has the reference executor only)
 expect qat-ref 0 "epoch 2/2" -- train examples/jsc_tiny.jsc --passes="$INT8" --max-epochs 2 "${small[@]}" --engine ref --out "$tmp/qr"
 grep -o 'train loss [0-9.]* acc [0-9.]*  val loss [0-9.]* acc [0-9.]*' "$tmp/out" >"$tmp/qr.txt"
-check qat-jit-equals-ref cmp -s "$tmp/qj.txt" "$tmp/qr.txt"
-check qat-lines test -s "$tmp/qj.txt"
+check qat-lines test -s "$tmp/qr.txt"
+if "$jscc" --version | grep -q 'llvm=yes'; then
+  expect qat-jit 0 "epoch 2/2" -- train examples/jsc_tiny.jsc --passes="$INT8" --max-epochs 2 "${small[@]}" --engine jit --out "$tmp/qj"
+  grep -o 'train loss [0-9.]* acc [0-9.]*  val loss [0-9.]* acc [0-9.]*' "$tmp/out" >"$tmp/qj.txt"
+  check qat-jit-equals-ref cmp -s "$tmp/qj.txt" "$tmp/qr.txt"
+fi
 
 # bad configs name the key (exit 1); usage errors exit 2
 printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = 8\nweight_width = 0\n' >"$tmp/w0.toml"

@@ -1,0 +1,53 @@
+/* runtime/device.h — the GPU engine (included by runtime.h; device.c).
+ *
+ * The training loop (train.c) with --device=cuda runs every epoch as one kernel launch: the
+ * data splits are uploaded once and stay on the device with the parameters, the optimizer
+ * state and the scratch; each epoch uploads its row order (the same permutation the CPU
+ * engines use, so a GPU run sees the CPU run's batches) and downloads the metrics and, for
+ * the checkpoints, the model and the optimizer state.  Evaluation is one launch per split
+ * in order, its logits downloaded for the accuracy and the confusion matrix.
+ *
+ * The model's values are uploaded from the host state at the first launch; from then on the
+ * device holds them, and every training epoch copies them back. */
+#ifndef JSCC_RUNTIME_DEVICE_H
+#define JSCC_RUNTIME_DEVICE_H
+
+typedef enum RtDeviceKind { RT_DEVICE_CPU, RT_DEVICE_CUDA } RtDeviceKind;
+const char *rt_device_name(RtDeviceKind k);           /* "cpu", "cuda" */
+bool rt_device_parse(const char *s, RtDeviceKind *out);
+
+/* The options of the device's fusion plans (the same for --dump-cuda and the engine). */
+CgOptions rt_dev_plan_options(const RtState *s, int64_t batch, bool train);
+
+typedef struct RtDev RtDev;   /* a CUDA context, both kernels and the device buffers */
+
+typedef struct RtDevConfig {
+  const Graph *train;        /* the training graph (from `grad`), or NULL: evaluation only */
+  const Graph *eval;         /* the graph of the evaluation plan (the training graph when there is one) */
+  const RtState *s;          /* the model's layout (its values are uploaded at the first launch) */
+  const OptimConfig *oc;     /* the optimizer (NULL: evaluation only) */
+  int64_t batch;             /* rows per step */
+  uint64_t seed;             /* the dropout stream */
+} RtDevConfig;
+
+/* Opens device 0, builds and compiles the plans.  Without a driver or a device, the error
+ * reads "--device=cuda: unavailable: WHY". */
+Status rt_dev_open(const RtDevConfig *c, RtDev **out, Diag *d);
+void rt_dev_close(RtDev *v);
+/* For the engine line: "NVIDIA H100 80GB HBM3, sm_90, one launch per epoch, compiled in 812 ms". */
+void rt_dev_describe(const RtDev *v, char *buf, size_t cap);
+const char *rt_dev_name(const RtDev *v);   /* the GPU's name */
+
+/* One epoch: rows order[0 .. nrows) of sp (order holds norder >= nrows entries: a
+ * permutation of the split), in steps of `batch` rows at learning rate lr.  Adds the summed
+ * loss and the correct count to m; advances opt->step by the steps run; copies the model
+ * into s and the optimizer state into opt afterwards. */
+Status rt_dev_train_epoch(RtDev *v, RtState *s, OptimState *opt, const RtSplit *sp, const int64_t *order,
+                          int64_t norder, int64_t nrows, double lr, double m[2], Diag *d);
+/* Every row of sp in order, at the optimizer's step count `step` (the dropout stream).
+ * *loss_sum gets the summed cross-entropy, *logits the [sp->n][classes] logits, row-major
+ * (owned by v, valid until the next call). */
+Status rt_dev_eval(RtDev *v, const RtState *s, const RtSplit *sp, int64_t step, double *loss_sum,
+                   const float **logits, Diag *d);
+
+#endif

@@ -1,0 +1,604 @@
+/* test_cuda.c — the CUDA renderer (codegen/cuda.c) and NVRTC (codegen/nvrtc.c), no GPU needed.
+ *
+ * For every example model (and jsc_tiny quantized to fixed[8,4]): the training and the
+ * evaluation plan at batch 256 are rendered and compared with golden files
+ * (test/golden/<model>.train.cu, <model>.eval.cu; JSCC_UPDATE_GOLDEN=1 rewrites them), so a
+ * change of the generated kernels shows as a diff.  Every rendering, and plans at batch 1000
+ * (more rows than threads: the row tiles loop) and with the other optimizers, is compiled to
+ * PTX by NVRTC for compute_90, and when the toolkit's ptxas exists the PTX is assembled for
+ * sm_90, which catches what NVRTC leaves to the assembler (register and local-memory
+ * limits).  What the kernels compute is checked by running them on the CPU (test_emulated:
+ * the source compiled as C++ against an emulation of the block, compared with the CPU JIT).
+ * Also: a plan the renderer cannot express fails with a message naming why, a failed
+ * allocation while rendering is reported, and an NVRTC error comes back with NVRTC's compile
+ * log.  Skipped (exit 77) when libnvrtc cannot be loaded. */
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cuda.h"
+#include "frontend.h"
+#include "passes.h"
+#include "runtime.h"
+#include "../fail_nth.h"
+
+static const char *const PTXAS = "/usr/local/cuda/bin/ptxas";
+
+typedef struct Model {
+  Arena *arena;
+  Program *prog;
+  Graph *g;
+  RtState *st;
+} Model;
+
+static Model load_src(SrcFile *src, Arena *arena, const char *pipeline) {
+  Model m = {.arena = arena};
+  Diag d;
+  diag_init(&d, stderr);
+  assert_int_equal(fe_parse(src, &m.prog, &d), JS_OK);
+  m.g = m.prog->graphs[0];
+  assert_int_equal(pass_run_text(pipeline, m.g, &d), JS_OK);
+  assert_int_equal(rt_state_new(m.g, &m.st, &d), JS_OK);
+  diag_free(&d);
+  return m;
+}
+
+static Model load(const char *path, const char *pipeline) {
+  Arena *arena = arena_new();
+  Diag d;
+  diag_init(&d, stderr);
+  SrcFile *src = NULL;
+  assert_int_equal(diag_read_file(arena, path, &src, &d), JS_OK);
+  diag_free(&d);
+  return load_src(src, arena, pipeline);
+}
+
+static void unload(Model *m) {
+  rt_state_free(m->st);
+  ir_program_free(m->prog);
+  arena_free(m->arena);
+}
+
+static const CgOptim ADAM = {.kind = CG_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+
+static CgPlan *plan_opt(const Model *m, bool train, int64_t batch, const CgOptim *opt) {
+  CgOptions o = {.batch = batch, .vec = 16, .param_off = m->st->off, .train = train, .want_logits = !train, .optim = *opt};
+  Diag d;
+  diag_init(&d, stderr);
+  CgPlan *p = NULL;
+  if (cg_plan_build(m->g, &o, &p, &d)) fail_msg("plan: %s", sb_str(&d.text));
+  diag_free(&d);
+  return p;
+}
+static CgPlan *plan(const Model *m, bool train, int64_t batch) { return plan_opt(m, train, batch, &ADAM); }
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
+  if (s) s[n] = 0;
+  fclose(f);
+  return s;
+}
+
+/* Compares `text` with test/golden/NAME (JSCC_UPDATE_GOLDEN=1 rewrites it), showing the first
+ * line that differs. */
+static void check_golden(const char *name, const char *text) {
+  char path[512];
+  snprintf(path, sizeof path, "test/golden/%s", name);
+  const char *upd = getenv("JSCC_UPDATE_GOLDEN");
+  if (upd && strcmp(upd, "1") == 0) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return;
+  }
+  char *want = slurp(path);
+  if (!want) fail_msg("cannot read %s (JSCC_UPDATE_GOLDEN=1 creates it)", path);
+  if (strcmp(want, text) != 0) {
+    const char *a = want, *b = text;
+    int ln = 1;
+    while (*a && *a == *b) ln += *a == '\n', a++, b++;
+    while (a > want && a[-1] != '\n') a--, b--;
+    print_error("%s differs from line %d:\n  expected: %.*s\n  got:      %.*s\n", path, ln, (int)strcspn(a, "\n"), a,
+                (int)strcspn(b, "\n"), b);
+    free(want);
+    fail();
+  }
+  free(want);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* NVRTC for compute_90, then ptxas for sm_90 when the toolkit has it. */
+static void compile(const char *what, const char *src) {
+  Diag d;
+  diag_init(&d, NULL);
+  StrBuf ptx;
+  sb_init(&ptx);
+  double t0 = now_ms();
+  if (cg_nvrtc_compile(src, 90, &ptx, &d)) fail_msg("%s: %s", what, sb_str(&d.text));
+  double t1 = now_ms();
+  assert_non_null(strstr(sb_str(&ptx), ".entry"));
+  double t2 = t1;
+  if (access(PTXAS, X_OK) == 0) {
+    char path[] = "/tmp/jscc_test_cuda_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    assert_non_null(f);
+    fputs(sb_str(&ptx), f);
+    fclose(f);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s -arch=sm_90 -o /dev/null %s", PTXAS, path);
+    int rc = system(cmd);
+    unlink(path);
+    if (rc != 0) fail_msg("%s: ptxas -arch=sm_90 failed (status %d)", what, rc);
+    t2 = now_ms();
+  }
+  printf("  %-34s nvrtc %6.0f ms  ptxas %6.0f ms  %7zu bytes of PTX\n", what, t1 - t0, t2 - t1, ptx.len);
+  sb_free(&ptx);
+  diag_free(&d);
+}
+
+/* Renders a plan (checking the golden file when `golden` is given) and compiles it. */
+static void render_compile(const char *what, const CgPlan *p, const char *golden) {
+  Diag d;
+  diag_init(&d, stderr);
+  StrBuf src;
+  sb_init(&src);
+  if (cg_cuda_render(p, &src, &d)) fail_msg("%s: %s", what, sb_str(&d.text));
+  size_t sh = cg_cuda_shared_bytes(p);
+  assert_true(sh > 0 && sh <= 48 * 1024);
+  char dyn[64];
+  snprintf(dyn, sizeof dyn, "%zu bytes of shared", sh);
+  assert_non_null(strstr(sb_str(&src), dyn)); /* the header states what the launch must give */
+  if (golden) check_golden(golden, sb_str(&src));
+  /* deterministic: a second rendering is the same text */
+  StrBuf again;
+  sb_init(&again);
+  assert_int_equal(cg_cuda_render(p, &again, &d), JS_OK);
+  assert_string_equal(sb_str(&src), sb_str(&again));
+  sb_free(&again);
+  compile(what, sb_str(&src));
+  sb_free(&src);
+  diag_free(&d);
+}
+
+static const char *const INT8 =
+    "quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, "
+    "weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
+
+/* name: the golden files' stem; quant: a quantize pass run before shape,grad (or NULL). */
+static void check_model(const char *name, const char *quant, bool big_batch) {
+  char path[256], pipeline[1024], what[128], golden[128];
+  const char *base = strchr(name, '.') ? "jsc_tiny" : name;
+  snprintf(path, sizeof path, "examples/%s.jsc", base);
+  snprintf(pipeline, sizeof pipeline, "%s%sshape,grad", quant ? quant : "", quant ? "," : "");
+  Model m = load(path, pipeline);
+  for (int train = 1; train >= 0; train--) {
+    CgPlan *p = plan(&m, train, 256);
+    snprintf(what, sizeof what, "%s %s batch 256", name, train ? "train" : "eval");
+    snprintf(golden, sizeof golden, "%s.%s.cu", name, train ? "train" : "eval");
+    render_compile(what, p, golden);
+    cg_plan_free(p);
+    if (big_batch) {
+      p = plan(&m, train, 1000);
+      snprintf(what, sizeof what, "%s %s batch 1000", name, train ? "train" : "eval");
+      render_compile(what, p, NULL);
+      cg_plan_free(p);
+    }
+  }
+  unload(&m);
+}
+
+/* Batch 1000 (more rows than threads) for the smallest models: the kernels differ from batch
+ * 256 only in the row buffers' stride, so two models are enough (and compiling is slow). */
+static void test_examples(void **state) {
+  (void)state;
+  static const char *const models[] = {"jsc_tiny", "jsc_big", "jsc_toy", "jsc_s", "jsc_trt", "hls4ml_jsc"};
+  for (size_t i = 0; i < sizeof models / sizeof *models; i++)
+    check_model(models[i], NULL, strcmp(models[i], "jsc_tiny") == 0 || strcmp(models[i], "jsc_toy") == 0);
+}
+
+/* The other optimizers' updates (the examples use Adam): SGD with momentum, dampening,
+ * Nesterov and weight decay, AdamW with decoupled decay. */
+static void test_optimizers(void **state) {
+  (void)state;
+  Model m = load("examples/jsc_tiny.jsc", "shape,grad");
+  const CgOptim opts[] = {
+    {.kind = CG_SGD, .momentum = 0.9, .dampening = 0.1, .nesterov = true, .weight_decay = 1e-4},
+    {.kind = CG_SGD},
+    {.kind = CG_ADAMW, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01},
+  };
+  const char *names[] = {"jsc_tiny sgd nesterov", "jsc_tiny sgd plain", "jsc_tiny adamw"};
+  for (int i = 0; i < 3; i++) {
+    CgPlan *p = plan_opt(&m, true, 256, &opts[i]);
+    render_compile(names[i], p, NULL);
+    cg_plan_free(p);
+  }
+  unload(&m);
+}
+
+static void test_quantized(void **state) {
+  (void)state;
+  check_model("jsc_tiny.int8", INT8, false);
+}
+
+/* A layer too wide for the staged sums: the renderer says so (the CPU JIT still runs it). */
+static void test_unexpressible(void **state) {
+  (void)state;
+  static const char text[] = "model Wide {\n"
+                             "    input x: f32[B, 9000]\n"
+                             "    fc = Linear(9000, 5)\n"
+                             "    return fc(x)\n"
+                             "}\n";
+  Arena *arena = arena_new();
+  Model m = load_src(diag_src_from_string(arena, "wide.jsc", text, sizeof text - 1), arena, "shape,grad");
+  CgPlan *p = plan(&m, true, 256);
+  Diag d;
+  diag_init(&d, NULL);
+  StrBuf src;
+  sb_init(&src);
+  assert_int_equal(cg_cuda_render(p, &src, &d), JS_ERR);
+  printf("  expected error: %s", sb_str(&d.text));
+  assert_non_null(strstr(sb_str(&d.text), "outer product of 5 x 9000"));
+  assert_non_null(strstr(sb_str(&d.text), "shared memory"));
+  assert_int_equal(cg_cuda_shared_bytes(p), 0);
+  sb_free(&src);
+  diag_free(&d);
+  cg_plan_free(p);
+  /* its evaluation plan has no such sum and renders */
+  p = plan(&m, false, 256);
+  render_compile("wide eval batch 256", p, NULL);
+  cg_plan_free(p);
+  unload(&m);
+}
+
+/* Every allocation of a rendering failed in turn: JS_ENOMEM each time, no crash, no leak
+ * (the ASan build checks), then the normal text. */
+static void test_render_oom(void **state) {
+  (void)state;
+  Model m = load("examples/jsc_tiny.jsc", "shape,grad");
+  CgPlan *p = plan(&m, true, 256);
+  FailNth h;
+  for (long n = 0;; n++) {
+    Diag d;
+    diag_init(&d, NULL);
+    StrBuf src;
+    sb_init(&src);
+    fail_nth_install(&h, n);
+    Status st = cg_cuda_render(p, &src, &d);
+    long calls = h.calls;
+    ir_set_alloc_hook(NULL, NULL);
+    sb_free(&src);
+    diag_free(&d);
+    if (calls <= n) {
+      assert_int_equal(st, JS_OK);
+      break;
+    }
+    assert_int_equal(st, JS_ENOMEM);
+  }
+  cg_plan_free(p);
+  unload(&m);
+}
+
+/* ---- the kernels run on the CPU: an emulation of the CUDA features they use ----
+ *
+ * What a kernel computes is checked here without a GPU: its source is compiled as C++ (the
+ * host's c++, or $CXX) against a shim that maps each thread of the block to a pthread,
+ * __syncthreads to a barrier and warp shuffles to an exchange through memory, and the result
+ * of a launch over several steps (a partial last one included) is compared with the CPU JIT
+ * run step by step on the same rows.  Skipped (printing why) without a C++ compiler or LLVM.
+ * The tolerances allow the documented differences only (cuda.c: the order of the sums over
+ * rows, libm's expf/logf for Cephes'): parameters 1e-6 of the largest, gradients and the
+ * optimizer state 1e-4 of their largest, logits and the loss 1e-5, exact counts. */
+static const char EMU_SHIM[] =
+    "#include <math.h>\n"
+    "#include <string.h>\n"
+    "#include <pthread.h>\n"
+    "#define __global__\n"
+    "#define __device__\n"
+    "#define __forceinline__ inline\n"
+    "#define __noinline__ __attribute__((noinline))\n"
+    "#define __launch_bounds__(x)\n"
+    "#define __restrict__ __restrict\n"
+    "#define __shared__\n"
+    "struct Dim3 { unsigned x, y, z; };\n"
+    "static thread_local Dim3 threadIdx;\n"
+    "static Dim3 blockDim = {NTHREADS, 1, 1}, gridDim = {1, 1, 1};\n"
+    "static pthread_barrier_t bar, wbar[NTHREADS / 32];\n"
+    "static double xbuf[NTHREADS];\n"
+    "static void __syncthreads() { pthread_barrier_wait(&bar); }\n"
+    "template <class T> static T shfl(T v, int o) {\n"
+    "  int t = threadIdx.x;\n"
+    "  xbuf[t] = (double)v;\n"
+    "  pthread_barrier_wait(&wbar[t / 32]);\n"
+    "  T r = (T)xbuf[(t & ~31) | ((t & 31) ^ o)];\n"
+    "  pthread_barrier_wait(&wbar[t / 32]);\n"
+    "  return r;\n"
+    "}\n"
+    "static float __shfl_xor_sync(unsigned, float v, int o) { return shfl(v, o); }\n"
+    "static double __shfl_xor_sync(unsigned, double v, int o) { return shfl(v, o); }\n"
+    "static float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }\n"
+    "#include \"kernel.cu\"\n"
+    "double sd[1 << 16];\n"
+    "struct Job { JsccDevArgs a; int tid; };\n"
+    "static void *thr(void *p) {\n"
+    "  Job *j = (Job *)p;\n"
+    "  threadIdx.x = (unsigned)j->tid, threadIdx.y = threadIdx.z = 0;\n"
+    "  KERNEL(j->a);\n"
+    "  return 0;\n"
+    "}\n"
+    "extern \"C\" int emu_run(const void *args) {\n"
+    "  static Job jobs[NTHREADS];\n"
+    "  pthread_t th[NTHREADS];\n"
+    "  pthread_attr_t at;\n"
+    "  pthread_attr_init(&at);\n"
+    "  pthread_attr_setstacksize(&at, 4 << 20);\n"
+    "  pthread_barrier_init(&bar, 0, NTHREADS);\n"
+    "  for (int w = 0; w < NTHREADS / 32; w++) pthread_barrier_init(&wbar[w], 0, 32);\n"
+    "  for (int t = 0; t < NTHREADS; t++) {\n"
+    "    memcpy(&jobs[t].a, args, sizeof(JsccDevArgs));\n"
+    "    jobs[t].tid = t;\n"
+    "    if (pthread_create(&th[t], &at, thr, &jobs[t])) return -1;\n"
+    "  }\n"
+    "  for (int t = 0; t < NTHREADS; t++) pthread_join(th[t], 0);\n"
+    "  pthread_barrier_destroy(&bar);\n"
+    "  for (int w = 0; w < NTHREADS / 32; w++) pthread_barrier_destroy(&wbar[w]);\n"
+    "  return 0;\n"
+    "}\n";
+
+static char emu_why[256]; /* why the emulation is skipped ("" when it runs) */
+
+static const char *cxx(void) {
+  const char *c = getenv("CXX");
+  return c && *c ? c : "c++";
+}
+
+static bool emu_available(void) {
+  if (!cg_llvm_available()) {
+    snprintf(emu_why, sizeof emu_why, "jscc was built without LLVM (the CPU JIT is the reference)");
+    return false;
+  }
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "%s --version >/dev/null 2>&1", cxx());
+  if (system(cmd) != 0) {
+    snprintf(emu_why, sizeof emu_why, "no C++ compiler (%s; set CXX)", cxx());
+    return false;
+  }
+  return true;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* The source compiled into a shared object with the shim; returns its emu_run. */
+typedef int (*EmuRun)(const void *args);
+static EmuRun emu_build(const char *src, bool train, char *dir, void **so) {
+  char path[600], cmd[2048];
+  snprintf(path, 600, "%s/kernel.cu", dir);
+  write_file(path, src);
+  snprintf(path, 600, "%s/emu.cpp", dir);
+  write_file(path, EMU_SHIM);
+  snprintf(cmd, sizeof cmd,
+           "%s -std=c++17 -O1 -ffp-contract=off -w -fPIC -shared -DNTHREADS=%d -DKERNEL=%s -o %s/emu.so %s/emu.cpp -lpthread",
+           cxx(), CG_CUDA_THREADS, train ? "jscc_train" : "jscc_eval", dir, dir);
+  if (system(cmd) != 0) fail_msg("the emulation did not compile: %s", cmd);
+  snprintf(path, 600, "%s/emu.so", dir);
+  *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!*so) fail_msg("dlopen %s: %s", path, dlerror());
+  EmuRun run;
+  void *f = dlsym(*so, "emu_run");
+  assert_non_null(f);
+  memcpy(&run, &f, sizeof run);
+  return run;
+}
+
+/* max over elements of |a - b| / max(|b|, the largest |b|) */
+static double rel_diff(const float *a, const float *b, size_t n) {
+  double scale = 1e-30, worst = 0;
+  for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+  for (size_t i = 0; i < n; i++) {
+    double e = fabs((double)a[i] - b[i]) / fmax(fabs(b[i]), scale);
+    if (!(e <= worst)) worst = e; /* NaN counts as worst */
+  }
+  return worst;
+}
+
+/* nrows rows from perm[first ..] in steps of `batch`: the CPU JIT step by step against one
+ * launch of the emulated kernel, from the same parameters and optimizer state. */
+static void emulate(const char *what, const char *path, const char *pipeline, bool train, int64_t batch, int64_t nrows,
+                    int64_t first, const CgOptim *opt) {
+  Model m = load(path, pipeline);
+  const Graph *g = m.g;
+  RtState *cpu = m.st, *gpu = NULL;
+  Diag d;
+  diag_init(&d, stderr);
+  assert_int_equal(rt_state_new(g, &gpu, &d), JS_OK);
+  Rng rng;
+  rt_rng_seed(&rng, 1);
+  rt_state_init(cpu, &rng);
+  for (int i = 0; i < g->nparams; i++) { /* nontrivial BatchNorm parameters, statistics, counts */
+    const Param *p = g->params[i];
+    if (cpu->off[i] == (size_t)-1) {
+      cpu->i64[i] = 3;
+      continue;
+    }
+    float *t = cpu->data + cpu->off[i];
+    if (strstr(p->qualname, "running_var") || (strstr(p->name, "weight") && p->type.rank == 1))
+      for (size_t k = 0; k < cpu->numel[i]; k++) t[k] = 0.5f + (float)rt_rng_uniform(&rng);
+    if (strstr(p->qualname, "running_mean") || (strstr(p->name, "bias") && p->type.rank == 1))
+      for (size_t k = 0; k < cpu->numel[i]; k++) t[k] = (float)rt_rng_normal(&rng) * 0.3f;
+  }
+  assert_int_equal(rt_state_copy(gpu, cpu), JS_OK);
+  CgPlan *p = plan_opt(&m, train, batch, opt);
+  CgKernel *kern = NULL;
+  if (cg_llvm_compile(p, &kern, NULL, NULL, &d)) fail_msg("%s: %s", what, sb_str(&d.text));
+  StrBuf src;
+  sb_init(&src);
+  assert_int_equal(cg_cuda_render(p, &src, &d), JS_OK);
+
+  int F = cg_plan_features(p), C = cg_plan_classes(p);
+  int64_t bp = cg_plan_bpad(p), total = first + nrows + 7, nsteps = (nrows + batch - 1) / batch;
+  size_t nt = cpu->total + 1, ns = cg_plan_scratch_floats(p) + 16;
+  float *X = malloc(sizeof(float) * (size_t)(total * F));
+  int32_t *Y = malloc(sizeof(int32_t) * (size_t)total);
+  int64_t *perm = malloc(sizeof(int64_t) * (size_t)total);
+  float *sc = aligned_alloc(64, ns * 4), *sg = calloc(ns, 4);
+  float *om = calloc(nt, 4), *ov = calloc(nt, 4), *gom = calloc(nt, 4), *gov = calloc(nt, 4);
+  float *xf = aligned_alloc(64, (size_t)(4 * F * bp)), *valid = aligned_alloc(64, (size_t)(4 * bp));
+  int32_t *y32 = aligned_alloc(64, (size_t)(4 * bp));
+  float *lf = aligned_alloc(64, (size_t)(4 * C * bp)), *lcpu = calloc((size_t)(nrows * C), 4), *lgpu = calloc((size_t)(nrows * C), 4);
+  for (int64_t i = 0; i < total * F; i++) X[i] = (float)rt_rng_normal(&rng);
+  for (int64_t i = 0; i < total; i++) Y[i] = (int32_t)rt_rng_below(&rng, (uint64_t)C);
+  rt_rng_permutation(&rng, perm, total);
+  for (size_t i = 0; i < nt; i++) {
+    om[i] = gom[i] = 0.01f * (float)rt_rng_normal(&rng);
+    ov[i] = gov[i] = 0.001f * (float)rt_rng_uniform(&rng);
+  }
+  double mcpu[2] = {0, 0}, mgpu[2] = {0, 0}, lr = 1e-2, step0 = 3;
+  uint64_t seed = 7, dstep0 = 11;
+  for (int64_t s = 0; s < nsteps; s++) {
+    int64_t n = nrows - s * batch < batch ? nrows - s * batch : batch;
+    memset(xf, 0, (size_t)(4 * F * bp));
+    memset(y32, 0, (size_t)(4 * bp));
+    for (int64_t i = 0; i < bp; i++) valid[i] = i < n ? 1.0f : 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+      int64_t row = perm[first + s * batch + i];
+      for (int f = 0; f < F; f++) xf[f * bp + i] = X[row * F + f];
+      y32[i] = Y[row];
+    }
+    double met[2] = {0, 0};
+    CgArgs a = {.params = cpu->data, .grads = cpu->grad, .x = xf, .y = y32, .valid = valid, .scratch = sc, .opt_m = om,
+                .opt_v = ov, .i64 = cpu->i64, .logits = train ? NULL : lf, .metrics = met, .n = n, .lr = lr,
+                .step = step0 + (double)s, .seed = seed, .dstep = dstep0 + (uint64_t)s};
+    cg_kernel_run(kern, &a);
+    mcpu[0] += met[0], mcpu[1] += met[1];
+    for (int64_t i = 0; !train && i < n; i++)
+      for (int c = 0; c < C; c++) lcpu[(s * batch + i) * C + c] = lf[c * bp + i];
+  }
+  char dir[] = "/tmp/jscc_test_cuda_emu_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  void *so = NULL;
+  EmuRun run = emu_build(sb_str(&src), train, dir, &so);
+  JsccDevArgs ga = {.params = (uintptr_t)gpu->data, .grads = (uintptr_t)gpu->grad, .opt_m = (uintptr_t)gom,
+                    .opt_v = (uintptr_t)gov, .i64 = (uintptr_t)gpu->i64, .scratch = (uintptr_t)sg, .data_x = (uintptr_t)X,
+                    .data_y = (uintptr_t)Y, .perm = (uintptr_t)perm, .metrics = (uintptr_t)mgpu,
+                    .logits = train ? 0 : (uintptr_t)lgpu, .first = first, .nrows = nrows, .batch = batch, .nsteps = nsteps,
+                    .lr = lr, .step0 = step0, .seed = seed, .dstep0 = dstep0};
+  assert_int_equal(run(&ga), 0);
+  dlclose(so);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+
+  double dp = rel_diff(gpu->data, cpu->data, cpu->total), dg = train ? rel_diff(gpu->grad, cpu->grad, cpu->total) : 0;
+  double dm = train ? rel_diff(gom, om, cpu->total) : 0, dv = train ? rel_diff(gov, ov, cpu->total) : 0;
+  double dl = train ? 0 : rel_diff(lgpu, lcpu, (size_t)(nrows * C)), dloss = fabs(mgpu[0] - mcpu[0]) / fabs(mcpu[0]);
+  bool i64ok = memcmp(gpu->i64, cpu->i64, sizeof(int64_t) * (size_t)g->nparams) == 0;
+  printf("  %-34s %lld steps  params %.1e  grads %.1e  m %.1e  v %.1e  logits %.1e  loss %.1e  correct %.0f/%.0f\n", what,
+         (long long)nsteps, dp, dg, dm, dv, dl, dloss, mgpu[1], mcpu[1]);
+  assert_true(dp <= 1e-6 && dg <= 1e-4 && dm <= 1e-4 && dv <= 1e-4 && dl <= 1e-5 && dloss <= 1e-5);
+  assert_true(fabs(mgpu[1] - mcpu[1]) <= (double)nsteps); /* a tie may break either way */
+  assert_true(i64ok);
+  free(X), free(Y), free(perm), free(sc), free(sg), free(om), free(ov), free(gom), free(gov);
+  free(xf), free(valid), free(y32), free(lf), free(lcpu), free(lgpu);
+  sb_free(&src);
+  cg_kernel_free(kern);
+  cg_plan_free(p);
+  rt_state_free(gpu);
+  diag_free(&d);
+  unload(&m);
+}
+
+static void test_emulated(void **state) {
+  (void)state;
+  if (!emu_available()) {
+    printf("  skipped: %s\n", emu_why);
+    return;
+  }
+  static const char *const models[] = {"jsc_tiny", "jsc_big", "jsc_toy", "jsc_s", "jsc_trt", "hls4ml_jsc"};
+  char path[128], what[128];
+  for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+    snprintf(path, sizeof path, "examples/%s.jsc", models[i]);
+    for (int train = 1; train >= 0; train--) {
+      snprintf(what, sizeof what, "%s %s 600 rows", models[i], train ? "train" : "eval");
+      emulate(what, path, "shape,grad", train, 256, 600, 5, &ADAM); /* 256 + 256 + 88 rows */
+    }
+  }
+  /* more rows than threads; a last step of one row */
+  emulate("jsc_toy train batch 1000", "examples/jsc_toy.jsc", "shape,grad", true, 1000, 2500, 17, &ADAM);
+  emulate("jsc_toy eval batch 1000", "examples/jsc_toy.jsc", "shape,grad", false, 1000, 2500, 17, &ADAM);
+  emulate("jsc_tiny train 257 rows", "examples/jsc_tiny.jsc", "shape,grad", true, 256, 257, 0, &ADAM);
+  /* fake quantization; dropout and the functional ops; the other optimizers */
+  char q[1024];
+  snprintf(q, sizeof q, "%s,shape,grad", INT8);
+  emulate("jsc_tiny.int8 train", "examples/jsc_tiny.jsc", q, true, 256, 600, 5, &ADAM);
+  emulate("jsc_tiny.int8 eval", "examples/jsc_tiny.jsc", q, false, 256, 600, 5, &ADAM);
+  emulate("jit_ops train", "test/models/jit_ops.jsc", "shape,grad", true, 256, 600, 5, &ADAM);
+  emulate("jit_ops eval", "test/models/jit_ops.jsc", "shape,grad", false, 256, 600, 5, &ADAM);
+  const CgOptim sgd = {.kind = CG_SGD, .momentum = 0.9, .dampening = 0.1, .nesterov = true, .weight_decay = 1e-4};
+  const CgOptim adamw = {.kind = CG_ADAMW, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01};
+  emulate("jsc_tiny sgd nesterov", "examples/jsc_tiny.jsc", "shape,grad", true, 256, 600, 5, &sgd);
+  emulate("jsc_tiny adamw", "examples/jsc_tiny.jsc", "shape,grad", true, 256, 600, 5, &adamw);
+}
+
+/* NVRTC's errors come back with its log (the line and the message). */
+static void test_nvrtc_error(void **state) {
+  (void)state;
+  Diag d;
+  diag_init(&d, NULL);
+  StrBuf ptx;
+  sb_init(&ptx);
+  const char *bad = "extern \"C\" __global__ void broken(float *x) {\n  x[0] = undefined_thing;\n}\n";
+  assert_int_equal(cg_nvrtc_compile(bad, 90, &ptx, &d), JS_ERR);
+  printf("  expected error: %s", sb_str(&d.text));
+  assert_non_null(strstr(sb_str(&d.text), "nvrtcCompileProgram"));
+  assert_non_null(strstr(sb_str(&d.text), "undefined_thing"));
+  assert_int_equal(ptx.len, 0);
+  sb_free(&ptx);
+  diag_free(&d);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0); /* the timings as they come */
+  char why[2048];
+  if (!cg_nvrtc_available(why, sizeof why)) {
+    printf("test_cuda: skipped: %s\n", why);
+    return 77;
+  }
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_nvrtc_error),
+    cmocka_unit_test(test_unexpressible),
+    cmocka_unit_test(test_render_oom),
+    cmocka_unit_test(test_optimizers),
+    cmocka_unit_test(test_quantized),
+    cmocka_unit_test(test_examples),
+    cmocka_unit_test(test_emulated),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
