@@ -275,21 +275,6 @@ static bool ptx_cache_dir(char *buf, size_t cap) {
   return n > 0 && (size_t)n < cap;
 }
 
-static bool mkdirs(const char *dir) {
-  char p[PATH_MAX];
-  size_t n = strlen(dir);
-  if (n == 0 || n >= sizeof p) return false;
-  memcpy(p, dir, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (p[i] != '/' && p[i] != 0) continue;
-    char ch = p[i];
-    p[i] = 0;
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) return false;
-    p[i] = ch;
-  }
-  struct stat sb;
-  return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
 
 /* The first line of every cache file names its key, so that a file of another key (copied,
  * renamed) is never loaded as this one. */
@@ -324,7 +309,7 @@ static void cache_write(const char *dir, const char *path, uint64_t key, const S
   key_line(line, sizeof line, key);
   sb_puts(&file, line);
   sb_putn(&file, sb_str(ptx), ptx->len);
-  if (!mkdirs(dir))
+  if (!ir_mkdir_p(dir, 0755))
     diag_warning(d, (SrcLoc){0}, "cannot create the PTX cache directory %s: %s", dir, strerror(errno));
   else if (sb_write_file(&file, path) != JS_OK)
     diag_warning(d, (SrcLoc){0}, "cannot write the PTX cache file %s: %s", path, strerror(errno));

@@ -91,6 +91,8 @@ bool sb_put_escape(StrBuf *sb, unsigned char c);
 /* A double-quoted string with \" \\ \n \t \r and \xHH escapes. */
 void sb_put_quoted(StrBuf *sb, const char *s);
 Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, then rename */
+/* mkdir -p with the given mode: true when path is a directory afterwards (errno says why not). */
+bool ir_mkdir_p(const char *path, unsigned mode);
 
 /* ==== strmap.c: open-addressing hash map from NUL-terminated keys to pointers ====
  * Keys are not copied: they must outlive the map (they usually live in an arena). */

@@ -2,6 +2,8 @@
  *
  * Printers append without checking each call: a failed allocation sets `oom` and later
  * appends are dropped, and whoever finishes the buffer checks `oom` once. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,4 +237,28 @@ Status sb_write_file(const StrBuf *sb, const char *path) {
   if (!ok) remove(tmp);
   ir_free(tmp);
   return ok ? JS_OK : JS_EIO;
+}
+
+bool ir_mkdir_p(const char *path, unsigned mode) {
+  char p[PATH_MAX];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof p) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
+  memcpy(p, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] != '/' && p[i] != 0) continue;
+    char c = p[i];
+    p[i] = 0;
+    if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) return false;
+    p[i] = c;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0) return false;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return false;
+  }
+  return true;
 }

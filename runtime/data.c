@@ -926,22 +926,6 @@ Status rt_data_cache_path(const RtDataOpts *o, char *buf, size_t cap, Diag *d) {
   return n > 0 && (size_t)n < cap ? JS_OK : JS_EUSAGE;
 }
 
-/* mkdir -p */
-static bool make_dirs(const char *dir) {
-  char p[PATH_MAX];
-  size_t n = strlen(dir);
-  if (n == 0 || n >= sizeof p) return false;
-  memcpy(p, dir, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (p[i] != '/' && p[i] != 0) continue;
-    char c = p[i];
-    p[i] = 0;
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) return false;
-    p[i] = c;
-  }
-  struct stat sb;
-  return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
 
 /* Map a cache file and check everything about it; false (and nothing mapped) for a missing,
  * stale, truncated or corrupt file, which the caller then rebuilds. */
@@ -1079,7 +1063,7 @@ Status rt_data_load(const RtDataOpts *o, RtDataset *out, Diag *d) {
   if (use_cache) {
     char why[256] = "cannot create the directory";
     const CacheHeader *h = (const CacheHeader *)base;
-    if (!make_dirs(dir) || !cache_write(path, base, (size_t)h->file_bytes, why, sizeof why))
+    if (!ir_mkdir_p(dir, 0755) || !cache_write(path, base, (size_t)h->file_bytes, why, sizeof why))
       diag_warning(d, (SrcLoc){0}, "cannot write the data cache %s: %s", path, why);
   }
   return JS_OK;

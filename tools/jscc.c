@@ -844,21 +844,6 @@ static void transform_usage(FILE *f) {
         f);
 }
 
-static bool mkdir_p(const char *path) {
-  char buf[4096];
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof buf) return false;
-  memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; i++)
-    if (buf[i] == '/' || buf[i] == 0) {
-      char c = buf[i];
-      buf[i] = 0;
-      if (mkdir(buf, 0777) != 0 && errno != EEXIST) return false;
-      buf[i] = c;
-    }
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 /* One quantized tensor of the checkpoint. */
 static Status add_codes(Arena *a, CkptCodes *codes, int *nc, int cap, const char *name, const TensorType *type,
@@ -1034,7 +1019,7 @@ static int cmd_transform(int argc, char **argv) {
     snprintf(dirbuf, sizeof dirbuf, "runs/%s-transform-%s", g->name, stamp);
     out_dir = dirbuf;
   }
-  if (!st && !mkdir_p(out_dir)) st = diag_error(&d, (SrcLoc){0}, "cannot create the output directory '%s': %s", out_dir, strerror(errno));
+  if (!st && !ir_mkdir_p(out_dir, 0777)) st = diag_error(&d, (SrcLoc){0}, "cannot create the output directory '%s': %s", out_dir, strerror(errno));
   if (!st) {
     PassContext ctx = {.diag = &d, .report = &report, .data = rt_pass_data_get(pd), .out_dir = out_dir};
     st = pass_pipeline_run(ps.pl, g, &ctx);
