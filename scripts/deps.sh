@@ -2,7 +2,8 @@
 # scripts/deps.sh [EXTRA-PACKAGE...] — install the Debian packages jscc needs to build and
 # test, plus any extra ones named (the benchmark adds PyTorch and OpenBLAS); idempotent.
 set -euo pipefail
-pkgs=(gcc clang libclang-rt-14-dev llvm-14-dev meson ninja-build pkg-config flex bison libcmocka-dev libhdf5-dev graphviz time "$@")
+pkgs=(gcc clang libclang-rt-14-dev llvm-14-dev meson ninja-build pkg-config flex bison libcmocka-dev libhdf5-dev graphviz time
+      libplplot-dev plplot-driver-cairo "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
