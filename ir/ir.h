@@ -110,6 +110,36 @@ Status strmap_put(StrMap *m, const char *key, void *val);  /* insert or replace;
 bool strmap_del(StrMap *m, const char *key);               /* true when it was there */
 uint64_t ir_hash_str(const char *s);
 
+/* ==== json.c: a strict JSON reader into an arena, and the JSON string writer ==== */
+#define JSON_MAX_DEPTH 16 /* arrays and objects open at once: deeper input is refused */
+typedef enum JKind { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } JKind;
+
+typedef struct JVal {
+  JKind kind;
+  size_t pos;          /* byte offset of the value in the text, for messages */
+  const char *str;     /* J_STR: decoded UTF-8, NUL-terminated; J_NUM: the number's text */
+  size_t len;          /* bytes in str */
+  bool b;              /* J_BOOL */
+  int n;               /* J_ARR, J_OBJ: items */
+  struct JVal *items;  /* [n] */
+  const char **keys;   /* J_OBJ: [n] decoded keys, distinct */
+} JVal;
+/* Why a parse failed: the first syntax error and its byte offset, or an allocation failure. */
+typedef struct JsonError {
+  char msg[160];       /* "unexpected end of header", ... */
+  size_t pos;          /* byte offset of the error */
+  bool oom;            /* memory ran out instead */
+} JsonError;
+/* text[0..n) as one JSON document into *out (values owned by a); `what` names the text in
+ * messages ("header": "text after the header's JSON value"). */
+bool json_parse(Arena *a, const char *text, size_t n, const char *what, JVal *out, JsonError *err);
+bool json_uint(const JVal *v, uint64_t *out);              /* a non-negative integer, exactly */
+double json_num(const JVal *v);                            /* a number's value; NAN otherwise */
+const JVal *json_get(const JVal *obj, const char *key);    /* NULL when absent or not an object */
+/* A JSON string literal of s: valid UTF-8 kept, control bytes and invalid bytes escaped. */
+void sb_put_json_str(StrBuf *sb, const char *s);
+void sb_put_json_num(StrBuf *sb, double v);                /* null when not finite */
+
 /* ==== diag.c: diagnostics ==== */
 
 /* A source text kept for diagnostics (the line and caret under a message). */

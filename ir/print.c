@@ -315,49 +315,14 @@ void ir_print_dot(StrBuf *sb, const Graph *g) {
 
 /* ---- JSON ---- */
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0 when the bytes are not valid UTF-8. */
-static int utf8_len(const unsigned char *p) {
-  if (p[0] < 0x80) return 1;
-  int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
-  if (p[0] >= 0xf8) n = 0;
-  for (int i = 1; i < n; i++)
-    if ((p[i] & 0xc0) != 0x80) return 0;
-  return n;
-}
-
-/* A JSON string; bytes that are not valid UTF-8 are written as their Latin-1 code point. */
-static void json_str(StrBuf *sb, const char *s) {
-  sb_putc(sb, '"');
-  for (const unsigned char *p = (const unsigned char *)s; *p;) {
-    int n = utf8_len(p);
-    if (n == 0) {
-      sb_printf(sb, "\\u%04x", *p++);
-      continue;
-    }
-    if (n > 1) {
-      sb_putn(sb, (const char *)p, (size_t)n);
-      p += n;
-      continue;
-    }
-    if (!sb_put_escape(sb, *p)) {
-      if (*p < 0x20)
-        sb_printf(sb, "\\u%04x", *p);
-      else
-        sb_putc(sb, (char)*p);
-    }
-    p++;
-  }
-  sb_putc(sb, '"');
-}
-
 static void json_type(StrBuf *sb, const TensorType *t) {
   sb_puts(sb, "{\"dtype\": ");
-  json_str(sb, ir_dtype_name(t->dtype));
+  sb_put_json_str(sb, ir_dtype_name(t->dtype));
   sb_puts(sb, ", \"shape\": [");
   for (int i = 0; i < t->rank; i++) {
     if (i) sb_puts(sb, ", ");
     if (t->dims[i].sym)
-      json_str(sb, t->dims[i].sym);
+      sb_put_json_str(sb, t->dims[i].sym);
     else
       sb_printf(sb, "%lld", (long long)t->dims[i].size);
   }
@@ -387,10 +352,10 @@ static void json_val(StrBuf *sb, const Value *v, int depth) {
   case VAL_BOOL: sb_puts(sb, v->u.b ? "true" : "false"); break;
   case VAL_INT: sb_printf(sb, "%lld", (long long)v->u.i); break;
   case VAL_FLOAT: json_float(sb, v->u.f); break;
-  case VAL_STR: json_str(sb, v->u.s); break;
+  case VAL_STR: sb_put_json_str(sb, v->u.s); break;
   case VAL_NODE:
     sb_puts(sb, "{\"node\": ");
-    json_str(sb, v->u.node->name);
+    sb_put_json_str(sb, v->u.node->name);
     sb_putc(sb, '}');
     break;
   case VAL_TYPE: json_type(sb, v->u.type); break;
@@ -407,7 +372,7 @@ static void json_val(StrBuf *sb, const Value *v, int depth) {
     sb_putc(sb, '{');
     for (int i = 0; i < v->u.dict.n; i++) {
       if (i) sb_puts(sb, ", ");
-      json_str(sb, v->u.dict.keys[i]);
+      sb_put_json_str(sb, v->u.dict.keys[i]);
       sb_puts(sb, ": ");
       json_val(sb, &v->u.dict.vals[i], depth + 1);
     }
@@ -422,26 +387,26 @@ static void json_loc(StrBuf *sb, const Graph *g, SrcLoc loc) {
     return;
   }
   sb_puts(sb, "{\"file\": ");
-  json_str(sb, loc.file->path);
+  sb_put_json_str(sb, loc.file->path);
   sb_printf(sb, ", \"line\": %d, \"col\": %d}", loc.line, loc.col);
 }
 
 void ir_print_json(StrBuf *sb, const Graph *g) {
   sb_puts(sb, "{\n  \"comment\": \"jscc IR graph view (JSON; for tools, not parsed back)\",\n  \"model\": ");
-  json_str(sb, g->name);
+  sb_put_json_str(sb, g->name);
   sb_puts(sb, ",\n  \"modules\": [");
   for (int i = 0; i < g->nmodules; i++) {
     const Module *m = g->modules[i];
     const ModuleInfo *mi = ir_module_info(m->type);
     sb_puts(sb, i ? ",\n    " : "\n    ");
     sb_puts(sb, "{\"path\": ");
-    json_str(sb, m->path);
+    sb_put_json_str(sb, m->path);
     sb_puts(sb, ", \"class\": ");
-    json_str(sb, mi ? mi->cls : "?");
+    sb_put_json_str(sb, mi ? mi->cls : "?");
     sb_puts(sb, ", \"args\": {");
     for (int k = 0; mi && k < m->nargs && k < mi->sig.n; k++) {
       if (k) sb_puts(sb, ", ");
-      json_str(sb, mi->sig.params[k].name);
+      sb_put_json_str(sb, mi->sig.params[k].name);
       sb_puts(sb, ": ");
       json_val(sb, &m->args[k], 0);
     }
@@ -452,19 +417,19 @@ void ir_print_json(StrBuf *sb, const Graph *g) {
     const Param *p = g->params[i];
     sb_puts(sb, i ? ",\n    " : "\n    ");
     sb_puts(sb, "{\"qualname\": ");
-    json_str(sb, p->qualname);
+    sb_put_json_str(sb, p->qualname);
     sb_printf(sb, ", \"kind\": \"%s\", \"dtype\": ", p->kind == PK_BUFFER ? "buffer" : "param");
-    json_str(sb, ir_dtype_name(p->type.dtype));
+    sb_put_json_str(sb, ir_dtype_name(p->type.dtype));
     sb_puts(sb, ", \"shape\": [");
     for (int k = 0; k < p->type.rank; k++) {
       if (k) sb_puts(sb, ", ");
       if (p->type.dims[k].sym)
-        json_str(sb, p->type.dims[k].sym);
+        sb_put_json_str(sb, p->type.dims[k].sym);
       else
         sb_printf(sb, "%lld", (long long)p->type.dims[k].size);
     }
     sb_puts(sb, "], \"init\": {\"kind\": ");
-    json_str(sb, ir_init_name(p->init.kind));
+    sb_put_json_str(sb, ir_init_name(p->init.kind));
     sb_puts(sb, ", \"args\": [");
     for (int k = 0; k < ir_init_nargs(p->init.kind) && k < 2; k++) {
       if (k) sb_puts(sb, ", ");
@@ -478,9 +443,9 @@ void ir_print_json(StrBuf *sb, const Graph *g) {
     sb_puts(sb, first ? "\n    " : ",\n    ");
     first = false;
     sb_puts(sb, "{\"name\": ");
-    json_str(sb, n->name);
+    sb_put_json_str(sb, n->name);
     sb_printf(sb, ", \"op\": \"%s\", \"target\": ", ir_node_kind_name(n->op));
-    json_str(sb, n->target);
+    sb_put_json_str(sb, n->target);
     Value args = {.kind = VAL_TUPLE, .u.seq = {n->nargs, n->args}};
     sb_puts(sb, ", \"args\": ");
     json_val(sb, &args, 0);
@@ -490,7 +455,7 @@ void ir_print_json(StrBuf *sb, const Graph *g) {
     sb_puts(sb, ", \"users\": [");
     for (int k = 0; k < n->nusers; k++) {
       if (k) sb_puts(sb, ", ");
-      json_str(sb, n->users[k]->name);
+      sb_put_json_str(sb, n->users[k]->name);
     }
     sb_puts(sb, "], \"type\": ");
     if (n->has_type)

@@ -219,18 +219,6 @@ static void csv_field(StrBuf *sb, const char *s) {
   sb_putc(sb, '"');
 }
 
-static void json_str(StrBuf *sb, const char *s) {
-  sb_putc(sb, '"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (sb_put_escape(sb, c)) continue;
-    if (c < 0x20)
-      sb_printf(sb, "\\u%04x", c);
-    else
-      sb_putc(sb, (char)c);
-  }
-  sb_putc(sb, '"');
-}
 
 static void json_value(StrBuf *sb, const Value *v) {
   switch (v->kind) {
@@ -243,13 +231,13 @@ static void json_value(StrBuf *sb, const Value *v) {
     else
       sb_puts(sb, "null");
     break;
-  case VAL_STR: json_str(sb, v->u.s); break;
-  case VAL_NODE: json_str(sb, v->u.node->name); break;
+  case VAL_STR: sb_put_json_str(sb, v->u.s); break;
+  case VAL_NODE: sb_put_json_str(sb, v->u.node->name); break;
   case VAL_TYPE: {
     StrBuf t;
     sb_init(&t);
     ir_type_print(&t, v->u.type);
-    json_str(sb, sb_str(&t));
+    sb_put_json_str(sb, sb_str(&t));
     sb_free(&t);
     break;
   }
@@ -266,7 +254,7 @@ static void json_value(StrBuf *sb, const Value *v) {
     sb_putc(sb, '{');
     for (int i = 0; i < v->u.dict.n; i++) {
       if (i) sb_puts(sb, ", ");
-      json_str(sb, v->u.dict.keys[i]);
+      sb_put_json_str(sb, v->u.dict.keys[i]);
       sb_puts(sb, ": ");
       json_value(sb, &v->u.dict.vals[i]);
     }
@@ -359,7 +347,7 @@ static Status run(Arena *a, Graph *g, const PassArgs *args, PassContext *ctx) {
   }
   sb_putc(&csv, '\n');
   sb_puts(&json, "{\"model\": ");
-  json_str(&json, g->name);
+  sb_put_json_str(&json, g->name);
   sb_puts(&json, ", \"nodes\": [");
   int i = 0;
   for (const Node *n = g->first; n; n = n->next, i++) {
@@ -395,9 +383,9 @@ static Status run(Arena *a, Graph *g, const PassArgs *args, PassContext *ctx) {
     sb_putc(&csv, '\n');
     sb_puts(&json, i ? ",\n  {" : "\n  {");
     sb_puts(&json, "\"name\": ");
-    json_str(&json, n->name);
+    sb_put_json_str(&json, n->name);
     sb_puts(&json, ", \"op\": ");
-    json_str(&json, ir_node_kind_name(n->op));
+    sb_put_json_str(&json, ir_node_kind_name(n->op));
     sb_puts(&json, ", \"mase_type\": ");
     json_value(&json, mtype);
     sb_puts(&json, ", \"mase_op\": ");

@@ -20,7 +20,7 @@
 #define JSCC_RUNTIME_CKPT_H
 
 #define CKPT_MAX_HEADER (16u << 20) /* bytes of JSON header accepted */
-#define CKPT_MAX_DEPTH 16           /* nesting of the JSON header (a valid one needs 3) */
+#define CKPT_MAX_DEPTH JSON_MAX_DEPTH /* nesting of the JSON header (a valid one needs 3) */
 #define CKPT_MAX_META 16            /* metadata entries a CkptMeta holds */
 
 /* String metadata stored in the header's "__metadata__" map. */

@@ -609,24 +609,7 @@ static bool file_exists(const char *dir, const char *name) {
   return access(p, F_OK) == 0;
 }
 
-static void json_str(StrBuf *sb, const char *s) {
-  sb_putc(sb, '"');
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    if (sb_put_escape(sb, *p)) continue;
-    if (*p < 0x20)
-      sb_printf(sb, "\\u%04x", *p);
-    else
-      sb_putc(sb, (char)*p);
-  }
-  sb_putc(sb, '"');
-}
 
-static void json_num(StrBuf *sb, double v) {
-  if (isfinite(v))
-    sb_put_float(sb, v);
-  else
-    sb_puts(sb, "null");
-}
 
 /* A shell-readable rendering of argv ("jscc train m.jsc --lr 0.01"). */
 static void command_line(StrBuf *sb, int argc, char *const *argv) {
@@ -666,25 +649,25 @@ static void write_manifest(StrBuf *sb, const RtTrainConfig *c, const RtDataset *
   command_line(&cmd, c->argc, c->argv);
 
   sb_puts(sb, "{\n  \"command\": ");
-  json_str(sb, sb_str(&cmd));
+  sb_put_json_str(sb, sb_str(&cmd));
   sb_puts(sb, ",\n  \"argv\": [");
   for (int i = 0; i < c->argc; i++) {
     if (i) sb_puts(sb, ", ");
-    json_str(sb, c->argv[i]);
+    sb_put_json_str(sb, c->argv[i]);
   }
   sb_puts(sb, "],\n  \"jscc_version\": ");
-  json_str(sb, JSCC_VERSION);
+  sb_put_json_str(sb, JSCC_VERSION);
   sb_puts(sb, ",\n  \"started\": ");
-  json_str(sb, when);
+  sb_put_json_str(sb, when);
   sb_printf(sb, ",\n  \"seed\": %llu,\n  \"engine\": ", (unsigned long long)c->seed);
-  json_str(sb, rt_engine_name(e->kind));
+  sb_put_json_str(sb, rt_engine_name(e->kind));
   sb_puts(sb, ",\n  \"engine_requested\": ");
-  json_str(sb, rt_engine_name(c->engine));
+  sb_put_json_str(sb, rt_engine_name(c->engine));
   sb_puts(sb, ",\n  \"host_cpu\": ");
-  json_str(sb, cg_host_cpu());
+  sb_put_json_str(sb, cg_host_cpu());
   if (e->kind == RT_ENGINE_CUDA) {
     sb_puts(sb, ",\n  \"device\": ");
-    json_str(sb, rt_dev_name(e->dev));
+    sb_put_json_str(sb, rt_dev_name(e->dev));
   }
   sb_puts(sb, ",\n  \"resumed_from_epoch\": ");
   if (resumed_from >= 0)
@@ -692,59 +675,59 @@ static void write_manifest(StrBuf *sb, const RtTrainConfig *c, const RtDataset *
   else
     sb_puts(sb, "null");
   sb_puts(sb, ",\n  \"model\": {\"name\": ");
-  json_str(sb, c->fwd->name);
+  sb_put_json_str(sb, c->fwd->name);
   sb_puts(sb, ", \"path\": ");
-  json_str(sb, c->model_path);
+  sb_put_json_str(sb, c->model_path);
   sb_printf(sb, ", \"hash\": \"%016llx\", \"trainable_parameters\": %lld, \"buffer_elements\": %lld},\n",
             (unsigned long long)c->model_hash, (long long)nparam, (long long)nbuf);
   sb_puts(sb, "  \"data\": {\"description\": ");
-  json_str(sb, ds->desc);
+  sb_put_json_str(sb, ds->desc);
   sb_printf(sb, ", \"synthetic\": %s, \"hash\": \"%016llx\", \"path\": ", ds->synthetic ? "true" : "false",
             (unsigned long long)ds->hash);
   if (c->dataset || !c->data.path)
     sb_puts(sb, "null");
   else
-    json_str(sb, c->data.path);
+    sb_put_json_str(sb, c->data.path);
   sb_printf(sb, ", \"train_rows\": %lld, \"val_rows\": %lld, \"test_rows\": %lld",
             (long long)ds->train.n, (long long)ds->val.n, (long long)ds->test.n);
   if (!c->dataset) {
     sb_printf(sb, ", \"synth_n\": %lld, \"synth_seed\": %llu, \"split_seed\": %llu, \"test_frac\": ",
               (long long)c->data.synth_n, (unsigned long long)c->data.synth_seed,
               (unsigned long long)c->data.split_seed);
-    json_num(sb, c->data.test_frac);
+    sb_put_json_num(sb, c->data.test_frac);
     sb_puts(sb, ", \"val_frac\": ");
-    json_num(sb, c->data.val_frac);
+    sb_put_json_num(sb, c->data.val_frac);
   }
   sb_puts(sb, "},\n  \"hyperparameters\": {");
   sb_printf(sb, "\"batch_size\": %lld, \"max_epochs\": %lld, \"optimizer\": ", (long long)c->batch_size,
             (long long)c->max_epochs);
-  json_str(sb, rt_optim_name(o->kind));
+  sb_put_json_str(sb, rt_optim_name(o->kind));
   sb_puts(sb, ", \"lr\": ");
-  json_num(sb, o->lr);
+  sb_put_json_num(sb, o->lr);
   sb_puts(sb, ", \"weight_decay\": ");
-  json_num(sb, o->weight_decay);
+  sb_put_json_num(sb, o->weight_decay);
   if (o->kind == OPTIM_SGD) {
     sb_puts(sb, ", \"momentum\": ");
-    json_num(sb, o->momentum);
+    sb_put_json_num(sb, o->momentum);
     sb_puts(sb, ", \"dampening\": ");
-    json_num(sb, o->dampening);
+    sb_put_json_num(sb, o->dampening);
     sb_printf(sb, ", \"nesterov\": %s", o->nesterov ? "true" : "false");
   } else {
     sb_puts(sb, ", \"betas\": [");
-    json_num(sb, o->beta1);
+    sb_put_json_num(sb, o->beta1);
     sb_puts(sb, ", ");
-    json_num(sb, o->beta2);
+    sb_put_json_num(sb, o->beta2);
     sb_puts(sb, "], \"eps\": ");
-    json_num(sb, o->eps);
+    sb_put_json_num(sb, o->eps);
   }
   sb_puts(sb, ", \"scheduler\": ");
-  json_str(sb, rt_sched_name(c->sched.kind));
+  sb_put_json_str(sb, rt_sched_name(c->sched.kind));
   if (c->sched.kind == SCHED_COSINE) {
     sb_printf(sb, ", \"t_max\": %lld, \"eta_min\": ", (long long)t_max);
-    json_num(sb, c->sched.eta_min);
+    sb_put_json_num(sb, c->sched.eta_min);
   } else if (c->sched.kind == SCHED_STEP) {
     sb_printf(sb, ", \"step_size\": %lld, \"gamma\": ", (long long)c->sched.step_size);
-    json_num(sb, c->sched.gamma);
+    sb_put_json_num(sb, c->sched.gamma);
   }
   sb_puts(sb, ", \"loss\": \"cross_entropy\", \"monitor\": \"val_loss\"}\n}\n");
   sb_free(&cmd);
