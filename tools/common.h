@@ -1,4 +1,5 @@
-/* tools/common.h — what the jscc subcommands share (jscc.c defines them; diff.c uses them):
+/* tools/common.h — what the jscc subcommands share (common.c defines it; one file per
+ * subcommand uses it):
  * reading a model file, choosing one of its models, numeric option values, and pipelines
  * from --passes or --config. */
 #ifndef JSCC_TOOLS_COMMON_H
@@ -7,6 +8,7 @@
 #include "config.h"
 #include "ir.h"
 #include "passes.h"
+#include "runtime.h"
 
 bool has_suffix(const char *s, const char *suffix);
 /* .ir text through ir_parse, anything else through the .jsc front end (then verified). */
@@ -24,5 +26,57 @@ typedef struct PipeSrc {
 } PipeSrc;
 Status pipe_build(const char *passes, const char *config, PipeSrc *ps, Diag *d);
 void pipe_free(PipeSrc *ps);
+
+enum { EXIT_INPUT = 1, EXIT_USAGE = 2 }; /* exit status: 0 success, 1 bad input, 2 bad usage */
+
+/* Options train and test share. */
+enum {
+  T_DATA = 300, T_SYNTH_N, T_BATCH, T_LR, T_EPOCHS, T_OPTIM, T_WD, T_MOMENTUM, T_NESTEROV, T_SCHED, T_T_MAX,
+  T_ETA_MIN, T_STEP_SIZE, T_GAMMA, T_SEED, T_OUT, T_RESUME, T_ENGINE, T_MODEL, T_CACHE_DIR, T_NO_CACHE, T_QUIET,
+  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT, T_DEVICE, T_DUMP_CUDA
+};
+
+/* The model twice: as `shape` leaves it (forward) and as `shape,grad` leaves it (training).
+ * The file is read once and parsed twice, so "-" works too. */
+typedef struct Model {
+  Arena *files;
+  SrcFile *src;
+  Program *pf, *pt;
+  Graph *fwd, *train;
+} Model;
+
+/* The options train and test share: where the data come from, batch size, engine, model.
+ * Returns -1 when `o` is one of them (and valid), 0 when it is not, else the exit code of a
+ * usage error. */
+typedef struct SharedOpts {
+  RtDataOpts *data;
+  int64_t *batch;
+  RtEngineKind *engine;
+  const char **model;
+  const char **passes; /* --passes (NULL: the command takes none) */
+  const char **config; /* --config */
+  RtDeviceKind *device; /* --device (NULL: the command takes none) */
+} SharedOpts;
+
+int exit_code(Status st);                       /* 0, EXIT_USAGE for JS_EUSAGE, else EXIT_INPUT */
+int exit_of(Status st, const Diag *d);          /* exit_code, and EXIT_INPUT when d holds errors */
+/* "jscc CMD: MESSAGE" and the --help hint on stderr; returns EXIT_USAGE. */
+int sub_usage_error(const char *cmd, const char *fmt, ...) JS_PRINTF(2, 3);
+/* The whole text as a finite number >= lo (> lo when strict). */
+bool parse_real_opt(const char *s, double lo, bool strict, double *out);
+/* An unknown name among names, with a "did you mean"; returns EXIT_USAGE. */
+int bad_name(const char *cmd, const char *what, const char *arg, const char *const *names, int n);
+/* Reads the model, runs `pre` (the user's transforms) on both copies, then `shape` and
+ * `shape,grad`. */
+Status model_load(Model *m, const char *path, const char *name, const Pipeline *pre, Diag *d);
+void model_free(Model *m);
+/* -1 when o is one of the shared options (and valid), 0 when it is not, else a usage exit. */
+int shared_opt(const char *cmd, int o, const SharedOpts *so);
+
+/* The subcommands (each in its own file). */
+int cmd_train(int argc, char **argv);     /* train.c */
+int cmd_test(int argc, char **argv);      /* test.c */
+int cmd_transform(int argc, char **argv); /* transform.c */
+int cmd_diff(int argc, char **argv);      /* diff.c */
 
 #endif
