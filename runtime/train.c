@@ -193,8 +193,11 @@ struct Engine {
   uint64_t seed;
   int64_t batch;
   /* jit */
-  CgPlan *tplan, *eplan;
-  CgKernel *tk, *ek;
+  RtKernelSet *kernels;    /* borrow plans and kernels from here (NULL: build our own) */
+  const CgPlan *tplan, *eplan;
+  const CgKernel *tk, *ek;
+  CgPlan *own_tplan, *own_eplan; /* what we built ourselves (NULL when borrowed) */
+  CgKernel *own_tk, *own_ek;
   double compile_ms;       /* rendering and compiling both kernels */
   int64_t bpad;
   float *x, *valid, *scratch, *logits;
@@ -282,10 +285,10 @@ static Status jit_eval_batch(Engine *e, const RtSplit *sp, int64_t start, int64_
 }
 
 static void jit_free(Engine *e) {
-  cg_kernel_free(e->tk);
-  cg_kernel_free(e->ek);
-  cg_plan_free(e->tplan);
-  cg_plan_free(e->eplan);
+  cg_kernel_free(e->own_tk);
+  cg_kernel_free(e->own_ek);
+  cg_plan_free(e->own_tplan);
+  cg_plan_free(e->own_eplan);
   ir_free(e->raw_x);
   ir_free(e->raw_valid);
   ir_free(e->raw_scratch);
@@ -302,6 +305,26 @@ static CgOptim cg_optim_of(const OptimConfig *c) {
                    .nesterov = c->nesterov};
 }
 
+/* One step's plan and kernel: borrowed from the engine's kernel set, or built here (and
+ * then owned: *own_p, *own_k). */
+static Status jit_kernel(Engine *e, const Graph *g, const CgOptions *o, const CgPlan **p, const CgKernel **k,
+                         CgPlan **own_p, CgKernel **own_k, Diag *d) {
+  double ms = 0;
+  if (e->kernels) {
+    Status st = rt_kernel_set_get(e->kernels, g, o, p, k, &ms, d);
+    e->compile_ms += ms;
+    return st;
+  }
+  Status st = cg_plan_build(g, o, own_p, d);
+  *p = *own_p;
+  if (st) return st;
+  CgCompileInfo ci = {0};
+  st = cg_llvm_compile(*own_p, own_k, NULL, &ci, d);
+  *k = *own_k;
+  e->compile_ms += ci.render_ms + ci.compile_ms;
+  return st;
+}
+
 /* Plans and kernels for both steps.  Their failures go to d (a collecting Diag when the
  * caller is only probing for auto). */
 static Status jit_open(Engine *e, Diag *d) {
@@ -309,18 +332,12 @@ static Status jit_open(Engine *e, Diag *d) {
   CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true};
   if (e->oc) o.optim = cg_optim_of(e->oc);
   Status st = JS_OK;
-  if (e->opt && e->train) {
-    if ((st = cg_plan_build(e->train, &o, &e->tplan, d))) return st;
-    CgCompileInfo ci = {0};
-    if ((st = cg_llvm_compile(e->tplan, &e->tk, NULL, &ci, d))) return st;
-    e->compile_ms += ci.render_ms + ci.compile_ms;
-  }
+  if (e->opt && e->train && (st = jit_kernel(e, e->train, &o, &e->tplan, &e->tk, &e->own_tplan, &e->own_tk, d)))
+    return st;
   o.train = false;
   o.want_logits = true;
-  if ((st = cg_plan_build(e->train ? e->train : e->fwd, &o, &e->eplan, d))) return st;
-  CgCompileInfo ci = {0};
-  if ((st = cg_llvm_compile(e->eplan, &e->ek, NULL, &ci, d))) return st;
-  e->compile_ms += ci.render_ms + ci.compile_ms;
+  const Graph *eg = e->train ? e->train : e->fwd;
+  if ((st = jit_kernel(e, eg, &o, &e->eplan, &e->ek, &e->own_eplan, &e->own_ek, d))) return st;
 
   e->bpad = cg_plan_bpad(e->eplan);
   if (e->tplan && cg_plan_bpad(e->tplan) > e->bpad) e->bpad = cg_plan_bpad(e->tplan);
@@ -495,6 +512,8 @@ static Status engine_open(Engine *e, RtEngineKind want, Diag *d) {
       jit_free(e);
       e->tk = e->ek = NULL;
       e->tplan = e->eplan = NULL;
+      e->own_tk = e->own_ek = NULL;
+      e->own_tplan = e->own_eplan = NULL;
       e->raw_x = e->raw_valid = e->raw_scratch = e->raw_logits = e->raw_y = NULL;
       /* the first line of the jit's complaint, without the "error: " prefix */
       const char *msg = sb_str(&probe.text), *p = strstr(msg, "error: ");
@@ -760,6 +779,18 @@ static void read_metrics(const char *dir, int64_t epochs, StrBuf *csv) {
   fclose(f);
 }
 
+/* val_acc (the fifth column) of metrics.csv's row for `epoch`; NaN when there is none. */
+static double metrics_val_acc(const char *csv, int64_t epoch) {
+  for (const char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+    char *end;
+    if (strtoll(l + 1, &end, 10) != epoch || *end != ',') continue;
+    const char *f = end;
+    for (int k = 0; k < 3 && f; k++) f = strchr(f + 1, ',');
+    return f ? strtod(f + 1, NULL) : NAN;
+  }
+  return NAN;
+}
+
 static Status write_text(const StrBuf *sb, const char *dir, const char *name, Diag *d) {
   char p[1200];
   snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -840,6 +871,88 @@ static Status load_data(const RtDataOpts *o, const RtDataset *given, RtDataset *
   return JS_OK;
 }
 
+/* ==== one epoch's end ==== */
+
+/* What one epoch produced. */
+typedef struct EpochOut {
+  int64_t ep;              /* 0-based */
+  double lr, t0, t_train;  /* its rate; when it started; seconds in the training loop */
+  double tl, ta;           /* training loss and accuracy */
+  RtEvalResult v;          /* validation */
+  bool improved;           /* became best.safetensors */
+  bool diverged;           /* a loss or a weight is not finite */
+} EpochOut;
+
+/* Every weight and buffer finite: a NaN or an infinity there poisons every later epoch even
+ * while the losses still read finite. */
+static bool state_finite(const RtState *s) {
+  for (size_t i = 0; i < s->total; i++)
+    if (!isfinite(s->data[i])) return false;
+  return true;
+}
+
+/* best (when improved), last and the optimizer state of a finished, finite epoch. */
+static Status commit_epoch(const RtTrainConfig *c, const char *dir, Engine *e, OptimState *opt, const RtDataset *ds,
+                           const EpochOut *eo, double best, int64_t best_epoch, Diag *d) {
+  char path[1200];
+  Status st;
+  if (eo->improved) {
+    Meta bm = {0};
+    meta_add(&bm, "epoch", "%lld", (long long)(eo->ep + 1));
+    meta_add(&bm, "val_loss", "%.17g", best);
+    snprintf(path, sizeof path, "%s/best.safetensors", dir);
+    if ((st = rt_ckpt_save(path, e->s, &bm.m, d))) return st;
+  }
+  Meta lm = {0};
+  meta_add(&lm, "epoch", "%lld", (long long)(eo->ep + 1));
+  snprintf(path, sizeof path, "%s/last.safetensors", dir);
+  if ((st = rt_ckpt_save(path, e->s, &lm.m, d))) return st;
+  Meta om = {0};
+  meta_add(&om, "epoch", "%lld", (long long)(eo->ep + 1));
+  meta_add(&om, "best_val_loss", "%.17g", best);
+  meta_add(&om, "best_epoch", "%lld", (long long)best_epoch);
+  meta_add(&om, "seed", "%llu", (unsigned long long)c->seed);
+  meta_add(&om, "data_hash", "%016llx", (unsigned long long)ds->hash);
+  meta_add(&om, "batch_size", "%lld", (long long)c->batch_size);
+  snprintf(path, sizeof path, "%s/last.optim.safetensors", dir);
+  return rt_ckpt_save_optim(path, e->s, opt, &om.m, d);
+}
+
+/* The epoch's metrics.csv row, its line in the log, the result so far, then the hook. */
+static Status finish_epoch(const RtTrainConfig *c, const char *dir, StrBuf *csv, const EpochOut *eo, int64_t ntrain,
+                           RtTrainResult *res, Diag *d) {
+  double secs = now_s() - eo->t0, sps = eo->t_train > 0 ? (double)ntrain / eo->t_train : 0;
+  sb_printf(csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f,%.4f\n", (long long)(eo->ep + 1), eo->tl, eo->ta, eo->v.loss,
+            eo->v.acc, eo->lr, secs, sps, eo->t_train);
+  Status st = write_text(csv, dir, "metrics.csv", d);
+  if (st) return st;
+  if (c->log && !c->quiet) {
+    fprintf(c->log, "epoch %lld/%lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.3f s (training %.3f s)  %.0f samples/s%s\n",
+            (long long)(eo->ep + 1), (long long)c->max_epochs, eo->tl, eo->ta, eo->v.loss, eo->v.acc, eo->lr, secs,
+            eo->t_train, sps, eo->improved ? "  *" : "");
+    fflush(c->log);
+  }
+  int64_t ran = res->ran_epochs++;
+  res->mean_epoch_seconds = (res->mean_epoch_seconds * (double)ran + secs) / (double)(ran + 1);
+  res->train_seconds_sum += eo->t_train;
+  res->samples_per_second = res->train_seconds_sum > 0 ? (double)ntrain * (double)(ran + 1) / res->train_seconds_sum : 0;
+  res->epochs = eo->ep + 1 - (eo->diverged ? 1 : 0);
+  res->train_loss = eo->tl;
+  res->train_acc = eo->ta;
+  res->val_loss = eo->v.loss;
+  res->val_acc = eo->v.acc;
+  if (eo->diverged) {
+    res->diverged = true;
+    res->diverged_epoch = eo->ep + 1;
+  }
+  if (!c->on_epoch) return JS_OK;
+  RtEpochInfo info = {.epoch = eo->ep + 1, .max_epochs = c->max_epochs, .train_loss = eo->tl, .train_acc = eo->ta,
+                      .val_loss = eo->v.loss, .val_acc = eo->v.acc, .lr = eo->lr, .epoch_seconds = secs,
+                      .samples_per_second = sps, .train_seconds = eo->t_train, .improved = eo->improved,
+                      .diverged = eo->diverged};
+  return c->on_epoch(c->on_epoch_ud, &info, d);
+}
+
 /* ==== rt_train ==== */
 
 static Status check_train_config(const RtTrainConfig *c, Diag *d) {
@@ -854,7 +967,7 @@ static Status check_train_config(const RtTrainConfig *c, Diag *d) {
 
 Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
-  res->train_loss = res->train_acc = res->val_loss = res->val_acc = res->best_val_loss = NAN;
+  res->train_loss = res->train_acc = res->val_loss = res->val_acc = res->best_val_loss = res->best_val_acc = NAN;
   Status st = check_train_config(c, d);
   ModelIO io;
   if (!st) st = check_model(c->fwd, c->train, &io, d);
@@ -867,7 +980,7 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   RtDataset own = {0};
   const RtDataset *ds = NULL;
   Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .oc = &c->optim, .seed = c->seed, .batch = c->batch_size,
-              .device = c->device};
+              .device = c->device, .kernels = c->kernels};
   OptimState opt = {0};
   Arena *meta_arena = NULL;
   int64_t *order = NULL;
@@ -924,6 +1037,7 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
     if (dh && strcmp(dh, hs) != 0)
       diag_warning(d, (SrcLoc){0}, "--resume: the data differ from the run's (hash %s, now %s)", dh, hs);
     read_metrics(dir, epoch0, &csv);
+    res->best_val_acc = metrics_val_acc(sb_str(&csv), best_epoch);
   } else {
     Rng rng;
     rt_rng_seed(&rng, c->seed);
@@ -964,6 +1078,8 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   }
   int64_t nbatches = (ntrain + c->batch_size - 1) / c->batch_size;
   res->epochs = epoch0;
+  int64_t nbuf = 0;
+  ir_module_count(c->fwd->root, &res->trainable_params, &nbuf);
 
   for (int64_t ep = epoch0; ep < c->max_epochs; ep++) {
     double t0 = now_s();
@@ -983,56 +1099,30 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
     }
     double t_train = now_s() - t0;
     if (c->progress) fprintf(stderr, "\r%60s\r", "");
-    double tl = m[0] / (double)ntrain, ta = m[1] / (double)ntrain;
-    RtEvalResult v;
-    if ((st = eval_split(&e, &ds->val, &v, d))) goto done;
-    /* the monitor: validation loss, or the training loss when there is no validation split */
-    double mon = ds->val.n ? v.loss : tl;
-    bool improved = ep == epoch0 && best_epoch == 0 ? true : mon < best;
-    if (improved) {
-      best = mon;
-      best_epoch = ep + 1;
-      Meta bm = {0};
-      meta_add(&bm, "epoch", "%lld", (long long)(ep + 1));
-      meta_add(&bm, "val_loss", "%.17g", mon);
-      snprintf(path, sizeof path, "%s/best.safetensors", dir);
-      if ((st = rt_ckpt_save(path, e.s, &bm.m, d))) goto done;
+    EpochOut eo = {.ep = ep, .lr = lr, .t0 = t0, .t_train = t_train, .tl = m[0] / (double)ntrain,
+                   .ta = m[1] / (double)ntrain};
+    if ((st = eval_split(&e, &ds->val, &eo.v, d))) goto done;
+    eo.diverged = !isfinite(eo.tl) || !isfinite(eo.v.loss) || !state_finite(e.s);
+    if (!eo.diverged) {
+      /* the monitor: validation loss, or the training loss when there is no validation split */
+      double mon = ds->val.n ? eo.v.loss : eo.tl;
+      eo.improved = best_epoch == 0 || mon < best;
+      if (eo.improved) {
+        best = mon;
+        best_epoch = ep + 1;
+        res->best_val_acc = eo.v.acc;
+      }
+      if ((st = commit_epoch(c, dir, &e, &opt, ds, &eo, best, best_epoch, d))) goto done;
     }
-    Meta lm = {0};
-    meta_add(&lm, "epoch", "%lld", (long long)(ep + 1));
-    snprintf(path, sizeof path, "%s/last.safetensors", dir);
-    if ((st = rt_ckpt_save(path, e.s, &lm.m, d))) goto done;
-    Meta om = {0};
-    meta_add(&om, "epoch", "%lld", (long long)(ep + 1));
-    meta_add(&om, "best_val_loss", "%.17g", best);
-    meta_add(&om, "best_epoch", "%lld", (long long)best_epoch);
-    meta_add(&om, "seed", "%llu", (unsigned long long)c->seed);
-    meta_add(&om, "data_hash", "%016llx", (unsigned long long)ds->hash);
-    meta_add(&om, "batch_size", "%lld", (long long)c->batch_size);
-    snprintf(path, sizeof path, "%s/last.optim.safetensors", dir);
-    if ((st = rt_ckpt_save_optim(path, e.s, &opt, &om.m, d))) goto done;
-
-    double secs = now_s() - t0, sps = t_train > 0 ? (double)ntrain / t_train : 0;
-    sb_printf(&csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f,%.4f\n", (long long)(ep + 1), tl, ta, v.loss, v.acc, lr, secs,
-              sps, t_train);
-    if ((st = write_text(&csv, dir, "metrics.csv", d))) goto done;
-    if (log && !c->quiet) {
-      fprintf(log, "epoch %lld/%lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.3f s (training %.3f s)  %.0f samples/s%s\n",
-              (long long)(ep + 1), (long long)c->max_epochs, tl, ta, v.loss, v.acc, lr, secs, t_train, sps,
-              improved ? "  *" : "");
-      fflush(log);
-    }
-    res->epochs = ep + 1;
-    res->steps = opt.step;
-    res->train_loss = tl;
-    res->train_acc = ta;
-    res->val_loss = v.loss;
-    res->val_acc = v.acc;
+    if ((st = finish_epoch(c, dir, &csv, &eo, ntrain, res, d))) goto done;
+    if (eo.diverged) break;
   }
   res->engine = e.kind;
   res->steps = opt.step;
   res->best_val_loss = best;
   res->best_epoch = best_epoch;
+  if (!res->ran_epochs) res->mean_epoch_seconds = res->samples_per_second = NAN;
+  if (res->diverged) goto done; /* the caller says it: jscc train as an error, a sweep as a status */
   if (log) {
     if (epoch0 >= c->max_epochs)
       fprintf(log, "nothing to do: the run has %lld epochs already (--max-epochs %lld)\n", (long long)epoch0,
@@ -1068,7 +1158,8 @@ Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
   if (st) return st;
   RtDataset own = {0};
   const RtDataset *ds = NULL;
-  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size, .device = c->device};
+  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size, .device = c->device,
+              .kernels = c->kernels};
   /* Weights first: a bad checkpoint is reported before the data are built. */
   if ((st = rt_state_new(c->train ? c->train : c->fwd, &e.s, d))) goto done;
   if ((st = rt_ckpt_load(c->ckpt, e.s, d))) goto done;
@@ -1085,6 +1176,20 @@ done:
   rt_state_free(e.s);
   rt_data_free(&own);
   return st;
+}
+
+double rt_eval_macro_acc(const RtEvalResult *r) {
+  double sum = 0;
+  int classes = 0;
+  for (int k = 0; k < NCLS; k++) {
+    int64_t tp = r->confusion[k][k], fn = 0, fp = 0;
+    for (int j = 0; j < NCLS; j++)
+      if (j != k) fn += r->confusion[k][j], fp += r->confusion[j][k];
+    if (tp + fn + fp == 0) continue; /* a class absent from targets and predictions */
+    classes++;
+    sum += tp + fn ? (double)tp / (double)(tp + fn) : 0;
+  }
+  return classes ? sum / classes : NAN;
 }
 
 void rt_eval_report(StrBuf *sb, const RtEvalResult *r) {

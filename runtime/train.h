@@ -30,6 +30,34 @@ bool rt_engine_parse(const char *s, RtEngineKind *out);
 /* 64-bit FNV-1a of a byte range: the model file's hash in manifests. */
 uint64_t rt_hash64(const void *data, size_t len);
 
+/* ==== kernels.c: compiled kernels shared by the runs of one process ==== */
+
+/* Plans and kernels built once per (graph, batch size, optimizer, step kind) and borrowed by
+ * every run that needs them (a sweep's trials); thread-safe. */
+typedef struct RtKernelSet RtKernelSet;
+Status rt_kernel_set_new(RtKernelSet **out, Diag *d);
+void rt_kernel_set_free(RtKernelSet *ks);          /* after every borrower has finished */
+/* The plan and kernel for g under o (o->observe must be NULL), built at the first call; a
+ * failure is remembered and reported again to every later caller.  *compile_ms is the time
+ * this call spent compiling (0 when the kernel existed). */
+Status rt_kernel_set_get(RtKernelSet *ks, const Graph *g, const CgOptions *o, const CgPlan **plan,
+                         const CgKernel **kernel, double *compile_ms, Diag *d);
+
+/* ==== train.c ==== */
+
+/* One finished epoch, as metrics.csv records it, for callers that follow a run (a sweep's
+ * journal, TensorBoard).  Called after the epoch's row is in metrics.csv and, unless the
+ * epoch diverged, its checkpoints are committed. */
+typedef struct RtEpochInfo {
+  int64_t epoch, max_epochs;       /* 1-based */
+  double train_loss, train_acc, val_loss, val_acc, lr;
+  double epoch_seconds, samples_per_second, train_seconds;
+  bool improved;                   /* it became best.safetensors */
+  bool diverged;                   /* a loss or a weight was not finite: the run stops here */
+} RtEpochInfo;
+/* A non-zero Status stops the run with that error (the epoch stays committed). */
+typedef Status (*RtEpochHook)(void *ud, const RtEpochInfo *e, Diag *d);
+
 /* Everything one training run needs.  rt_train_config_default fills MASE's defaults. */
 typedef struct RtTrainConfig {
   const Graph *fwd;          /* the model after `shape` (the ref engine evaluates it) */
@@ -52,6 +80,9 @@ typedef struct RtTrainConfig {
   FILE *log;                 /* run output (the data line, engine, epoch lines); NULL: none */
   bool quiet;                /* only the data line and the summary, no epoch lines */
   bool progress;             /* a progress bar on stderr during each epoch */
+  RtKernelSet *kernels;      /* jit: borrow compiled kernels from here (NULL: compile our own) */
+  RtEpochHook on_epoch;      /* called after every epoch (NULL: none) */
+  void *on_epoch_ud;
 } RtTrainConfig;
 void rt_train_config_default(RtTrainConfig *c);
 
@@ -63,8 +94,18 @@ typedef struct RtTrainResult {
   int64_t steps;             /* optimizer steps in all */
   double train_loss, train_acc, val_loss, val_acc; /* the last epoch's (NaN when none ran) */
   double best_val_loss;      /* the monitor of best.safetensors */
-  int64_t best_epoch;        /* its epoch, 1-based */
+  double best_val_acc;       /* the validation accuracy of that epoch (NaN if unknown) */
+  int64_t best_epoch;        /* its epoch, 1-based (0: none) */
+  bool diverged;             /* stopped at a non-finite loss or weight: nothing of that epoch was kept */
+  int64_t diverged_epoch;    /* that epoch, 1-based */
+  double mean_epoch_seconds; /* over the epochs this call ran (NaN when none) */
+  double samples_per_second; /* training rows per second of training time, over those epochs */
+  int64_t trainable_params;  /* elements of the trainable parameters */
+  int64_t ran_epochs;        /* epochs this call ran (a resumed run's earlier ones not counted) */
+  double train_seconds_sum;  /* their seconds in the training loop */
 } RtTrainResult;
+/* rt_train returns JS_OK for a run that diverged: res->diverged says so, and the caller
+ * decides (jscc train exits 1, a sweep records the trial as diverged and goes on). */
 Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d);
 
 /* The jit's fusion plans (plan) and optimised LLVM modules (llvm), and the CUDA C of the
@@ -83,6 +124,7 @@ typedef struct RtTestConfig {
   RtEngineKind engine;
   RtDeviceKind device;       /* cpu (default) or cuda (engine must be auto) */
   FILE *log;                 /* the data and engine lines; NULL: none */
+  RtKernelSet *kernels;      /* jit: borrow the evaluation kernel from here (NULL: compile it) */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);
 
@@ -95,6 +137,9 @@ typedef struct RtEvalResult {
   RtEngineKind engine;                         /* the engine that ran */
 } RtEvalResult;
 Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d);
+/* Macro accuracy as torchmetrics' MulticlassAccuracy(average="macro") gives it: the mean of
+ * the per-class recalls over the classes that occur (in the targets or the predictions). */
+double rt_eval_macro_acc(const RtEvalResult *r);
 /* The report jscc test prints: loss, accuracy, per-class accuracy, the confusion matrix. */
 void rt_eval_report(StrBuf *sb, const RtEvalResult *r);
 

@@ -28,7 +28,7 @@ int exit_code(Status st) {
 
 static SrcLoc cfg_locate(void *ud, const char *path) { return fe_config_loc(ud, path); }
 
-static const Value *dict_lookup(const Value *d, const char *key) {
+const Value *cfg_lookup(const Value *d, const char *key) {
   if (!d || d->kind != VAL_DICT) return NULL;
   for (int i = 0; i < d->u.dict.n; i++)
     if (strcmp(d->u.dict.keys[i], key) == 0) return &d->u.dict.vals[i];
@@ -37,7 +37,7 @@ static const Value *dict_lookup(const Value *d, const char *key) {
 
 /* The pipeline of --passes (a usage error when malformed) or of a config file's [passes.*]
  * tables (an input error, located in the file). */
-Status pipe_build(const char *passes, const char *config, PipeSrc *ps, Diag *d) {
+Status pipe_build(const char *passes, const char *config, bool need_passes, PipeSrc *ps, Diag *d) {
   memset(ps, 0, sizeof *ps);
   if (passes && config) {
     diag_error(d, (SrcLoc){0}, "--passes and --config both give a pipeline: choose one");
@@ -47,7 +47,8 @@ Status pipe_build(const char *passes, const char *config, PipeSrc *ps, Diag *d) 
   if (!config) return JS_OK;
   Status st = fe_config_read(config, &ps->cfg, d);
   if (st) return st;
-  const Value *pv = dict_lookup(fe_config_root(ps->cfg), "passes");
+  const Value *pv = cfg_lookup(fe_config_root(ps->cfg), "passes");
+  if (!pv && !need_passes) return JS_OK; /* a config of training keys only */
   if (!pv) {
     SrcFile f = {.path = config};
     return diag_error(d, (SrcLoc){&f, 0, 0}, "the config has no [passes.NAME] tables, so no pipeline to run");

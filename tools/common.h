@@ -5,6 +5,8 @@
 #ifndef JSCC_TOOLS_COMMON_H
 #define JSCC_TOOLS_COMMON_H
 
+#include <getopt.h>
+
 #include "config.h"
 #include "ir.h"
 #include "passes.h"
@@ -24,7 +26,7 @@ typedef struct PipeSrc {
   Pipeline *pl;  /* NULL: none given */
   FeConfig *cfg; /* the config file, when the pipeline came from one */
 } PipeSrc;
-Status pipe_build(const char *passes, const char *config, PipeSrc *ps, Diag *d);
+Status pipe_build(const char *passes, const char *config, bool need_passes, PipeSrc *ps, Diag *d);
 void pipe_free(PipeSrc *ps);
 
 enum { EXIT_INPUT = 1, EXIT_USAGE = 2 }; /* exit status: 0 success, 1 bad input, 2 bad usage */
@@ -72,6 +74,28 @@ Status model_load(Model *m, const char *path, const char *name, const Pipeline *
 void model_free(Model *m);
 /* -1 when o is one of the shared options (and valid), 0 when it is not, else a usage exit. */
 int shared_opt(const char *cmd, int o, const SharedOpts *so);
+
+/* The value of key in a dict Value (a config's root table); NULL when absent. */
+const Value *cfg_lookup(const Value *dict, const char *key);
+
+/* ---- train.c: a `jscc train` command line, parsed (jscc sweep builds each trial's with it) ---- */
+typedef struct TrainArgs {
+  RtTrainConfig c;            /* the run (model_path: the model file) */
+  const char *model;          /* --model */
+  const char *passes, *config;/* --passes, --config */
+  bool dump_plan, dump_llvm, dump_cuda;
+  double lr, wd, momentum;    /* the optimizer's options until train_args_resolve applies them */
+  OptimKind kind;
+  bool have_wd, have_momentum, nesterov;
+  bool set_batch, set_lr, set_epochs, set_seed, set_optim; /* given on the command line */
+} TrainArgs;
+const struct option *train_options(void);  /* jscc train's long options */
+/* argv[0] is "train".  -1 when it parsed, else the exit code of a usage error (printed). */
+int train_args_parse(int argc, char **argv, TrainArgs *ta);
+/* The pipeline and a config's training keys (filling what the command line left unset),
+ * then the checks across options.  -1 when all is well (*ps then holds the pipeline, to be
+ * freed with pipe_free), else the exit code (*st: the Status of an input error). */
+int train_args_resolve(TrainArgs *ta, PipeSrc *ps, Diag *d, Status *st);
 
 /* The subcommands (each in its own file). */
 int cmd_train(int argc, char **argv);     /* train.c */

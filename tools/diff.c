@@ -335,7 +335,7 @@ int cmd_diff(int argc, char **argv) {
   memset(&D, 0, sizeof D);
   PipeSrc ps;
   SrcFile *src = NULL;
-  Status st = pipe_build(passes, config, &ps, &d);
+  Status st = pipe_build(passes, config, true, &ps, &d);
   Pipeline *pl = ps.pl;
   if (!st && !(D.files = arena_new())) st = diag_oom(&d);
   if (!st) st = diag_read_file(D.files, path, &src, &d);

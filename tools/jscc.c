@@ -188,7 +188,7 @@ static int run(const Options *opt) {
   /* The pipeline is checked before the input is read: usage errors come first. */
   PipeSrc ps = {0};
   if (!st && (opt->passes || opt->config)) {
-    st = pipe_build(opt->passes, opt->config, &ps, &d);
+    st = pipe_build(opt->passes, opt->config, true, &ps, &d);
     pl = ps.pl;
   }
   if (!st && opt->dump_after) {

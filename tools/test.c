@@ -80,7 +80,7 @@ int cmd_test(int argc, char **argv) {
   diag_init(&d, stderr);
   Model m = {0};
   PipeSrc ps;
-  Status st = pipe_build(passes, config, &ps, &d);
+  Status st = pipe_build(passes, config, true, &ps, &d);
   if (!st) st = model_load(&m, argv[optind], model, ps.pl, &d);
   if (!st) {
     c.fwd = m.fwd;

@@ -202,7 +202,7 @@ int cmd_transform(int argc, char **argv) {
   StrBuf report;
   sb_init(&report);
   char dirbuf[1024];
-  Status st = files ? pipe_build(passes, config, &ps, &d) : diag_oom(&d);
+  Status st = files ? pipe_build(passes, config, true, &ps, &d) : diag_oom(&d);
   if (!st) st = diag_read_file(files, path, &src, &d);
   if (!st) st = parse_program(src, &prog, &d);
   if (!st && !(g = pick_model(prog, model, path, &d, &st)) && !st) st = JS_ERR;
