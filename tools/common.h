@@ -102,5 +102,6 @@ int cmd_train(int argc, char **argv);     /* train.c */
 int cmd_test(int argc, char **argv);      /* test.c */
 int cmd_transform(int argc, char **argv); /* transform.c */
 int cmd_diff(int argc, char **argv);      /* diff.c */
+int cmd_sweep(int argc, char **argv);     /* sweep.c */
 
 #endif
