@@ -16,4 +16,23 @@
 
 #include "runtime.h"
 
+/* ==== tboard.c: TensorBoard event files (scalars) ====
+ * One writer per run directory, used from one thread.  Every call after a failed write
+ * returns that write's error (JS_EIO) without writing; tb_close still frees. */
+typedef struct TbWriter TbWriter;
+
+/* mkdir -p dir, then create dir/events.out.tfevents.<unix seconds>.<hostname>.<pid>.<n> and
+ * write its first event (file_version "brain.Event:2").  JS_EIO (reported with the path and
+ * strerror) when the directory or the file cannot be made, JS_ENOMEM. */
+Status tb_open(const char *dir, TbWriter **out, Diag *d);
+const char *tb_path(const TbWriter *w); /* the event file's path */
+/* A scalar for the Scalars tab (tag "train_loss", "val_acc", ...).  Queued in memory: the
+ * file sees it at tb_flush, or earlier once 64 KiB are queued. */
+Status tb_scalar(TbWriter *w, const char *tag, int64_t step, double wall_time, float value, Diag *d);
+Status tb_flush(TbWriter *w, Diag *d); /* write what is queued, then fsync: once per epoch */
+Status tb_close(TbWriter *w, Diag *d); /* flush, close, free (w NULL: nothing); a failed writer's error again */
+/* CRC32C (Castagnoli), chained: tb_crc32c(tb_crc32c(0, a, n), b, m) is the CRC of a then b. */
+uint32_t tb_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t tb_crc_mask(uint32_t crc); /* TFRecord's masking of a stored CRC */
+
 #endif
