@@ -1,10 +1,11 @@
-/* tboard.c — TensorBoard event files: a run's scalars.
+/* tboard.c — TensorBoard event files: a run's scalars and its hyper-parameters (the HParams tab).
  *
  * The file is what TensorFlow's summary writer produces, so TensorBoard reads it without
  * TensorFlow: TFRecord framing (length, masked CRC32C of the length, data, masked CRC32C of
  * the data) around Event protocol buffers.  The few messages we need are encoded here by
  * hand rather than through a protobuf dependency; the field numbers are those of TensorBoard's
- * compat/proto/event.proto and summary.proto.
+ * compat/proto/event.proto and summary.proto and, for the HParams plugin,
+ * plugins/hparams/plugin_data.proto, api.proto and google/protobuf/struct.proto.
  *
  * Records collect in memory and reach the file at tb_flush (once per epoch) or when
  * TB_PENDING_MAX bytes wait, so a training loop makes no system call per scalar.  The first
@@ -36,6 +37,8 @@ struct TbWriter {
   size_t cap;         /* bytes allocated for buf */
   StrBuf ev;          /* scratch: the Event being encoded */
   StrBuf val;         /* scratch: its Summary.Value */
+  StrBuf msg;         /* scratch: an HParams message (Experiment, SessionStartInfo, ...) */
+  StrBuf data;        /* scratch: the HParamsPluginData around msg */
   Status failed;      /* JS_OK, or the error of the write that failed: later calls return it */
 };
 
@@ -161,7 +164,7 @@ static Status tb_usable(TbWriter *w, Diag *d) {
   return w->failed;
 }
 
-/* A call the caller got wrong (a scalar without a tag): nothing is written. */
+/* A call the caller got wrong (no tag, a nameless hyper-parameter): nothing is written. */
 static Status tb_usage(const TbWriter *w, Diag *d, const char *fmt, ...) JS_PRINTF(3, 4);
 static Status tb_usage(const TbWriter *w, Diag *d, const char *fmt, ...) {
   va_list ap;
@@ -247,6 +250,8 @@ static char *event_path(const char *dir) {
 static void writer_free(TbWriter *w) {
   sb_free(&w->ev);
   sb_free(&w->val);
+  sb_free(&w->msg);
+  sb_free(&w->data);
   ir_free(w->buf);
   ir_free(w->path);
   ir_free(w);
@@ -327,4 +332,126 @@ Status tb_scalar(TbWriter *w, const char *tag, int64_t step, double wall_time, f
   pb_str(&w->val, 1, tag);
   pb_float(&w->val, 2, value); /* written even when 0: it is a oneof member, so presence counts */
   return emit_summary(w, step, wall_time, d);
+}
+
+/* ---- the HParams plugin ---- */
+
+/* HParamsPluginData's oneof `data`, with the tag each is stored under. */
+enum { HP_EXPERIMENT = 2, HP_SESSION_START = 3, HP_SESSION_END = 4 };
+/* api.proto's DataType and Status enums. */
+enum { HP_TYPE_STRING = 1, HP_TYPE_BOOL = 2, HP_TYPE_FLOAT64 = 3 };
+enum { HP_STATUS_SUCCESS = 1, HP_STATUS_FAILURE = 2 };
+
+/* TensorProto {dtype = 1: DT_FLOAT; tensor_shape = 2 {dim = 2 {size = 1: 0}}}: the empty float
+ * vector TensorBoard's own hparams writer attaches, as its tensor-based loaders want a value. */
+static const char null_tensor[] = {0x08, 0x01, 0x12, 0x02, 0x12, 0x00};
+
+/* Summary.Value {tag = 1; SummaryMetadata metadata = 9 {PluginData plugin_data = 1
+ * {plugin_name = 1: "hparams"; content = 2: HParamsPluginData}}; TensorProto tensor = 8},
+ * with HParamsPluginData {int32 version = 1: 0 (omitted, the default); `which` = w->msg}. */
+static Status emit_hparams(TbWriter *w, const char *tag, int which, double wall_time, Diag *d) {
+  StrBuf *data = &w->data, *val = &w->val;
+  sb_clear(data);
+  pb_bytes(data, which, w->msg.data, w->msg.len);
+  size_t plugin = pb_len_size(1, strlen("hparams")) + pb_len_size(2, data->len);
+  sb_clear(val);
+  pb_str(val, 1, tag);
+  pb_len_head(val, 9, pb_len_size(1, plugin));
+  pb_len_head(val, 1, plugin);
+  pb_str(val, 1, "hparams");
+  pb_bytes(val, 2, data->data, data->len);
+  pb_bytes(val, 8, null_tensor, sizeof null_tensor);
+  if (data->oom || w->msg.oom) return diag_oom(d);
+  return emit_summary(w, 0, wall_time, d);
+}
+
+/* google.protobuf.Value {number_value = 2 (double); string_value = 3; bool_value = 4}. */
+static size_t hp_value_size(const TbHparam *h) {
+  if (h->kind == TB_HP_NUMBER) return 1 + 8;
+  if (h->kind == TB_HP_BOOL) return 1 + 1;
+  return pb_len_size(3, strlen(h->str));
+}
+
+static void hp_value(StrBuf *sb, const TbHparam *h) {
+  if (h->kind == TB_HP_NUMBER)
+    pb_double(sb, 2, h->num);
+  else if (h->kind == TB_HP_BOOL)
+    pb_int(sb, 4, h->flag);
+  else
+    pb_str(sb, 3, h->str);
+}
+
+/* Experiment {double time_created_secs = 3; repeated HParamInfo hparam_infos = 4
+ * {name = 1; DataType type = 4}; repeated MetricInfo metric_infos = 5 {MetricName name = 1
+ * {group = 1; tag = 2}}}.  The metric group stays empty: the scalars are in this same run. */
+static void experiment_msg(StrBuf *sb, const TbHparam *hp, int n, const char *const *metric_tags, int nmetrics,
+                           double wall_time) {
+  static const int types[] = {[TB_HP_STRING] = HP_TYPE_STRING, [TB_HP_NUMBER] = HP_TYPE_FLOAT64,
+                              [TB_HP_BOOL] = HP_TYPE_BOOL};
+  sb_clear(sb);
+  pb_double(sb, 3, wall_time);
+  for (int i = 0; i < n; i++) {
+    pb_len_head(sb, 4, pb_len_size(1, strlen(hp[i].name)) + 2);
+    pb_str(sb, 1, hp[i].name);
+    pb_int(sb, 4, types[hp[i].kind]);
+  }
+  for (int i = 0; i < nmetrics; i++) {
+    size_t name = pb_len_size(2, strlen(metric_tags[i]));
+    pb_len_head(sb, 5, pb_len_size(1, name));
+    pb_len_head(sb, 1, name);
+    pb_str(sb, 2, metric_tags[i]);
+  }
+}
+
+/* SessionStartInfo {map<string, Value> hparams = 1; double start_time_secs = 5}; each map
+ * entry is a message {string key = 1; Value value = 2}. */
+static void session_start_msg(StrBuf *sb, const TbHparam *hp, int n, double wall_time) {
+  sb_clear(sb);
+  for (int i = 0; i < n; i++) {
+    size_t v = hp_value_size(&hp[i]);
+    pb_len_head(sb, 1, pb_len_size(1, strlen(hp[i].name)) + pb_len_size(2, v));
+    pb_str(sb, 1, hp[i].name);
+    pb_len_head(sb, 2, v);
+    hp_value(sb, &hp[i]);
+  }
+  pb_double(sb, 5, wall_time);
+}
+
+/* Names must be present and distinct (the map would keep only the last of two), values of
+ * a known kind, strings present. */
+static Status check_hparams(const TbWriter *w, const TbHparam *hp, int n, const char *const *tags, int ntags,
+                            Diag *d) {
+  for (int i = 0; i < n; i++) {
+    if (!hp[i].name || !*hp[i].name) return tb_usage(w, d, "hyper-parameter %d has no name", i);
+    if ((unsigned)hp[i].kind > TB_HP_BOOL || (hp[i].kind == TB_HP_STRING && !hp[i].str))
+      return tb_usage(w, d, "hyper-parameter '%s' has no value", hp[i].name);
+    for (int k = 0; k < i; k++)
+      if (strcmp(hp[i].name, hp[k].name) == 0)
+        return tb_usage(w, d, "hyper-parameter '%s' given twice", hp[i].name);
+  }
+  for (int i = 0; i < ntags; i++)
+    if (!tags[i] || !*tags[i]) return tb_usage(w, d, "metric %d has no tag", i);
+  return JS_OK;
+}
+
+Status tb_hparams_start(TbWriter *w, const TbHparam *hp, int n, const char *const *metric_tags, int nmetrics,
+                        double wall_time, Diag *d) {
+  Status st = tb_usable(w, d);
+  if (st == JS_OK) st = check_hparams(w, hp, n, metric_tags, nmetrics, d);
+  if (st != JS_OK) return st;
+  experiment_msg(&w->msg, hp, n, metric_tags, nmetrics, wall_time);
+  st = emit_hparams(w, "_hparams_/experiment", HP_EXPERIMENT, wall_time, d);
+  if (st != JS_OK) return st;
+  session_start_msg(&w->msg, hp, n, wall_time);
+  return emit_hparams(w, "_hparams_/session_start_info", HP_SESSION_START, wall_time, d);
+}
+
+/* SessionEndInfo {Status status = 1; double end_time_secs = 2}. */
+Status tb_hparams_end(TbWriter *w, bool ok, double wall_time, Diag *d) {
+  Status st = tb_usable(w, d);
+  if (st != JS_OK) return st;
+  sb_clear(&w->msg);
+  pb_int(&w->msg, 1, ok ? HP_STATUS_SUCCESS : HP_STATUS_FAILURE);
+  pb_double(&w->msg, 2, wall_time);
+  return emit_hparams(w, "_hparams_/session_end_info", HP_SESSION_END, wall_time, d);
 }

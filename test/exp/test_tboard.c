@@ -2,7 +2,8 @@
  * it walks the TFRecord frames checking both masked CRCs and decodes the protocol buffers
  * with a small varint/tag decoder, so the checks do not trust the writer's encoder.  Covered:
  * the CRC32C known answer; the file name; the file_version event; scalars (tag, step,
- * value, wall time, negative steps and zero values); every flipped byte is caught; an
+ * value, wall time, negative steps and zero values); the HParams experiment, session start
+ * (keys, values, plugin name) and session end; every flipped byte is caught; an
  * uncreatable directory and a write cut short by the file-size limit are reported with the
  * path and strerror and leave the writer failed; allocation failure is reported, not
  * crashed on. */
@@ -191,6 +192,19 @@ static Field event_value(Rec r, int64_t step, double wall_time) {
   return get(sum.p, sum.n, 1, 2);
 }
 
+/* Value -> metadata (9) -> plugin_data (1): check the plugin name "hparams", then decode
+ * content (2), an HParamsPluginData, and return its oneof member `which`. */
+static Field hparams_data(Field val, const char *tag, int which) {
+  assert_str(get(val.p, val.n, 1, 2), tag);
+  Field md = get(val.p, val.n, 9, 2);
+  Field pd = get(md.p, md.n, 1, 2);
+  assert_str(get(pd.p, pd.n, 1, 2), "hparams");
+  Field content = get(pd.p, pd.n, 2, 2);
+  Field version;
+  if (find(content.p, content.n, 1, &version)) assert_int_equal(version.v, 0);
+  return get(content.p, content.n, which, 2);
+}
+
 /* ---- the tests ---- */
 
 static void test_crc(void **state) {
@@ -216,16 +230,27 @@ static const Sc scalars[] = {
 };
 #define NSC (int)(sizeof scalars / sizeof scalars[0])
 
-/* A run of scalars; returns the event file's path (malloc'd). */
+static const TbHparam hps[] = {
+    {"lr", TB_HP_NUMBER, NULL, 1e-3, false},
+    {"optimizer", TB_HP_STRING, "adam", 0, false},
+    {"batch_norm", TB_HP_BOOL, NULL, 0, true},
+    {"empty", TB_HP_STRING, "", 0, false},
+};
+#define NHP (int)(sizeof hps / sizeof hps[0])
+static const char *const metric_tags[] = {"val_acc", "val_loss"};
+
+/* A run: scalars, the hparams start and end; returns the event file's path (malloc'd). */
 static char *write_run(const char *dir) {
   Diag d;
   diag_init(&d, stderr);
   TbWriter *w;
   assert_int_equal(tb_open(dir, &w, &d), JS_OK);
   char *path = strdup(tb_path(w));
+  assert_int_equal(tb_hparams_start(w, hps, NHP, metric_tags, 2, 1764999999.0, &d), JS_OK);
   for (int i = 0; i < NSC; i++)
     assert_int_equal(tb_scalar(w, scalars[i].tag, scalars[i].step, scalars[i].wall, scalars[i].v, &d), JS_OK);
   assert_int_equal(tb_flush(w, &d), JS_OK);
+  assert_int_equal(tb_hparams_end(w, true, 1765000003.0, &d), JS_OK);
   assert_int_equal(tb_close(w, &d), JS_OK);
   assert_int_equal(d.nerrors, 0);
   diag_free(&d);
@@ -249,6 +274,60 @@ static void check_scalar(Rec r, const Sc *s) {
   assert_memory_equal(&v, &s->v, sizeof v);
 }
 
+/* Experiment: time_created_secs (3), hparam_infos (4: name 1, type 4), metric_infos
+ * (5: name 1: tag 2). */
+static void check_experiment(Rec r) {
+  Field e = hparams_data(event_value(r, 0, 1764999999.0), "_hparams_/experiment", 2);
+  assert_true(as_double(get(e.p, e.n, 3, 1).v) == 1764999999.0);
+  static const int types[] = {3, 1, 2, 1}; /* FLOAT64, STRING, BOOL, STRING */
+  const unsigned char *p = e.p;
+  Field f;
+  int nh = 0, nm = 0;
+  while (next_field(&p, e.p + e.n, &f)) {
+    if (f.num == 4) {
+      assert_str(get(f.p, f.n, 1, 2), hps[nh].name);
+      assert_int_equal(get(f.p, f.n, 4, 0).v, types[nh++]);
+    } else if (f.num == 5) {
+      Field name = get(f.p, f.n, 1, 2);
+      assert_str(get(name.p, name.n, 2, 2), metric_tags[nm++]);
+    }
+  }
+  assert_int_equal(nh, NHP);
+  assert_int_equal(nm, 2);
+}
+
+/* One map entry {key 1; Value 2}: Value {number 2 (double); string 3; bool 4}. */
+static void check_hparam_entry(Field entry, const TbHparam *h) {
+  assert_str(get(entry.p, entry.n, 1, 2), h->name);
+  Field v = get(entry.p, entry.n, 2, 2);
+  if (h->kind == TB_HP_NUMBER) assert_true(as_double(get(v.p, v.n, 2, 1).v) == h->num);
+  if (h->kind == TB_HP_STRING) assert_str(get(v.p, v.n, 3, 2), h->str);
+  if (h->kind == TB_HP_BOOL) assert_int_equal(get(v.p, v.n, 4, 0).v, h->flag);
+}
+
+/* SessionStartInfo: hparams (1, repeated map entries), start_time_secs (5). */
+static void check_session_start(Rec r) {
+  Field val = event_value(r, 0, 1764999999.0);
+  Field s = hparams_data(val, "_hparams_/session_start_info", 3);
+  assert_true(as_double(get(s.p, s.n, 5, 1).v) == 1764999999.0);
+  const unsigned char *p = s.p;
+  Field f;
+  int n = 0;
+  while (next_field(&p, s.p + s.n, &f))
+    if (f.num == 1) check_hparam_entry(f, &hps[n++]);
+  assert_int_equal(n, NHP);
+  /* The empty float tensor TensorBoard's writer attaches: TensorProto dtype (1) DT_FLOAT. */
+  Field t = get(val.p, val.n, 8, 2);
+  assert_int_equal(get(t.p, t.n, 1, 0).v, 1);
+}
+
+/* SessionEndInfo: status (1) STATUS_SUCCESS, end_time_secs (2). */
+static void check_session_end(Rec r) {
+  Field e = hparams_data(event_value(r, 0, 1765000003.0), "_hparams_/session_end_info", 4);
+  assert_int_equal(get(e.p, e.n, 1, 0).v, 1);
+  assert_true(as_double(get(e.p, e.n, 2, 1).v) == 1765000003.0);
+}
+
 static void test_round_trip(void **state) {
   (void)state;
   const char *dir = tmp("runs/a/tb"); /* made with its parents */
@@ -257,7 +336,7 @@ static void test_round_trip(void **state) {
   Bytes b = slurp(path);
   Rec r[16];
   int n = records(&b, r, 16);
-  assert_int_equal(n, 1 + NSC);
+  assert_int_equal(n, 1 + 2 + NSC + 1);
   /* Every TensorFlow event file starts with these 12 bytes: the length 24 of its
    * file_version event (wall_time 9 bytes, "brain.Event:2" 15) and that length's masked CRC. */
   static const unsigned char head[12] = {0x18, 0, 0, 0, 0, 0, 0, 0, 0xa3, 0x7f, 0x4b, 0x22};
@@ -265,7 +344,10 @@ static void test_round_trip(void **state) {
   /* Event 0: file_version (3), and a wall time but no summary. */
   assert_str(get(r[0].p, r[0].n, 3, 2), "brain.Event:2");
   assert_true(as_double(get(r[0].p, r[0].n, 1, 1).v) > 1.7e9);
-  for (int i = 0; i < NSC; i++) check_scalar(r[1 + i], &scalars[i]);
+  check_experiment(r[1]);
+  check_session_start(r[2]);
+  for (int i = 0; i < NSC; i++) check_scalar(r[3 + i], &scalars[i]);
+  check_session_end(r[3 + NSC]);
   /* A second writer in the same directory (and second) gets a file of its own. */
   char *path2 = write_run(dir);
   assert_string_not_equal(path, path2);
@@ -280,7 +362,7 @@ static void test_corrupt(void **state) {
   char *path = write_run(tmp("corrupt"));
   Bytes b = slurp(path);
   Rec r[16];
-  assert_int_equal(records(&b, r, 16), 1 + NSC);
+  assert_int_equal(records(&b, r, 16), 1 + 2 + NSC + 1);
   for (size_t i = 0; i < b.n; i++) {
     b.p[i] ^= 0x10;
     assert_int_equal(records(&b, r, 16), -1);
@@ -329,6 +411,12 @@ static void test_usage(void **state) {
   assert_int_equal(tb_open(tmp("usage"), &w, &d), JS_OK);
   assert_int_equal(tb_scalar(w, "", 0, 0, 0, &d), JS_EUSAGE);
   assert_non_null(strstr(sb_str(&d.text), "error: a scalar needs a tag"));
+  TbHparam dup[] = {{"x", TB_HP_BOOL, NULL, 0, true}, {"x", TB_HP_NUMBER, NULL, 1, false}};
+  assert_int_equal(tb_hparams_start(w, dup, 2, NULL, 0, 0, &d), JS_EUSAGE);
+  assert_non_null(strstr(sb_str(&d.text), "hyper-parameter 'x' given twice"));
+  TbHparam nostr = {"s", TB_HP_STRING, NULL, 0, false};
+  assert_int_equal(tb_hparams_start(w, &nostr, 1, NULL, 0, 0, &d), JS_EUSAGE);
+  assert_non_null(strstr(sb_str(&d.text), "hyper-parameter 's' has no value"));
   assert_int_equal(tb_scalar(w, "ok", 0, 0, 0, &d), JS_OK);
   assert_int_equal(tb_close(w, &d), JS_OK);
   diag_free(&d);
@@ -356,6 +444,7 @@ static void test_write_fails(void **state) {
   snprintf(want, sizeof want, "%s: error: cannot write: File too large", tb_path(w));
   assert_non_null(strstr(sb_str(&d.text), want));
   assert_int_equal(tb_scalar(w, "loss", 99, 1.0, 0.5f, &d), JS_EIO);
+  assert_int_equal(tb_hparams_end(w, false, 1.0, &d), JS_EIO);
   assert_int_equal(tb_flush(w, &d), JS_EIO);
   assert_non_null(strstr(sb_str(&d.text), "an earlier write to this file failed"));
   assert_int_equal(tb_close(w, &d), JS_EIO);
@@ -368,7 +457,9 @@ static Status run_with_failure(const char *dir, Diag *d) {
   TbWriter *w;
   Status st = tb_open(dir, &w, d);
   if (st != JS_OK) return st;
+  st = tb_hparams_start(w, hps, NHP, metric_tags, 2, 1.0, d);
   for (int i = 0; i < NSC && st == JS_OK; i++) st = tb_scalar(w, scalars[i].tag, i, 2.0, 1.0f, d);
+  if (st == JS_OK) st = tb_hparams_end(w, true, 3.0, d);
   Status cs = tb_close(w, d);
   return st != JS_OK ? st : cs;
 }
