@@ -214,12 +214,13 @@ static Status append_record(TbWriter *w, const StrBuf *ev, Diag *d) {
  * one Summary.Value in w->val (Summary {repeated Value value = 1}). */
 static Status emit_summary(TbWriter *w, int64_t step, double wall_time, Diag *d) {
   StrBuf *ev = &w->ev;
+  if (w->val.oom) return diag_oom(d); /* checked first: a failed buffer's data may be NULL */
   sb_clear(ev);
   pb_double(ev, 1, wall_time);
   pb_int(ev, 2, step);
   pb_len_head(ev, 5, pb_len_size(1, w->val.len));
   pb_bytes(ev, 1, w->val.data, w->val.len);
-  if (ev->oom || w->val.oom) return diag_oom(d);
+  if (ev->oom) return diag_oom(d);
   return append_record(w, ev, d);
 }
 
@@ -351,8 +352,10 @@ static const char null_tensor[] = {0x08, 0x01, 0x12, 0x02, 0x12, 0x00};
  * with HParamsPluginData {int32 version = 1: 0 (omitted, the default); `which` = w->msg}. */
 static Status emit_hparams(TbWriter *w, const char *tag, int which, double wall_time, Diag *d) {
   StrBuf *data = &w->data, *val = &w->val;
+  if (w->msg.oom) return diag_oom(d); /* checked before use: a failed buffer's data may be NULL */
   sb_clear(data);
   pb_bytes(data, which, w->msg.data, w->msg.len);
+  if (data->oom) return diag_oom(d);
   size_t plugin = pb_len_size(1, strlen("hparams")) + pb_len_size(2, data->len);
   sb_clear(val);
   pb_str(val, 1, tag);
@@ -361,7 +364,6 @@ static Status emit_hparams(TbWriter *w, const char *tag, int which, double wall_
   pb_str(val, 1, "hparams");
   pb_bytes(val, 2, data->data, data->len);
   pb_bytes(val, 8, null_tensor, sizeof null_tensor);
-  if (data->oom || w->msg.oom) return diag_oom(d);
   return emit_summary(w, 0, wall_time, d);
 }
 
