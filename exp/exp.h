@@ -151,7 +151,7 @@ Status exp_run(const ExpSweep *sw, RtTrainConfig *cfg, ExpResult *res, const Exp
 /* ==== journal.c: the journal (append-only, fsync'd) and durable whole files ==== */
 
 typedef struct ExpJournal ExpJournal;
-/* Opens (creating) the journal for appending; a torn last line is ended first. */
+/* Opens (creating) the journal for appending; a torn last line is cut off first. */
 Status exp_journal_open(const char *path, ExpJournal **out, Diag *d);
 /* One line (it must end in '\n'), written and fsync'd; thread-safe.  After a failure every
  * later append fails too. */

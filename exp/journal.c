@@ -4,8 +4,8 @@
  * The journal is the only source of truth (spec/sweep.md §2.2): results.csv and the report
  * are rebuilt from it.  A line is one write(2) followed by fsync(2), so after a kill or a
  * power cut the file holds every line that was acknowledged, possibly followed by the start
- * of one that was not.  Such a torn tail (no newline) is ignored when reading, and the next
- * append first ends it with a newline, so it can never glue onto a good line.  A journal
+ * of one that was not.  Such a torn tail (no newline) is ignored when reading and cut off
+ * when the journal is opened for appending, so it can never glue onto a good line.  A journal
  * that cannot be appended to (a full disk) stops the sweep: work the journal does not hold
  * is work --resume will redo, never work that is lost or mixed. */
 #include <errno.h>
@@ -27,12 +27,23 @@ struct ExpJournal {
   bool failed;           /* an append failed: later ones are refused */
 };
 
-/* The last byte of the file, or '\n' when it is empty. */
-static int last_byte(int fd) {
-  off_t end = lseek(fd, 0, SEEK_END);
-  char c = '\n';
-  if (end > 0 && pread(fd, &c, 1, end - 1) != 1) return -1;
-  return c;
+/* Cuts a torn tail (bytes after the last newline: an append that never finished and was
+ * never acknowledged), so the next line starts clean.  -1 with errno on failure. */
+static int cut_torn_tail(int fd) {
+  off_t end = lseek(fd, 0, SEEK_END), keep = end;
+  char buf[4096];
+  while (keep > 0) {
+    off_t at = keep > (off_t)sizeof buf ? keep - (off_t)sizeof buf : 0;
+    ssize_t n = pread(fd, buf, (size_t)(keep - at), at);
+    if (n != keep - at) return -1;
+    char *nl = memrchr(buf, '\n', (size_t)n);
+    if (nl) {
+      keep = at + (nl - buf) + 1;
+      break;
+    }
+    keep = at;
+  }
+  return keep == end ? 0 : ftruncate(fd, keep);
 }
 
 static Status write_all(int fd, const char *p, size_t n) {
@@ -53,11 +64,10 @@ Status exp_journal_open(const char *path, ExpJournal **out, Diag *d) {
     return diag_oom(d);
   }
   pthread_mutex_init(&j->lock, NULL);
-  j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-  int c = j->fd < 0 ? -1 : last_byte(j->fd);
-  Status st = c < 0 ? diag_error(d, (SrcLoc){0}, "cannot open the journal '%s': %s", path, strerror(errno)) : JS_OK;
-  if (!st && c != '\n' && (write_all(j->fd, "\n", 1) || fsync(j->fd))) /* end a torn line */
-    st = diag_error(d, (SrcLoc){0}, "cannot write the journal '%s': %s", path, strerror(errno));
+  j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666); /* read: its last byte */
+  Status st = JS_OK;
+  if (j->fd < 0 || cut_torn_tail(j->fd) != 0)
+    st = diag_error(d, (SrcLoc){0}, "cannot open the journal '%s': %s", path, strerror(errno));
   if (st) {
     exp_journal_close(j);
     return st;
