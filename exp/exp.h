@@ -120,6 +120,7 @@ typedef struct ExpTrialEnv {
   const char *dir;           /* the sweep directory */
   ExpKeep keep;              /* checkpoints left once a trial has ended */
   int rank;                  /* the MPI rank running it (0 in a single process) */
+  const char *tensorboard;   /* a TensorBoard log directory per trial under this (NULL: none) */
   /* A journal line (begin, epoch, end) from any thread: appended locally, or sent to the
    * rank that owns the journal.  A failure stops the sweep. */
   Status (*line)(void *ud, const char *line, Diag *d);
@@ -199,5 +200,22 @@ Status tb_close(TbWriter *w, Diag *d); /* flush, close, free (w NULL: nothing); 
 /* CRC32C (Castagnoli), chained: tb_crc32c(tb_crc32c(0, a, n), b, m) is the CRC of a then b. */
 uint32_t tb_crc32c(uint32_t crc, const void *data, size_t n);
 uint32_t tb_crc_mask(uint32_t crc); /* TFRecord's masking of a stored CRC */
+
+/* ==== tbrun.c: a training run's TensorBoard log (jscc train and sweep --tensorboard) ==== */
+
+typedef struct ExpTbRun ExpTbRun;
+/* A writer in dir with the run's hyper-parameters (model, batch_size, lr, max_epochs,
+ * optimizer, weight_decay, scheduler, seed) and MASE's metric tags. */
+Status exp_tb_run_open(const char *dir, const RtTrainConfig *c, ExpTbRun **out, Diag *d);
+/* The epoch's scalars (train/val loss and accuracy, lr, epoch seconds), flushed. */
+Status exp_tb_run_epoch(ExpTbRun *r, const RtEpochInfo *e, Diag *d);
+Status exp_tb_run_close(ExpTbRun *r, bool ok, Diag *d); /* the session's end; NULL allowed */
+/* An RtEpochHook (ud: ExpTbHook) writing the epoch, then calling the hook it wraps. */
+typedef struct ExpTbHook {
+  ExpTbRun *run;
+  RtEpochHook next;
+  void *next_ud;
+} ExpTbHook;
+Status exp_tb_hook(void *ud, const RtEpochInfo *e, Diag *d);
 
 #endif

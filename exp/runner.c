@@ -164,6 +164,17 @@ static Status train_and_test(const ExpTrialEnv *env, int id, RtTrainConfig *c, c
   c->on_epoch_ud = &ec;
   RtTrainResult tr;
   Status st = trial_dir_ready(path, c, &td);
+  ExpTbRun *tb = NULL;
+  ExpTbHook th = {NULL, epoch_event, &ec};
+  if (!st && env->tensorboard) { /* one log directory per trial, named like it */
+    char tdir[4200];
+    snprintf(tdir, sizeof tdir, "%s/%s", env->tensorboard, strrchr(path, '/') + 1);
+    if (!(st = exp_tb_run_open(tdir, c, &tb, &td))) {
+      th.run = tb;
+      c->on_epoch = exp_tb_hook;
+      c->on_epoch_ud = &th;
+    }
+  }
   char logp[4200];
   snprintf(logp, sizeof logp, "%s/train.log", path);
   FILE *log = st ? NULL : fopen(logp, "a");
@@ -174,6 +185,10 @@ static Status train_and_test(const ExpTrialEnv *env, int id, RtTrainConfig *c, c
   if (!st) result_of(&tr, r);
   if (!st && r->status == EXP_OK) st = trial_test(c, path, r, &td);
   if (st) {
+    r->status = EXP_FAILED;
+    first_error(&td, r->error, sizeof r->error);
+  }
+  if (tb && exp_tb_run_close(tb, r->status == EXP_OK, &td) && r->status == EXP_OK) {
     r->status = EXP_FAILED;
     first_error(&td, r->error, sizeof r->error);
   }

@@ -44,6 +44,8 @@ static void sweep_usage(FILE *f) {
         "  --repeat K             the same with seeds S..S+K-1 (S: --seed, default 0)\n"
         "  --keep best|all|none   the checkpoints each trial keeps (default best)\n"
         "  --metric NAME          what the report ranks by (default val_acc)\n"
+        "  --tensorboard DIR      TensorBoard event files, DIR/<trial>/: per-epoch scalars\n"
+        "                         (MASE's names) and the HParams tab\n"
         "  --config FILE          a config with a [sweep] table (spec/config.md); it is also\n"
         "                         each trial's --config, so its [passes] and training keys apply\n"
         "  --resume DIR           run what the sweep in DIR has not finished\n"
@@ -72,7 +74,7 @@ typedef struct SweepArgs {
   int nmodels;
   Entry e[128];         /* train options, in order; a later one replaces an earlier one */
   int ne;
-  const char *out, *resume, *config, *metric;
+  const char *out, *resume, *config, *metric, *tensorboard;
   int64_t jobs, random, repeat, sweep_seed;
   ExpKeep keep;
   bool report;
@@ -141,6 +143,7 @@ static int sweep_own(SweepArgs *sa, const char *name, const char *v) {
   if (strcmp(name, "resume") == 0) return sa->resume = v, -1;
   if (strcmp(name, "metric") == 0) return sa->metric = v, -1;
   if (strcmp(name, "config") == 0) return sa->config = v, -1;
+  if (strcmp(name, "tensorboard") == 0) return sa->tensorboard = v, -1;
   if (strcmp(name, "jobs") == 0) return sweep_int("--jobs", v, 1, 1024, &sa->jobs);
   if (strcmp(name, "random") == 0) return sweep_int("--random", v, 1, EXP_MAX_TRIALS, &sa->random);
   if (strcmp(name, "repeat") == 0) return sweep_int("--repeat", v, 1, 1000, &sa->repeat);
@@ -151,7 +154,7 @@ static int sweep_own(SweepArgs *sa, const char *name, const char *v) {
 
 static bool sweep_own_name(const char *name) {
   static const char *const own[] = {"out", "resume", "metric", "config", "jobs", "random", "repeat", "sweep-seed",
-                                    "keep"};
+                                    "keep", "tensorboard"};
   for (size_t i = 0; i < sizeof own / sizeof *own; i++)
     if (strcmp(name, own[i]) == 0) return true;
   return false;
@@ -544,7 +547,7 @@ static Status run_sweep(const ExpSweep *sw, const SweepArgs *sa, const char *dir
     printf("sweep: %d trials in %s (%d finished already), %lld at a time\n", sw->ntrials, dir, rp.ended,
            (long long)sa->jobs);
     fflush(stdout);
-    ExpTrialEnv env = {.dir = dir, .keep = sa->keep, .line = journal_line, .ud = j};
+    ExpTrialEnv env = {.dir = dir, .keep = sa->keep, .line = journal_line, .ud = j, .tensorboard = sa->tensorboard};
     Progress pr = {sw, dir};
     ExpRunOpts o = {.jobs = (int)sa->jobs, .on_trial = on_trial, .ud = &pr};
     st = exp_run(sw, cfg, res, &env, &o, d);
@@ -607,7 +610,7 @@ int cmd_sweep(int argc, char **argv) {
   if (!st && config && !resume) st = read_config(&sa, config, &cfg, &d);
   if (!st && (code = sweep_args_parse(argc, argv, &sa, &d)) < 0) {
     if (sa.resume && (sa.nmodels || sa.ne || sa.config || sa.out || sa.random || sa.repeat))
-      code = sub_usage_error("sweep", "--resume continues the sweep as it was: only --jobs and --keep may be given");
+      code = sub_usage_error("sweep", "--resume continues the sweep as it was: only --jobs, --keep and --tensorboard may be given");
     else if (!sa.resume && !sa.nmodels)
       code = sub_usage_error("sweep", "expected a model file (jscc sweep MODEL.jsc --lr 1e-3,1e-2 ...)");
   }

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "cuda.h"
+#include "exp.h"
 #include "frontend.h"
 
 static void train_usage(FILE *f) {
@@ -52,6 +53,8 @@ static void train_usage(FILE *f) {
         "                         training: 'quantize{by=type, linear={name=integer, ...}}'\n"
         "  --config FILE          the same from a config file's [passes.*] tables (spec/config.md)\n"
         "  --quiet                no per-epoch lines\n"
+        "  --tensorboard DIR      also write TensorBoard event files to DIR: the per-epoch scalars\n"
+        "                         under MASE's names (val_acc_epoch, ...) and the HParams tab\n"
         "  --dump-plan            print the jit's fusion plans (training and evaluation step) and exit\n"
         "  --dump-llvm            print the optimised LLVM modules of both steps and exit\n"
         "  --dump-cuda            print the CUDA C of both steps (--device=cuda's kernels) and exit;\n"
@@ -77,6 +80,7 @@ static const struct option train_longopts[] = {
     {"dump-plan", no_argument, NULL, T_DUMP_PLAN},     {"dump-llvm", no_argument, NULL, T_DUMP_LLVM},
     {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
     {"device", required_argument, NULL, T_DEVICE},     {"dump-cuda", no_argument, NULL, T_DUMP_CUDA},
+    {"tensorboard", required_argument, NULL, T_TENSORBOARD},
     {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
 };
 
@@ -156,6 +160,7 @@ static int train_other_opt(TrainArgs *ta, int o, char **argv) {
   case T_DUMP_PLAN: ta->dump_plan = true; return -1;
   case T_DUMP_LLVM: ta->dump_llvm = true; return -1;
   case T_DUMP_CUDA: ta->dump_cuda = true; return -1;
+  case T_TENSORBOARD: ta->tensorboard = optarg; return -1;
   case 'h': train_usage(stdout); return 0;
   case ':': return sub_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
   default: return sub_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -273,7 +278,18 @@ static Status train_run(TrainArgs *ta, Model *m, char **typed, int argc, Diag *d
     return st;
   }
   RtTrainResult res;
-  Status st = rt_train(c, &res, d);
+  ExpTbRun *tb = NULL;
+  ExpTbHook th = {0};
+  Status st = ta->tensorboard ? exp_tb_run_open(ta->tensorboard, c, &tb, d) : JS_OK;
+  if (st) return st;
+  if (tb) {
+    th.run = tb;
+    c->on_epoch = exp_tb_hook;
+    c->on_epoch_ud = &th;
+  }
+  st = rt_train(c, &res, d);
+  Status tst = exp_tb_run_close(tb, !st && !res.diverged, d);
+  if (!st) st = tst;
   if (!st && res.diverged) {
     fflush(stdout);
     if (res.best_epoch)

@@ -98,6 +98,14 @@ expect repeat 0 "4 trials: 4 ok" -- sweep examples/jsc_tiny.jsc --lr 1e-3,1e-2 -
 check repeat-seeds bash -c "cut -d, -f3,4 '$tmp/P/results.csv' | tr '\n' ' ' | grep -qx 'lr,seed 1e-3,0 1e-3,1 1e-2,0 1e-2,1 '"
 check repeat-summary bash -c "head -1 '$tmp/P/summary.csv' | grep -q '^model,lr,trials,ok,best_val_loss_mean,best_val_loss_std' && [ \$(wc -l <'$tmp/P/summary.csv') -eq 3 ]"
 
+# ---- TensorBoard: a log directory per trial, and one for a plain training run ----
+expect tensorboard 0 "2 trials: 2 ok" -- sweep examples/jsc_tiny.jsc --lr 1e-3,1e-2 --max-epochs 2 "${small[@]}" \
+  --out "$tmp/T" --tensorboard "$tmp/T/tb"
+check tb-trials bash -c "ls '$tmp/T/tb/000-lr1e-3'/events.out.tfevents.* '$tmp/T/tb/001-lr1e-2'/events.out.tfevents.*"
+check tb-tags bash -c "grep -aq val_acc_epoch '$tmp/T/tb/000-lr1e-3'/events.out.tfevents.* && grep -aq _hparams_/session_start_info '$tmp/T/tb/000-lr1e-3'/events.out.tfevents.*"
+expect tb-train 0 "" -- train examples/jsc_tiny.jsc --max-epochs 1 "${small[@]}" --out "$tmp/TR" --tensorboard "$tmp/TR/tb"
+check tb-train-file bash -c "grep -aq train_loss_epoch '$tmp/TR/tb'/events.out.tfevents.*"
+
 # ---- bad input ----
 expect no-model 2 "expected a model file" -- sweep --lr 1e-3,1e-2
 expect unknown-opt 2 "unknown option '--learning-rate'" -- sweep examples/jsc_tiny.jsc --learning-rate 1e-3,1e-2
@@ -106,7 +114,7 @@ expect bad-range 1 "a log range needs FROM and TO above 0" -- sweep examples/jsc
 expect bad-range-form 1 "a range reads lin:FROM:TO:COUNT" -- sweep examples/jsc_tiny.jsc --lr lin:1:2
 expect bad-value 2 "--lr: expected a positive number, got '-1'" -- sweep examples/jsc_tiny.jsc --lr 1e-3,-1 "${small[@]}" --out "$tmp/B"
 expect exists 1 "holds a sweep already" -- sweep examples/jsc_tiny.jsc --lr 1e-3,1e-2 "${small[@]}" --out "$tmp/P"
-expect resume-extra 2 "only --jobs and --keep" -- sweep --resume "$tmp/P" --lr 1e-3
+expect resume-extra 2 "only --jobs, --keep and --tensorboard" -- sweep --resume "$tmp/P" --lr 1e-3
 cp -r "$tmp/P" "$tmp/Pbad"
 sed -i 's/"version": 1/"version": 7/' "$tmp/Pbad/sweep.json"
 expect bad-sweep-json 1 "sweep.json: version: expected 1" -- sweep --resume "$tmp/Pbad"
