@@ -110,6 +110,9 @@ Status exp_result_parse(const JVal *ev, ExpResult *r, const char *where, Diag *d
 /* dir/results.csv (the finished trials, in trial order) and, when there is a seed axis,
  * dir/summary.csv (mean and sample standard deviation over each point's seeds). */
 Status exp_results_write(const ExpSweep *sw, const ExpResult *res, const char *dir, Diag *d);
+/* res[] from the end events of dir/journal.jsonl and every dir/journal-shard-*.jsonl (the
+ * shards of a job array merge here); *ended (may be NULL) counts the finished trials. */
+Status exp_results_load(const char *dir, const ExpSweep *sw, ExpResult *res, int *ended, Diag *d);
 
 /* ==== runner.c: running trials — one, or many on worker threads ==== */
 

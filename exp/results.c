@@ -4,10 +4,12 @@
  * Numbers go through "%.17g" into the journal (a double reads back to the same double) and
  * "%.9g" into the CSVs, so results.csv is the same bytes however often it is rebuilt, and a
  * resumed sweep's file equals an uninterrupted one's except in the timing columns. */
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exp.h"
 
@@ -211,5 +213,43 @@ Status exp_results_write(const ExpSweep *sw, const ExpResult *res, const char *d
     st = exp_write_file(&sb, dir, "summary.csv", d);
   }
   sb_free(&sb);
+  return st;
+}
+
+/* ==== results from the journals ==== */
+
+typedef struct Replay {
+  const ExpSweep *sw;
+  ExpResult *res;
+  int ended;
+} Replay;
+
+/* Each trial's end event; the other events say nothing about results. */
+static Status replay_event(void *ud, const JVal *ev, const char *path, int line, Diag *d) {
+  Replay *r = ud;
+  const JVal *kind = json_get(ev, "ev");
+  if (!kind || kind->kind != J_STR) return diag_error(d, (SrcLoc){0}, "%s:%d: an event without \"ev\"", path, line);
+  if (strcmp(kind->str, "end") != 0) return JS_OK;
+  uint64_t t;
+  if (!json_uint(json_get(ev, "trial"), &t) || t >= (uint64_t)r->sw->ntrials)
+    return diag_error(d, (SrcLoc){0}, "%s:%d: \"trial\" is not a trial of this sweep", path, line);
+  char where[4200];
+  snprintf(where, sizeof where, "%s:%d", path, line);
+  r->ended += r->res[t].status == EXP_PENDING;
+  return exp_result_parse(ev, &r->res[t], where, d);
+}
+
+Status exp_results_load(const char *dir, const ExpSweep *sw, ExpResult *res, int *ended, Diag *d) {
+  for (int t = 0; t < sw->ntrials; t++) exp_result_init(&res[t]);
+  Replay rp = {sw, res, 0};
+  char pat[4200];
+  snprintf(pat, sizeof pat, "%s/journal.jsonl", dir);
+  Status st = access(pat, F_OK) == 0 ? exp_journal_read(pat, replay_event, &rp, d) : JS_OK;
+  snprintf(pat, sizeof pat, "%s/journal-shard-*.jsonl", dir);
+  glob_t g = {0};
+  if (!st && glob(pat, 0, NULL, &g) == 0)
+    for (size_t i = 0; !st && i < g.gl_pathc; i++) st = exp_journal_read(g.gl_pathv[i], replay_event, &rp, d);
+  globfree(&g);
+  if (ended) *ended = rp.ended;
   return st;
 }

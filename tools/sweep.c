@@ -49,6 +49,9 @@ static void sweep_usage(FILE *f) {
         "  --config FILE          a config with a [sweep] table (spec/config.md); it is also\n"
         "                         each trial's --config, so its [passes] and training keys apply\n"
         "  --resume DIR           run what the sweep in DIR has not finished\n"
+        "  --shard I/N            run trials I, I+N, I+2N, ... only (0 <= I < N): one shard of\n"
+        "                         a Slurm job array; every shard writes its own journal into\n"
+        "                         the same --out, and results.csv merges them\n"
         "  -h, --help             print this help\n"
         "\n"
         "Not allowed in a sweep: --out/--resume of train (each trial has its own directory),\n"
@@ -76,6 +79,7 @@ typedef struct SweepArgs {
   int ne;
   const char *out, *resume, *config, *metric, *tensorboard;
   int64_t jobs, random, repeat, sweep_seed;
+  int64_t shard_i, shard_n;   /* --shard I/N (shard_n 0: all trials) */
   ExpKeep keep;
   bool report;
   int cli_models;       /* models named on the command line */
@@ -137,6 +141,17 @@ static int sweep_keep(const char *v, ExpKeep *out) {
   return bad_name("sweep", "--keep value", v, names, 3);
 }
 
+/* --shard I/N, 0 <= I < N. */
+static int sweep_shard(const char *v, SweepArgs *sa) {
+  long long i, n;
+  char tail;
+  if (sscanf(v, "%lld/%lld%c", &i, &n, &tail) != 2 || n < 1 || n > 100000 || i < 0 || i >= n)
+    return sub_usage_error("sweep", "--shard: expected I/N with 0 <= I < N (this process runs trials I, I+N, ...), got '%s'", v);
+  sa->shard_i = i;
+  sa->shard_n = n;
+  return -1;
+}
+
 /* The sweep's own options; 0 when `name` is not one. */
 static int sweep_own(SweepArgs *sa, const char *name, const char *v) {
   if (strcmp(name, "out") == 0) return sa->out = v, -1;
@@ -149,12 +164,13 @@ static int sweep_own(SweepArgs *sa, const char *name, const char *v) {
   if (strcmp(name, "repeat") == 0) return sweep_int("--repeat", v, 1, 1000, &sa->repeat);
   if (strcmp(name, "sweep-seed") == 0) return sweep_int("--sweep-seed", v, 0, INT64_MAX, &sa->sweep_seed);
   if (strcmp(name, "keep") == 0) return sweep_keep(v, &sa->keep);
+  if (strcmp(name, "shard") == 0) return sweep_shard(v, sa);
   return 0;
 }
 
 static bool sweep_own_name(const char *name) {
   static const char *const own[] = {"out", "resume", "metric", "config", "jobs", "random", "repeat", "sweep-seed",
-                                    "keep", "tensorboard"};
+                                    "keep", "tensorboard", "shard"};
   for (size_t i = 0; i < sizeof own / sizeof *own; i++)
     if (strcmp(name, own[i]) == 0) return true;
   return false;
@@ -305,11 +321,16 @@ static Status build_axes(ExpSweep *sw, const SweepArgs *sa, Diag *d) {
   return JS_OK;
 }
 
-/* The command line as one string, for sweep.json. */
-static char *joined(Arena *a, int argc, char **argv) {
+/* The command line as one string, for sweep.json (without --shard, which every shard of
+ * one sweep gives differently). */
+static char *joined(Arena *a, int argc, char **argv, bool drop_shard) {
   StrBuf sb;
   sb_init(&sb);
   for (int i = 0; i < argc; i++) {
+    if (drop_shard && strncmp(argv[i], "--shard", 7) == 0) {
+      i += argv[i][7] == '=' ? 0 : 1;
+      continue;
+    }
     if (i) sb_putc(&sb, ' ');
     bool plain = *argv[i] && !strpbrk(argv[i], " \t\n'\"\\$`*?;&|<>(){}[]!#~");
     if (plain) {
@@ -348,7 +369,7 @@ static Status build_sweep(const SweepArgs *sa, int argc, char **argv, ExpSweep *
   Status st = exp_sweep_new(&sw, d);
   if (st) return st;
   *out = sw;
-  sw->command = joined(sw->a, argc + 1, argv - 1);
+  sw->command = joined(sw->a, argc + 1, argv - 1, sa->shard_n > 0);
   sw->metric = arena_strdup(sw->a, sa->metric ? sa->metric : "val_acc");
   sw->nmodels = sa->nmodels;
   if (!(sw->models = arena_alloc(sw->a, (size_t)sa->nmodels * sizeof *sw->models))) return diag_oom(d);
@@ -432,7 +453,7 @@ static int prepare_trial(const ExpSweep *sw, int t, Shared *sh, RtTrainConfig *c
     code = exit_of(st, d);
   pipe_free(&ps);
   if (code >= 0) {
-    fprintf(stderr, "jscc sweep: trial %d cannot run: %s\n", t, joined(sh->a, tr->argc, tr->argv));
+    fprintf(stderr, "jscc sweep: trial %d cannot run: %s\n", t, joined(sh->a, tr->argc, tr->argv, false));
     return code;
   }
   *c = ta.c;
@@ -448,10 +469,13 @@ static int prepare_trial(const ExpSweep *sw, int t, Shared *sh, RtTrainConfig *c
 
 /* ==== running ==== */
 
-/* The sweep directory, held for as long as this process writes it. */
-static Status lock_dir(const char *dir, int *fd, Diag *d) {
+/* The sweep directory (or one shard of it), held for as long as this process writes it. */
+static Status lock_dir(const char *dir, const SweepArgs *sa, int *fd, Diag *d) {
   char p[4096];
-  snprintf(p, sizeof p, "%s/.lock", dir);
+  if (sa->shard_n)
+    snprintf(p, sizeof p, "%s/.lock-shard-%lld-of-%lld", dir, (long long)sa->shard_i, (long long)sa->shard_n);
+  else
+    snprintf(p, sizeof p, "%s/.lock", dir);
   *fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (*fd < 0) return diag_error(d, (SrcLoc){0}, "cannot create '%s': %s", p, strerror(errno));
   if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
@@ -461,31 +485,15 @@ static Status lock_dir(const char *dir, int *fd, Diag *d) {
 
 static Status journal_line(void *ud, const char *line, Diag *d) { return exp_journal_append(ud, line, d); }
 
-/* Reading the journal back: each trial's end event. */
-typedef struct Replay {
-  const ExpSweep *sw;
-  ExpResult *res;
-  int ended;
-} Replay;
-
-static Status replay_event(void *ud, const JVal *ev, const char *path, int line, Diag *d) {
-  Replay *r = ud;
-  const JVal *kind = json_get(ev, "ev");
-  if (!kind || kind->kind != J_STR) return diag_error(d, (SrcLoc){0}, "%s:%d: an event without \"ev\"", path, line);
-  if (strcmp(kind->str, "end") != 0) return JS_OK;
-  uint64_t t;
-  if (!json_uint(json_get(ev, "trial"), &t) || t >= (uint64_t)r->sw->ntrials)
-    return diag_error(d, (SrcLoc){0}, "%s:%d: \"trial\" is not a trial of this sweep", path, line);
-  char where[4200];
-  snprintf(where, sizeof where, "%s:%d", path, line);
-  r->ended += r->res[t].status == EXP_PENDING;
-  return exp_result_parse(ev, &r->res[t], where, d);
-}
-
 typedef struct Progress {
   const ExpSweep *sw;
   const char *dir;
+  const SweepArgs *sa;
 } Progress;
+
+/* --shard I/N: trial t is this process's when t mod N is I. */
+static bool in_shard(const SweepArgs *sa, int t) { return !sa->shard_n || t % sa->shard_n == sa->shard_i; }
+static bool selected(void *ud, int t) { return in_shard(((Progress *)ud)->sa, t); }
 
 static void on_trial(void *ud, int t, const ExpResult *r, int finished, int total, double secs) {
   Progress *p = ud;
@@ -524,13 +532,16 @@ static Status run_sweep(const ExpSweep *sw, const SweepArgs *sa, const char *dir
   ExpResult *res = ir_malloc((size_t)sw->ntrials * sizeof *res);
   ExpJournal *j = NULL;
   char jpath[4096], when[32];
-  snprintf(jpath, sizeof jpath, "%s/journal.jsonl", dir);
+  if (sa->shard_n)
+    snprintf(jpath, sizeof jpath, "%s/journal-shard-%lld-of-%lld.jsonl", dir, (long long)sa->shard_i, (long long)sa->shard_n);
+  else
+    snprintf(jpath, sizeof jpath, "%s/journal.jsonl", dir);
   Status st = cfg && res && (sh.a = arena_new()) ? rt_kernel_set_new(&sh.ks, d) : diag_oom(d);
   for (int t = 0; !st && t < sw->ntrials; t++) exp_result_init(&res[t]);
-  Replay rp = {sw, res, 0};
-  if (!st && resume) st = exp_journal_read(jpath, replay_event, &rp, d);
+  int ended = 0;
+  if (!st) st = exp_results_load(dir, sw, res, &ended, d);
   for (int t = 0; !st && t < sw->ntrials; t++)
-    if (res[t].status == EXP_PENDING && prepare_trial(sw, t, &sh, &cfg[t], d) >= 0) st = JS_EUSAGE;
+    if (res[t].status == EXP_PENDING && in_shard(sa, t) && prepare_trial(sw, t, &sh, &cfg[t], d) >= 0) st = JS_EUSAGE;
   if (!st) st = exp_journal_open(jpath, &j, d);
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -544,12 +555,13 @@ static Status run_sweep(const ExpSweep *sw, const SweepArgs *sa, const char *dir
   if (!st) st = exp_journal_append(j, sb_str(&line), d);
   sb_free(&line);
   if (!st) {
-    printf("sweep: %d trials in %s (%d finished already), %lld at a time\n", sw->ntrials, dir, rp.ended,
-           (long long)sa->jobs);
+    printf("sweep: %d trials in %s (%d finished already), %lld at a time", sw->ntrials, dir, ended, (long long)sa->jobs);
+    if (sa->shard_n) printf("; shard %lld of %lld", (long long)sa->shard_i, (long long)sa->shard_n);
+    printf("\n");
     fflush(stdout);
     ExpTrialEnv env = {.dir = dir, .keep = sa->keep, .line = journal_line, .ud = j, .tensorboard = sa->tensorboard};
-    Progress pr = {sw, dir};
-    ExpRunOpts o = {.jobs = (int)sa->jobs, .on_trial = on_trial, .ud = &pr};
+    Progress pr = {sw, dir, sa};
+    ExpRunOpts o = {.jobs = (int)sa->jobs, .on_trial = on_trial, .ud = &pr, .selected = selected};
     st = exp_run(sw, cfg, res, &env, &o, d);
     if (!st) st = exp_results_write(sw, res, dir, d);
     summary(sw, res, dir);
@@ -571,17 +583,36 @@ static char *default_dir(Arena *a, const ExpSweep *sw) {
   return arena_printf(a, "runs/sweep-%s-%s", sw->models[0].name, when);
 }
 
-/* A new sweep: its directory, locked, and its sweep.json. */
+/* Shards of one sweep start from the same command line (--shard aside), so the sweep.json
+ * another shard wrote must list the same trials. */
+static Status same_trials(const ExpSweep *sw, const char *dir, Diag *d) {
+  ExpSweep *other;
+  Status st = exp_sweep_read(dir, &other, d);
+  if (st) return st;
+  bool same = other->ntrials == sw->ntrials;
+  for (int t = 0; same && t < sw->ntrials; t++) {
+    same = other->trials[t].argc == sw->trials[t].argc;
+    for (int i = 0; same && i < sw->trials[t].argc; i++) same = !strcmp(other->trials[t].argv[i], sw->trials[t].argv[i]);
+  }
+  exp_sweep_free(other);
+  if (!same)
+    return diag_error(d, (SrcLoc){0}, "'%s' holds another sweep: every shard must be given the same options", dir);
+  return JS_OK;
+}
+
+/* A new sweep (or a shard of one): its directory, locked, and its sweep.json. */
 static Status start_sweep(ExpSweep *sw, const SweepArgs *sa, const char **dir, int *lock, Diag *d) {
   *dir = sa->out ? sa->out : default_dir(sw->a, sw);
+  if (sa->shard_n && !sa->out) return diag_error(d, (SrcLoc){0}, "--shard needs --out: every shard writes one directory");
   char p[4096];
   snprintf(p, sizeof p, "%s/sweep.json", *dir);
-  if (access(p, F_OK) == 0)
+  bool exists = access(p, F_OK) == 0;
+  if (exists && !sa->shard_n)
     return diag_error(d, (SrcLoc){0}, "'%s' holds a sweep already: continue it with jscc sweep --resume %s, or choose another --out",
                       *dir, *dir);
   if (!ir_mkdir_p(*dir, 0777)) return diag_error(d, (SrcLoc){0}, "cannot create '%s': %s", *dir, strerror(errno));
-  Status st = lock_dir(*dir, lock, d);
-  if (!st) st = exp_sweep_write(sw, *dir, d);
+  Status st = lock_dir(*dir, sa, lock, d);
+  if (!st) st = exists ? same_trials(sw, *dir, d) : exp_sweep_write(sw, *dir, d);
   return st;
 }
 
@@ -610,13 +641,13 @@ int cmd_sweep(int argc, char **argv) {
   if (!st && config && !resume) st = read_config(&sa, config, &cfg, &d);
   if (!st && (code = sweep_args_parse(argc, argv, &sa, &d)) < 0) {
     if (sa.resume && (sa.nmodels || sa.ne || sa.config || sa.out || sa.random || sa.repeat))
-      code = sub_usage_error("sweep", "--resume continues the sweep as it was: only --jobs, --keep and --tensorboard may be given");
+      code = sub_usage_error("sweep", "--resume continues the sweep as it was: only --jobs, --keep, --tensorboard and --shard may be given");
     else if (!sa.resume && !sa.nmodels)
       code = sub_usage_error("sweep", "expected a model file (jscc sweep MODEL.jsc --lr 1e-3,1e-2 ...)");
   }
   if (!st && code < 0 && sa.resume) {
     dir = sa.resume;
-    st = lock_dir(dir, &lock, &d);
+    st = lock_dir(dir, &sa, &lock, &d);
     if (!st) st = exp_sweep_read(dir, &sw, &d);
   } else if (!st && code < 0) {
     st = build_sweep(&sa, argc, argv, &sw, &d);

@@ -60,6 +60,14 @@ for t in "$tmp"/W/trials/*; do
 done
 expect resume-done 0 "4 finished already" -- sweep --resume "$tmp/K"
 
+# ---- --shard I/N: two shards, one directory, merged results equal the whole sweep's ----
+expect shard0 0 "2 ok" -- "${base[@]}" --out "$tmp/S" --shard 0/2
+expect shard1 0 "4 trials: 4 ok" -- "${base[@]}" --out "$tmp/S" --shard 1/2
+check shard-journals bash -c "ls '$tmp/S'/journal-shard-0-of-2.jsonl '$tmp/S'/journal-shard-1-of-2.jsonl >/dev/null"
+check shard-results bash -c "diff <(untimed '$tmp/W/results.csv') <(untimed '$tmp/S/results.csv')"
+expect shard-other 1 "holds another sweep" -- sweep examples/jsc_tiny.jsc --lr 1e-3 --max-epochs 1 "${small[@]}" --out "$tmp/S" --shard 1/2
+expect shard-bad 2 "--shard: expected I/N" -- "${base[@]}" --out "$tmp/S2" --shard 2/2
+
 # ---- a diverging trial is marked and the sweep goes on ----
 expect diverge 0 "2 trials: 1 ok, 1 diverged" -- sweep examples/jsc_big.jsc --lr 1e-3,1e10 --max-epochs 2 \
   "${small[@]}" --out "$tmp/V"
@@ -101,7 +109,7 @@ check repeat-summary bash -c "head -1 '$tmp/P/summary.csv' | grep -q '^model,lr,
 # ---- TensorBoard: a log directory per trial, and one for a plain training run ----
 expect tensorboard 0 "2 trials: 2 ok" -- sweep examples/jsc_tiny.jsc --lr 1e-3,1e-2 --max-epochs 2 "${small[@]}" \
   --out "$tmp/T" --tensorboard "$tmp/T/tb"
-check tb-trials bash -c "ls '$tmp/T/tb/000-lr1e-3'/events.out.tfevents.* '$tmp/T/tb/001-lr1e-2'/events.out.tfevents.*"
+check tb-trials bash -c "ls '$tmp/T/tb/000-lr1e-3'/events.out.tfevents.* '$tmp/T/tb/001-lr1e-2'/events.out.tfevents.* >/dev/null"
 check tb-tags bash -c "grep -aq val_acc_epoch '$tmp/T/tb/000-lr1e-3'/events.out.tfevents.* && grep -aq _hparams_/session_start_info '$tmp/T/tb/000-lr1e-3'/events.out.tfevents.*"
 expect tb-train 0 "" -- train examples/jsc_tiny.jsc --max-epochs 1 "${small[@]}" --out "$tmp/TR" --tensorboard "$tmp/TR/tb"
 check tb-train-file bash -c "grep -aq train_loss_epoch '$tmp/TR/tb'/events.out.tfevents.*"
@@ -114,7 +122,7 @@ expect bad-range 1 "a log range needs FROM and TO above 0" -- sweep examples/jsc
 expect bad-range-form 1 "a range reads lin:FROM:TO:COUNT" -- sweep examples/jsc_tiny.jsc --lr lin:1:2
 expect bad-value 2 "--lr: expected a positive number, got '-1'" -- sweep examples/jsc_tiny.jsc --lr 1e-3,-1 "${small[@]}" --out "$tmp/B"
 expect exists 1 "holds a sweep already" -- sweep examples/jsc_tiny.jsc --lr 1e-3,1e-2 "${small[@]}" --out "$tmp/P"
-expect resume-extra 2 "only --jobs, --keep and --tensorboard" -- sweep --resume "$tmp/P" --lr 1e-3
+expect resume-extra 2 "only --jobs, --keep, --tensorboard and --shard" -- sweep --resume "$tmp/P" --lr 1e-3
 cp -r "$tmp/P" "$tmp/Pbad"
 sed -i 's/"version": 1/"version": 7/' "$tmp/Pbad/sweep.json"
 expect bad-sweep-json 1 "sweep.json: version: expected 1" -- sweep --resume "$tmp/Pbad"
