@@ -52,6 +52,8 @@ typedef struct RtTrainConfig {
   FILE *log;                 /* run output (the data line, engine, epoch lines); NULL: none */
   bool quiet;                /* only the data line and the summary, no epoch lines */
   bool progress;             /* a progress bar on stderr during each epoch */
+  const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir) that keeps compiled kernels
+                                (CPU objects, CUDA PTX); NULL: compile every time */
 } RtTrainConfig;
 void rt_train_config_default(RtTrainConfig *c);
 
@@ -83,6 +85,7 @@ typedef struct RtTestConfig {
   RtEngineKind engine;
   RtDeviceKind device;       /* cpu (default) or cuda (engine must be auto) */
   FILE *log;                 /* the data and engine lines; NULL: none */
+  const char *kernel_cache;  /* as RtTrainConfig's */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);
 
