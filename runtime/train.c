@@ -192,6 +192,7 @@ struct Engine {
   const OptimConfig *oc;
   uint64_t seed;
   int64_t batch;
+  const char *kernel_cache; /* where compiled kernels are kept (the config's), or NULL */
   /* jit */
   CgPlan *tplan, *eplan;
   CgKernel *tk, *ek;
@@ -306,7 +307,7 @@ static CgOptim cg_optim_of(const OptimConfig *c) {
  * caller is only probing for auto). */
 static Status jit_open(Engine *e, Diag *d) {
   if (!cg_llvm_available()) return diag_error(d, (SrcLoc){0}, "the jit engine needs LLVM: this jscc was built without it");
-  CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true};
+  CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true, .kernel_cache = e->kernel_cache};
   if (e->oc) o.optim = cg_optim_of(e->oc);
   Status st = JS_OK;
   if (e->opt && e->train) {
@@ -460,7 +461,8 @@ static const EngineOps cuda_ops = {.free = cuda_free, .train_epoch = cuda_train_
 
 static Status cuda_open(Engine *e, Diag *d) {
   RtDevConfig dc = {.train = e->opt ? e->train : NULL, .eval = e->train ? e->train : e->fwd, .s = e->s,
-                    .oc = e->opt ? e->oc : NULL, .batch = e->batch, .seed = e->seed};
+                    .oc = e->opt ? e->oc : NULL, .batch = e->batch, .seed = e->seed,
+                    .kernel_cache = e->kernel_cache};
   return rt_dev_open(&dc, &e->dev, d);
 }
 
@@ -884,7 +886,7 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   RtDataset own = {0};
   const RtDataset *ds = NULL;
   Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .oc = &c->optim, .seed = c->seed, .batch = c->batch_size,
-              .device = c->device};
+              .device = c->device, .kernel_cache = c->kernel_cache};
   OptimState opt = {0};
   Arena *meta_arena = NULL;
   int64_t *order = NULL;
@@ -1085,7 +1087,8 @@ Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
   if (st) return st;
   RtDataset own = {0};
   const RtDataset *ds = NULL;
-  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size, .device = c->device};
+  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size, .device = c->device,
+              .kernel_cache = c->kernel_cache};
   /* Weights first: a bad checkpoint is reported before the data are built. */
   if ((st = rt_state_new(c->train ? c->train : c->fwd, &e.s, d))) goto done;
   if ((st = rt_ckpt_load(c->ckpt, e.s, d))) goto done;
