@@ -197,6 +197,7 @@ struct Engine {
   CgPlan *tplan, *eplan;
   CgKernel *tk, *ek;
   double compile_ms;       /* rendering and compiling both kernels */
+  bool kernels_cached;     /* both loaded from the kernel cache (compile_ms: rendering and loading) */
   int64_t bpad;
   float *x, *valid, *scratch, *logits;
   int32_t *y;
@@ -315,6 +316,7 @@ static Status jit_open(Engine *e, Diag *d) {
     CgCompileInfo ci = {0};
     if ((st = cg_llvm_compile(e->tplan, &e->tk, NULL, &ci, d))) return st;
     e->compile_ms += ci.render_ms + ci.compile_ms;
+    e->kernels_cached = ci.cache_hit;
   }
   o.train = false;
   o.want_logits = true;
@@ -322,6 +324,7 @@ static Status jit_open(Engine *e, Diag *d) {
   CgCompileInfo ci = {0};
   if ((st = cg_llvm_compile(e->eplan, &e->ek, NULL, &ci, d))) return st;
   e->compile_ms += ci.render_ms + ci.compile_ms;
+  e->kernels_cached = ci.cache_hit && (e->kernels_cached || !e->tplan);
 
   e->bpad = cg_plan_bpad(e->eplan);
   if (e->tplan && cg_plan_bpad(e->tplan) > e->bpad) e->bpad = cg_plan_bpad(e->tplan);
@@ -531,9 +534,10 @@ static void engine_describe(const Engine *e, FILE *log) {
     rt_dev_describe(e->dev, what, sizeof what);
     fprintf(log, "engine: cuda (%s)\n", what);
   } else if (e->kind == RT_ENGINE_JIT)
-    fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, compiled in %.0f ms)\n",
+    fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, %s in %.0f ms)\n",
             cg_host_cpu(), e->tplan ? "training" : "evaluation", cg_plan_passes(e->tplan ? e->tplan : e->eplan),
-            cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es", e->compile_ms);
+            cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es",
+            e->kernels_cached ? "loaded from the kernel cache" : "compiled", e->compile_ms);
   else if (e->why[0])
     fprintf(log, "engine: ref (reference executor; jit unavailable: %s)\n", e->why);
   else

@@ -268,8 +268,15 @@ static void test_kernel_cache_jit(void **state) {
   for (int i = 0; i < 3; i++) {
     c[i].seed = 5;
     c[i].kernel_cache = i ? kc : NULL;
+    char *log = NULL;
+    size_t loglen = 0;
+    c[i].log = open_memstream(&log, &loglen);
     RtTrainResult r;
     assert_int_equal(train_quiet(&c[i], &r), JS_OK);
+    fclose(c[i].log);
+    /* the engine line says where the kernels came from */
+    assert_true((strstr(log, "loaded from the kernel cache in") != NULL) == (i == 2));
+    free(log);
   }
   for (int i = 1; i < 3; i++) {
     char *m0 = metrics_untimed(c[0].out_dir), *m = metrics_untimed(c[i].out_dir);
