@@ -22,7 +22,6 @@
 #include "intprog.h"
 
 #ifdef JSCC_HAVE_LLVM
-#include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
@@ -378,12 +377,7 @@ Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, IpKer
     return diag_oom(d);
   }
 
-  st = cg_llvm_set_host(r.mod, d);
-  char *verr = NULL;
-  if (!st && LLVMVerifyModule(r.mod, LLVMReturnStatusAction, &verr))
-    st = diag_error(d, (SrcLoc){0}, "codegen: internal error, the integer kernel does not verify: %s", verr);
-  LLVMDisposeMessage(verr);
-  if (st) {
+  if ((st = cg_llvm_set_host(r.mod, d))) {
     LLVMDisposeModule(r.mod);
     LLVMOrcDisposeThreadSafeContext(tsc);
     return st;

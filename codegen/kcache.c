@@ -47,9 +47,11 @@ void cg_kcache_key(const CgKeyParts *k, uint8_t key[32]) {
   IrSha256 s;
   ir_sha256_init(&s);
   char num[64];
-  /* The module text before optimisation: the plan (sizes, offsets, the optimizer's constants)
-   * and the renderer's choices (vector width, unrolling), so everything the model decides. */
-  put_part(&s, k->module_text);
+  /* The module before optimisation: the plan (sizes, offsets, the optimizer's constants) and
+   * the renderer's choices (vector width, unrolling), so everything the model decides. */
+  uint64_t n = k->module_bytes;
+  ir_sha256_update(&s, &n, sizeof n);
+  ir_sha256_update(&s, k->module, k->module_bytes);
   /* The IR pipeline and its pass builder options: the same module optimised otherwise is
    * other code. */
   put_part(&s, k->pipeline);

@@ -7,7 +7,8 @@
 
 /* Everything that decides a kernel's machine code (kcache.c says why each is there). */
 typedef struct CgKeyParts {
-  const char *module_text;  /* the module before optimisation, with its triple and attributes */
+  const void *module;       /* the module before optimisation, with its triple and attributes, as */
+  size_t module_bytes;      /* bitcode */
   const char *pipeline;     /* the IR pass pipeline */
   bool unroll_slp;          /* the pass builder's loop unrolling and SLP vectorisation */
   int codegen_level;        /* machine code generation level, 0-3 */

@@ -17,7 +17,7 @@ Status cg_llvm_err(Diag *d, const char *who, const char *what, LLVMErrorRef e);
  * function, so that the module's text says what it is compiled for (and so keys the cache). */
 Status cg_llvm_set_host(LLVMModuleRef mod, Diag *d);
 
-/* How a rendered, verified module becomes a kernel. */
+/* How a rendered module becomes a kernel. */
 typedef struct CgJitJob {
   const char *pipeline;     /* the IR pipeline (a new-pass-manager string) */
   bool unroll_slp;          /* keep the pass builder's loop unrolling and SLP defaults (false: both off) */
@@ -38,7 +38,7 @@ typedef struct CgJitResult {
                                            are all in codegen_ms) */
 } CgJitResult;
 
-/* Optimises and compiles mod (owned from here on, with tsc) with ORC LLJIT, or, with a
+/* Verifies, optimises and compiles mod (owned from here on, with tsc) with ORC LLJIT, or, with a
  * cache directory, links the object a previous run stored for the same key (kcache.c) and
  * on a miss compiles through an object file that it stores.  A cache that cannot be read
  * is a miss, one that cannot be written a warning in d. */
