@@ -41,7 +41,8 @@ typedef struct CgOptions {
                                  stores to scratch, feature-major (cg_plan_observed) */
   int nobserve;
   const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir): compiled kernels are kept
-                                under kernels/ (CPU) and cuda/ (PTX); NULL: no disk cache */
+                                under kernels/ (CPU) and cuda/ (PTX); NULL: no disk cache.  Not
+                                copied: it must outlive the plan */
 } CgOptions;
 
 typedef struct CgPlan CgPlan;  /* opaque; see plan.c */

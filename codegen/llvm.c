@@ -7,8 +7,10 @@
  * are broadcast from the parameter array; accumulators keep one partial sum per lane in
  * scratch and are reduced when the loop ends.  exp and log are inlined polynomials (Cephes'
  * expf/logf), so nothing calls libm inside a loop.  Point operations (batch statistics, the
- * optimizer) are small scalar loops.  The module is optimised with the new pass manager's
- * default<O2> pipeline for the host CPU and JIT-compiled. */
+ * optimizer) are small scalar loops.  The module is optimised with a scalar cleanup
+ * pipeline (CG_PIPELINE) for the host CPU and JIT-compiled; with a cache directory the
+ * machine code goes through an object file kept on disk and reused by the next run that
+ * renders the same module (kcache.c; cg_llvm_jit_build, which intllvm.c shares). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
