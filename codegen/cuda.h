@@ -71,7 +71,7 @@ int cg_cuda_arch(const CgCuda *c);            /* compute capability, 90 for an H
 const char *cg_cuda_device_name(const CgCuda *c);
 
 typedef struct CgCudaKernel CgCudaKernel;
-/* Renders, compiles (cached by a hash of the source and options under ~/.cache/jscc/cuda),
+/* Renders, compiles (cached by a hash of the source and options under <p's kernel_cache>/cuda),
  * loads and resolves the plan's kernel. */
 Status cg_cuda_compile(CgCuda *c, const CgPlan *p, CgCudaKernel **out, double *compile_ms, Diag *d);
 void cg_cuda_kernel_free(CgCudaKernel *k);

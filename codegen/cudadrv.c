@@ -10,8 +10,9 @@
  * goes through one checked wrapper that reports the call, the driver's error name and its
  * error string.
  *
- * The PTX of a kernel is cached under $JSCC_CACHE_DIR/cuda, $XDG_CACHE_HOME/jscc/cuda or
- * ~/.cache/jscc/cuda, named by a 64-bit FNV-1a hash of the CUDA C, the architecture and
+ * The PTX of a kernel is cached under <cache dir>/cuda (CgOptions.kernel_cache, which the
+ * runtime resolves with ir_cache_dir: $JSCC_CACHE_DIR, $XDG_CACHE_HOME/jscc or ~/.cache/jscc
+ * unless --cache-dir says otherwise), named by a 64-bit FNV-1a hash of the CUDA C, the architecture and
  * CUDA_CACHE_TAG (bump it when nvrtc.c's options change), written atomically (a temporary
  * file renamed into place) so that concurrent runs never read half a file.  A cached file
  * the driver refuses is compiled again and replaced.
@@ -259,22 +260,12 @@ static uint64_t ptx_key(const char *src, int arch) {
   return fnv1a(h, CUDA_CACHE_TAG, sizeof CUDA_CACHE_TAG);
 }
 
-/* $JSCC_CACHE_DIR/cuda, $XDG_CACHE_HOME/jscc/cuda or ~/.cache/jscc/cuda; false when none
- * can be named. */
-static bool ptx_cache_dir(char *buf, size_t cap) {
-  const char *v;
-  int n;
-  if ((v = getenv("JSCC_CACHE_DIR")) && *v)
-    n = snprintf(buf, cap, "%s/cuda", v);
-  else if ((v = getenv("XDG_CACHE_HOME")) && *v)
-    n = snprintf(buf, cap, "%s/jscc/cuda", v);
-  else if ((v = getenv("HOME")) && *v)
-    n = snprintf(buf, cap, "%s/.cache/jscc/cuda", v);
-  else
-    return false;
+/* <the plan's kernel_cache>/cuda; false when there is no cache directory. */
+static bool ptx_cache_dir(const CgPlan *p, char *buf, size_t cap) {
+  if (!p->o.kernel_cache || !*p->o.kernel_cache) return false;
+  int n = snprintf(buf, cap, "%s/cuda", p->o.kernel_cache);
   return n > 0 && (size_t)n < cap;
 }
-
 
 /* The first line of every cache file names its key, so that a file of another key (copied,
  * renamed) is never loaded as this one. */
@@ -363,7 +354,7 @@ Status cg_cuda_compile(CgCuda *c, const CgPlan *p, CgCudaKernel **out, double *c
   Status st = cg_cuda_render(p, &src, d);
   if (!st && src.oom) st = diag_oom(d);
   char dir[PATH_MAX], path[PATH_MAX + 64];
-  bool use_cache = !st && ptx_cache_dir(dir, sizeof dir);
+  bool use_cache = !st && ptx_cache_dir(p, dir, sizeof dir);
   uint64_t key = st ? 0 : ptx_key(sb_str(&src), c->arch);
   if (use_cache) {
     int n = snprintf(path, sizeof path, "%s/%016llx-sm_%d.ptx", dir, (unsigned long long)key, c->arch);

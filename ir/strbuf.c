@@ -271,3 +271,19 @@ bool ir_mkdir_p(const char *path, unsigned mode) {
   }
   return true;
 }
+
+bool ir_cache_dir(const char *option, char *buf, size_t cap) {
+  const char *v;
+  int n;
+  if (option && *option)
+    n = snprintf(buf, cap, "%s", option);
+  else if ((v = getenv("JSCC_CACHE_DIR")) && *v)
+    n = snprintf(buf, cap, "%s", v);
+  else if ((v = getenv("XDG_CACHE_HOME")) && *v)
+    n = snprintf(buf, cap, "%s/jscc", v);
+  else if ((v = getenv("HOME")) && *v)
+    n = snprintf(buf, cap, "%s/.cache/jscc", v);
+  else
+    return false;
+  return n > 0 && (size_t)n < cap;
+}

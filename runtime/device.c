@@ -134,6 +134,7 @@ Status rt_dev_open(const RtDevConfig *c, RtDev **out, Diag *d) {
   if (c->train && c->oc) {
     CgOptions o = rt_dev_plan_options(c->s, c->batch, true);
     o.optim = optim_of(c->oc);
+    o.kernel_cache = c->kernel_cache;
     double ms = 0;
     if ((st = cg_plan_build(c->train, &o, &v->tplan, d)) || (st = cg_cuda_compile(v->cu, v->tplan, &v->tk, &ms, d)))
       goto fail;
@@ -141,6 +142,7 @@ Status rt_dev_open(const RtDevConfig *c, RtDev **out, Diag *d) {
   }
   CgOptions o = rt_dev_plan_options(c->s, c->batch, false);
   if (c->oc) o.optim = optim_of(c->oc);
+  o.kernel_cache = c->kernel_cache;
   double ms = 0;
   if ((st = cg_plan_build(c->eval, &o, &v->eplan, d)) || (st = cg_cuda_compile(v->cu, v->eplan, &v->ek, &ms, d)))
     goto fail;

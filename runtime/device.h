@@ -28,6 +28,7 @@ typedef struct RtDevConfig {
   const OptimConfig *oc;     /* the optimizer (NULL: evaluation only) */
   int64_t batch;             /* rows per step */
   uint64_t seed;             /* the dropout stream */
+  const char *kernel_cache;  /* the jscc cache directory (PTX under cuda/), or NULL: no PTX cache */
 } RtDevConfig;
 
 /* Opens device 0, builds and compiles the plans.  Without a driver or a device, the error

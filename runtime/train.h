@@ -83,6 +83,8 @@ typedef struct RtTrainConfig {
   RtKernelSet *kernels;      /* jit: borrow compiled kernels from here (NULL: compile our own) */
   RtEpochHook on_epoch;      /* called after every epoch (NULL: none) */
   void *on_epoch_ud;
+  const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir) that keeps compiled kernels
+                                (CPU objects, CUDA PTX); NULL: compile every time */
 } RtTrainConfig;
 void rt_train_config_default(RtTrainConfig *c);
 
@@ -125,6 +127,7 @@ typedef struct RtTestConfig {
   RtDeviceKind device;       /* cpu (default) or cuda (engine must be auto) */
   FILE *log;                 /* the data and engine lines; NULL: none */
   RtKernelSet *kernels;      /* jit: borrow the evaluation kernel from here (NULL: compile it) */
+  const char *kernel_cache;  /* as RtTrainConfig's */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);
 
