@@ -75,6 +75,8 @@ void model_free(Model *m);
 /* -1 when o is one of the shared options (and valid), 0 when it is not, else a usage exit. */
 int shared_opt(const char *cmd, int o, const SharedOpts *so);
 
+/* The cache directory for compiled kernels (NULL with --no-cache), in buf. */
+const char *kernel_cache_dir(const RtDataOpts *o, char *buf, size_t cap);
 /* The value of key in a dict Value (a config's root table); NULL when absent. */
 const Value *cfg_lookup(const Value *dict, const char *key);
 

@@ -395,6 +395,9 @@ typedef struct Shared {
   int ndata;
   RtKernelSet *ks;
   Arena *a;
+  char kdir[4096];    /* the kernel cache (of the first trial's data options) */
+  const char *kcache; /* kdir, or NULL: --no-cache */
+  bool kcache_set;
 } Shared;
 
 static Status shared_model(Shared *sh, const TrainArgs *ta, const Pipeline *pl, Model **out, Diag *d) {
@@ -462,6 +465,8 @@ static int prepare_trial(const ExpSweep *sw, int t, Shared *sh, RtTrainConfig *c
   c->model_hash = rt_hash64(m->src->text, m->src->len);
   c->dataset = ds;
   c->kernels = sh->ks;
+  if (!sh->kcache_set) sh->kcache = kernel_cache_dir(&c->data, sh->kdir, sizeof sh->kdir), sh->kcache_set = true;
+  c->kernel_cache = sh->kcache;
   c->argc = tr->argc;
   c->argv = tr->argv;
   return -1;

@@ -82,10 +82,12 @@ int cmd_test(int argc, char **argv) {
   PipeSrc ps;
   Status st = pipe_build(passes, config, true, &ps, &d);
   if (!st) st = model_load(&m, argv[optind], model, ps.pl, &d);
+  char kdir[4096];
   if (!st) {
     c.fwd = m.fwd;
     c.train = m.train;
     c.log = stdout;
+    c.kernel_cache = kernel_cache_dir(&c.data, kdir, sizeof kdir);
     RtEvalResult r;
     bool integer = c.engine == RT_ENGINE_INT || c.engine == RT_ENGINE_INT_C;
     if (!(st = integer ? rt_int_test(&c, c.engine == RT_ENGINE_INT, &r, &d) : rt_test(&c, &r, &d))) {

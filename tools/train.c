@@ -306,6 +306,8 @@ static int train_main(int argc, char **argv, char **typed) {
   TrainArgs ta;
   int code = train_args_parse(argc, argv, &ta);
   if (code >= 0) return code;
+  char kdir[4096];
+  ta.c.kernel_cache = kernel_cache_dir(&ta.c.data, kdir, sizeof kdir);
   Diag d;
   diag_init(&d, stderr);
   Model m = {0};

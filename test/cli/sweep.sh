@@ -101,6 +101,7 @@ expect random 0 "3 trials" -- sweep examples/jsc_tiny.jsc --lr log:1e-4:1e-2:2 -
   --max-epochs 1 "${small[@]}" --out "$tmp/R1"
 expect random-again 0 "3 trials" -- sweep examples/jsc_tiny.jsc --lr log:1e-4:1e-2:2 --batch-size 128,512 --random 3 \
   --max-epochs 1 "${small[@]}" --out "$tmp/R2"
+check kernel-cache-hit bash -c "grep -q 'loaded from the kernel cache' '$tmp/R2'/trials/000-*/train.log"
 check random-same bash -c "diff <(grep -A3 '\"trials\"' '$tmp/R1/sweep.json') <(grep -A3 '\"trials\"' '$tmp/R2/sweep.json')"
 expect repeat 0 "4 trials: 4 ok" -- sweep examples/jsc_tiny.jsc --lr 1e-3,1e-2 --repeat 2 --max-epochs 1 "${small[@]}" --out "$tmp/P"
 check repeat-seeds bash -c "cut -d, -f3,4 '$tmp/P/results.csv' | tr '\n' ' ' | grep -qx 'lr,seed 1e-3,0 1e-3,1 1e-2,0 1e-2,1 '"
