@@ -58,6 +58,9 @@ struct RtDev {
   uint64_t table;            /* [ntrials] JsccDevArgs: a group launch's arguments (0 for one trial) */
   JsccDevArgs *host_table;   /* [ntrials] their host copy */
   double *host_metrics;      /* [ntrials][2] */
+  void **dst;                /* [ntrials] where each trial's copy of a slab goes (slab_download) */
+  void *stage;               /* [stage_cap] bytes: a whole slab, downloaded in one transfer */
+  size_t stage_cap;
   float *host_logits;        /* [ntrials][host_cap][classes] */
   int64_t host_cap;
   DevSplit splits[MAX_SPLITS];
@@ -214,7 +217,8 @@ Status rt_dev_open_group(const RtDevConfig *c, int ntrials, RtDev **out, Diag *d
   v->seeds = ir_malloc((size_t)ntrials * sizeof *v->seeds);
   v->host_table = ir_calloc((size_t)ntrials, sizeof *v->host_table);
   v->host_metrics = ir_calloc((size_t)ntrials, 2 * sizeof(double));
-  Status st = !v->seeds || !v->host_table || !v->host_metrics ? diag_oom(d) : JS_OK;
+  v->dst = ir_calloc((size_t)ntrials, sizeof *v->dst);
+  Status st = !v->seeds || !v->host_table || !v->host_metrics || !v->dst ? diag_oom(d) : JS_OK;
   for (int b = 0; !st && b < ntrials; b++) v->seeds[b] = c->seeds ? c->seeds[b] : c->seed;
   if (!st) st = open_cuda(v, d);
   if (!st) st = build_kernels(v, c, d);
@@ -249,6 +253,8 @@ void rt_dev_close(RtDev *v) {
   ir_free(v->seeds);
   ir_free(v->host_table);
   ir_free(v->host_metrics);
+  ir_free(v->dst);
+  ir_free(v->stage);
   ir_free(v->host_logits);
   ir_free(v);
 }
@@ -347,6 +353,21 @@ static Status upload_opt(RtDev *v, OptimState *const *opt, Diag *d) {
   return st;
 }
 
+/* The first `bytes` of every trial's copy in slab sl to v->dst[b], in one transfer through
+ * v->stage: a group of dozens of trials makes one driver call per slab, not one per trial. */
+static Status slab_download(RtDev *v, const Slab *sl, size_t bytes, Diag *d) {
+  size_t all = sl->stride * (size_t)v->ntrials;
+  if (all > v->stage_cap) {
+    void *p = ir_realloc(v->stage, all);
+    if (!p) return diag_oom(d);
+    v->stage = p;
+    v->stage_cap = all;
+  }
+  Status st = cg_cuda_download(v->cu, v->stage, sl->ptr, all, d);
+  for (int b = 0; !st && b < v->ntrials; b++) memcpy(v->dst[b], (char *)v->stage + (size_t)b * sl->stride, bytes);
+  return st;
+}
+
 /* Trial b's arguments: its buffers, the shared split. */
 static JsccDevArgs trial_args(const RtDev *v, const DevSplit *ds, int b) {
   return (JsccDevArgs){.params = at(&v->params, b), .grads = at(&v->grads, b), .opt_m = at(&v->opt_m, b),
@@ -368,9 +389,8 @@ static Status launch(RtDev *v, const CgCudaKernel *k, Diag *d) {
     a = (JsccDevArgs){.trials = v->table, .ntrials = v->ntrials, .batch = a.batch, .nsteps = a.nsteps};
   }
   if ((st = cg_cuda_launch(v->cu, k, &a, d))) return st;
-  for (int b = 0; !st && b < v->ntrials; b++)
-    st = cg_cuda_download(v->cu, v->host_metrics + 2 * b, at(&v->metrics, b), 2 * sizeof(double), d);
-  return st;
+  for (int b = 0; b < v->ntrials; b++) v->dst[b] = v->host_metrics + 2 * b;
+  return slab_download(v, &v->metrics, 2 * sizeof(double), d);
 }
 
 /* ---- training ---- */
@@ -391,15 +411,18 @@ static Status upload_orders(RtDev *v, const int64_t *const *orders, int64_t nord
 /* The model and the optimizer state of every trial, back into the host's copies. */
 static Status download_trials(RtDev *v, RtState *const *s, OptimState *const *opt, Diag *d) {
   size_t fb = v->total * sizeof(float);
-  Status st = JS_OK;
-  for (int b = 0; !st && b < v->ntrials; b++) {
-    if ((st = cg_cuda_download(v->cu, s[b]->data, at(&v->params, b), fb, d)) ||
-        (st = cg_cuda_download(v->cu, s[b]->i64, at(&v->i64, b), (size_t)v->nparams * sizeof(int64_t), d)) ||
-        (st = cg_cuda_download(v->cu, opt[b]->m, at(&v->opt_m, b), fb, d)))
-      break;
-    if (v->has_v && opt[b]->v) st = cg_cuda_download(v->cu, opt[b]->v, at(&v->opt_v, b), fb, d);
-  }
-  return st;
+  Status st;
+  for (int b = 0; b < v->ntrials; b++) v->dst[b] = s[b]->data;
+  if ((st = slab_download(v, &v->params, fb, d))) return st;
+  for (int b = 0; b < v->ntrials; b++) v->dst[b] = s[b]->i64;
+  if ((st = slab_download(v, &v->i64, (size_t)v->nparams * sizeof(int64_t), d))) return st;
+  for (int b = 0; b < v->ntrials; b++) v->dst[b] = opt[b]->m;
+  if ((st = slab_download(v, &v->opt_m, fb, d))) return st;
+  if (!v->has_v) return JS_OK;
+  for (int b = 0; b < v->ntrials; b++)
+    if (!opt[b]->v) return JS_OK; /* no second moment to keep on the host */
+  for (int b = 0; b < v->ntrials; b++) v->dst[b] = opt[b]->v;
+  return slab_download(v, &v->opt_v, fb, d);
 }
 
 Status rt_dev_train_epoch_group(RtDev *v, RtState *const *s, OptimState *const *opt, const RtSplit *sp,
@@ -479,12 +502,9 @@ Status rt_dev_eval_group(RtDev *v, const RtState *const *s, const RtSplit *sp, c
   }
   if ((st = launch(v, v->ek, d))) return st;
   size_t nl = (size_t)sp->n * (size_t)v->classes;
-  for (int b = 0; b < v->ntrials; b++) {
-    float *h = v->host_logits + (size_t)b * nl;
-    if ((st = cg_cuda_download(v->cu, h, at(&v->logits, b), nl * sizeof(float), d))) return st;
-    loss_sum[b] = v->host_metrics[2 * b];
-    logits[b] = h;
-  }
+  for (int b = 0; b < v->ntrials; b++) v->dst[b] = v->host_logits + (size_t)b * nl;
+  if ((st = slab_download(v, &v->logits, nl * sizeof(float), d))) return st;
+  for (int b = 0; b < v->ntrials; b++) loss_sum[b] = v->host_metrics[2 * b], logits[b] = v->dst[b];
   return JS_OK;
 }
 
