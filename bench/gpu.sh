@@ -332,12 +332,12 @@ done
 
 # ---- 6. the Lab 1 grid: groups of trials against one by one (--cpu-check: the arguments, then
 # the plumbing, expected to fail without a GPU)
-sweep_args=(--batches "$(IFS=,; echo "${batches[*]}")")
+sweep_args=(--batches "$(IFS=,; echo "${batches[*]}")") sweep_what="5 lrs x 10 epochs"
 if [ "$mode" = cpu ]; then
   step "arguments: gpu_sweep --lrs x exits 2" 10 bash -c '"$0/bench/gpu_sweep" --lrs x >/dev/null 2>&1; [ $? -eq 2 ]' "$build"
-  sweep_args+=(--synth-n 20000 --epochs 1)
+  sweep_args+=(--synth-n 20000 --epochs 1) sweep_what="5 lrs x 1 epoch on 20,000 jets"
 fi
-step "Lab 1 grid: jsc_tiny, 5 lrs x 10 epochs, groups vs one by one" 200 "${may[@]}" sweep_run "${sweep_args[@]}"
+step "Lab 1 grid: jsc_tiny, $sweep_what, groups vs one by one" 200 "${may[@]}" sweep_run "${sweep_args[@]}"
 
 # ---- 7. PyTorch on the same GPU (--cpu-check: on the CPU, 20,000 rows: the plumbing only)
 csv=$(IFS=,; echo "${batches[*]}")
