@@ -425,15 +425,17 @@ Status cg_cuda_download(CgCuda *c, void *dst, uint64_t src, size_t bytes, Diag *
   return JS_OK;
 }
 
-/* One block of CG_CUDA_THREADS threads; the argument struct is the kernel's one parameter,
- * by value (kernelParams[0] points at it, the driver copies sizeof(JsccDevArgs) bytes).
- * Synchronous: a fault inside the kernel is reported by cuCtxSynchronize. */
+/* One block of CG_CUDA_THREADS threads per trial (one, or a->ntrials for a group); the
+ * argument struct is the kernel's one parameter, by value (kernelParams[0] points at it, the
+ * driver copies sizeof(JsccDevArgs) bytes).  Synchronous: a fault inside the kernel is
+ * reported by cuCtxSynchronize. */
 Status cg_cuda_launch(CgCuda *c, const CgCudaKernel *k, const JsccDevArgs *a, Diag *d) {
   void *params[1] = {(void *)a};
-  CU_CHECK(c, c->api.LaunchKernel(k->fn, 1, 1, 1, CG_CUDA_THREADS, 1, 1, k->shared, NULL, params, NULL), d,
-           "cuLaunchKernel (%s, %u threads, %u bytes of shared memory)", k->entry, (unsigned)CG_CUDA_THREADS,
-           k->shared);
-  CU_CHECK(c, c->api.CtxSynchronize(), d, "cuCtxSynchronize (after %s: %lld steps of %lld rows)", k->entry,
-           (long long)a->nsteps, (long long)a->batch);
+  unsigned blocks = a->trials ? (unsigned)a->ntrials : 1;
+  CU_CHECK(c, c->api.LaunchKernel(k->fn, blocks, 1, 1, CG_CUDA_THREADS, 1, 1, k->shared, NULL, params, NULL), d,
+           "cuLaunchKernel (%s, %u block%s of %u threads, %u bytes of shared memory)", k->entry, blocks,
+           blocks == 1 ? "" : "s", (unsigned)CG_CUDA_THREADS, k->shared);
+  CU_CHECK(c, c->api.CtxSynchronize(), d, "cuCtxSynchronize (after %s: %u trial%s, %lld steps of %lld rows)", k->entry,
+           blocks, blocks == 1 ? "" : "s", (long long)a->nsteps, (long long)a->batch);
   return JS_OK;
 }
