@@ -313,8 +313,10 @@ static Status jit_kernel(Engine *e, const Graph *g, const CgOptions *o, const Cg
                          CgPlan **own_p, CgKernel **own_k, Diag *d) {
   double ms = 0;
   if (e->kernels) {
-    Status st = rt_kernel_set_get(e->kernels, g, o, p, k, &ms, d);
+    bool hit = false;
+    Status st = rt_kernel_set_get(e->kernels, g, o, p, k, &ms, &hit, d);
     e->compile_ms += ms;
+    e->kernels_cached = hit && (e->kernels_cached || !e->tk || *k == e->tk);
     return st;
   }
   Status st = cg_plan_build(g, o, own_p, d);
@@ -551,12 +553,17 @@ static void engine_describe(const Engine *e, FILE *log) {
     char what[512];
     rt_dev_describe(e->dev, what, sizeof what);
     fprintf(log, "engine: cuda (%s)\n", what);
-  } else if (e->kind == RT_ENGINE_JIT)
-    fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, %s in %.0f ms)\n",
-            cg_host_cpu(), e->tplan ? "training" : "evaluation", cg_plan_passes(e->tplan ? e->tplan : e->eplan),
-            cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es",
-            e->kernels_cached ? "loaded from the kernel cache" : "compiled", e->compile_ms);
-  else if (e->why[0])
+  } else if (e->kind == RT_ENGINE_JIT) {
+    char how[96];
+    if (e->kernels && e->compile_ms == 0) /* a sweep's later trials */
+      snprintf(how, sizeof how, "shared with the other runs of this process");
+    else
+      snprintf(how, sizeof how, "%s in %.0f ms", e->kernels_cached ? "loaded from the kernel cache" : "compiled",
+               e->compile_ms);
+    fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, %s)\n", cg_host_cpu(),
+            e->tplan ? "training" : "evaluation", cg_plan_passes(e->tplan ? e->tplan : e->eplan),
+            cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es", how);
+  } else if (e->why[0])
     fprintf(log, "engine: ref (reference executor; jit unavailable: %s)\n", e->why);
   else
     fprintf(log, "engine: ref (reference executor)\n");

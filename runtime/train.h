@@ -39,9 +39,10 @@ Status rt_kernel_set_new(RtKernelSet **out, Diag *d);
 void rt_kernel_set_free(RtKernelSet *ks);          /* after every borrower has finished */
 /* The plan and kernel for g under o (o->observe must be NULL), built at the first call; a
  * failure is remembered and reported again to every later caller.  *compile_ms is the time
- * this call spent compiling (0 when the kernel existed). */
+ * this call spent compiling (0 when the kernel existed); *cache_hit whether the build loaded
+ * it from the on-disk kernel cache (o->kernel_cache). */
 Status rt_kernel_set_get(RtKernelSet *ks, const Graph *g, const CgOptions *o, const CgPlan **plan,
-                         const CgKernel **kernel, double *compile_ms, Diag *d);
+                         const CgKernel **kernel, double *compile_ms, bool *cache_hit, Diag *d);
 
 /* ==== train.c ==== */
 
