@@ -72,10 +72,14 @@ static char *path_join(Arena *a, const char *dir, const char *name) {
   return arena_printf(a, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
+/* On the stack rather than in the arena: an allocation failure here would read as "no such
+ * file" and change what the directory is taken for. */
 static bool file_exists(const char *dir, const char *name, Arena *a) {
+  char p[4096];
   struct stat st;
-  char *p = path_join(a, dir, name);
-  return p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  (void)a;
+  int n = snprintf(p, sizeof p, "%s/%s", dir, name);
+  return n > 0 && (size_t)n < sizeof p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* DIR/NAME into r->src; JS_EIO (reported) when it cannot be read. */
@@ -952,16 +956,37 @@ static void html_results(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o, 
   sb_puts(sb, "</table>\n</div>\n");
 }
 
-/* The columns of the seed summary: the ranking metric, then the usual three. */
-static int summary_cols(const ExpReportOpts *o, ExpCol out[4]) {
+/* The columns of the seed summary: the ranking metric, then the usual three where any trial
+ * has a value. */
+static int summary_cols(const ExpStudy *s, const ExpReportOpts *o, ExpCol out[4]) {
   ExpCol want[] = {o->metric, EXP_COL_FINAL_VAL_ACC, EXP_COL_TEST_ACC, EXP_COL_BEST_VAL_LOSS};
+  bool used[EXP_NCOLS];
+  used_cols(s, used);
   int n = 0;
   for (int i = 0; i < 4; i++) {
-    bool dup = false;
+    bool dup = i > 0 && !used[want[i]];
     for (int j = 0; j < n; j++) dup = dup || out[j] == want[i];
     if (!dup) out[n++] = want[i];
   }
   return n;
+}
+
+/* Whether mean v ranks before mean u: a value before none, then by the column's direction. */
+static bool mean_before(double v, double u, bool up) {
+  if (isnan(v) || isnan(u)) return !isnan(v) && isnan(u);
+  return up ? v > u : v < u;
+}
+
+/* Points by their mean of col, best first, ties in trial order (insertion sort: stable). */
+static void rank_points(const ExpStudy *s, ExpCol col, int *order) {
+  double *mean = ir_malloc((s->npoints + 1) * sizeof *mean), sd;
+  for (int p = 0; p < s->npoints; p++) {
+    if (mean) exp_point_stat(s, p, col, &mean[p], &sd);
+    int j = p;
+    for (; mean && j > 0 && mean_before(mean[p], mean[order[j - 1]], cols[col].up); j--) order[j] = order[j - 1];
+    order[j] = p; /* out of memory: trial order */
+  }
+  ir_free(mean);
 }
 
 static void html_point_row(StrBuf *sb, const ExpStudy *s, int p, const ExpCol *sc, int nsc) {
@@ -984,11 +1009,16 @@ static void html_point_row(StrBuf *sb, const ExpStudy *s, int p, const ExpCol *s
   sb_puts(sb, "</tr>\n");
 }
 
-/* Mean +- std over seeds per point, in the order of the points' means. */
+/* Mean +- std over seeds per point, best mean first. */
 static void html_seeds(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o) {
   if (s->seed_axis < 0 || s->npoints == s->ntrials) return;
   ExpCol sc[4];
-  int nsc = summary_cols(o, sc);
+  int nsc = summary_cols(s, o, sc), *order = ir_malloc(s->npoints * sizeof *order);
+  if (!order) {
+    sb->oom = true;
+    return;
+  }
+  rank_points(s, o->metric, order);
   sb_puts(sb, "<h2 id=\"seeds\">Mean &plusmn; standard deviation over seeds</h2>\n"
               "<p>Over the trials that finished (ok) at each point; the standard deviation is the sample one (n&minus;1).</p>\n"
               "<table class=\"seeds\">\n<tr><th class=\"l\">model</th>");
@@ -997,8 +1027,9 @@ static void html_seeds(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o) {
   sb_puts(sb, "<th>ok / seeds</th>");
   for (int c = 0; c < nsc; c++) sb_printf(sb, "<th>%s</th>", cols[sc[c]].name);
   sb_puts(sb, "</tr>\n");
-  for (int p = 0; p < s->npoints; p++) html_point_row(sb, s, p, sc, nsc);
+  for (int p = 0; p < s->npoints; p++) html_point_row(sb, s, order[p], sc, nsc);
   sb_puts(sb, "</table>\n");
+  ir_free(order);
 }
 
 static void html_figures(StrBuf *sb, const ExpFigure *figs, int nfigs, const char *note) {
