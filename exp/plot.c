@@ -39,6 +39,7 @@ typedef struct Plot {
   const char *xlabel, *ylabel;
   bool logx;             /* x is drawn as log10(x), ticked at each x */
   bool epochs;           /* x counts epochs: whole-number ticks */
+  bool yzero;            /* the y axis starts at 0 (times: differences are read as ratios) */
   int nlines;
   Line *lines;           /* [nlines] */
   const char *legend_note; /* a last legend line ("solid: train, dashed: val"), or NULL */
@@ -195,11 +196,22 @@ static void curve_lines(Pb *b, Plot *pl, int va, int solid, int dashed) {
   }
 }
 
+/* Times below a second in milliseconds, so the axis needs no "(x10^-2)" exponent. */
+static void ms_if_short(Plot *pl) {
+  double top = 0;
+  for (int i = 0; i < pl->nlines; i++)
+    for (int k = 0; k < pl->lines[i].n; k++) top = fmax(top, pl->lines[i].y[k]);
+  if (top >= 1) return;
+  for (int i = 0; i < pl->nlines; i++)
+    for (int k = 0; k < pl->lines[i].n; k++) pl->lines[i].y[k] *= 1000;
+  pl->ylabel = "time per epoch (ms)";
+}
+
 /* Seconds per epoch against batch size, one line per model. */
 static void plot_epoch_time(Pb *b, Plot *pl, int bs) {
   const ExpStudy *s = b->s;
   const ExpAxis *x = &s->axes[bs];
-  *pl = (Plot){.name = "epoch_time", .title = "Epoch time against batch size", .logx = true,
+  *pl = (Plot){.name = "epoch_time", .title = "Epoch time against batch size", .logx = true, .yzero = true,
                .xlabel = "batch size (jets, log scale)", .ylabel = "time per epoch (s)"};
   /* Epoch time hardly depends on the other options (learning rate, seed): average over them
    * rather than slice, so that every batch size has its point. */
@@ -225,6 +237,7 @@ static void plot_epoch_time(Pb *b, Plot *pl, int bs) {
     l->label = pl_text(b, s->models[m]), l->color = color_of(m), l->style = 1;
     pl->nlines += l->n > 0;
   }
+  ms_if_short(pl);
 }
 
 static void plot_val_by_bs(Pb *b, Plot *pl, int bs) {
@@ -324,7 +337,8 @@ static void line_range(const Plot *p, double *x0, double *x1, double *y0, double
   if (dx <= 0) dx = p->logx ? 0.5 : 1;
   if (dy <= 0) dy = fabs(*y0) > 0 ? fabs(*y0) * 0.1 : 1;
   *x0 -= (p->epochs ? 0.02 : 0.05) * dx, *x1 += (p->epochs ? 0.02 : 0.05) * dx;
-  *y0 -= 0.05 * dy, *y1 += 0.05 * dy;
+  if (p->yzero) *y0 = 0, dy = *y1 > 0 ? *y1 : 1;
+  *y0 -= p->yzero ? 0 : 0.05 * dy, *y1 += 0.05 * dy;
 }
 
 /* The log x axis ticked at each batch size of the first line (the data's own values). */
@@ -447,7 +461,13 @@ static bool draw_file(const Plot *p, const char *dev, const char *path) {
   jmp_buf jb;
   plot_msg[0] = 0;
   plot_jmp = &jb;
-  if (setjmp(jb)) return plot_jmp = NULL, false;
+  if (setjmp(jb)) {
+    /* What plexit does after its handler returns, short of exiting: end every stream, so
+     * that the next figure starts from a clean PLplot. */
+    if (!setjmp(jb)) plend();
+    plot_jmp = NULL;
+    return false;
+  }
   plsexit(plot_exit);
   plsabort(plot_abort);
   plsdev(dev);

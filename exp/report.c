@@ -334,8 +334,13 @@ static Status trial_values(Rd *r, const JVal *tv, int i, ExpTrial *t) {
   if (st) return st;
   if (!(t->values = arena_alloc(s->arena, (s->naxes + 1) * sizeof *t->values))) return diag_oom(r->d);
   for (int k = 0; k < s->naxes; k++) {
-    snprintf(what, sizeof what, "trials[%d].values.%s", i, s->axes[k].name);
-    if ((st = j_str(r, vals, s->axes[k].name, what, &t->values[k]))) return st;
+    const ExpAxis *x = &s->axes[k];
+    snprintf(what, sizeof what, "trials[%d].values.%s", i, x->name);
+    if ((st = j_str(r, vals, x->name, what, &t->values[k]))) return st;
+    int v = 0;
+    while (v < x->nvalues && strcmp(x->values[v], t->values[k])) v++;
+    if (v == x->nvalues) /* the figures index the axis by the trial's value */
+      return rd_err(r, json_get(vals, x->name)->pos, "'%s': '%s' is not one of axes[%d].values", what, t->values[k], k);
   }
   return JS_OK;
 }

@@ -222,6 +222,30 @@ static void test_report_files(void **state) {
   scratch_free(dir);
 }
 
+/* PLplot failing (its output file cannot be opened) is an error, not an exit, and the next
+ * report in the same process draws normally. */
+static void test_plot_error(void **state) {
+  (void)state;
+  if (!exp_plot_available()) skip();
+  char *dir = scratch(), p[512];
+  snprintf(p, sizeof p, "%s/figures/.loss.svg.tmp", dir);
+  assert_true(ir_mkdir_p(p, 0777)); /* a directory where the figure's file should go */
+  Diag d;
+  diag_init(&d, NULL);
+  ExpReportOpts o;
+  exp_report_opts_default(&o);
+  const char *dirs[] = {dir};
+  assert_int_equal(exp_report(dirs, 1, &o, &d), JS_EIO);
+  assert_non_null(strstr(sb_str(&d.text), "PLplot (svgcairo) could not draw"));
+  assert_false(exists(dir, "report.html"));
+  rmdir(p);
+  assert_int_equal(exp_report(dirs, 1, &o, &d), JS_OK);
+  snprintf(p, sizeof p, "%s/figures/loss.png", dir);
+  check_png(p);
+  diag_free(&d);
+  scratch_free(dir);
+}
+
 /* ---- malformed input ---- */
 
 /* Replace the first `old` in DIR/NAME by `new`. */
@@ -273,6 +297,8 @@ static const BadCase bad_cases[] = {
     {"sweep.json", "\"id\": 1,", "\"id\": 0,", "sweep.json:", "trial id 0 appears twice"},
     {"sweep.json", "\"seed\": \"1\"}", "\"sed\": \"1\"}", "sweep.json:", "'trials[1].values.seed': expected a string, found none"},
     {"sweep.json", "\"version\": 1,", "\"version\": 1,,", "sweep.json:2:", NULL},
+    {"sweep.json", "\"lr\": \"1e-3\", \"seed\": \"1\"}", "\"lr\": \"1e-4\", \"seed\": \"1\"}", "sweep.json:",
+     "'trials[1].values.lr': '1e-4' is not one of axes[1].values"},
     {"trials/001-JSC_Tiny-bs64-lr1e-3-seed1/metrics.csv", "\n2,", "\n5,", "metrics.csv:3:1: error: expected epoch 2, got '5'", NULL},
     {"trials/001-JSC_Tiny-bs64-lr1e-3-seed1/metrics.csv", "val_acc", "val_accuracy", "metrics.csv:1:", "missing column 'val_acc'"},
 };
@@ -354,7 +380,7 @@ static void test_oom(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_sweep),  cmocka_unit_test(test_rank),        cmocka_unit_test(test_point_stat),
-      cmocka_unit_test(test_html_escape), cmocka_unit_test(test_golden_page), cmocka_unit_test(test_report_files),
+      cmocka_unit_test(test_html_escape), cmocka_unit_test(test_golden_page), cmocka_unit_test(test_report_files), cmocka_unit_test(test_plot_error),
       cmocka_unit_test(test_malformed),   cmocka_unit_test(test_not_a_study), cmocka_unit_test(test_run_dir),
       cmocka_unit_test(test_oom),
   };
