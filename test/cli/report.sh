@@ -10,6 +10,7 @@
 # (REPORT_SHOT=FILE keeps it, REPORT_KEEP=DIR the sweep); exits 77 (skipped) where Chromium is not installed.
 # Run from the source root.
 set -u
+shopt -s nullglob  # no figures in a build without PLplot
 jscc=$1
 mode=${2:-cli}
 tmp=$(mktemp -d)
