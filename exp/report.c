@@ -836,7 +836,7 @@ static const char page_style[] =
     "table{border-collapse:collapse;margin:.5em 0}\n"
     "th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right;white-space:nowrap}\n"
     "table.results,table.seeds{font-size:.9em}div.wide{overflow-x:auto}\n"
-    "th{background:#f0f0f0}.l{text-align:left}table.meta th{text-align:left}\n"
+    "th{background:#f0f0f0;white-space:normal}.l{text-align:left}table.meta th{text-align:left}\n"
     "tr.best td{background:#fff2a8;font-weight:bold}\n"
     "td.diverged,td.failed{color:#b00000}td.pending,td.running{color:#777}\n"
     "figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top;width:560px}\n"
@@ -917,6 +917,14 @@ static void html_header(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o) {
             exp_col_name(o->metric), exp_col_higher_better(o->metric) ? "higher" : "lower");
 }
 
+/* A column name that may break after its underscores (the results table fits a screen). */
+static void put_col_name(StrBuf *sb, const char *name) {
+  for (const char *p = name; *p; p++) {
+    sb_putc(sb, *p);
+    if (*p == '_' && p[1]) sb_puts(sb, "<wbr>");
+  }
+}
+
 static void html_results_head(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o, const bool used[EXP_NCOLS]) {
   sb_puts(sb, "<table class=\"results\">\n<tr><th>rank</th><th>id</th><th class=\"l\">model</th>");
   for (int k = 0; k < s->naxes; k++) {
@@ -925,8 +933,12 @@ static void html_results_head(StrBuf *sb, const ExpStudy *s, const ExpReportOpts
     sb_puts(sb, "</th>");
   }
   sb_puts(sb, "<th class=\"l\">status</th>");
-  for (int c = 0; c < EXP_NCOLS; c++)
-    if (used[c]) sb_printf(sb, "<th>%s%s</th>", cols[c].name, c == (int)o->metric ? (cols[c].up ? " &#9660;" : " &#9650;") : "");
+  for (int c = 0; c < EXP_NCOLS; c++) {
+    if (!used[c]) continue;
+    sb_puts(sb, "<th>");
+    put_col_name(sb, cols[c].name);
+    sb_printf(sb, "%s</th>", c == (int)o->metric ? (cols[c].up ? " &#9660;" : " &#9650;") : "");
+  }
   sb_puts(sb, "</tr>\n");
 }
 
