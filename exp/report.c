@@ -130,59 +130,61 @@ static char *csv_field(Arena *a, const char *t, size_t n, size_t *i) {
   return f;
 }
 
-/* The fields of the line at text[*i] into a fresh array; *i moves past the line. */
+/* arr (n items of `size` bytes, capacity *cap) with room for one more: arr itself or a
+ * larger copy; NULL when out of memory. */
+static void *grow(Arena *a, void *arr, int n, int *cap, size_t size) {
+  if (n < *cap) return arr;
+  int ncap = *cap ? 2 * *cap : 16;
+  void *q = arena_alloc(a, ncap * size);
+  if (q && n) memcpy(q, arr, n * size);
+  if (q) *cap = ncap;
+  return q;
+}
+
+/* The fields of the line at text[*i] into fresh arrays (with each field's offset); *i moves
+ * past the line's end. */
 static Status csv_line(Rd *r, size_t *i, const char ***fields, size_t **pos, int *nf) {
   const char *t = r->src->text;
   size_t n = r->src->len;
-  int cap = 16;
-  *nf = 0;
-  *fields = arena_alloc(r->s->arena, cap * sizeof **fields);
-  *pos = arena_alloc(r->s->arena, cap * sizeof **pos);
+  int cap = 0, pcap = 0;
+  *nf = 0, *fields = NULL, *pos = NULL;
   for (;;) {
-    if (!*fields || !*pos) return diag_oom(r->d);
-    if (*nf == cap) {
-      const char **nfl = arena_alloc(r->s->arena, 2 * cap * sizeof **fields);
-      size_t *np = arena_alloc(r->s->arena, 2 * cap * sizeof **pos);
-      if (nfl) memcpy(nfl, *fields, cap * sizeof **fields);
-      if (np) memcpy(np, *pos, cap * sizeof **pos);
-      *fields = nfl, *pos = np, cap *= 2;
-      continue;
-    }
+    if (!(*fields = grow(r->s->arena, *fields, *nf, &cap, sizeof **fields)) ||
+        !(*pos = grow(r->s->arena, *pos, *nf, &pcap, sizeof **pos)))
+      return diag_oom(r->d);
     (*pos)[*nf] = *i;
     if (!((*fields)[(*nf)++] = csv_field(r->s->arena, t, n, i))) return diag_oom(r->d);
-    if (*i < n && t[*i] == ',') { (*i)++; continue; }
-    break;
+    if (*i >= n || t[*i] != ',') break;
+    (*i)++;
   }
-  while (*i < n && (t[*i] == '\r' || t[*i] == '\n')) { bool nl = t[*i] == '\n'; (*i)++; if (nl) break; }
+  if (*i < n && t[*i] == '\r') (*i)++;
+  if (*i < n && t[*i] == '\n') (*i)++;
   return JS_OK;
 }
 
-/* The file r->src as a CSV with a header; every row has the header's number of fields. */
+/* The file r->src as a CSV with a header; every row has the header's number of fields.
+ * Blank lines are skipped. */
 static Status csv_parse(Rd *r, Csv *c) {
+  const char *t = r->src->text;
   size_t i = 0, n = r->src->len, *hp;
-  Status st = csv_line(r, &i, &c->head, &hp, &c->ncols);
-  if (st) return st;
   if (n == 0) return rd_err(r, 0, "empty file: expected a header line");
-  int cap = 0;
-  c->nrows = 0;
-  while (i < n) {
-    if (c->nrows == cap) {
-      cap = cap ? 2 * cap : 64;
-      const char ***nr = arena_alloc(r->s->arena, cap * sizeof *nr);
-      size_t *np = arena_alloc(r->s->arena, cap * sizeof *np), **nfp = arena_alloc(r->s->arena, cap * sizeof *nfp);
-      if (!nr || !np || !nfp) return diag_oom(r->d);
-      if (c->nrows) memcpy(nr, c->rows, c->nrows * sizeof *nr), memcpy(np, c->row_pos, c->nrows * sizeof *np),
-                    memcpy(nfp, c->field_pos, c->nrows * sizeof *nfp);
-      c->rows = nr, c->row_pos = np, c->field_pos = nfp;
+  Status st = csv_line(r, &i, &c->head, &hp, &c->ncols);
+  int cap[3] = {0, 0, 0}, nf;
+  for (c->nrows = 0; !st && i < n; c->nrows++) {
+    if (t[i] == '\n' || t[i] == '\r') {
+      i++, c->nrows--;
+      continue;
     }
-    int nf;
+    if (!(c->rows = grow(r->s->arena, c->rows, c->nrows, &cap[0], sizeof *c->rows)) ||
+        !(c->row_pos = grow(r->s->arena, c->row_pos, c->nrows, &cap[1], sizeof *c->row_pos)) ||
+        !(c->field_pos = grow(r->s->arena, c->field_pos, c->nrows, &cap[2], sizeof *c->field_pos)))
+      return diag_oom(r->d);
     c->row_pos[c->nrows] = i;
-    if ((st = csv_line(r, &i, &c->rows[c->nrows], &c->field_pos[c->nrows], &nf))) return st;
-    if (nf != c->ncols)
-      return rd_err(r, c->row_pos[c->nrows], "expected %d fields (as the header has), got %d", c->ncols, nf);
-    c->nrows++;
+    st = csv_line(r, &i, &c->rows[c->nrows], &c->field_pos[c->nrows], &nf);
+    if (!st && nf != c->ncols)
+      st = rd_err(r, c->row_pos[c->nrows], "expected %d fields (as the header has), got %d", c->ncols, nf);
   }
-  return JS_OK;
+  return st;
 }
 
 static int csv_col(const Csv *c, const char *name) {

@@ -325,6 +325,27 @@ static void test_not_a_study(void **state) {
   scratch_free(dir);
 }
 
+/* CSV as other writers may give it: quoted fields ("" a quote), CRLF, blank lines. */
+static void test_csv_forms(void **state) {
+  (void)state;
+  char *dir = scratch();
+  edit(dir, "results.csv", ",trials/000-JSC_Tiny-bs64-lr1e-3-seed0\n", ",\"trials/000-JSC_Tiny-bs64-lr1e-3-seed0\"\r\n\n");
+  edit(dir, "results.csv", "\n1,JSC_Tiny,64,1e-3,1,ok,", "\n1,\"JSC_Tiny\",\"64\",1e-3,1,\"ok\",");
+  Diag d;
+  diag_init(&d, NULL);
+  ExpStudy *s;
+  const char *dirs[] = {dir};
+  assert_int_equal(exp_study_load(dirs, 1, &s, &d), JS_OK);
+  assert_string_equal(s->trials[1].status, "ok");
+  assert_true(s->trials[1].res[EXP_COL_BEST_VAL_LOSS] == 1.52489382);
+  exp_study_free(s);
+  edit(dir, "results.csv", "\"ok\"", "\"o\"\"k\"");
+  assert_int_not_equal(exp_study_load(dirs, 1, &s, &d), JS_OK);
+  assert_non_null(strstr(sb_str(&d.text), "got 'o\"k'"));
+  diag_free(&d);
+  scratch_free(dir);
+}
+
 /* One run directory: a study of one trial whose results come from its metrics.csv. */
 static void test_run_dir(void **state) {
   (void)state;
@@ -381,7 +402,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_sweep),  cmocka_unit_test(test_rank),        cmocka_unit_test(test_point_stat),
       cmocka_unit_test(test_html_escape), cmocka_unit_test(test_golden_page), cmocka_unit_test(test_report_files), cmocka_unit_test(test_plot_error),
-      cmocka_unit_test(test_malformed),   cmocka_unit_test(test_not_a_study), cmocka_unit_test(test_run_dir),
+      cmocka_unit_test(test_malformed),   cmocka_unit_test(test_not_a_study), cmocka_unit_test(test_csv_forms), cmocka_unit_test(test_run_dir),
       cmocka_unit_test(test_oom),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
