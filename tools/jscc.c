@@ -63,6 +63,8 @@ static void usage(FILE *f) {
         "       jscc test MODEL.jsc --ckpt FILE [options]   (jscc test --help)\n"
         "       jscc transform MODEL.jsc --ckpt FILE --passes=...|--config FILE   (jscc transform --help)\n"
         "       jscc diff MODEL.jsc --ckpt FILE --passes=...   (jscc diff --help)\n"
+        "       jscc sweep MODEL.jsc [train options with lists or ranges]   (jscc sweep --help)\n"
+        "       jscc report SWEEP_DIR|RUN_DIR... [--out DIR]   (jscc report --help)\n"
         "\n"
         "Reads a model written in the .jsc language (spec/language.md) or jscc IR text\n"
         "(spec/ir.md), runs a pass pipeline over every model in it, and prints reports and\n"
@@ -292,6 +294,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "transform") == 0) return cmd_transform(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "diff") == 0) return cmd_diff(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "report") == 0) return cmd_report(argc - 1, argv + 1);
   Options opt = {.max_errors = 20};
   rt_data_opts_default(&opt.data);
   enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT };
