@@ -44,6 +44,8 @@ static void sweep_usage(FILE *f) {
         "  --repeat K             the same with seeds S..S+K-1 (S: --seed, default 0)\n"
         "  --keep best|all|none   the checkpoints each trial keeps (default best)\n"
         "  --metric NAME          what the report ranks by (default val_acc)\n"
+        "  --no-report            no report.html (by default it is written at the end and\n"
+        "                         refreshed as trials finish; jscc report DIR writes it later)\n"
         "  --tensorboard DIR      TensorBoard event files, DIR/<trial>/: per-epoch scalars\n"
         "                         (MASE's names) and the HParams tab\n"
         "  --config FILE          a config with a [sweep] table (spec/config.md); it is also\n"
@@ -81,7 +83,7 @@ typedef struct SweepArgs {
   int64_t jobs, random, repeat, sweep_seed;
   int64_t shard_i, shard_n;   /* --shard I/N (shard_n 0: all trials) */
   ExpKeep keep;
-  bool report;
+  bool report;          /* write report.html (--no-report: not) */
   int cli_models;       /* models named on the command line */
 } SweepArgs;
 
@@ -156,7 +158,11 @@ static int sweep_shard(const char *v, SweepArgs *sa) {
 static int sweep_own(SweepArgs *sa, const char *name, const char *v) {
   if (strcmp(name, "out") == 0) return sa->out = v, -1;
   if (strcmp(name, "resume") == 0) return sa->resume = v, -1;
-  if (strcmp(name, "metric") == 0) return sa->metric = v, -1;
+  if (strcmp(name, "metric") == 0) {
+    ExpCol col;
+    if (!exp_metric_parse(v, &col)) return sub_usage_error("sweep", "--metric: unknown metric '%s' (as results.csv's columns: val_acc, test_acc, best_val_loss, ...)", v);
+    return sa->metric = v, -1;
+  }
   if (strcmp(name, "config") == 0) return sa->config = v, -1;
   if (strcmp(name, "tensorboard") == 0) return sa->tensorboard = v, -1;
   if (strcmp(name, "jobs") == 0) return sweep_int("--jobs", v, 1, 1024, &sa->jobs);
@@ -165,12 +171,13 @@ static int sweep_own(SweepArgs *sa, const char *name, const char *v) {
   if (strcmp(name, "sweep-seed") == 0) return sweep_int("--sweep-seed", v, 0, INT64_MAX, &sa->sweep_seed);
   if (strcmp(name, "keep") == 0) return sweep_keep(v, &sa->keep);
   if (strcmp(name, "shard") == 0) return sweep_shard(v, sa);
+  if (strcmp(name, "no-report") == 0) return sa->report = false, -1;
   return 0;
 }
 
 static bool sweep_own_name(const char *name) {
   static const char *const own[] = {"out", "resume", "metric", "config", "jobs", "random", "repeat", "sweep-seed",
-                                    "keep", "tensorboard", "shard"};
+                                    "keep", "tensorboard", "shard", "no-report"};
   for (size_t i = 0; i < sizeof own / sizeof *own; i++)
     if (strcmp(name, own[i]) == 0) return true;
   return false;
@@ -182,7 +189,7 @@ static int sweep_arg(SweepArgs *sa, int argc, char **argv, int *i, Diag *d) {
   char *name = eq ? arena_strndup(sa->a, arg, (size_t)(eq - arg)) : (char *)arg;
   const char *why = NULL;
   if (strcmp(name, "help") == 0) return sweep_usage(stdout), 0;
-  int kind = sweep_own_name(name) ? 2 : train_option(name, &why);
+  int kind = strcmp(name, "no-report") == 0 ? 1 : sweep_own_name(name) ? 2 : train_option(name, &why);
   if (!kind) return sub_usage_error("sweep", "unknown option '--%s' (not a sweep or train option)", name);
   if (why) return sub_usage_error("sweep", "--%s %s", name, why);
   const char *v = eq ? eq + 1 : NULL;
@@ -494,7 +501,32 @@ typedef struct Progress {
   const ExpSweep *sw;
   const char *dir;
   const SweepArgs *sa;
+  double last_report;   /* when report.html was last written (monotonic seconds) */
+  Diag *d;
 } Progress;
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* report.html from what the directory holds now.  A report that cannot be written is a
+ * warning: the sweep's results are in the journal and results.csv either way. */
+static void write_report(Progress *p) {
+  if (!p->sa->report) return;
+  ExpReportOpts o;
+  exp_report_opts_default(&o);
+  if (p->sa->metric) exp_metric_parse(p->sa->metric, &o.metric);
+  Diag rd;
+  diag_init(&rd, NULL);
+  if (exp_report(&p->dir, 1, &o, &rd)) {
+    const char *msg = sb_str(&rd.text), *e = strstr(msg, "error: ");
+    diag_warning(p->d, (SrcLoc){0}, "report.html not written: %.*s", (int)strcspn(e ? e + 7 : msg, "\n"), e ? e + 7 : msg);
+  }
+  diag_free(&rd);
+  p->last_report = mono_s();
+}
 
 /* --shard I/N: trial t is this process's when t mod N is I. */
 static bool in_shard(const SweepArgs *sa, int t) { return !sa->shard_n || t % sa->shard_n == sa->shard_i; }
@@ -511,6 +543,7 @@ static void on_trial(void *ud, int t, const ExpResult *r, int finished, int tota
     printf(": %s", r->error);
   printf("  %.2f s\n", secs);
   fflush(stdout);
+  if (finished < total && mono_s() - p->last_report >= 2.0) write_report(p); /* refreshed as trials finish */
 }
 
 /* The best finished trial by val_acc, for the closing line. */
@@ -528,7 +561,7 @@ static void summary(const ExpSweep *sw, const ExpResult *res, const char *dir) {
   if (n[EXP_PENDING]) printf(", %d not run", n[EXP_PENDING]);
   int b = best_trial(sw, res);
   if (b >= 0) printf("; best val_acc %.4f: %s", res[b].best_val_acc, sw->trials[b].dir);
-  printf("\nresults in %s/results.csv\n", dir);
+  printf("\nresults in %s/results.csv, report in %s/report.html\n", dir, dir);
 }
 
 static Status run_sweep(const ExpSweep *sw, const SweepArgs *sa, const char *dir, bool resume, Diag *d) {
@@ -565,10 +598,11 @@ static Status run_sweep(const ExpSweep *sw, const SweepArgs *sa, const char *dir
     printf("\n");
     fflush(stdout);
     ExpTrialEnv env = {.dir = dir, .keep = sa->keep, .line = journal_line, .ud = j, .tensorboard = sa->tensorboard};
-    Progress pr = {sw, dir, sa};
+    Progress pr = {sw, dir, sa, mono_s(), d};
     ExpRunOpts o = {.jobs = (int)sa->jobs, .on_trial = on_trial, .ud = &pr, .selected = selected};
     st = exp_run(sw, cfg, res, &env, &o, d);
     if (!st) st = exp_results_write(sw, res, dir, d);
+    if (!st) write_report(&pr);
     summary(sw, res, dir);
   }
   exp_journal_close(j);
