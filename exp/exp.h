@@ -113,6 +113,9 @@ Status exp_results_write(const ExpSweep *sw, const ExpResult *res, const char *d
 /* res[] from the end events of dir/journal.jsonl and every dir/journal-shard-*.jsonl (the
  * shards of a job array merge here); *ended (may be NULL) counts the finished trials. */
 Status exp_results_load(const char *dir, const ExpSweep *sw, ExpResult *res, int *ended, Diag *d);
+/* For a sweep directory with journals: results.csv (and summary.csv) rebuilt from all of
+ * them; other directories are left alone.  jscc report calls it: it merges the shards. */
+Status exp_results_merge(const char *dir, Diag *d);
 
 /* ==== runner.c: running trials — one, or many on worker threads ==== */
 

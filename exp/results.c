@@ -253,3 +253,25 @@ Status exp_results_load(const char *dir, const ExpSweep *sw, ExpResult *res, int
   if (ended) *ended = rp.ended;
   return st;
 }
+
+/* A sweep directory with a journal gets results.csv rebuilt from its journals (the shards of
+ * a job array merge here); anything else is left alone. */
+Status exp_results_merge(const char *dir, Diag *d) {
+  char p[4200];
+  snprintf(p, sizeof p, "%s/sweep.json", dir);
+  if (access(p, F_OK) != 0) return JS_OK;
+  snprintf(p, sizeof p, "%s/journal*.jsonl", dir);
+  glob_t g = {0};
+  bool journals = glob(p, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+  globfree(&g);
+  if (!journals) return JS_OK;
+  ExpSweep *sw;
+  Status st = exp_sweep_read(dir, &sw, d);
+  if (st) return st;
+  ExpResult *res = ir_malloc((size_t)sw->ntrials * sizeof *res);
+  st = res ? exp_results_load(dir, sw, res, NULL, d) : diag_oom(d);
+  if (!st) st = exp_results_write(sw, res, dir, d);
+  ir_free(res);
+  exp_sweep_free(sw);
+  return st;
+}

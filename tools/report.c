@@ -89,7 +89,9 @@ int cmd_report(int argc, char **argv) {
   if (optind == argc) return report_usage_error("expected a sweep or run directory (jscc report DIR)");
   Diag d;
   diag_init(&d, stderr);
-  Status st = exp_report((const char *const *)argv + optind, argc - optind, &o, &d);
+  Status st = JS_OK;
+  for (int i = optind; !st && i < argc; i++) st = exp_results_merge(argv[i], &d); /* shards of a job array */
+  if (!st) st = exp_report((const char *const *)argv + optind, argc - optind, &o, &d);
   if (!st) printf("report: %s/report.html\n", o.out ? o.out : argv[optind]);
   diag_free(&d);
   return st == JS_OK ? REPORT_OK : st == JS_EUSAGE ? REPORT_USAGE : REPORT_INPUT;

@@ -28,6 +28,7 @@ check grid-rows bash -c "[ \$(grep -c ',ok,' '$D/results.csv') -eq 9 ] && [ \$(w
 check grid-header bash -c "head -1 '$D/results.csv' | grep -qx 'id,model,batch_size,lr,status,best_epoch,best_val_loss,best_val_acc,final_train_acc,final_val_acc,test_acc,test_acc_macro,mean_epoch_seconds,samples_per_second,trainable_params,dir'"
 check grid-order bash -c "cut -d, -f1,3,4 '$D/results.csv' | sed -n '2p;10p' | tr '\n' ' ' | grep -qx '0,64,1e-5 8,1024,1e-2 '"
 check grid-dirs test -d "$D/trials/004-bs256-lr1e-3"
+check grid-report bash -c "grep -q '<table' '$D/report.html' && ls '$D'/figures/*.png >/dev/null"
 check grid-keep-best bash -c "ls '$D/trials/004-bs256-lr1e-3' | tr '\n' ' ' | grep -qx 'best.safetensors manifest.json metrics.csv train.log '"
 check journal-ends bash -c "[ \$(grep -c '\"ev\":\"end\"' '$D/journal.jsonl') -eq 9 ]"
 check journal-epochs bash -c "[ \$(grep -c '\"ev\":\"epoch\"' '$D/journal.jsonl') -eq 27 ]"
@@ -65,6 +66,9 @@ expect shard0 0 "2 ok" -- "${base[@]}" --out "$tmp/S" --shard 0/2
 expect shard1 0 "4 trials: 4 ok" -- "${base[@]}" --out "$tmp/S" --shard 1/2
 check shard-journals bash -c "ls '$tmp/S'/journal-shard-0-of-2.jsonl '$tmp/S'/journal-shard-1-of-2.jsonl >/dev/null"
 check shard-results bash -c "diff <(untimed '$tmp/W/results.csv') <(untimed '$tmp/S/results.csv')"
+rm "$tmp/S/results.csv"
+expect shard-report 0 "report.html" -- report "$tmp/S" --no-figures
+check shard-report-merges bash -c "diff <(untimed '$tmp/W/results.csv') <(untimed '$tmp/S/results.csv')"
 expect shard-other 1 "holds another sweep" -- sweep examples/jsc_tiny.jsc --lr 1e-3 --max-epochs 1 "${small[@]}" --out "$tmp/S" --shard 1/2
 expect shard-bad 2 "--shard: expected I/N" -- "${base[@]}" --out "$tmp/S2" --shard 2/2
 
