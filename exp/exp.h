@@ -84,6 +84,8 @@ int exp_sweep_axis(const ExpSweep *sw, const char *name);   /* index, or -1 */
  * field checked; errors name the field). */
 Status exp_sweep_write(const ExpSweep *sw, const char *dir, Diag *d);
 Status exp_sweep_read(const char *dir, ExpSweep **out, Diag *d);
+/* The same from a file's text into a new sweep's arena (errors at file:line:col). */
+Status exp_sweep_parse(const SrcFile *src, ExpSweep *sw, Diag *d);
 
 
 /* ==== results.c: a trial's result, the journal's end event, results.csv and summary.csv ==== */
@@ -307,6 +309,7 @@ typedef struct ExpStudy {
   ExpStudyTrial *trials;      /* [ntrials] in trial order */
   int npoints;
   ExpPoint *points;      /* [npoints] */
+  ExpSweep *sweep_def;   /* a sweep directory's sweep.json, which the fields above borrow from */
 } ExpStudy;
 
 /* One sweep directory, or one or more run directories.  Input errors name the file, line

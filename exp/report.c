@@ -48,15 +48,7 @@ typedef struct Rd {
   const SrcFile *src;
 } Rd;
 
-/* The line and column of byte `pos` in the file being read. */
-static SrcLoc rd_loc(const Rd *r, size_t pos) {
-  SrcLoc loc = {r->src, 1, 1};
-  for (size_t i = 0; i < pos && i < r->src->len; i++) {
-    if (r->src->text[i] == '\n') loc.line++, loc.col = 1;
-    else loc.col++;
-  }
-  return loc;
-}
+static SrcLoc rd_loc(const Rd *r, size_t pos) { return diag_loc_at(r->src, pos); }
 
 static Status rd_err(const Rd *r, size_t pos, const char *fmt, ...) JS_PRINTF(3, 4);
 static Status rd_err(const Rd *r, size_t pos, const char *fmt, ...) {
@@ -246,13 +238,6 @@ static Status read_json(Rd *r, const char *dir, const char *name, JVal *v) {
   return rd_err(r, e.pos, "%s", e.msg);
 }
 
-/* obj.key as a string; missing or another kind is an error naming the field `what`. */
-static Status j_str(Rd *r, const JVal *obj, const char *key, const char *what, const char **out) {
-  const JVal *v = json_get(obj, key);
-  if (v && v->kind == J_STR) return *out = v->str, JS_OK;
-  return rd_err(r, v ? v->pos : obj->pos, "'%s': expected a string%s", what, v ? "" : ", found none");
-}
-
 static Status j_kind(Rd *r, const JVal *obj, const char *key, JKind k, const char *what, const JVal **out) {
   static const char *const names[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
   *out = json_get(obj, key);
@@ -284,119 +269,61 @@ static const char *j_text(Arena *a, const JVal *v) {
   return NULL;
 }
 
-/* ==== sweep.json ==== */
+/* ==== sweep.json (read by exp_sweep_read, the sweep's own reader) ==== */
 
-static Status sweep_models(Rd *r, const JVal *root) {
-  ExpStudy *s = r->s;
-  const JVal *m;
-  Status st = j_kind(r, root, "models", J_ARR, "models", &m);
-  if (st) return st;
-  s->nmodels = m->n;
-  s->models = arena_alloc(s->arena, (m->n + 1) * sizeof *s->models);
-  s->model_paths = arena_alloc(s->arena, (m->n + 1) * sizeof *s->model_paths);
-  if (!s->models || !s->model_paths) return diag_oom(r->d);
-  for (int i = 0; i < m->n && !st; i++) {
-    char what[32];
-    snprintf(what, sizeof what, "models[%d].name", i);
-    st = j_str(r, &m->items[i], "name", what, &s->models[i]);
-    s->model_paths[i] = j_text(s->arena, json_get(&m->items[i], "path"));
+/* An axis's values as the trials use them, in order of first use: the grid's order, and for
+ * a --random sweep the values that were drawn (the figures index an axis by its values). */
+static Status study_axis(ExpStudy *s, const ExpSweep *sw, int k, Diag *d) {
+  ExpStudyAxis *x = &s->axes[k];
+  x->name = sw->axes[k].name;
+  x->option = sw->axes[k].option;
+  if (!(x->values = arena_alloc(s->arena, (size_t)(sw->ntrials + 1) * sizeof *x->values))) return diag_oom(d);
+  for (int t = 0; t < sw->ntrials; t++) {
+    const char *v = sw->trials[t].values[k];
+    int i = 0;
+    while (i < x->nvalues && strcmp(x->values[i], v)) i++;
+    if (i == x->nvalues) x->values[x->nvalues++] = v;
   }
-  if (!st && m->n == 0) return rd_err(r, m->pos, "'models': expected at least one model");
-  return st;
-}
-
-static Status sweep_axes(Rd *r, const JVal *root) {
-  ExpStudy *s = r->s;
-  const JVal *a;
-  Status st = j_kind(r, root, "axes", J_ARR, "axes", &a);
-  if (st) return st;
-  s->naxes = a->n;
-  if (!(s->axes = arena_alloc(s->arena, (a->n + 1) * sizeof *s->axes))) return diag_oom(r->d);
-  for (int i = 0; i < a->n && !st; i++) {
-    ExpStudyAxis *x = &s->axes[i];
-    char what[3][40];
-    snprintf(what[0], sizeof what[0], "axes[%d].name", i);
-    snprintf(what[1], sizeof what[1], "axes[%d].option", i);
-    snprintf(what[2], sizeof what[2], "axes[%d].values", i);
-    if (!(st = j_str(r, &a->items[i], "name", what[0], &x->name)) &&
-        !(st = j_str(r, &a->items[i], "option", what[1], &x->option)))
-      st = j_strs(r, &a->items[i], "values", what[2], &x->values, &x->nvalues);
-    if (!st && strcmp(x->name, "seed") == 0) s->seed_axis = i;
-  }
-  return st;
-}
-
-/* trials[i].values: one string per axis. */
-static Status trial_values(Rd *r, const JVal *tv, int i, ExpStudyTrial *t) {
-  ExpStudy *s = r->s;
-  const JVal *vals;
-  char what[48];
-  snprintf(what, sizeof what, "trials[%d].values", i);
-  Status st = j_kind(r, tv, "values", J_OBJ, what, &vals);
-  if (st) return st;
-  if (!(t->values = arena_alloc(s->arena, (s->naxes + 1) * sizeof *t->values))) return diag_oom(r->d);
-  for (int k = 0; k < s->naxes; k++) {
-    const ExpStudyAxis *x = &s->axes[k];
-    snprintf(what, sizeof what, "trials[%d].values.%s", i, x->name);
-    if ((st = j_str(r, vals, x->name, what, &t->values[k]))) return st;
-    int v = 0;
-    while (v < x->nvalues && strcmp(x->values[v], t->values[k])) v++;
-    if (v == x->nvalues) /* the figures index the axis by the trial's value */
-      return rd_err(r, json_get(vals, x->name)->pos, "'%s': '%s' is not one of axes[%d].values", what, t->values[k], k);
-  }
+  if (strcmp(x->name, "seed") == 0) s->seed_axis = k;
   return JS_OK;
 }
 
-static Status sweep_trial(Rd *r, const JVal *tv, int i, ExpStudyTrial *t) {
-  ExpStudy *s = r->s;
-  char what[3][40];
-  snprintf(what[0], sizeof what[0], "trials[%d].dir", i);
-  snprintf(what[1], sizeof what[1], "trials[%d].argv", i);
-  snprintf(what[2], sizeof what[2], "trials[%d].id", i);
-  const JVal *id = json_get(tv, "id"), *model = json_get(tv, "model");
-  uint64_t u = 0, m = 0;
-  if (!id || !json_uint(id, &u) || u > 1000000) return rd_err(r, id ? id->pos : tv->pos, "'%s': expected a trial number", what[2]);
-  if (!model || !json_uint(model, &m) || m >= (uint64_t)s->nmodels)
-    return rd_err(r, model ? model->pos : tv->pos, "'trials[%d].model': expected an index into 'models' (0 to %d)", i,
-                  s->nmodels - 1);
-  t->id = (int)u;
-  t->model = s->models[m];
+static Status study_trial(ExpStudy *s, const ExpSweep *sw, int i, Diag *d) {
+  ExpStudyTrial *t = &s->trials[i];
+  const ExpTrial *st = &sw->trials[i];
+  t->id = st->id;
+  t->model = s->models[st->model];
   t->status = "pending";
   for (int c = 0; c < EXP_NCOLS; c++) t->res[c] = NAN;
-  const char *dir = NULL;
-  Status st = j_str(r, tv, "dir", what[0], &dir);
-  if (!st) st = j_strs(r, tv, "argv", what[1], &t->argv, &t->argc);
-  if (!st) st = trial_values(r, tv, i, t);
-  if (!st && !(t->dir = dir[0] == '/' ? dir : path_join(s->arena, s->dir, dir))) st = diag_oom(r->d);
-  return st;
+  t->values = (const char **)st->values;
+  t->argc = st->argc;
+  t->argv = (const char **)st->argv;
+  return (t->dir = path_join(s->arena, s->dir, st->dir)) ? JS_OK : diag_oom(d);
 }
 
-static Status sweep_trials(Rd *r, const JVal *root) {
-  ExpStudy *s = r->s;
-  const JVal *tr;
-  Status st = j_kind(r, root, "trials", J_ARR, "trials", &tr);
-  if (st) return st;
-  s->ntrials = tr->n;
-  if (!(s->trials = arena_alloc(s->arena, (tr->n + 1) * sizeof *s->trials))) return diag_oom(r->d);
-  for (int i = 0; i < tr->n && !st; i++) {
-    st = sweep_trial(r, &tr->items[i], i, &s->trials[i]);
-    for (int j = 0; j < i && !st; j++)
-      if (s->trials[j].id == s->trials[i].id) st = rd_err(r, tr->items[i].pos, "trial id %d appears twice", s->trials[i].id);
-  }
+/* The study's sweep part from sw (whose strings live as long as the study: s->sweep_def). */
+static Status study_of_sweep(ExpStudy *s, const ExpSweep *sw, Diag *d) {
+  s->command = sw->command;
+  s->nmodels = sw->nmodels;
+  s->nfixed = sw->nfixed;
+  s->fixed = (const char **)sw->fixed;
+  s->naxes = sw->naxes;
+  s->ntrials = sw->ntrials;
+  s->models = arena_alloc(s->arena, (size_t)(sw->nmodels + 1) * sizeof *s->models);
+  s->model_paths = arena_alloc(s->arena, (size_t)(sw->nmodels + 1) * sizeof *s->model_paths);
+  s->axes = arena_alloc(s->arena, (size_t)(sw->naxes + 1) * sizeof *s->axes);
+  s->trials = arena_alloc(s->arena, (size_t)(sw->ntrials + 1) * sizeof *s->trials);
+  if (!s->models || !s->model_paths || !s->axes || !s->trials) return diag_oom(d);
+  for (int i = 0; i < sw->nmodels; i++) s->models[i] = sw->models[i].name, s->model_paths[i] = sw->models[i].path;
+  Status st = JS_OK;
+  for (int k = 0; !st && k < sw->naxes; k++) st = study_axis(s, sw, k, d);
+  for (int i = 0; !st && i < sw->ntrials; i++) st = study_trial(s, sw, i, d);
   return st;
 }
 
 static Status read_sweep_json(Rd *r) {
-  JVal root;
-  Status st = read_json(r, r->s->dir, "sweep.json", &root);
-  if (st) return st;
-  if (root.kind != J_OBJ) return rd_err(r, root.pos, "expected an object");
-  const JVal *fixed = json_get(&root, "fixed");
-  r->s->command = j_text(r->s->arena, json_get(&root, "command"));
-  if (!(st = sweep_models(r, &root)) && !(st = sweep_axes(r, &root)) && fixed)
-    st = j_strs(r, &root, "fixed", "fixed", &r->s->fixed, &r->s->nfixed);
-  if (!st) st = sweep_trials(r, &root);
-  return st;
+  Status st = exp_sweep_read(r->s->dir, &r->s->sweep_def, r->d);
+  return st ? st : study_of_sweep(r->s, r->s->sweep_def, r->d);
 }
 
 /* ==== results.csv ==== */
@@ -679,7 +606,9 @@ Status exp_study_load(const char *const *dirs, int ndirs, ExpStudy **out, Diag *
 }
 
 void exp_study_free(ExpStudy *s) {
-  if (s) arena_free(s->arena);
+  if (!s) return;
+  exp_sweep_free(s->sweep_def);
+  arena_free(s->arena);
 }
 
 int exp_axis_find(const ExpStudy *s, const char *name) {

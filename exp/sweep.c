@@ -8,6 +8,7 @@
  * generator seeded by the sweep's own seed, so a random sweep repeats too. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,96 +343,145 @@ Status exp_sweep_write(const ExpSweep *sw, const char *dir, Diag *d) {
 /* ---- reading it back ---- */
 
 typedef struct SwReader {
-  const char *path;    /* for messages */
+  const SrcFile *src;  /* sweep.json, for located messages */
   Arena *a;
   Diag *d;
 } SwReader;
 
-static Status sw_bad(SwReader *r, const char *field, const char *what) {
-  return diag_error(r->d, (SrcLoc){0}, "%s: %s: %s", r->path, field, what);
+static Status sw_bad(SwReader *r, size_t pos, const char *fmt, ...) JS_PRINTF(3, 4);
+static Status sw_bad(SwReader *r, size_t pos, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_vreport(r->d, DIAG_ERROR, diag_loc_at(r->src, pos), fmt, ap);
+  va_end(ap);
+  return JS_ERR;
+}
+
+/* obj.key, of kind k; missing or another kind is an error naming the field. */
+static Status sw_get(SwReader *r, const JVal *obj, const char *key, JKind k, const char *field, const JVal **out) {
+  static const char *const names[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
+  *out = json_get(obj, key);
+  if (*out && (*out)->kind == k) return JS_OK;
+  return sw_bad(r, *out ? (*out)->pos : obj->pos, "'%s': expected %s%s", field, names[k], *out ? "" : ", found none");
+}
+
+static Status sw_str(SwReader *r, const JVal *obj, const char *key, const char *field, char **out) {
+  const JVal *v;
+  Status st = sw_get(r, obj, key, J_STR, field, &v);
+  if (!st && !(*out = arena_strdup(r->a, v->str))) st = diag_oom(r->d);
+  return st;
 }
 
 /* An array of strings, copied into the sweep's arena. */
-static Status sw_strs(SwReader *r, const JVal *v, const char *field, char ***out, int *n) {
-  if (!v || v->kind != J_ARR) return sw_bad(r, field, "expected a list of strings");
-  *out = arena_alloc(r->a, (size_t)(v->n + 1) * sizeof **out);
-  if (!*out) return diag_oom(r->d);
+static Status sw_strs(SwReader *r, const JVal *obj, const char *key, const char *field, char ***out, int *n) {
+  const JVal *v;
+  Status st = sw_get(r, obj, key, J_ARR, field, &v);
+  if (st) return st;
+  if (!(*out = arena_alloc(r->a, (size_t)(v->n + 1) * sizeof **out))) return diag_oom(r->d);
   for (int i = 0; i < v->n; i++) {
-    if (v->items[i].kind != J_STR) return sw_bad(r, field, "expected a list of strings");
+    if (v->items[i].kind != J_STR) return sw_bad(r, v->items[i].pos, "'%s[%d]': expected a string", field, i);
     if (!((*out)[i] = arena_strdup(r->a, v->items[i].str))) return diag_oom(r->d);
   }
   *n = v->n;
   return JS_OK;
 }
 
-static char *sw_str(SwReader *r, const JVal *obj, const char *key) {
-  const JVal *v = json_get(obj, key);
-  return v && v->kind == J_STR ? arena_strdup(r->a, v->str) : NULL;
-}
-
-static Status sw_models(SwReader *r, const JVal *v, ExpSweep *sw) {
-  if (!v || v->kind != J_ARR || v->n < 1) return sw_bad(r, "models", "expected a non-empty list");
+static Status sw_models(SwReader *r, const JVal *root, ExpSweep *sw) {
+  const JVal *v;
+  Status st = sw_get(r, root, "models", J_ARR, "models", &v);
+  if (!st && v->n < 1) st = sw_bad(r, v->pos, "'models': expected at least one model");
+  if (st) return st;
   sw->nmodels = v->n;
   if (!(sw->models = arena_alloc(r->a, (size_t)v->n * sizeof *sw->models))) return diag_oom(r->d);
-  for (int i = 0; i < v->n; i++) {
+  for (int i = 0; !st && i < v->n; i++) {
     ExpModel *m = &sw->models[i];
-    const JVal *h = json_get(&v->items[i], "hash");
-    if (!(m->path = sw_str(r, &v->items[i], "path")) || !(m->name = sw_str(r, &v->items[i], "name")) || !h ||
-        h->kind != J_STR)
-      return sw_bad(r, "models", "each model needs a path, a name and a hash");
-    m->hash = strtoull(h->str, NULL, 16);
+    char f[3][32];
+    snprintf(f[0], sizeof f[0], "models[%d].path", i);
+    snprintf(f[1], sizeof f[1], "models[%d].name", i);
+    snprintf(f[2], sizeof f[2], "models[%d].hash", i);
+    char *hash = NULL;
+    if (!(st = sw_str(r, &v->items[i], "path", f[0], &m->path)) && !(st = sw_str(r, &v->items[i], "name", f[1], &m->name)) &&
+        !(st = sw_str(r, &v->items[i], "hash", f[2], &hash)))
+      m->hash = strtoull(hash, NULL, 16);
   }
-  return JS_OK;
+  return st;
 }
 
-static Status sw_axes(SwReader *r, const JVal *v, ExpSweep *sw) {
-  if (!v || v->kind != J_ARR || v->n > EXP_MAX_AXES) return sw_bad(r, "axes", "expected a list of at most 16 axes");
+static Status sw_axes(SwReader *r, const JVal *root, ExpSweep *sw) {
+  const JVal *v;
+  Status st = sw_get(r, root, "axes", J_ARR, "axes", &v);
+  if (!st && v->n > EXP_MAX_AXES) st = sw_bad(r, v->pos, "'axes': at most %d", EXP_MAX_AXES);
+  if (st) return st;
   sw->naxes = v->n;
-  for (int i = 0; i < v->n; i++) {
+  for (int i = 0; !st && i < v->n; i++) {
     ExpAxis *ax = &sw->axes[i];
-    Status st = sw_strs(r, json_get(&v->items[i], "values"), "axes[].values", &ax->values, &ax->n);
-    if (st) return st;
-    if (!(ax->name = sw_str(r, &v->items[i], "name")) || !(ax->option = sw_str(r, &v->items[i], "option")) || !ax->n)
-      return sw_bad(r, "axes", "each axis needs a name, an option and values");
+    char f[3][32];
+    snprintf(f[0], sizeof f[0], "axes[%d].name", i);
+    snprintf(f[1], sizeof f[1], "axes[%d].option", i);
+    snprintf(f[2], sizeof f[2], "axes[%d].values", i);
+    if (!(st = sw_str(r, &v->items[i], "name", f[0], &ax->name)) && !(st = sw_str(r, &v->items[i], "option", f[1], &ax->option)))
+      st = sw_strs(r, &v->items[i], "values", f[2], &ax->values, &ax->n);
+    if (!st && !ax->n) st = sw_bad(r, v->items[i].pos, "'%s': expected at least one value", f[2]);
   }
-  return JS_OK;
+  return st;
+}
+
+/* trials[i].values: one string per axis. */
+static Status sw_values(SwReader *r, const JVal *tv, ExpSweep *sw, ExpTrial *t, int i) {
+  const JVal *vals;
+  char f[96];
+  snprintf(f, sizeof f, "trials[%d].values", i);
+  Status st = sw_get(r, tv, "values", J_OBJ, f, &vals);
+  if (!st && !(t->values = arena_alloc(r->a, (size_t)(sw->naxes + 1) * sizeof *t->values))) st = diag_oom(r->d);
+  for (int k = 0; !st && k < sw->naxes; k++) {
+    snprintf(f, sizeof f, "trials[%d].values.%s", i, sw->axes[k].name);
+    st = sw_str(r, vals, sw->axes[k].name, f, &t->values[k]);
+  }
+  return st;
 }
 
 static Status sw_trial(SwReader *r, const JVal *v, ExpSweep *sw, int i) {
   ExpTrial *t = &sw->trials[i];
-  const JVal *id = json_get(v, "id"), *model = json_get(v, "model"), *vals = json_get(v, "values");
+  const JVal *id = json_get(v, "id"), *model = json_get(v, "model");
   uint64_t u, mi;
-  if (!json_uint(id, &u) || u != (uint64_t)i || !json_uint(model, &mi) || mi >= (uint64_t)sw->nmodels ||
-      !(t->dir = sw_str(r, v, "dir")) || !vals || vals->kind != J_OBJ || vals->n != sw->naxes)
-    return sw_bad(r, "trials", "each trial needs its id (in order), a model, a dir and one value per axis");
-  if (strncmp(t->dir, "trials/", 7) || strstr(t->dir, ".."))
-    return sw_bad(r, "trials[].dir", "must name a directory under trials/");
+  if (!json_uint(id, &u) || u > (uint64_t)EXP_MAX_TRIALS)
+    return sw_bad(r, id ? id->pos : v->pos, "'trials[%d].id': expected a trial number", i);
+  if (u != (uint64_t)i)
+    return u < (uint64_t)i ? sw_bad(r, id->pos, "trial id %d appears twice", (int)u)
+                           : sw_bad(r, id->pos, "'trials[%d].id': expected %d (trials are listed in order)", i, i);
+  if (!json_uint(model, &mi) || mi >= (uint64_t)sw->nmodels)
+    return sw_bad(r, model ? model->pos : v->pos, "'trials[%d].model': expected an index into 'models' (0 to %d)", i,
+                  sw->nmodels - 1);
   t->id = i;
   t->model = (int)mi;
-  if (!(t->values = arena_alloc(r->a, (size_t)(sw->naxes + 1) * sizeof *t->values))) return diag_oom(r->d);
-  for (int k = 0; k < sw->naxes; k++) {
-    const JVal *x = json_get(vals, sw->axes[k].name);
-    if (!x || x->kind != J_STR || !(t->values[k] = arena_strdup(r->a, x->str)))
-      return sw_bad(r, "trials[].values", "a value per axis, as a string");
-  }
-  Status st = sw_strs(r, json_get(v, "argv"), "trials[].argv", &t->argv, &t->argc);
+  char f[2][32];
+  snprintf(f[0], sizeof f[0], "trials[%d].dir", i);
+  snprintf(f[1], sizeof f[1], "trials[%d].argv", i);
+  Status st = sw_str(r, v, "dir", f[0], &t->dir);
+  if (!st && (strncmp(t->dir, "trials/", 7) || strstr(t->dir, "..") || strchr(t->dir + 7, '/')))
+    st = sw_bad(r, json_get(v, "dir")->pos, "'%s': must name a directory under trials/", f[0]);
+  if (!st) st = sw_values(r, v, sw, t, i);
+  if (!st) st = sw_strs(r, v, "argv", f[1], &t->argv, &t->argc);
   if (!st && (t->argc < 3 || strcmp(t->argv[1], "train")))
-    return sw_bad(r, "trials[].argv", "expected a jscc train command line");
+    st = sw_bad(r, json_get(v, "argv")->pos, "'%s': expected a jscc train command line", f[1]);
   return st;
 }
 
 static Status sw_parse(SwReader *r, const JVal *root, ExpSweep *sw) {
   uint64_t ver;
-  if (root->kind != J_OBJ) return sw_bad(r, "(top level)", "expected an object");
-  if (!json_uint(json_get(root, "version"), &ver) || ver != 1) return sw_bad(r, "version", "expected 1");
-  Status st = sw_models(r, json_get(root, "models"), sw);
-  if (!st) st = sw_axes(r, json_get(root, "axes"), sw);
-  if (!st) st = sw_strs(r, json_get(root, "fixed"), "fixed", &sw->fixed, &sw->nfixed);
+  if (root->kind != J_OBJ) return sw_bad(r, root->pos, "expected an object");
+  const JVal *v = json_get(root, "version");
+  if (!json_uint(v, &ver) || ver != 1) return sw_bad(r, v ? v->pos : 0, "'version': expected 1");
+  Status st = sw_models(r, root, sw);
+  if (!st) st = sw_axes(r, root, sw);
+  if (!st) st = sw_strs(r, root, "fixed", "fixed", &sw->fixed, &sw->nfixed);
   if (st) return st;
-  sw->command = sw_str(r, root, "command");
-  sw->metric = sw_str(r, root, "metric");
-  const JVal *tr = json_get(root, "trials");
-  if (!tr || tr->kind != J_ARR || tr->n < 1 || tr->n > EXP_MAX_TRIALS) return sw_bad(r, "trials", "expected a non-empty list");
+  const JVal *c = json_get(root, "command"), *m = json_get(root, "metric");
+  sw->command = c && c->kind == J_STR ? arena_strdup(r->a, c->str) : NULL;
+  sw->metric = m && m->kind == J_STR ? arena_strdup(r->a, m->str) : NULL;
+  const JVal *tr;
+  if ((st = sw_get(r, root, "trials", J_ARR, "trials", &tr))) return st;
+  if (tr->n < 1 || tr->n > EXP_MAX_TRIALS) return sw_bad(r, tr->pos, "'trials': expected 1 to %d trials", EXP_MAX_TRIALS);
   if (!(sw->trials = arena_alloc(r->a, (size_t)tr->n * sizeof *sw->trials))) return diag_oom(r->d);
   for (int i = 0; !st && i < tr->n; i++) st = sw_trial(r, &tr->items[i], sw, i);
   sw->ntrials = st ? 0 : tr->n;
@@ -445,18 +495,21 @@ Status exp_sweep_read(const char *dir, ExpSweep **out, Diag *d) {
   if (st) return st;
   char *path = arena_printf(sw->a, "%s/sweep.json", dir);
   SrcFile *src = NULL;
-  if (!path) st = diag_oom(d);
-  if (!st) st = diag_read_file(sw->a, path, &src, d);
-  JVal root;
-  JsonError je;
-  if (!st && !json_parse(sw->a, src->text, src->len, "sweep.json", &root, &je))
-    st = je.oom ? diag_oom(d) : diag_error(d, (SrcLoc){0}, "%s: %s at byte %zu", path, je.msg, je.pos);
-  SwReader r = {.path = path, .a = sw->a, .d = d};
-  if (!st) st = sw_parse(&r, &root, sw);
+  st = path ? diag_read_file(sw->a, path, &src, d) : diag_oom(d);
+  if (!st) st = exp_sweep_parse(src, sw, d);
   if (st) {
     exp_sweep_free(sw);
     return st;
   }
   *out = sw;
   return JS_OK;
+}
+
+Status exp_sweep_parse(const SrcFile *src, ExpSweep *sw, Diag *d) {
+  SwReader r = {.src = src, .a = sw->a, .d = d};
+  JVal root;
+  JsonError je;
+  if (!json_parse(sw->a, src->text, src->len, "sweep.json", &root, &je))
+    return je.oom ? diag_oom(d) : sw_bad(&r, je.pos, "%s", je.msg);
+  return sw_parse(&r, &root, sw);
 }

@@ -223,3 +223,15 @@ Status diag_read_file(Arena *a, const char *path, SrcFile **out, Diag *d) {
   *out = f;
   return JS_OK;
 }
+
+/* The line and column of byte `pos` of f (past the end: the end). */
+SrcLoc diag_loc_at(const SrcFile *f, size_t pos) {
+  SrcLoc loc = {f, 1, 1};
+  for (size_t i = 0; i < pos && i < f->len; i++) {
+    if (f->text[i] == '\n')
+      loc.line++, loc.col = 1;
+    else
+      loc.col++;
+  }
+  return loc;
+}

@@ -203,6 +203,7 @@ const char *diag_closest(const char *word, const char *const *cands, int n);
 /* Read a whole file into a SrcFile owned by `a`.  Reports unreadable files, NUL bytes are
  * kept (the lexers report them). */
 Status diag_read_file(Arena *a, const char *path, SrcFile **out, Diag *d);
+SrcLoc diag_loc_at(const SrcFile *f, size_t pos);   /* line and column of byte pos (a JSON value's) */
 SrcFile *diag_src_from_string(Arena *a, const char *path, const char *text, size_t len);
 
 /* ==== types.c: dtypes, tensor types, values ==== */

@@ -130,7 +130,7 @@ expect exists 1 "holds a sweep already" -- sweep examples/jsc_tiny.jsc --lr 1e-3
 expect resume-extra 2 "only --jobs, --keep, --tensorboard and --shard" -- sweep --resume "$tmp/P" --lr 1e-3
 cp -r "$tmp/P" "$tmp/Pbad"
 sed -i 's/"version": 1/"version": 7/' "$tmp/Pbad/sweep.json"
-expect bad-sweep-json 1 "sweep.json: version: expected 1" -- sweep --resume "$tmp/Pbad"
+expect bad-sweep-json 1 "sweep.json:2:14: error: 'version': expected 1" -- sweep --resume "$tmp/Pbad"
 cp -r "$tmp/P" "$tmp/Jbad"
 sed -i '2s/.*/{"ev": oops}/' "$tmp/Jbad/journal.jsonl"
 expect bad-journal 1 "journal.jsonl:2:" -- sweep --resume "$tmp/Jbad"
