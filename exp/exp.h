@@ -169,6 +169,8 @@ void exp_journal_close(ExpJournal *j);                  /* NULL allowed */
 /* Called for each complete line (a JSON object) in order; a non-zero Status stops. */
 typedef Status (*ExpJournalFn)(void *ud, const JVal *event, const char *path, int line, Diag *d);
 Status exp_journal_read(const char *path, ExpJournalFn fn, void *ud, Diag *d);
+/* The same over a file's text (values in a). */
+Status exp_journal_parse(const SrcFile *src, Arena *a, ExpJournalFn fn, void *ud, Diag *d);
 /* dir/name replaced atomically and durably (fsync'd file and directory). */
 Status exp_write_file(const StrBuf *sb, const char *dir, const char *name, Diag *d);
 /* ==== tboard.c: TensorBoard event files (scalars, the HParams tab) ====

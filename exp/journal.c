@@ -108,8 +108,15 @@ Status exp_journal_read(const char *path, ExpJournalFn fn, void *ud, Diag *d) {
   SrcFile *src = NULL;
   if (!a) return diag_oom(d);
   Status st = diag_read_file(a, path, &src, d);
+  if (!st) st = exp_journal_parse(src, a, fn, ud, d);
+  arena_free(a);
+  return st;
+}
+
+Status exp_journal_parse(const SrcFile *src, Arena *a, ExpJournalFn fn, void *ud, Diag *d) {
+  Status st = JS_OK;
   int line = 0;
-  for (const char *p = st ? NULL : src->text, *end = p ? p + src->len : NULL; !st && p < end;) {
+  for (const char *p = src->text, *end = p + src->len; !st && p < end;) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     line++;
     if (!nl) break; /* a torn tail: an append that never finished */
@@ -117,15 +124,14 @@ Status exp_journal_read(const char *path, ExpJournalFn fn, void *ud, Diag *d) {
     JsonError je;
     if (nl > p) {
       if (!json_parse(a, p, (size_t)(nl - p), "journal line", &v, &je))
-        st = je.oom ? diag_oom(d) : diag_error(d, (SrcLoc){0}, "%s:%d: %s at column %zu", path, line, je.msg, je.pos + 1);
+        st = je.oom ? diag_oom(d) : diag_error(d, (SrcLoc){0}, "%s:%d: %s at column %zu", src->path, line, je.msg, je.pos + 1);
       else if (v.kind != J_OBJ)
-        st = diag_error(d, (SrcLoc){0}, "%s:%d: a journal line must be a JSON object", path, line);
+        st = diag_error(d, (SrcLoc){0}, "%s:%d: a journal line must be a JSON object", src->path, line);
       else
-        st = fn(ud, &v, path, line, d);
+        st = fn(ud, &v, src->path, line, d);
     }
     p = nl + 1;
   }
-  arena_free(a);
   return st;
 }
 

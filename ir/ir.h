@@ -151,7 +151,7 @@ typedef struct JsonError {
  * messages ("header": "text after the header's JSON value"). */
 bool json_parse(Arena *a, const char *text, size_t n, const char *what, JVal *out, JsonError *err);
 bool json_uint(const JVal *v, uint64_t *out);              /* a non-negative integer, exactly */
-double json_num(const JVal *v);                            /* a number's value; NAN otherwise */
+double json_num(const JVal *v);                            /* a number's value; NAN otherwise (or out of memory) */
 const JVal *json_get(const JVal *obj, const char *key);    /* NULL when absent or not an object */
 /* A JSON string literal of s: valid UTF-8 kept, control bytes and invalid bytes escaped. */
 void sb_put_json_str(StrBuf *sb, const char *s);

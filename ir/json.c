@@ -361,7 +361,7 @@ static bool j_parse(JsonParser *p, JVal *out) {
 
 /* A non-negative integer without fraction or exponent, at most INT64_MAX. */
 bool json_uint(const JVal *v, uint64_t *out) {
-  if (v->kind != J_NUM || v->len == 0) return false;
+  if (!v || v->kind != J_NUM || v->len == 0) return false;
   uint64_t x = 0;
   for (size_t k = 0; k < v->len; k++) {
     char c = v->str[k];
@@ -394,7 +394,14 @@ bool json_parse(Arena *a, const char *text, size_t n, const char *what, JVal *ou
 /* A number's value (NAN for anything else). */
 double json_num(const JVal *v) {
   if (!v || v->kind != J_NUM) return NAN;
-  return strtod(v->str, NULL);
+  char small[64]; /* the number's text is not NUL-terminated: it points into the document */
+  char *buf = v->len < sizeof small ? small : ir_malloc(v->len + 1);
+  if (!buf) return NAN;
+  memcpy(buf, v->str, v->len);
+  buf[v->len] = 0;
+  double x = strtod(buf, NULL);
+  if (buf != small) ir_free(buf);
+  return x;
 }
 
 /* A JSON string: the escapes JSON shares with C, \u00XX for other control bytes, valid UTF-8
