@@ -12,6 +12,9 @@
  * pass (the forward graph) and out of `shape,grad` (the training graph): the runtime never
  * runs passes or parses model text itself.
  *
+ * The run directory (runtime/rundir.h: locking, manifest, the commit of an epoch, repair on
+ * resume) is written by one process at a time; spec/sweep.md §1 describes it.
+ *
  * Everything is a function of --seed: initialisation (rt_state_init from Rng(seed)),
  * shuffling (Rng seeded from seed and the epoch) and dropout (rt_dropout_bits(seed, step)),
  * so a CPU run repeats bit for bit, and a resumed run reproduces an uninterrupted one. */
@@ -75,6 +78,10 @@ typedef struct RtTrainConfig {
   RtDeviceKind device;       /* cpu (default), or cuda: the GPU engine (engine must be auto) */
   const char *out_dir;       /* run directory; NULL: runs/<model>-<seed>-<YYYYmmdd-HHMMSS> */
   const char *resume_dir;    /* continue the run in this directory (out_dir must be NULL) */
+  bool force;                /* resume even when the settings differ from the run's manifest */
+  const char *init_ckpt;     /* start from these weights (a safetensors state_dict), not from the seed's */
+  const char *passes;        /* the transforms applied to the model (--passes), for the manifest; NULL: none */
+  const char *config_path;   /* the config file they came from (--config), for the manifest; NULL: none */
   int argc;                  /* the command line, for the manifest (argc 0: none) */
   char *const *argv;
   FILE *log;                 /* run output (the data line, engine, epoch lines); NULL: none */

@@ -103,7 +103,7 @@ expect unreadable-data 1 "no/such.h5" -- train examples/jsc_tiny.jsc --data no/s
 expect missing-ckpt 1 "no/such.safetensors" -- test examples/jsc_tiny.jsc --ckpt no/such.safetensors "${small[@]}"
 expect wrong-ckpt 1 "expected shape" -- test examples/jsc_big.jsc --ckpt "$run/best.safetensors" "${small[@]}"
 expect out-taken 1 "holds a run already" -- train examples/jsc_tiny.jsc "${small[@]}" --out "$run"
-expect resume-nothing 1 "no checkpoint there" -- train examples/jsc_tiny.jsc "${small[@]}" --resume "$tmp/empty"
+expect resume-nothing 1 "no such directory" -- train examples/jsc_tiny.jsc "${small[@]}" --resume "$tmp/empty"
 printf 'model Three {\n    input x: f32[B, 16]\n    fc = Linear(16, 3)\n    return fc(x)\n}\n' >"$tmp/three.jsc"
 expect not-jsc-classes 1 "must return logits f32[B,5]" -- train "$tmp/three.jsc" "${small[@]}" --out "$tmp/three"
 expect huge-feature 1 "out of range" -- train examples/jsc_tiny.jsc --data test/fuzz/crashes/fuzz_data-nonfinite-huge.csv --no-cache --out "$tmp/huge"
