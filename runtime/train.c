@@ -989,7 +989,8 @@ Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
   if ((st = load_data(&c->data, c->dataset, &own, &ds, c->log, d))) goto done;
   if (!early && (st = engine_open(&e, c->engine, d))) goto done;
   engine_describe(&e, c->log);
-  st = eval_split(&e, &ds->test, res, d);
+  st = eval_split(&e, c->split == RT_SPLIT_VAL ? &ds->val : &ds->test, res, d);
+  res->split = c->split;
 
 done:
   engine_close(&e);
@@ -1012,17 +1013,38 @@ double rt_eval_macro_acc(const RtEvalResult *r) {
   return classes ? sum / classes : NAN;
 }
 
+const char *rt_split_name(RtSplitKind k) { return k == RT_SPLIT_VAL ? "val" : "test"; }
+
+bool rt_split_parse(const char *s, RtSplitKind *out) {
+  if (strcmp(s, "test") && strcmp(s, "val")) return false;
+  *out = strcmp(s, "val") == 0 ? RT_SPLIT_VAL : RT_SPLIT_TEST;
+  return true;
+}
+
+/* Rows of class t, and its accuracy (recall); NaN when it has none. */
+static double class_acc(const RtEvalResult *r, int t, int64_t *rows) {
+  *rows = 0;
+  for (int p = 0; p < NCLS; p++) *rows += r->confusion[t][p];
+  return *rows ? (double)r->confusion[t][t] / (double)*rows : NAN;
+}
+
 void rt_eval_report(StrBuf *sb, const RtEvalResult *r) {
-  sb_printf(sb, "test rows      %lld\n", (long long)r->n);
-  sb_printf(sb, "test loss      %.6f\n", r->loss);
-  sb_printf(sb, "test accuracy  %.6f\n", r->acc);
+  const char *sp = rt_split_name(r->split);
+  char label[32];
+  snprintf(label, sizeof label, "%s rows", sp);
+  sb_printf(sb, "%-20s %lld\n", label, (long long)r->n);
+  snprintf(label, sizeof label, "%s loss", sp);
+  sb_printf(sb, "%-20s %.6f\n", label, r->loss);
+  snprintf(label, sizeof label, "%s accuracy", sp);
+  sb_printf(sb, "%-20s %.6f  (micro: correct / rows)\n", label, r->acc);
+  snprintf(label, sizeof label, "%s macro accuracy", sp);
+  sb_printf(sb, "%-20s %.6f  (macro: the mean of the per-class accuracies)\n", label, rt_eval_macro_acc(r));
   sb_puts(sb, "per-class accuracy:\n");
   for (int t = 0; t < NCLS; t++) {
-    int64_t rows = 0;
-    for (int p = 0; p < NCLS; p++) rows += r->confusion[t][p];
+    int64_t rows;
+    double a = class_acc(r, t, &rows);
     if (rows)
-      sb_printf(sb, "  %s  %.6f  (%lld rows)\n", rt_jsc_class_names[t], (double)r->confusion[t][t] / (double)rows,
-                (long long)rows);
+      sb_printf(sb, "  %s  %.6f  (%lld rows)\n", rt_jsc_class_names[t], a, (long long)rows);
     else
       sb_printf(sb, "  %s  -  (0 rows)\n", rt_jsc_class_names[t]);
   }
@@ -1035,6 +1057,59 @@ void rt_eval_report(StrBuf *sb, const RtEvalResult *r) {
     for (int p = 0; p < NCLS; p++) sb_printf(sb, " %8lld", (long long)r->confusion[t][p]);
     sb_putc(sb, '\n');
   }
+}
+
+/* A number, or null when it is not finite (JSON has no NaN). */
+static void put_num_or_null(StrBuf *sb, double x) {
+  if (isfinite(x))
+    sb_put_json_num(sb, x);
+  else
+    sb_puts(sb, "null");
+}
+
+static void eval_json_classes(StrBuf *sb, const RtEvalResult *r) {
+  sb_puts(sb, ",\n  \"per_class\": {");
+  for (int t = 0; t < NCLS; t++) {
+    int64_t rows;
+    double a = class_acc(r, t, &rows);
+    sb_puts(sb, t ? ", " : "");
+    sb_put_json_str(sb, rt_jsc_class_names[t]);
+    sb_puts(sb, ": {\"accuracy\": ");
+    put_num_or_null(sb, a);
+    sb_printf(sb, ", \"rows\": %lld}", (long long)rows);
+  }
+  sb_puts(sb, "},\n  \"classes\": [");
+  for (int t = 0; t < NCLS; t++) {
+    sb_puts(sb, t ? ", " : "");
+    sb_put_json_str(sb, rt_jsc_class_names[t]);
+  }
+  sb_puts(sb, "],\n  \"confusion\": [");
+  for (int t = 0; t < NCLS; t++) {
+    sb_puts(sb, t ? ",\n                [" : "[");
+    for (int p = 0; p < NCLS; p++) sb_printf(sb, "%s%lld", p ? ", " : "", (long long)r->confusion[t][p]);
+    sb_putc(sb, ']');
+  }
+  sb_putc(sb, ']');
+}
+
+void rt_eval_json(StrBuf *sb, const RtEvalResult *r, const char *ckpt) {
+  sb_puts(sb, "{\n  \"split\": ");
+  sb_put_json_str(sb, rt_split_name(r->split));
+  sb_printf(sb, ",\n  \"rows\": %lld,\n  \"loss\": ", (long long)r->n);
+  put_num_or_null(sb, r->loss);
+  sb_puts(sb, ",\n  \"micro_accuracy\": ");
+  put_num_or_null(sb, r->acc);
+  sb_puts(sb, ",\n  \"macro_accuracy\": ");
+  put_num_or_null(sb, rt_eval_macro_acc(r));
+  eval_json_classes(sb, r);
+  sb_puts(sb, ",\n  \"engine\": ");
+  sb_put_json_str(sb, rt_engine_name(r->engine));
+  sb_puts(sb, ",\n  \"checkpoint\": ");
+  if (ckpt)
+    sb_put_json_str(sb, ckpt);
+  else
+    sb_puts(sb, "null");
+  sb_puts(sb, "\n}\n");
 }
 
 /* The CUDA C of one of the device engine's plans (--dump-cuda), as rt_dev_open builds it. */

@@ -120,7 +120,12 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d);
  * train --dump-plan / --dump-llvm / --dump-cuda).  Rendering CUDA C needs no GPU. */
 Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, bool cuda, StrBuf *out, Diag *d);
 
-/* Evaluation of a checkpoint on the test split. */
+/* The split a checkpoint is evaluated on (jscc test --split). */
+typedef enum RtSplitKind { RT_SPLIT_TEST, RT_SPLIT_VAL } RtSplitKind;
+const char *rt_split_name(RtSplitKind k);                 /* "test", "val" */
+bool rt_split_parse(const char *s, RtSplitKind *out);
+
+/* Evaluation of a checkpoint on the test split (or the validation split). */
 typedef struct RtTestConfig {
   const Graph *fwd;          /* the model after `shape` */
   const Graph *train;        /* after `shape,grad` (the jit's evaluation plan); NULL: use fwd */
@@ -132,6 +137,7 @@ typedef struct RtTestConfig {
   RtDeviceKind device;       /* cpu (default) or cuda (engine must be auto) */
   FILE *log;                 /* the data and engine lines; NULL: none */
   RtKernelSet *kernels;      /* jit: borrow the evaluation kernel from here (NULL: compile it) */
+  RtSplitKind split;         /* test (default) or val */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);
 
@@ -142,12 +148,17 @@ typedef struct RtEvalResult {
   double acc;                                  /* correct / rows */
   int64_t confusion[RT_JSC_CLASSES][RT_JSC_CLASSES]; /* [true class][predicted class] */
   RtEngineKind engine;                         /* the engine that ran */
+  RtSplitKind split;                           /* the split it ran on */
 } RtEvalResult;
 Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d);
 /* Macro accuracy as torchmetrics' MulticlassAccuracy(average="macro") gives it: the mean of
  * the per-class recalls over the classes that occur (in the targets or the predictions). */
 double rt_eval_macro_acc(const RtEvalResult *r);
-/* The report jscc test prints: loss, accuracy, per-class accuracy, the confusion matrix. */
+/* The report jscc test prints: loss, micro and macro accuracy, per-class accuracy, the
+ * confusion matrix (test/golden/eval.report). */
 void rt_eval_report(StrBuf *sb, const RtEvalResult *r);
+/* The same as one JSON object, naming the checkpoint (jscc test --json, a run's test.json;
+ * test/golden/eval.json). */
+void rt_eval_json(StrBuf *sb, const RtEvalResult *r, const char *ckpt);
 
 #endif

@@ -457,6 +457,35 @@ static void test_errors(void **state) {
   diag_free(&d);
 }
 
+/* The report and its JSON for a fixed result, against test/golden/eval.report and eval.json
+ * (JSCC_UPDATE_GOLDEN=1 rewrites them). */
+static void check_golden(const char *path, const StrBuf *got) {
+  if (getenv("JSCC_UPDATE_GOLDEN")) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(sb_str(got), f);
+    fclose(f);
+  }
+  char *want = slurp(".", path, NULL);
+  assert_non_null(want);
+  if (strcmp(want, sb_str(got)) != 0) fail_msg("%s differs; got:\n%s", path, sb_str(got));
+  free(want);
+}
+
+static void test_eval_report_golden(void **state) {
+  (void)state;
+  RtEvalResult r = {.n = 22, .loss = 0.8125, .acc = 16.0 / 22, .engine = RT_ENGINE_JIT, .split = RT_SPLIT_VAL,
+                    .confusion = {{8, 1, 0, 0, 0}, {2, 3, 0, 0, 0}, {0, 0, 4, 1, 0}, {0, 1, 1, 1, 0}}};
+  StrBuf sb;
+  sb_init(&sb);
+  rt_eval_report(&sb, &r);
+  check_golden("test/golden/eval.report", &sb);
+  sb_clear(&sb);
+  rt_eval_json(&sb, &r, "runs/x/best.safetensors");
+  check_golden("test/golden/eval.json", &sb);
+  sb_free(&sb);
+}
+
 /* ---- the run directory: lock, settings on resume, restart ---- */
 
 /* Hook of the first run: a second run into the same directory while it holds the lock. */
@@ -549,6 +578,7 @@ int main(void) {
       cmocka_unit_test(test_eval),
       cmocka_unit_test(test_single_row_batch),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_eval_report_golden),
       cmocka_unit_test(test_lock),
       cmocka_unit_test(test_resume_settings),
       cmocka_unit_test(test_restart),
