@@ -1,6 +1,7 @@
 /* runtime/rundir.c — the run directory of rt_train: choosing and locking it, manifest.json
  * (written, and compared on --resume), the commit of an epoch and its repair on resume,
  * metrics.csv.  The protocol is described in rundir.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -127,6 +128,21 @@ static Status read_old_manifest(RunDir *rd, Diag *d) {
   return JS_OK;
 }
 
+/* Temp files of atomic writes a kill cut short ("last.safetensors.tmpAB12cd"): nobody else
+ * writes here while we hold the lock, so they are garbage. */
+static void remove_temps(const RunDir *rd) {
+  DIR *dir = opendir(rd->path);
+  if (!dir) return;
+  for (struct dirent *e; (e = readdir(dir));) {
+    const char *t = strstr(e->d_name, ".tmp");
+    if (!t || strlen(t) != 10 || t == e->d_name) continue; /* ".tmp" and mkstemp's six characters */
+    char p[sizeof rd->path + sizeof e->d_name + 1];
+    path_in(rd, e->d_name, p, sizeof p);
+    unlink(p);
+  }
+  closedir(dir);
+}
+
 static Status open_resume(RunDir *rd, const RtTrainConfig *c, Diag *d) {
   rd->resume = rd->started = true;
   if ((size_t)snprintf(rd->path, sizeof rd->path, "%s", c->resume_dir) >= sizeof rd->path)
@@ -137,6 +153,7 @@ static Status open_resume(RunDir *rd, const RtTrainConfig *c, Diag *d) {
   if (!rundir_has(rd, "manifest.json"))
     return diag_error(d, NONE, "--resume %s: no run there (manifest.json is missing)", rd->path);
   rd->committed = rundir_has(rd, "last.optim.safetensors");
+  remove_temps(rd);
   return read_old_manifest(rd, d);
 }
 

@@ -69,6 +69,7 @@ for delay in 0.01 0.05 0.1 0.15 0.2 0.3 0.4; do
   rows=$(($(cat "$dir/metrics.csv" 2>/dev/null | wc -l) - 1))
   echo "killed after ${delay}s: $([ -f "$dir/manifest.json" ] || echo 'no manifest, ')$((rows < 0 ? 0 : rows)) rows in metrics.csv"
   check "kill-$delay-finish" finish "$dir" --max-epochs 12 --seed 5
+  check "kill-$delay-no-temps" bash -c "! ls '$dir' | grep -q '\.tmp'"
   same_run "kill-$delay" "$tmp/full12" "$dir"
 done
 
@@ -83,6 +84,9 @@ check ahead-last cmp -s "$tmp/part2/last.safetensors" "$tmp/ahead/last.safetenso
 check ahead-rows bash -c "[ \$(wc -l <'$tmp/ahead/metrics.csv') -eq 3 ]"
 check ahead-finish finish "$tmp/ahead" --max-epochs 4 --seed 7
 same_run ahead "$tmp/full4" "$tmp/ahead"
+# a write cut short leaves a temp file: the resume clears it
+echo partial >"$tmp/ahead/last.optim.safetensors.tmpAbC123"
+check temp-cleared bash -c "'$jscc' ${run[*]} --max-epochs 4 --seed 7 --resume '$tmp/ahead' >/dev/null && [ ! -e '$tmp/ahead/last.optim.safetensors.tmpAbC123' ]"
 # a torn last.safetensors (a file system that lost part of it)
 cp -r "$tmp/part2" "$tmp/torn"
 truncate -s 100 "$tmp/torn/last.safetensors"

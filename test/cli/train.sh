@@ -26,6 +26,13 @@ run=$tmp/run
 check synthetic-first-line bash -c "head -1 '$tmp/out' | grep -q '^data: SYNTHETIC'"
 check engine-line grep -qE '^engine: (jit|ref)' "$tmp/out"
 check no-progress-bar-off-tty bash -c "! grep -q $'\r' '$tmp/err'"
+check star-explained grep -qE '^epoch 1/2 .*  \* new best val_loss: saved best\.safetensors$' "$tmp/out"
+check star-once bash -c "[ \$(grep -c 'new best val_loss' '$tmp/out') -eq 1 ]"
+# On a terminal: the progress bar with steps, the time left and the running loss.
+if command -v script >/dev/null; then
+  script -qc "'$jscc' train examples/jsc_tiny.jsc --max-epochs 1 --synth-n 5000 --cache-dir '$tmp/cache' --engine ref --out '$tmp/tty'" /dev/null >"$tmp/tty.out" 2>&1
+  check progress-bar grep -qE 'epoch 1/1 \[[# ]+\] [0-9]+/[0-9]+ steps  ETA [0-9]+:[0-9]{2}  loss [0-9]+\.[0-9]{4}' "$tmp/tty.out"
+fi
 for f in metrics.csv manifest.json init.safetensors best.safetensors last.safetensors last.optim.safetensors; do
   check "run-dir-$f" test -s "$run/$f"
 done
