@@ -546,8 +546,10 @@ Status rundir_commit(const RunDir *rd, const RtState *s, const OptimState *opt, 
   meta_add(&om, "batch_size", "%lld", (long long)ec->batch_size);
   char p[1200];
   path_in(rd, "last.optim.safetensors", p, sizeof p);
-  if ((st = rt_ckpt_save_run_state(p, s, opt, &om.m, d))) return st; /* the commit */
-  if (!ec->improved) return JS_OK;
+  return rt_ckpt_save_run_state(p, s, opt, &om.m, d); /* the commit */
+}
+
+Status rundir_save_best(const RunDir *rd, const RtState *s, const EpochCommit *ec, Diag *d) {
   Meta bm = best_meta(ec->epoch, ec->best);
   return save_model(rd, "best.safetensors", s, &bm, d);
 }

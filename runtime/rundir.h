@@ -69,7 +69,10 @@ typedef struct EpochCommit {
   uint64_t seed, data_hash;
   int64_t batch_size;
 } EpochCommit;
+/* Steps 2 and 3 of the protocol: last.safetensors, then the commit. */
 Status rundir_commit(const RunDir *rd, const RtState *s, const OptimState *opt, const EpochCommit *ec, Diag *d);
+/* Step 4: best.safetensors, after the commit of an epoch that improved. */
+Status rundir_save_best(const RunDir *rd, const RtState *s, const EpochCommit *ec, Diag *d);
 /* Resume: the committed state into s and opt; *epoch, *best, *best_epoch from its metadata. */
 Status rundir_load_commit(const RunDir *rd, RtState *s, OptimState *opt, int64_t *epoch, double *best,
                           int64_t *best_epoch, Diag *d);

@@ -649,6 +649,7 @@ typedef struct Run {
   double best;               /* the monitor's best value */
   int64_t best_epoch;        /* 0: none yet */
   bool starred;              /* the epoch lines' `*` was explained */
+  int64_t committed;         /* the last epoch committed (epoch0 before the first) */
   bool have_init;            /* --init given: its hash */
   uint64_t init_hash;
 } Run;
@@ -879,6 +880,17 @@ static Status report_epoch(Run *r, const EpochOut *eo, double secs, Diag *d) {
   return c->on_epoch(c->on_epoch_ud, &info, d);
 }
 
+/* The commit of a finite epoch, then best.safetensors when it improved (rundir.h). */
+static Status commit_epoch(Run *r, const EpochOut *eo, Diag *d) {
+  const RtTrainConfig *c = r->c;
+  EpochCommit ec = {.epoch = eo->ep + 1, .improved = eo->improved, .best = r->best, .best_epoch = r->best_epoch,
+                    .seed = c->seed, .data_hash = r->ds->hash, .batch_size = c->batch_size};
+  Status st = rundir_commit(&r->rd, r->e.s, &r->opt, &ec, d);
+  if (st) return st;
+  r->committed = eo->ep + 1;
+  return eo->improved ? rundir_save_best(&r->rd, r->e.s, &ec, d) : JS_OK;
+}
+
 /* One epoch: train, validate, record, commit (unless it diverged), report. */
 static Status run_epoch(Run *r, int64_t ep, Diag *d) {
   const RtTrainConfig *c = r->c;
@@ -905,9 +917,7 @@ static Status run_epoch(Run *r, int64_t ep, Diag *d) {
   }
   double secs;
   if ((st = record_epoch(r, &eo, &secs, d))) return st;
-  EpochCommit ec = {.epoch = ep + 1, .improved = eo.improved, .best = r->best, .best_epoch = r->best_epoch,
-                    .seed = c->seed, .data_hash = r->ds->hash, .batch_size = c->batch_size};
-  if (!eo.diverged && (st = rundir_commit(&r->rd, r->e.s, &r->opt, &ec, d))) return st;
+  if (!eo.diverged && (st = commit_epoch(r, &eo, d))) return st;
   return report_epoch(r, &eo, secs, d);
 }
 
@@ -940,6 +950,16 @@ static void run_summary(Run *r) {
   fflush(c->log);
 }
 
+/* An epoch failed (a full disk, an I/O error, the hook): what the directory still holds. */
+static void run_failed_note(const Run *r, Diag *d) {
+  if (r->committed)
+    diag_note(d, (SrcLoc){0}, "%s keeps epoch %lld, its last committed: continue it with --resume %s once the cause "
+              "is fixed", r->rd.path, (long long)r->committed, r->rd.path);
+  else
+    diag_note(d, (SrcLoc){0}, "%s has no committed epoch yet: --resume %s restarts it from init.safetensors", r->rd.path,
+              r->rd.path);
+}
+
 Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->train_loss = res->train_acc = res->val_loss = res->val_acc = res->best_val_loss = res->best_val_acc = NAN;
@@ -952,7 +972,9 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   sb_init(&r.csv);
   st = run_open(&r, d);
   if (!st) st = run_plan(&r, d);
-  for (int64_t ep = r.epoch0; !st && ep < c->max_epochs && !res->diverged; ep++) st = run_epoch(&r, ep, d);
+  r.committed = r.epoch0;
+  for (int64_t ep = r.epoch0; !st && ep < c->max_epochs && !res->diverged; ep++)
+    if ((st = run_epoch(&r, ep, d))) run_failed_note(&r, d);
   if (!st) run_summary(&r);
   engine_close(&r.e);
   rt_optim_state_free(&r.opt);

@@ -143,6 +143,7 @@ else
   for size in 16k 20k 24k; do
     mount -t tmpfs -o size=$size tmpfs "$mnt"
     expect "enospc-$size" 1 "No space left on device" -- "${run[@]}" --max-epochs 4 --seed 7 --out "$mnt/run"
+    check "enospc-$size-note" grep -qE "^note: $mnt/run (keeps epoch 1, its last committed|has no committed epoch yet): " "$tmp/err"
     cp -r "$mnt/run" "$tmp/moved-$size" # resumed elsewhere
     check "enospc-$size-moved" finish "$tmp/moved-$size" --max-epochs 4 --seed 7
     same_run "enospc-$size-moved" "$tmp/full4" "$tmp/moved-$size"
