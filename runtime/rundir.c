@@ -446,17 +446,19 @@ static const char *const compared[][3] = {
     {"data", "hash", "data (hash)"},
 };
 
-/* One difference, when the run has the key (manifests of older versions lack some). */
+/* One difference; a missing value reads "none". */
 static void diff_one(StrBuf *diffs, const char *what, const JVal *was, const JVal *now) {
-  if (!was) return;
   StrBuf a, b;
   sb_init(&a);
   sb_init(&b);
-  jval_put(&a, was);
+  if (was)
+    jval_put(&a, was);
+  else
+    sb_puts(&a, "none");
   if (now)
     jval_put(&b, now);
   else
-    sb_puts(&b, "(none)");
+    sb_puts(&b, "none");
   if (strcmp(sb_str(&a), sb_str(&b)) != 0)
     sb_printf(diffs, "  %s: the run has %s, this command %s\n", what, sb_str(&a), sb_str(&b));
   sb_free(&a);
@@ -479,13 +481,14 @@ Status rundir_compare(const RunDir *rd, const ManifestIn *in, StrBuf *diffs, Dia
   if (!st && !json_parse(a, sb_str(&sb), sb.len, "manifest", &now, &je))
     st = je.oom ? diag_oom(d) : diag_error(d, NONE, "internal error: the manifest written does not parse: %s", je.msg);
   for (size_t i = 0; !st && i < sizeof compared / sizeof *compared; i++)
-    diff_one(diffs, compared[i][2], jpath(rd->old, compared[i][0], compared[i][1]),
-             jpath(&now, compared[i][0], compared[i][1]));
+    if (json_get(rd->old, compared[i][0])) /* manifests of older versions lack some */
+      diff_one(diffs, compared[i][2], jpath(rd->old, compared[i][0], compared[i][1]),
+               jpath(&now, compared[i][0], compared[i][1]));
   const JVal *hp = json_get(rd->old, "hyperparameters"), *hn = json_get(&now, "hyperparameters");
   for (int i = 0; !st && hp && hp->kind == J_OBJ && i < hp->n; i++)
     if (strcmp(hp->keys[i], "max_epochs") != 0) diff_one(diffs, hp->keys[i], &hp->items[i], json_get(hn, hp->keys[i]));
   for (int i = 0; !st && hp && hn && i < hn->n; i++) /* settings the run did not have (momentum after adam) */
-    if (!json_get(hp, hn->keys[i])) sb_printf(diffs, "  %s: the run has none, this command sets it\n", hn->keys[i]);
+    if (!json_get(hp, hn->keys[i])) diff_one(diffs, hn->keys[i], NULL, &hn->items[i]);
   if (!st && diffs->oom) st = diag_oom(d);
   arena_free(a);
   sb_free(&sb);

@@ -709,8 +709,8 @@ static Status run_fresh(Run *r, Diag *d) {
   return rundir_write_manifest(&r->rd, &in, NULL, d);
 }
 
-/* Resume: the continuing command against the run's manifest.  *forced gets the differences
- * --force let through (NULL when none). */
+/* Resume: the continuing command against the run's manifest; *diffs gets what differs,
+ * refused unless --force (the manifest's resume entry then records it). */
 static Status run_check_settings(Run *r, ManifestIn *in, StrBuf *diffs, Diag *d) {
   Status st = run_manifest_in(r, in, d);
   if (!st) st = rundir_compare(&r->rd, in, diffs, d);
