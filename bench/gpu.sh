@@ -20,12 +20,17 @@
 #      `jscc train MODEL --device=cuda --max-epochs 3 --batch-size B --lr 1e-3 --optimizer adam
 #      --seed 0 --quiet --out DIR`; s/epoch = the median of epochs 2..3 of DIR/metrics.csv's
 #      train_seconds (the 1st includes the kernels' compilation and warm-up);
-#   6. PyTorch: bench/torch_gpu.py, same architecture, Adam lr 1e-3, eager, same batch size, the
+#   6. the Lab 1 grid: build-gpu/bench/gpu_sweep, jsc_tiny at batch 64 .. 2048 (--quick: 256) x
+#      5 learning rates (1e-4 .. 1e-2) x 10 epochs, Adam, validated every epoch; each batch size's
+#      5 trials as one group (one launch per epoch, a block per trial) and then one by one (an
+#      engine each, the `jscc train --device=cuda` path): seconds, speedup, and a check that
+#      every trial ends equal to the bit on both paths;
+#   7. PyTorch: bench/torch_gpu.py, same architecture, Adam lr 1e-3, eager, same batch size, the
 #      data as CUDA tensors, one timed epoch after a warm-up (TORCH_EPOCHS=N: the median of N);
-#   7. every other test (unit and CLI), in parallel, in the time left (CI runs those too);
-#   8. the report: one markdown table per model (batch, jscc s/epoch, PyTorch s/epoch, ratio),
-#      the targets (batch 256: >= 20x PyTorch for both models; jsc_tiny epoch < 50 ms), the step
-#      list, and nvidia-smi's output.
+#   8. every other test (unit and CLI), in parallel, in the time left (CI runs those too);
+#   9. the report: one markdown table per model (batch, jscc s/epoch, PyTorch s/epoch, ratio),
+#      the targets (batch 256: >= 20x PyTorch for both models; jsc_tiny epoch < 50 ms), the Lab 1
+#      grid's table, the step list, and nvidia-smi's output.
 # Writes $OUT/gpu_results.md, $OUT/gpu_log.txt (everything printed) and the tests' logs
 # (gpu_testlog.txt, gpu_other_testlog.txt); $OUT unset: bench/results/.  GPU_BUILD=DIR builds in DIR
 # instead of build-gpu/.
@@ -39,8 +44,9 @@
 #                then found the GPU machine's way (the carried copy through CPATH and
 #                LIBRARY_PATH: the unit tests, the NVRTC compile tests among them), the data
 #                export, and the benchmark's plumbing (batch 256, PyTorch on the CPU on 20,000
-#                rows; `jscc train --device=cuda` is expected to fail without a GPU and is
-#                reported, not counted).  Writes $OUT or build-gpub-cpu/results/.
+#                rows; `jscc train --device=cuda` and the Lab 1 grid (1 epoch on 20,000 jets)
+#                are expected to fail without a GPU and are reported, not counted).  Writes $OUT
+#                or build-gpub-cpu/results/.
 #   --quick      batch 256 only.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -255,7 +261,15 @@ machine() {
   for t in flex bison llvm-config pkg-config; do printf '%s: %s\n' "$t" "$(command -v "$t" || echo none)"; done
 }
 
-export -f prepare configure run_tests registered_tests gpu_tests other_tests jscc_run torch_run machine
+# sweep_run gpu_sweep-args...: the Lab 1 grid's table into $work/sweep.md, and onto the log
+sweep_run() {
+  local rc=0
+  "$build/bench/gpu_sweep" "$@" >"$work/sweep.md" || rc=$?
+  cat "$work/sweep.md"
+  return $rc
+}
+
+export -f prepare configure run_tests registered_tests gpu_tests other_tests jscc_run torch_run machine sweep_run
 export work build python jepochs root deps
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -316,7 +330,16 @@ for model in "${models[@]}"; do
   done
 done
 
-# ---- 6. PyTorch on the same GPU (--cpu-check: on the CPU, 20,000 rows: the plumbing only)
+# ---- 6. the Lab 1 grid: groups of trials against one by one (--cpu-check: the arguments, then
+# the plumbing, expected to fail without a GPU)
+sweep_args=(--batches "$(IFS=,; echo "${batches[*]}")") sweep_what="5 lrs x 10 epochs"
+if [ "$mode" = cpu ]; then
+  step "arguments: gpu_sweep --lrs x exits 2" 10 bash -c '"$0/bench/gpu_sweep" --lrs x >/dev/null 2>&1; [ $? -eq 2 ]' "$build"
+  sweep_args+=(--synth-n 20000 --epochs 1) sweep_what="5 lrs x 1 epoch on 20,000 jets"
+fi
+step "Lab 1 grid: jsc_tiny, $sweep_what, groups vs one by one" 200 "${may[@]}" sweep_run "${sweep_args[@]}"
+
+# ---- 7. PyTorch on the same GPU (--cpu-check: on the CPU, 20,000 rows: the plumbing only)
 csv=$(IFS=,; echo "${batches[*]}")
 torch_args=(--epochs "${TORCH_EPOCHS:-1}")
 [ "$mode" = cpu ] && torch_args+=(--device cpu --max-rows 20000)
@@ -324,13 +347,13 @@ for model in "${models[@]}"; do
   step "PyTorch $model" 300 torch_run "$model" --data "$work/train.bin" --batch-sizes "$csv" "${torch_args[@]}"
 done
 
-# ---- 7. the rest of the tests last, in the time left: CI runs them too, the benchmark only runs here
+# ---- 8. the rest of the tests last, in the time left: CI runs them too, the benchmark only runs here
 if [ "$mode" = gpu ]; then
   step "the other tests (unit and CLI)" 300 other_tests "$build"
   cp "$build/meson-logs/testlog.txt" "$results/gpu_other_testlog.txt" 2>/dev/null
 fi
 
-# ---- 8. the report
+# ---- 9. the report
 smi() {
   command -v nvidia-smi >/dev/null || { echo "nvidia-smi: not installed"; return 0; }
   timeout 30 nvidia-smi
@@ -379,6 +402,15 @@ smi() {
        "PyTorch s/epoch: bench/torch_gpu.py, one epoch (TORCH_EPOCHS=${TORCH_EPOCHS:-1}: the median) after a 20-step warm-up," \
        "same architecture, Adam lr 1e-3, eager, the data as CUDA tensors, a slicing loop over a shuffled index on the GPU," \
        "torch.cuda.synchronize() around the timed epoch.  The same rows on both sides (bench/export_data; jscc's manifest.json hash checked)."
+  echo
+  echo "## Lab 1 grid: a group of trials per launch against one by one"
+  echo
+  if [ -s "$work/sweep.md" ]; then cat "$work/sweep.md"; else echo "(did not run)"; fi
+  echo
+  echo "bench/gpu_sweep: per batch size, the 5 learning rates (seed 0) as one group (\`rt_dev_open_group\`: one launch" \
+       "per epoch and one per validation for all trials, a thread block per trial) and then one by one (an engine each," \
+       "as \`jscc train --device=cuda\` runs); seconds for every epoch of every trial (training, validation, shuffles and" \
+       "transfers; compiling apart), \"equal\": trials whose final model and accuracies agree to the bit on both paths."
   echo
   echo "## Steps"
   echo

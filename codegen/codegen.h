@@ -40,6 +40,9 @@ typedef struct CgOptions {
   const Node *const *observe; /* evaluation plans: nodes whose [batch, n] values the step also
                                  stores to scratch, feature-major (cg_plan_observed) */
   int nobserve;
+  const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir): compiled kernels are kept
+                                under kernels/ (CPU) and cuda/ (PTX); NULL: no disk cache.  Not
+                                copied: it must outlive the plan */
 } CgOptions;
 
 typedef struct CgPlan CgPlan;  /* opaque; see plan.c */
@@ -80,16 +83,20 @@ typedef struct CgArgs {
   uint64_t dstep;            /* dropout stream: the batch number */
 } CgArgs;
 
-/* ==== llvm.c: render, compile, run (CPU) ==== */
+/* ==== llvm.c: render, compile, run (CPU); kcache.c: the compiled kernels kept on disk ==== */
 
 typedef struct CgKernel CgKernel;  /* a JIT-compiled step */
 typedef struct CgCompileInfo {
   double render_ms, compile_ms;    /* building the module; optimising + machine code */
   size_t ir_instructions;          /* LLVM instructions before optimisation */
+  bool cache_hit;                  /* linked from the kernel cache: compile_ms is the key and the load */
 } CgCompileInfo;
-/* Render the plan as an LLVM module, optimise it (default<O2>) for the host CPU and compile
- * it with ORC LLJIT.  llvm_text, when non-NULL, receives the optimised module's text
- * (--dump-llvm).  Fails with a message when jscc was built without LLVM. */
+/* Render the plan as an LLVM module, optimise it for the host CPU and compile it with ORC
+ * LLJIT.  With p's kernel_cache set, an object file stored by an earlier compile of the same
+ * module for the same CPU and LLVM is linked instead (kcache.c), and a miss stores one; the
+ * kernels are the same either way.  llvm_text, when non-NULL, receives the optimised module's
+ * text (--dump-llvm; the cache is then not read).  Fails with a message when jscc was built
+ * without LLVM. */
 Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d);
 void cg_kernel_run(const CgKernel *k, CgArgs *a);
 void cg_kernel_free(CgKernel *k);

@@ -9,9 +9,12 @@
  *   extern "C" __global__ void __launch_bounds__(NT) jscc_train(JsccDevArgs a)   (or jscc_eval)
  *
  * launched as ONE block of NT = CG_CUDA_THREADS threads with cg_cuda_shared_bytes(p) bytes of
- * dynamic shared memory (at most 32 KiB: no opt-in needed).  Any other launch shape, or
- * a.batch outside 1 .. the plan's batch (the row buffers' size), returns at once and changes
- * nothing.  What it runs:
+ * dynamic shared memory (at most 32 KiB: no opt-in needed), or, for a group of trials (the
+ * same model and batch size: a learning-rate or seed sweep), as a.ntrials such blocks: block
+ * b reads its arguments from a.trials[b] in device memory and runs exactly what a one-block
+ * launch of those arguments runs (blocks share only the read-only data; nothing below ever
+ * reads blockIdx again).  Any other launch shape, or a.batch outside 1 .. the plan's batch
+ * (the row buffers' size), returns at once and changes nothing.  What each block runs:
  *
  *   for step in 0 .. a.nsteps-1:                       (persistent over an epoch's batches)
  *     n = min(batch, nrows - step*batch); rows r < n are perm[first + step*batch + r]
@@ -842,6 +845,8 @@ static const char *const prelude =
     "  long long first, nrows, batch, nsteps;\n"
     "  double lr, step0;\n"
     "  unsigned long long seed, dstep0;\n"
+    "  unsigned long long trials; /* a group launch: block b runs ((const JsccDevArgs *)trials)[b] */\n"
+    "  long long ntrials;\n"
     "} JsccDevArgs;\n"
     "\n"
     "/* runtime/runtime.h's rt_hash32 (lowbias32) and rt_dropout_keep */\n"
@@ -900,10 +905,13 @@ static Status render(Cu *c) {
   for (int s = 0; s < p->nstages; s++)
     if ((st = emit_stage(c, s))) return st;
   if (p->npost && (st = emit_optim(c))) return st;
-  line(c, "extern \"C\" __global__ void __launch_bounds__(NT) %s(JsccDevArgs a) {", kname);
+  line(c, "extern \"C\" __global__ void __launch_bounds__(NT) %s(JsccDevArgs in) {", kname);
   c->ind++;
   line(c, "/* another launch shape, or steps longer than the row buffers: do nothing */");
-  line(c, "if (blockDim.x != NT || blockDim.y != 1 || blockDim.z != 1 || gridDim.x * gridDim.y * gridDim.z != 1) return;");
+  line(c, "if (blockDim.x != NT || blockDim.y != 1 || blockDim.z != 1 || gridDim.y * gridDim.z != 1) return;");
+  line(c, "if (gridDim.x != (in.trials ? (unsigned long long)in.ntrials : 1ull)) return;");
+  line(c, "/* one trial, or trial blockIdx.x of a group (its own buffers, order, lr, seed) */");
+  line(c, "const JsccDevArgs a = in.trials ? ((const JsccDevArgs *)in.trials)[blockIdx.x] : in;");
   line(c, "if (a.batch < 1 || a.batch > %lld) return;", (long long)p->o.batch);
   line(c, "double met[2] = {0.0, 0.0}; /* thread 0: sums of per-row losses, correct predictions */");
   line(c, "JscStep k;");

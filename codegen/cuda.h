@@ -16,8 +16,12 @@
  *   extern "C" __global__ void jscc_train(JsccDevArgs a)  (training plans)
  *   extern "C" __global__ void jscc_eval(JsccDevArgs a)   (evaluation plans)
  *
- * launched with gridDim 1, blockDim CG_CUDA_THREADS, dynamic shared memory
- * cg_cuda_shared_bytes(p). */
+ * launched with blockDim CG_CUDA_THREADS, dynamic shared memory cg_cuda_shared_bytes(p), and
+ * gridDim 1 for one trial (a is its arguments) or gridDim a.ntrials for a group of trials:
+ * block b runs trial b, whose arguments are a.trials[b] (its own parameters, gradients,
+ * optimizer state, scratch, row order, learning rate, seed and metrics; the data is shared).
+ * A block never touches another's buffers, so a group of one model and batch size trains side
+ * by side with one launch per epoch, each trial exactly as it would train alone. */
 #ifndef JSCC_CODEGEN_CUDA_H
 #define JSCC_CODEGEN_CUDA_H
 
@@ -47,6 +51,9 @@ typedef struct JsccDevArgs {
   double step0;        /* the optimizer step count after the first step of the launch */
   uint64_t seed;       /* dropout stream */
   uint64_t dstep0;     /* dropout stream: the batch number of the first step */
+  uint64_t trials;     /* const JsccDevArgs* [ntrials] in device memory: a group launch, block b
+                          runs trials[b] (every other field here is then unused); 0: one trial */
+  int64_t ntrials;     /* entries of trials: the launch's gridDim */
 } JsccDevArgs;
 
 /* Renders p as CUDA C (one translation unit, no includes).  Errors for a plan the renderer
@@ -71,7 +78,7 @@ int cg_cuda_arch(const CgCuda *c);            /* compute capability, 90 for an H
 const char *cg_cuda_device_name(const CgCuda *c);
 
 typedef struct CgCudaKernel CgCudaKernel;
-/* Renders, compiles (cached by a hash of the source and options under ~/.cache/jscc/cuda),
+/* Renders, compiles (cached by a hash of the source and options under <p's kernel_cache>/cuda),
  * loads and resolves the plan's kernel. */
 Status cg_cuda_compile(CgCuda *c, const CgPlan *p, CgCudaKernel **out, double *compile_ms, Diag *d);
 void cg_cuda_kernel_free(CgCudaKernel *k);
@@ -80,7 +87,8 @@ Status cg_cuda_alloc(CgCuda *c, size_t bytes, uint64_t *dptr, Diag *d);
 void cg_cuda_free(CgCuda *c, uint64_t dptr);
 Status cg_cuda_upload(CgCuda *c, uint64_t dst, const void *src, size_t bytes, Diag *d);
 Status cg_cuda_download(CgCuda *c, void *dst, uint64_t src, size_t bytes, Diag *d);
-/* One launch of the kernel (synchronous: returns when it is done). */
+/* One launch of the kernel (synchronous: returns when it is done): one block, or a->ntrials
+ * blocks when a->trials is set. */
 Status cg_cuda_launch(CgCuda *c, const CgCudaKernel *k, const JsccDevArgs *a, Diag *d);
 
 #endif

@@ -10,8 +10,9 @@
  * goes through one checked wrapper that reports the call, the driver's error name and its
  * error string.
  *
- * The PTX of a kernel is cached under $JSCC_CACHE_DIR/cuda, $XDG_CACHE_HOME/jscc/cuda or
- * ~/.cache/jscc/cuda, named by a 64-bit FNV-1a hash of the CUDA C, the architecture and
+ * The PTX of a kernel is cached under <cache dir>/cuda (CgOptions.kernel_cache, which the
+ * runtime resolves with ir_cache_dir: $JSCC_CACHE_DIR, $XDG_CACHE_HOME/jscc or ~/.cache/jscc
+ * unless --cache-dir says otherwise), named by a 64-bit FNV-1a hash of the CUDA C, the architecture and
  * CUDA_CACHE_TAG (bump it when nvrtc.c's options change), written atomically (a temporary
  * file renamed into place) so that concurrent runs never read half a file.  A cached file
  * the driver refuses is compiled again and replaced.
@@ -259,22 +260,12 @@ static uint64_t ptx_key(const char *src, int arch) {
   return fnv1a(h, CUDA_CACHE_TAG, sizeof CUDA_CACHE_TAG);
 }
 
-/* $JSCC_CACHE_DIR/cuda, $XDG_CACHE_HOME/jscc/cuda or ~/.cache/jscc/cuda; false when none
- * can be named. */
-static bool ptx_cache_dir(char *buf, size_t cap) {
-  const char *v;
-  int n;
-  if ((v = getenv("JSCC_CACHE_DIR")) && *v)
-    n = snprintf(buf, cap, "%s/cuda", v);
-  else if ((v = getenv("XDG_CACHE_HOME")) && *v)
-    n = snprintf(buf, cap, "%s/jscc/cuda", v);
-  else if ((v = getenv("HOME")) && *v)
-    n = snprintf(buf, cap, "%s/.cache/jscc/cuda", v);
-  else
-    return false;
+/* <the plan's kernel_cache>/cuda; false when there is no cache directory. */
+static bool ptx_cache_dir(const CgPlan *p, char *buf, size_t cap) {
+  if (!p->o.kernel_cache || !*p->o.kernel_cache) return false;
+  int n = snprintf(buf, cap, "%s/cuda", p->o.kernel_cache);
   return n > 0 && (size_t)n < cap;
 }
-
 
 /* The first line of every cache file names its key, so that a file of another key (copied,
  * renamed) is never loaded as this one. */
@@ -363,7 +354,7 @@ Status cg_cuda_compile(CgCuda *c, const CgPlan *p, CgCudaKernel **out, double *c
   Status st = cg_cuda_render(p, &src, d);
   if (!st && src.oom) st = diag_oom(d);
   char dir[PATH_MAX], path[PATH_MAX + 64];
-  bool use_cache = !st && ptx_cache_dir(dir, sizeof dir);
+  bool use_cache = !st && ptx_cache_dir(p, dir, sizeof dir);
   uint64_t key = st ? 0 : ptx_key(sb_str(&src), c->arch);
   if (use_cache) {
     int n = snprintf(path, sizeof path, "%s/%016llx-sm_%d.ptx", dir, (unsigned long long)key, c->arch);
@@ -434,15 +425,17 @@ Status cg_cuda_download(CgCuda *c, void *dst, uint64_t src, size_t bytes, Diag *
   return JS_OK;
 }
 
-/* One block of CG_CUDA_THREADS threads; the argument struct is the kernel's one parameter,
- * by value (kernelParams[0] points at it, the driver copies sizeof(JsccDevArgs) bytes).
- * Synchronous: a fault inside the kernel is reported by cuCtxSynchronize. */
+/* One block of CG_CUDA_THREADS threads per trial (one, or a->ntrials for a group); the
+ * argument struct is the kernel's one parameter, by value (kernelParams[0] points at it, the
+ * driver copies sizeof(JsccDevArgs) bytes).  Synchronous: a fault inside the kernel is
+ * reported by cuCtxSynchronize. */
 Status cg_cuda_launch(CgCuda *c, const CgCudaKernel *k, const JsccDevArgs *a, Diag *d) {
   void *params[1] = {(void *)a};
-  CU_CHECK(c, c->api.LaunchKernel(k->fn, 1, 1, 1, CG_CUDA_THREADS, 1, 1, k->shared, NULL, params, NULL), d,
-           "cuLaunchKernel (%s, %u threads, %u bytes of shared memory)", k->entry, (unsigned)CG_CUDA_THREADS,
-           k->shared);
-  CU_CHECK(c, c->api.CtxSynchronize(), d, "cuCtxSynchronize (after %s: %lld steps of %lld rows)", k->entry,
-           (long long)a->nsteps, (long long)a->batch);
+  unsigned blocks = a->trials ? (unsigned)a->ntrials : 1;
+  CU_CHECK(c, c->api.LaunchKernel(k->fn, blocks, 1, 1, CG_CUDA_THREADS, 1, 1, k->shared, NULL, params, NULL), d,
+           "cuLaunchKernel (%s, %u block%s of %u threads, %u bytes of shared memory)", k->entry, blocks,
+           blocks == 1 ? "" : "s", (unsigned)CG_CUDA_THREADS, k->shared);
+  CU_CHECK(c, c->api.CtxSynchronize(), d, "cuCtxSynchronize (after %s: %u trial%s, %lld steps of %lld rows)", k->entry,
+           blocks, blocks == 1 ? "" : "s", (long long)a->nsteps, (long long)a->batch);
   return JS_OK;
 }

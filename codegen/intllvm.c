@@ -22,7 +22,6 @@
 #include "intprog.h"
 
 #ifdef JSCC_HAVE_LLVM
-#include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
@@ -326,9 +325,7 @@ static bool render(R *r) {
   return ok;
 }
 
-static Status llvm_err(Diag *d, const char *what, LLVMErrorRef e) { return cg_llvm_err(d, "integer kernel", what, e); }
-
-Status cg_int_compile(const IntProg *p, bool trace, IpKernel **out, StrBuf *llvm_text, Diag *d) {
+Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, IpKernel **out, StrBuf *llvm_text, Diag *d) {
   *out = NULL;
   static bool inited;
   if (!inited) {
@@ -380,62 +377,23 @@ Status cg_int_compile(const IntProg *p, bool trace, IpKernel **out, StrBuf *llvm
     return diag_oom(d);
   }
 
-  char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
-  char *err = NULL;
-  LLVMTargetRef target;
-  LLVMTargetMachineRef tm = NULL;
-  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
-    st = diag_error(d, (SrcLoc){0}, "codegen: no LLVM target for %s: %s", triple, err);
-    LLVMDisposeMessage(err);
-  } else {
-    tm = LLVMCreateTargetMachine(target, triple, cpu, feat, LLVMCodeGenLevelDefault, LLVMRelocDefault,
-                                 LLVMCodeModelJITDefault);
-    LLVMSetTarget(r.mod, triple);
-    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
-    LLVMSetModuleDataLayout(r.mod, td);
-    LLVMDisposeTargetData(td);
-    LLVMAddTargetDependentFunctionAttr(r.fn, "target-cpu", cpu);
-    LLVMAddTargetDependentFunctionAttr(r.fn, "target-features", feat);
-  }
-  LLVMDisposeMessage(triple), LLVMDisposeMessage(cpu), LLVMDisposeMessage(feat);
-  char *verr = NULL;
-  if (!st && LLVMVerifyModule(r.mod, LLVMReturnStatusAction, &verr))
-    st = diag_error(d, (SrcLoc){0}, "codegen: internal error, the integer kernel does not verify: %s", verr);
-  LLVMDisposeMessage(verr);
-  LLVMErrorRef e = NULL;
-  if (!st) {
-    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-    e = LLVMRunPasses(r.mod, IP_PIPELINE, tm, po);
-    LLVMDisposePassBuilderOptions(po);
-    if (e) st = llvm_err(d, "optimising the module", e);
-  }
-  if (tm) LLVMDisposeTargetMachine(tm);
-  if (st) {
+  if ((st = cg_llvm_set_host(r.mod, d))) {
     LLVMDisposeModule(r.mod);
     LLVMOrcDisposeThreadSafeContext(tsc);
     return st;
   }
-  if (llvm_text) {
-    char *s = LLVMPrintModuleToString(r.mod);
-    sb_puts(llvm_text, s);
-    LLVMDisposeMessage(s);
-  }
-  /* ORC LLJIT for the host (its default target machine: the host CPU at O2) */
-  LLVMOrcLLJITRef jit;
-  if ((e = LLVMOrcCreateLLJIT(&jit, LLVMOrcCreateLLJITBuilder()))) {
-    LLVMDisposeModule(r.mod);
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    return llvm_err(d, "creating the JIT", e);
-  }
-  LLVMOrcExecutorAddress addr;
-  if ((st = cg_llvm_jit_add(jit, r.mod, tsc, "jscc_int", &addr, "integer kernel", d))) return st;
+  /* machine code for the host CPU at LLVM's default (O2) level */
+  CgJitJob job = {.pipeline = IP_PIPELINE, .unroll_slp = true, .codegen_level = LLVMCodeGenLevelDefault,
+                  .sym = "jscc_int", .who = "integer kernel", .cache_dir = cache_dir, .llvm_text = llvm_text};
+  CgJitResult jr;
+  if ((st = cg_llvm_jit_build(&job, r.mod, tsc, &jr, d))) return st;
   IpKernel *k = ir_malloc(sizeof *k);
   if (!k) {
-    LLVMOrcDisposeLLJIT(jit);
+    LLVMOrcDisposeLLJIT(jr.jit);
     return diag_oom(d);
   }
-  k->jit = jit;
-  k->fn = (void (*)(IpArgs *))(uintptr_t)addr;
+  k->jit = jr.jit;
+  k->fn = (void (*)(IpArgs *))(uintptr_t)jr.addr;
   k->vec = r.V;
   *out = k;
   return JS_OK;
@@ -455,8 +413,8 @@ void cg_int_kernel_free(IpKernel *k) {
 struct IpKernel {
   int unused;
 };
-Status cg_int_compile(const IntProg *p, bool trace, IpKernel **out, StrBuf *llvm_text, Diag *d) {
-  (void)p, (void)trace, (void)llvm_text;
+Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, IpKernel **out, StrBuf *llvm_text, Diag *d) {
+  (void)p, (void)trace, (void)cache_dir, (void)llvm_text;
   *out = NULL;
   return diag_error(d, (SrcLoc){0},
                     "codegen: the integer JIT needs LLVM and jscc was built without it (meson -Dllvm=disabled); the plain C "

@@ -16,4 +16,209 @@
 
 #include "runtime.h"
 
+/* ==== sweep.c: the sweep — models, axes, shared options, trials ==== */
+
+#define EXP_MAX_AXES 16
+#define EXP_MAX_TRIALS 100000
+
+/* How --random draws an axis: from its list (names, integer lists), or uniform /
+ * log-uniform between its ends (ranges, lists of real numbers). */
+typedef enum ExpDraw { EXP_DRAW_LIST, EXP_DRAW_LIN, EXP_DRAW_LOG } ExpDraw;
+
+/* What kind of value an option takes (the CLI knows its options; exp/ does not). */
+enum { EXP_OPT_INT = 1, EXP_OPT_REAL = 2, EXP_OPT_RATE = 4 /* a rate: log-uniform under --random */ };
+
+typedef struct ExpAxis {
+  char *name;          /* "batch_size": the option without dashes, '-' as '_' */
+  char *option;        /* "--batch-size" */
+  int n;               /* values */
+  char **values;       /* [n] as the option takes them ("64", "1e-3", "adam") */
+  ExpDraw draw;
+  bool range;          /* from lin:/log: (else a comma list) */
+  bool integer, rate;  /* EXP_OPT_INT, EXP_OPT_RATE */
+  double lo, hi;       /* numeric axes: the ends --random draws between */
+} ExpAxis;
+
+typedef struct ExpModel {
+  char *path;          /* as given */
+  char *name;          /* the model's name (filled by whoever parses it) */
+  uint64_t hash;       /* of the file's bytes */
+} ExpModel;
+
+typedef struct ExpTrial {
+  int id;              /* 0-based, the journal's "trial" */
+  int model;           /* index into models */
+  char **values;       /* [naxes] this trial's value of each axis */
+  char *dir;           /* "trials/003-bs64-lr1e-3", relative to the sweep directory */
+  int argc;
+  char **argv;         /* "jscc" "train" MODEL ...: the trial as one jscc train command */
+} ExpTrial;
+
+typedef struct ExpSweep {
+  Arena *a;            /* owns every string and array below */
+  char *command;       /* the sweep's command line, for sweep.json and the report */
+  int nmodels;
+  ExpModel *models;
+  int naxes;
+  ExpAxis axes[EXP_MAX_AXES];
+  int nfixed;
+  char **fixed;        /* train options every trial shares ("--max-epochs" "3" ...) */
+  int ntrials;
+  ExpTrial *trials;
+  char *metric;        /* what the report sorts by ("val_acc") */
+} ExpSweep;
+
+Status exp_sweep_new(ExpSweep **out, Diag *d);
+void exp_sweep_free(ExpSweep *sw);
+/* "--batch-size" -> "batch_size". */
+void exp_axis_name(const char *option, char *buf, size_t cap);
+/* `option text` from the command line: a comma list or a lin:/log: range becomes an axis
+ * (*is_axis); a single value does not (the caller keeps it as a shared option).  flags:
+ * EXP_OPT_*; ranges need a numeric option. */
+Status exp_axis_parse(ExpSweep *sw, const char *option, const char *text, unsigned flags, bool *is_axis, Diag *d);
+/* The trials: the grid (random == 0) or `random` points per model drawn from the axes with
+ * a generator seeded by sweep_seed; a `seed` axis repeats each point. */
+Status exp_sweep_expand(ExpSweep *sw, int random, uint64_t sweep_seed, Diag *d);
+int exp_sweep_axis(const ExpSweep *sw, const char *name);   /* index, or -1 */
+/* dir/sweep.json, written once when the sweep starts, and read back by --resume (every
+ * field checked; errors name the field). */
+Status exp_sweep_write(const ExpSweep *sw, const char *dir, Diag *d);
+Status exp_sweep_read(const char *dir, ExpSweep **out, Diag *d);
+
+
+/* ==== results.c: a trial's result, the journal's end event, results.csv and summary.csv ==== */
+
+typedef enum ExpStatus { EXP_PENDING, EXP_OK, EXP_DIVERGED, EXP_FAILED } ExpStatus;
+const char *exp_status_name(ExpStatus s);   /* "pending", "ok", "diverged", "failed" */
+
+typedef struct ExpResult {
+  ExpStatus status;
+  int64_t epochs, best_epoch;      /* epochs run; the epoch of best.safetensors (0: none) */
+  int64_t diverged_epoch;          /* diverged: the first epoch whose loss or weights were not finite */
+  double best_val_loss, best_val_acc;
+  double final_train_acc, final_val_acc;
+  double test_acc, test_acc_macro; /* best.safetensors on the test split (micro, torchmetrics' macro) */
+  double mean_epoch_seconds, samples_per_second; /* timings: the only columns that differ between runs */
+  int64_t params;                  /* trainable parameter elements */
+  char error[512];                 /* failed: the first line of the message */
+} ExpResult;
+void exp_result_init(ExpResult *r);          /* pending, every number NaN */
+/* The end event as one journal line (with its newline). */
+void exp_result_json(StrBuf *sb, int trial, const ExpResult *r);
+/* An end event back; `where` ("journal.jsonl:12") prefixes errors. */
+Status exp_result_parse(const JVal *ev, ExpResult *r, const char *where, Diag *d);
+/* dir/results.csv (the finished trials, in trial order) and, when there is a seed axis,
+ * dir/summary.csv (mean and sample standard deviation over each point's seeds). */
+Status exp_results_write(const ExpSweep *sw, const ExpResult *res, const char *dir, Diag *d);
+/* res[] from the end events of dir/journal.jsonl and every dir/journal-shard-*.jsonl (the
+ * shards of a job array merge here); *ended (may be NULL) counts the finished trials. */
+Status exp_results_load(const char *dir, const ExpSweep *sw, ExpResult *res, int *ended, Diag *d);
+
+/* ==== runner.c: running trials — one, or many on worker threads ==== */
+
+typedef enum ExpKeep { EXP_KEEP_BEST, EXP_KEEP_ALL, EXP_KEEP_NONE } ExpKeep;
+
+/* Where a trial runs and how it reports. */
+typedef struct ExpTrialEnv {
+  const char *dir;           /* the sweep directory */
+  ExpKeep keep;              /* checkpoints left once a trial has ended */
+  int rank;                  /* the MPI rank running it (0 in a single process) */
+  const char *tensorboard;   /* a TensorBoard log directory per trial under this (NULL: none) */
+  /* A journal line (begin, epoch, end) from any thread: appended locally, or sent to the
+   * rank that owns the journal.  A failure stops the sweep. */
+  Status (*line)(void *ud, const char *line, Diag *d);
+  void *ud;
+} ExpTrialEnv;
+
+/* Trial id with the prepared configuration c (graphs, dataset, options; the runner sets the
+ * run directory, the log, the epoch hook): its begin and epoch lines, rt_train (continuing a
+ * committed epoch), rt_test of best.safetensors.  r gets the result — a failed or diverged
+ * trial is a result; the Status is a journal line that could not be written. */
+Status exp_trial_run(const ExpSweep *sw, int id, RtTrainConfig *c, const ExpTrialEnv *env, ExpResult *r, Diag *d);
+/* Its end line, then --keep's deletions. */
+Status exp_trial_end(const ExpSweep *sw, int id, const ExpResult *r, const ExpTrialEnv *env, Diag *d);
+
+typedef struct ExpRunOpts {
+  int jobs;                  /* worker threads (at least 1) */
+  /* which trials this process runs (NULL: all): --shard */
+  bool (*selected)(void *ud, int trial);
+  /* on the calling thread after each finished trial (after results.csv): progress, report */
+  void (*on_trial)(void *ud, int trial, const ExpResult *r, int finished, int total, double seconds);
+  void *ud;
+} ExpRunOpts;
+/* Every pending trial (res[i].status == EXP_PENDING) that is selected, on o->jobs threads;
+ * cfg[i] is trial i's prepared configuration; res[i] gets each result and results.csv is
+ * rewritten after each. */
+Status exp_run(const ExpSweep *sw, RtTrainConfig *cfg, ExpResult *res, const ExpTrialEnv *env, const ExpRunOpts *o,
+               Diag *d);
+
+/* ==== journal.c: the journal (append-only, fsync'd) and durable whole files ==== */
+
+typedef struct ExpJournal ExpJournal;
+/* Opens (creating) the journal for appending; a torn last line is cut off first. */
+Status exp_journal_open(const char *path, ExpJournal **out, Diag *d);
+/* One line (it must end in '\n'), written and fsync'd; thread-safe.  After a failure every
+ * later append fails too. */
+Status exp_journal_append(ExpJournal *j, const char *line, Diag *d);
+void exp_journal_close(ExpJournal *j);                  /* NULL allowed */
+/* Called for each complete line (a JSON object) in order; a non-zero Status stops. */
+typedef Status (*ExpJournalFn)(void *ud, const JVal *event, const char *path, int line, Diag *d);
+Status exp_journal_read(const char *path, ExpJournalFn fn, void *ud, Diag *d);
+/* dir/name replaced atomically and durably (fsync'd file and directory). */
+Status exp_write_file(const StrBuf *sb, const char *dir, const char *name, Diag *d);
+/* ==== tboard.c: TensorBoard event files (scalars, the HParams tab) ====
+ * One writer per run directory, used from one thread.  Every call after a failed write
+ * returns that write's error (JS_EIO) without writing; tb_close still frees. */
+typedef struct TbWriter TbWriter;
+
+/* A hyper-parameter as the HParams tab shows it: a string, a number or a bool. */
+typedef enum TbHparamKind { TB_HP_STRING, TB_HP_NUMBER, TB_HP_BOOL } TbHparamKind;
+typedef struct TbHparam {
+  const char *name;  /* the column name, e.g. "lr"; unique within one call */
+  TbHparamKind kind; /* which of the three fields below holds the value */
+  const char *str;   /* TB_HP_STRING */
+  double num;        /* TB_HP_NUMBER */
+  bool flag;         /* TB_HP_BOOL */
+} TbHparam;
+
+/* mkdir -p dir, then create dir/events.out.tfevents.<unix seconds>.<hostname>.<pid>.<n> and
+ * write its first event (file_version "brain.Event:2").  JS_EIO (reported with the path and
+ * strerror) when the directory or the file cannot be made, JS_ENOMEM. */
+Status tb_open(const char *dir, TbWriter **out, Diag *d);
+const char *tb_path(const TbWriter *w); /* the event file's path */
+/* A scalar for the Scalars tab (tag "train_loss", "val_acc", ...).  Queued in memory: the
+ * file sees it at tb_flush, or earlier once 64 KiB are queued. */
+Status tb_scalar(TbWriter *w, const char *tag, int64_t step, double wall_time, float value, Diag *d);
+/* The HParams plugin's summaries for this run: the experiment (every hyper-parameter with
+ * its type, and metric_tags, the scalar tags the tab shows as metrics), then the session
+ * start with the hyper-parameters' values.  TensorBoard shows the first experiment it finds
+ * in a log directory, so the runs of one sweep should declare the same hyper-parameters and
+ * metrics.  JS_EUSAGE for a nameless or repeated hyper-parameter or an empty metric tag. */
+Status tb_hparams_start(TbWriter *w, const TbHparam *hp, int n, const char *const *metric_tags, int nmetrics,
+                        double wall_time, Diag *d);
+/* The session end: status success (ok) or failure. */
+Status tb_hparams_end(TbWriter *w, bool ok, double wall_time, Diag *d);
+Status tb_flush(TbWriter *w, Diag *d); /* write what is queued, then fsync: once per epoch */
+Status tb_close(TbWriter *w, Diag *d); /* flush, close, free (w NULL: nothing); a failed writer's error again */
+/* CRC32C (Castagnoli), chained: tb_crc32c(tb_crc32c(0, a, n), b, m) is the CRC of a then b. */
+uint32_t tb_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t tb_crc_mask(uint32_t crc); /* TFRecord's masking of a stored CRC */
+
+/* ==== tbrun.c: a training run's TensorBoard log (jscc train and sweep --tensorboard) ==== */
+
+typedef struct ExpTbRun ExpTbRun;
+/* A writer in dir with the run's hyper-parameters (model, batch_size, lr, max_epochs,
+ * optimizer, weight_decay, scheduler, seed) and MASE's metric tags. */
+Status exp_tb_run_open(const char *dir, const RtTrainConfig *c, ExpTbRun **out, Diag *d);
+/* The epoch's scalars (train/val loss and accuracy, lr, epoch seconds), flushed. */
+Status exp_tb_run_epoch(ExpTbRun *r, const RtEpochInfo *e, Diag *d);
+Status exp_tb_run_close(ExpTbRun *r, bool ok, Diag *d); /* the session's end; NULL allowed */
+/* An RtEpochHook (ud: ExpTbHook) writing the epoch, then calling the hook it wraps. */
+typedef struct ExpTbHook {
+  ExpTbRun *run;
+  RtEpochHook next;
+  void *next_ud;
+} ExpTbHook;
+Status exp_tb_hook(void *ud, const RtEpochInfo *e, Diag *d);
+
 #endif

@@ -93,6 +93,23 @@ void sb_put_quoted(StrBuf *sb, const char *s);
 Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, then rename */
 /* mkdir -p with the given mode: true when path is a directory afterwards (errno says why not). */
 bool ir_mkdir_p(const char *path, unsigned mode);
+/* The jscc cache directory (data sets, compiled kernels): `option` when set, else
+ * $JSCC_CACHE_DIR, else $XDG_CACHE_HOME/jscc, else $HOME/.cache/jscc.  False when none can be
+ * named or it does not fit in buf.  The one place the library reads these variables: callers
+ * at the runtime or command-line level resolve the directory and pass it down as an option. */
+bool ir_cache_dir(const char *option, char *buf, size_t cap);
+
+/* ==== sha256.c: SHA-256 (FIPS 180-4), for cache keys ==== */
+typedef struct IrSha256 {
+  uint32_t h[8];   /* the chaining state */
+  uint64_t len;    /* bytes hashed so far */
+  uint8_t buf[64]; /* the partial block (len % 64 bytes) */
+} IrSha256;
+void ir_sha256_init(IrSha256 *s);
+void ir_sha256_update(IrSha256 *s, const void *data, size_t n);
+void ir_sha256_final(IrSha256 *s, uint8_t out[32]);
+void ir_sha256(const void *data, size_t n, uint8_t out[32]);   /* the three in one */
+void ir_hex(char *out, const uint8_t *bytes, size_t n);        /* out: 2n+1 chars, lower case */
 
 /* ==== strmap.c: open-addressing hash map from NUL-terminated keys to pointers ====
  * Keys are not copied: they must outlive the map (they usually live in an arena). */

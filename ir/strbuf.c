@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,15 @@ void sb_put_quoted(StrBuf *sb, const char *s) {
   sb_putc(sb, '"');
 }
 
+/* The process's umask, read once: reading it means setting it, which must not race with
+ * another thread creating files (a sweep's workers write their run directories). */
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t process_umask;
+static void read_umask(void) {
+  process_umask = umask(0);
+  umask(process_umask);
+}
+
 Status sb_write_file(const StrBuf *sb, const char *path) {
   if (sb->oom) return JS_ENOMEM;
   /* Devices and pipes (/dev/null, /dev/stdout) cannot be replaced by rename: write to them. */
@@ -224,9 +234,8 @@ Status sb_write_file(const StrBuf *sb, const char *path) {
     return JS_EIO;
   }
   /* mkstemp makes the file 0600; give it the mode a plain fopen would. */
-  mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);
+  pthread_once(&umask_once, read_umask);
+  fchmod(fd, 0666 & ~process_umask);
   FILE *f = fdopen(fd, "wb");
   bool ok = f && fwrite(sb_str(sb), 1, sb->len, f) == sb->len;
   if (f)
@@ -261,4 +270,20 @@ bool ir_mkdir_p(const char *path, unsigned mode) {
     return false;
   }
   return true;
+}
+
+bool ir_cache_dir(const char *option, char *buf, size_t cap) {
+  const char *v;
+  int n;
+  if (option && *option)
+    n = snprintf(buf, cap, "%s", option);
+  else if ((v = getenv("JSCC_CACHE_DIR")) && *v)
+    n = snprintf(buf, cap, "%s", v);
+  else if ((v = getenv("XDG_CACHE_HOME")) && *v)
+    n = snprintf(buf, cap, "%s/jscc", v);
+  else if ((v = getenv("HOME")) && *v)
+    n = snprintf(buf, cap, "%s/.cache/jscc", v);
+  else
+    return false;
+  return n > 0 && (size_t)n < cap;
 }

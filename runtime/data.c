@@ -898,23 +898,9 @@ out:
 
 /* ---- the cache file ---- */
 
-/* The directory: the option, $JSCC_CACHE_DIR, $XDG_CACHE_HOME/jscc, then ~/.cache/jscc.
- * False when none can be named (no HOME). */
-static bool cache_dir(const RtDataOpts *o, char *buf, size_t cap) {
-  const char *v;
-  int n;
-  if (o->cache_dir && *o->cache_dir)
-    n = snprintf(buf, cap, "%s", o->cache_dir);
-  else if ((v = getenv("JSCC_CACHE_DIR")) && *v)
-    n = snprintf(buf, cap, "%s", v);
-  else if ((v = getenv("XDG_CACHE_HOME")) && *v)
-    n = snprintf(buf, cap, "%s/jscc", v);
-  else if ((v = getenv("HOME")) && *v)
-    n = snprintf(buf, cap, "%s/.cache/jscc", v);
-  else
-    return false;
-  return n > 0 && (size_t)n < cap;
-}
+/* The directory: the option, $JSCC_CACHE_DIR, $XDG_CACHE_HOME/jscc, then ~/.cache/jscc
+ * (ir_cache_dir).  False when none can be named (no HOME). */
+static bool cache_dir(const RtDataOpts *o, char *buf, size_t cap) { return ir_cache_dir(o->cache_dir, buf, cap); }
 
 Status rt_data_cache_path(const RtDataOpts *o, char *buf, size_t cap, Diag *d) {
   Source src;

@@ -30,6 +30,7 @@ typedef struct KsEntry {
   CgPlan *plan;
   CgKernel *kernel;
   double compile_ms;   /* rendering and compiling, once */
+  bool cache_hit;      /* the kernel came from the on-disk kernel cache */
 } KsEntry;
 
 struct RtKernelSet {
@@ -78,6 +79,7 @@ static void ks_build(KsEntry *e, const CgOptions *o) {
   e->st = cg_plan_build(e->key.g, o, &e->plan, &cd);
   if (!e->st) e->st = cg_llvm_compile(e->plan, &e->kernel, NULL, &ci, &cd);
   e->compile_ms = ci.render_ms + ci.compile_ms;
+  e->cache_hit = ci.cache_hit;
   if (e->st) e->why = ir_strdup(sb_str(&cd.text));
   diag_free(&cd);
 }
@@ -102,7 +104,7 @@ static KsEntry *ks_find(RtKernelSet *ks, const KsKey *key, bool *fresh) {
 }
 
 Status rt_kernel_set_get(RtKernelSet *ks, const Graph *g, const CgOptions *o, const CgPlan **plan,
-                         const CgKernel **kernel, double *compile_ms, Diag *d) {
+                         const CgKernel **kernel, double *compile_ms, bool *cache_hit, Diag *d) {
   KsKey key = key_of(g, o);
   pthread_mutex_lock(&ks->lock);
   bool fresh;
@@ -120,5 +122,6 @@ Status rt_kernel_set_get(RtKernelSet *ks, const Graph *g, const CgOptions *o, co
   *plan = got.plan;
   *kernel = got.kernel;
   *compile_ms = fresh ? got.compile_ms : 0;
+  *cache_hit = got.cache_hit;
   return JS_OK;
 }

@@ -193,6 +193,7 @@ struct Engine {
   const OptimConfig *oc;
   uint64_t seed;
   int64_t batch;
+  const char *kernel_cache; /* where compiled kernels are kept (the config's), or NULL */
   /* jit */
   RtKernelSet *kernels;    /* borrow plans and kernels from here (NULL: build our own) */
   const CgPlan *tplan, *eplan;
@@ -200,6 +201,7 @@ struct Engine {
   CgPlan *own_tplan, *own_eplan; /* what we built ourselves (NULL when borrowed) */
   CgKernel *own_tk, *own_ek;
   double compile_ms;       /* rendering and compiling both kernels */
+  bool kernels_cached;     /* both loaded from the kernel cache (compile_ms: rendering and loading) */
   int64_t bpad;
   float *x, *valid, *scratch, *logits;
   int32_t *y;
@@ -312,8 +314,10 @@ static Status jit_kernel(Engine *e, const Graph *g, const CgOptions *o, const Cg
                          CgPlan **own_p, CgKernel **own_k, Diag *d) {
   double ms = 0;
   if (e->kernels) {
-    Status st = rt_kernel_set_get(e->kernels, g, o, p, k, &ms, d);
+    bool hit = false;
+    Status st = rt_kernel_set_get(e->kernels, g, o, p, k, &ms, &hit, d);
     e->compile_ms += ms;
+    e->kernels_cached = hit && (e->kernels_cached || !e->tk || *k == e->tk);
     return st;
   }
   Status st = cg_plan_build(g, o, own_p, d);
@@ -323,6 +327,7 @@ static Status jit_kernel(Engine *e, const Graph *g, const CgOptions *o, const Cg
   st = cg_llvm_compile(*own_p, own_k, NULL, &ci, d);
   *k = *own_k;
   e->compile_ms += ci.render_ms + ci.compile_ms;
+  e->kernels_cached = ci.cache_hit && (e->kernels_cached || !e->own_tk || *own_k == e->own_tk);
   return st;
 }
 
@@ -330,7 +335,7 @@ static Status jit_kernel(Engine *e, const Graph *g, const CgOptions *o, const Cg
  * caller is only probing for auto). */
 static Status jit_open(Engine *e, Diag *d) {
   if (!cg_llvm_available()) return diag_error(d, (SrcLoc){0}, "the jit engine needs LLVM: this jscc was built without it");
-  CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true};
+  CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true, .kernel_cache = e->kernel_cache};
   if (e->oc) o.optim = cg_optim_of(e->oc);
   Status st = JS_OK;
   if (e->opt && e->train && (st = jit_kernel(e, e->train, &o, &e->tplan, &e->tk, &e->own_tplan, &e->own_tk, d)))
@@ -478,7 +483,8 @@ static const EngineOps cuda_ops = {.free = cuda_free, .train_epoch = cuda_train_
 
 static Status cuda_open(Engine *e, Diag *d) {
   RtDevConfig dc = {.train = e->opt ? e->train : NULL, .eval = e->train ? e->train : e->fwd, .s = e->s,
-                    .oc = e->opt ? e->oc : NULL, .batch = e->batch, .seed = e->seed};
+                    .oc = e->opt ? e->oc : NULL, .batch = e->batch, .seed = e->seed,
+                    .kernel_cache = e->kernel_cache};
   return rt_dev_open(&dc, &e->dev, d);
 }
 
@@ -548,11 +554,17 @@ static void engine_describe(const Engine *e, FILE *log) {
     char what[512];
     rt_dev_describe(e->dev, what, sizeof what);
     fprintf(log, "engine: cuda (%s)\n", what);
-  } else if (e->kind == RT_ENGINE_JIT)
-    fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, compiled in %.0f ms)\n",
-            cg_host_cpu(), e->tplan ? "training" : "evaluation", cg_plan_passes(e->tplan ? e->tplan : e->eplan),
-            cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es", e->compile_ms);
-  else if (e->why[0])
+  } else if (e->kind == RT_ENGINE_JIT) {
+    char how[96];
+    if (e->kernels && e->compile_ms == 0) /* a sweep's later trials */
+      snprintf(how, sizeof how, "shared with the other runs of this process");
+    else
+      snprintf(how, sizeof how, "%s in %.0f ms", e->kernels_cached ? "loaded from the kernel cache" : "compiled",
+               e->compile_ms);
+    fprintf(log, "engine: jit (LLVM kernels for %s: %s step in %d pass%s over the batch, %s)\n", cg_host_cpu(),
+            e->tplan ? "training" : "evaluation", cg_plan_passes(e->tplan ? e->tplan : e->eplan),
+            cg_plan_passes(e->tplan ? e->tplan : e->eplan) == 1 ? "" : "es", how);
+  } else if (e->why[0])
     fprintf(log, "engine: ref (reference executor; jit unavailable: %s)\n", e->why);
   else
     fprintf(log, "engine: ref (reference executor)\n");
@@ -968,7 +980,8 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   if (!st) st = check_model(c->fwd, c->train, &r.io, d);
   if (st) return st;
   r.e = (Engine){.fwd = c->fwd, .train = c->train, .io = r.io, .oc = &c->optim, .seed = c->seed,
-                 .batch = c->batch_size, .device = c->device, .kernels = c->kernels};
+                 .batch = c->batch_size, .device = c->device, .kernels = c->kernels,
+                 .kernel_cache = c->kernel_cache};
   sb_init(&r.csv);
   st = run_open(&r, d);
   if (!st) st = run_plan(&r, d);
@@ -1001,7 +1014,7 @@ Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
   RtDataset own = {0};
   const RtDataset *ds = NULL;
   Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size, .device = c->device,
-              .kernels = c->kernels};
+              .kernels = c->kernels, .kernel_cache = c->kernel_cache};
   /* Weights first: a bad checkpoint is reported before the data are built. */
   if ((st = rt_state_new(c->train ? c->train : c->fwd, &e.s, d))) goto done;
   if ((st = rt_ckpt_load(c->ckpt, e.s, d))) goto done;

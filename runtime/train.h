@@ -42,9 +42,10 @@ Status rt_kernel_set_new(RtKernelSet **out, Diag *d);
 void rt_kernel_set_free(RtKernelSet *ks);          /* after every borrower has finished */
 /* The plan and kernel for g under o (o->observe must be NULL), built at the first call; a
  * failure is remembered and reported again to every later caller.  *compile_ms is the time
- * this call spent compiling (0 when the kernel existed). */
+ * this call spent compiling (0 when the kernel existed); *cache_hit whether the build loaded
+ * it from the on-disk kernel cache (o->kernel_cache). */
 Status rt_kernel_set_get(RtKernelSet *ks, const Graph *g, const CgOptions *o, const CgPlan **plan,
-                         const CgKernel **kernel, double *compile_ms, Diag *d);
+                         const CgKernel **kernel, double *compile_ms, bool *cache_hit, Diag *d);
 
 /* ==== train.c ==== */
 
@@ -90,6 +91,8 @@ typedef struct RtTrainConfig {
   RtKernelSet *kernels;      /* jit: borrow compiled kernels from here (NULL: compile our own) */
   RtEpochHook on_epoch;      /* called after every epoch (NULL: none) */
   void *on_epoch_ud;
+  const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir) that keeps compiled kernels
+                                (CPU objects, CUDA PTX); NULL: compile every time */
 } RtTrainConfig;
 void rt_train_config_default(RtTrainConfig *c);
 
@@ -137,6 +140,7 @@ typedef struct RtTestConfig {
   RtDeviceKind device;       /* cpu (default) or cuda (engine must be auto) */
   FILE *log;                 /* the data and engine lines; NULL: none */
   RtKernelSet *kernels;      /* jit: borrow the evaluation kernel from here (NULL: compile it) */
+  const char *kernel_cache;  /* as RtTrainConfig's */
   RtSplitKind split;         /* test (default) or val */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);

@@ -206,3 +206,9 @@ int shared_opt(const char *cmd, int o, const SharedOpts *so) {
   default: return 0;
   }
 }
+
+/* Compiled kernels live beside the data cache (ir_cache_dir) and follow --no-cache. */
+const char *kernel_cache_dir(const RtDataOpts *o, char *buf, size_t cap) {
+  if (o->no_cache || !ir_cache_dir(o->cache_dir, buf, cap)) return NULL;
+  return buf;
+}

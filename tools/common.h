@@ -35,7 +35,8 @@ enum { EXIT_INPUT = 1, EXIT_USAGE = 2 }; /* exit status: 0 success, 1 bad input,
 enum {
   T_DATA = 300, T_SYNTH_N, T_BATCH, T_LR, T_EPOCHS, T_OPTIM, T_WD, T_MOMENTUM, T_NESTEROV, T_SCHED, T_T_MAX,
   T_ETA_MIN, T_STEP_SIZE, T_GAMMA, T_SEED, T_OUT, T_RESUME, T_ENGINE, T_MODEL, T_CACHE_DIR, T_NO_CACHE, T_QUIET,
-  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT, T_DEVICE, T_DUMP_CUDA, T_FORCE, T_INIT, T_TASK, T_JSON
+  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT, T_DEVICE, T_DUMP_CUDA, T_FORCE, T_INIT, T_TASK, T_JSON,
+  T_TENSORBOARD
 };
 
 /* The model twice: as `shape` leaves it (forward) and as `shape,grad` leaves it (training).
@@ -76,6 +77,8 @@ void model_free(Model *m);
 /* -1 when o is one of the shared options (and valid), 0 when it is not, else a usage exit. */
 int shared_opt(const char *cmd, int o, const SharedOpts *so);
 
+/* The cache directory for compiled kernels (NULL with --no-cache), in buf. */
+const char *kernel_cache_dir(const RtDataOpts *o, char *buf, size_t cap);
 /* The value of key in a dict Value (a config's root table); NULL when absent. */
 const Value *cfg_lookup(const Value *dict, const char *key);
 
@@ -85,6 +88,7 @@ typedef struct TrainArgs {
   const char *model;          /* --model */
   const char *passes, *config;/* --passes, --config */
   bool dump_plan, dump_llvm, dump_cuda;
+  const char *tensorboard;    /* --tensorboard DIR */
   double lr, wd, momentum;    /* the optimizer's options until train_args_resolve applies them */
   OptimKind kind;
   bool have_wd, have_momentum, nesterov;
@@ -103,5 +107,6 @@ int cmd_train(int argc, char **argv);     /* train.c */
 int cmd_test(int argc, char **argv);      /* test.c */
 int cmd_transform(int argc, char **argv); /* transform.c */
 int cmd_diff(int argc, char **argv);      /* diff.c */
+int cmd_sweep(int argc, char **argv);     /* sweep.c */
 
 #endif

@@ -291,6 +291,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "test") == 0) return cmd_test(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "transform") == 0) return cmd_transform(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "diff") == 0) return cmd_diff(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
   Options opt = {.max_errors = 20};
   rt_data_opts_default(&opt.data);
   enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT };

@@ -66,8 +66,10 @@ static Status write_run_report(const char *ckpt, const StrBuf *json, bool say, D
 
 /* The evaluation and its report: text or JSON on stdout, test.json in a run directory. */
 static Status test_run(RtTestConfig *c, Model *m, bool json, Diag *d) {
+  char kdir[4096];
   c->fwd = m->fwd;
   c->train = m->train;
+  c->kernel_cache = kernel_cache_dir(&c->data, kdir, sizeof kdir);
   c->log = json ? stderr : stdout; /* --json: stdout holds the JSON alone */
   RtEvalResult r;
   bool integer = c->engine == RT_ENGINE_INT || c->engine == RT_ENGINE_INT_C;

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "cuda.h"
+#include "exp.h"
 #include "frontend.h"
 
 static void train_usage(FILE *f) {
@@ -52,8 +53,10 @@ static void train_usage(FILE *f) {
         "                         a safetensors state_dict (a jscc checkpoint, or PyTorch's\n"
         "                         save_file(model.state_dict())): fine-tuning, QAT from a float\n"
         "                         model; init.safetensors and the manifest record it\n"
-        "  --task cls             the task, as MASE's CLI has it: cls (classification) only\n"
-        "  --engine NAME          auto (default: jit when it can compile the model), jit or ref\n"
+        "  --task cls             the task, as MASE's CLI has it: cls (classification) only\n",
+        f);
+  /* two strings: ISO C bounds a literal's length */
+  fputs("  --engine NAME          auto (default: jit when it can compile the model), jit or ref\n"
         "  --device=cpu|cuda      where to train: cpu (default: the engines above) or cuda (the\n"
         "                         same kernels on an NVIDIA GPU, one launch per epoch; needs the\n"
         "                         NVIDIA driver and NVRTC at run time, and --engine auto)\n"
@@ -64,6 +67,8 @@ static void train_usage(FILE *f) {
         "                         training: 'quantize{by=type, linear={name=integer, ...}}'\n"
         "  --config FILE          the same from a config file's [passes.*] tables (spec/config.md)\n"
         "  --quiet                no per-epoch lines\n"
+        "  --tensorboard DIR      also write TensorBoard event files to DIR: the per-epoch scalars\n"
+        "                         under MASE's names (val_acc_epoch, ...) and the HParams tab\n"
         "  --dump-plan            print the jit's fusion plans (training and evaluation step) and exit\n"
         "  --dump-llvm            print the optimised LLVM modules of both steps and exit\n"
         "  --dump-cuda            print the CUDA C of both steps (--device=cuda's kernels) and exit;\n"
@@ -90,8 +95,8 @@ static const struct option train_longopts[] = {
     {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
     {"device", required_argument, NULL, T_DEVICE},     {"dump-cuda", no_argument, NULL, T_DUMP_CUDA},
     {"force", no_argument, NULL, T_FORCE},             {"init", required_argument, NULL, T_INIT},
-    {"task", required_argument, NULL, T_TASK},         {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"task", required_argument, NULL, T_TASK},         {"tensorboard", required_argument, NULL, T_TENSORBOARD},
+    {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
 };
 
 const struct option *train_options(void) { return train_longopts; }
@@ -172,6 +177,7 @@ static int train_other_opt(TrainArgs *ta, int o, char **argv) {
   case T_DUMP_PLAN: ta->dump_plan = true; return -1;
   case T_DUMP_LLVM: ta->dump_llvm = true; return -1;
   case T_DUMP_CUDA: ta->dump_cuda = true; return -1;
+  case T_TENSORBOARD: ta->tensorboard = optarg; return -1;
   case 'h': train_usage(stdout); return 0;
   case ':': return sub_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
   default: return sub_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -292,7 +298,18 @@ static Status train_run(TrainArgs *ta, Model *m, char **typed, int argc, Diag *d
     return st;
   }
   RtTrainResult res;
-  Status st = rt_train(c, &res, d);
+  ExpTbRun *tb = NULL;
+  ExpTbHook th = {0};
+  Status st = ta->tensorboard ? exp_tb_run_open(ta->tensorboard, c, &tb, d) : JS_OK;
+  if (st) return st;
+  if (tb) {
+    th.run = tb;
+    c->on_epoch = exp_tb_hook;
+    c->on_epoch_ud = &th;
+  }
+  st = rt_train(c, &res, d);
+  Status tst = exp_tb_run_close(tb, !st && !res.diverged, d);
+  if (!st) st = tst;
   if (!st && res.diverged) {
     fflush(stdout);
     if (res.best_epoch)
@@ -309,6 +326,8 @@ static int train_main(int argc, char **argv, char **typed) {
   TrainArgs ta;
   int code = train_args_parse(argc, argv, &ta);
   if (code >= 0) return code;
+  char kdir[4096];
+  ta.c.kernel_cache = kernel_cache_dir(&ta.c.data, kdir, sizeof kdir);
   Diag d;
   diag_init(&d, stderr);
   Model m = {0};

@@ -7,8 +7,11 @@
  * (more rows than threads: the row tiles loop) and with the other optimizers, is compiled to
  * PTX by NVRTC for compute_90, and when the toolkit's ptxas exists the PTX is assembled for
  * sm_90, which catches what NVRTC leaves to the assembler (register and local-memory
- * limits).  What the kernels compute is checked by running them on the CPU (test_emulated:
- * the source compiled as C++ against an emulation of the block, compared with the CPU JIT).
+ * limits); the same source serves one trial and a group of trials (a launch of one block
+ * per trial), so these compiles cover both.  What the kernels compute is checked by running
+ * them on the CPU (test_emulated: the source compiled as C++ against an emulation of the
+ * block, compared with the CPU JIT; test_emulated_group: launches of several blocks, each
+ * trial with its own model, row order, learning rate and seed, against each trial alone).
  * Also: a plan the renderer cannot express fails with a message naming why, a failed
  * allocation while rendering is reported, and an NVRTC error comes back with NVRTC's compile
  * log.  Skipped (exit 77) when libnvrtc cannot be loaded. */
@@ -30,6 +33,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "runtime.h"
+#include "../cuda_emu.h"
 #include "../fail_nth.h"
 
 static const char *const PTXAS = "/usr/local/cuda/bin/ptxas";
@@ -305,117 +309,21 @@ static void test_render_oom(void **state) {
 /* ---- the kernels run on the CPU: an emulation of the CUDA features they use ----
  *
  * What a kernel computes is checked here without a GPU: its source is compiled as C++ (the
- * host's c++, or $CXX) against a shim that maps each thread of the block to a pthread,
- * __syncthreads to a barrier and warp shuffles to an exchange through memory, and the result
+ * host's c++, or $CXX) against a shim (test/cuda_emu.h) that maps each thread of the block to
+ * a pthread, __syncthreads to a barrier and warp shuffles to an exchange through memory, and the result
  * of a launch over several steps (a partial last one included) is compared with the CPU JIT
  * run step by step on the same rows.  Skipped (printing why) without a C++ compiler or LLVM.
  * The tolerances allow the documented differences only (cuda.c: the order of the sums over
  * rows, libm's expf/logf for Cephes'): parameters 1e-6 of the largest, gradients and the
  * optimizer state 1e-4 of their largest, logits and the loss 1e-5, exact counts. */
-static const char EMU_SHIM[] =
-    "#include <math.h>\n"
-    "#include <string.h>\n"
-    "#include <pthread.h>\n"
-    "#define __global__\n"
-    "#define __device__\n"
-    "#define __forceinline__ inline\n"
-    "#define __noinline__ __attribute__((noinline))\n"
-    "#define __launch_bounds__(x)\n"
-    "#define __restrict__ __restrict\n"
-    "#define __shared__\n"
-    "struct Dim3 { unsigned x, y, z; };\n"
-    "static thread_local Dim3 threadIdx;\n"
-    "static Dim3 blockDim = {NTHREADS, 1, 1}, gridDim = {1, 1, 1};\n"
-    "static pthread_barrier_t bar, wbar[NTHREADS / 32];\n"
-    "static double xbuf[NTHREADS];\n"
-    "static void __syncthreads() { pthread_barrier_wait(&bar); }\n"
-    "template <class T> static T shfl(T v, int o) {\n"
-    "  int t = threadIdx.x;\n"
-    "  xbuf[t] = (double)v;\n"
-    "  pthread_barrier_wait(&wbar[t / 32]);\n"
-    "  T r = (T)xbuf[(t & ~31) | ((t & 31) ^ o)];\n"
-    "  pthread_barrier_wait(&wbar[t / 32]);\n"
-    "  return r;\n"
-    "}\n"
-    "static float __shfl_xor_sync(unsigned, float v, int o) { return shfl(v, o); }\n"
-    "static double __shfl_xor_sync(unsigned, double v, int o) { return shfl(v, o); }\n"
-    "static float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }\n"
-    "#include \"kernel.cu\"\n"
-    "double sd[1 << 16];\n"
-    "struct Job { JsccDevArgs a; int tid; };\n"
-    "static void *thr(void *p) {\n"
-    "  Job *j = (Job *)p;\n"
-    "  threadIdx.x = (unsigned)j->tid, threadIdx.y = threadIdx.z = 0;\n"
-    "  KERNEL(j->a);\n"
-    "  return 0;\n"
-    "}\n"
-    "extern \"C\" int emu_run(const void *args) {\n"
-    "  static Job jobs[NTHREADS];\n"
-    "  pthread_t th[NTHREADS];\n"
-    "  pthread_attr_t at;\n"
-    "  pthread_attr_init(&at);\n"
-    "  pthread_attr_setstacksize(&at, 4 << 20);\n"
-    "  pthread_barrier_init(&bar, 0, NTHREADS);\n"
-    "  for (int w = 0; w < NTHREADS / 32; w++) pthread_barrier_init(&wbar[w], 0, 32);\n"
-    "  for (int t = 0; t < NTHREADS; t++) {\n"
-    "    memcpy(&jobs[t].a, args, sizeof(JsccDevArgs));\n"
-    "    jobs[t].tid = t;\n"
-    "    if (pthread_create(&th[t], &at, thr, &jobs[t])) return -1;\n"
-    "  }\n"
-    "  for (int t = 0; t < NTHREADS; t++) pthread_join(th[t], 0);\n"
-    "  pthread_barrier_destroy(&bar);\n"
-    "  for (int w = 0; w < NTHREADS / 32; w++) pthread_barrier_destroy(&wbar[w]);\n"
-    "  return 0;\n"
-    "}\n";
-
 static char emu_why[256]; /* why the emulation is skipped ("" when it runs) */
-
-static const char *cxx(void) {
-  const char *c = getenv("CXX");
-  return c && *c ? c : "c++";
-}
 
 static bool emu_available(void) {
   if (!cg_llvm_available()) {
     snprintf(emu_why, sizeof emu_why, "jscc was built without LLVM (the CPU JIT is the reference)");
     return false;
   }
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "%s --version >/dev/null 2>&1", cxx());
-  if (system(cmd) != 0) {
-    snprintf(emu_why, sizeof emu_why, "no C++ compiler (%s; set CXX)", cxx());
-    return false;
-  }
-  return true;
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-/* The source compiled into a shared object with the shim; returns its emu_run. */
-typedef int (*EmuRun)(const void *args);
-static EmuRun emu_build(const char *src, bool train, char *dir, void **so) {
-  char path[600], cmd[2048];
-  snprintf(path, 600, "%s/kernel.cu", dir);
-  write_file(path, src);
-  snprintf(path, 600, "%s/emu.cpp", dir);
-  write_file(path, EMU_SHIM);
-  snprintf(cmd, sizeof cmd,
-           "%s -std=c++17 -O1 -ffp-contract=off -w -fPIC -shared -DNTHREADS=%d -DKERNEL=%s -o %s/emu.so %s/emu.cpp -lpthread",
-           cxx(), CG_CUDA_THREADS, train ? "jscc_train" : "jscc_eval", dir, dir);
-  if (system(cmd) != 0) fail_msg("the emulation did not compile: %s", cmd);
-  snprintf(path, 600, "%s/emu.so", dir);
-  *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (!*so) fail_msg("dlopen %s: %s", path, dlerror());
-  EmuRun run;
-  void *f = dlsym(*so, "emu_run");
-  assert_non_null(f);
-  memcpy(&run, &f, sizeof run);
-  return run;
+  return emu_have_cxx(emu_why, sizeof emu_why);
 }
 
 /* max over elements of |a - b| / max(|b|, the largest |b|) */
@@ -429,32 +337,154 @@ static double rel_diff(const float *a, const float *b, size_t n) {
   return worst;
 }
 
-/* nrows rows from perm[first ..] in steps of `batch`: the CPU JIT step by step against one
- * launch of the emulated kernel, from the same parameters and optimizer state. */
-static void emulate(const char *what, const char *path, const char *pipeline, bool train, int64_t batch, int64_t nrows,
-                    int64_t first, const CgOptim *opt) {
-  Model m = load(path, pipeline);
-  const Graph *g = m.g;
-  RtState *cpu = m.st, *gpu = NULL;
+/* One trial of an emulated launch: its own model, optimizer state, row order, learning rate
+ * and dropout seed, with the CPU JIT's copies (cpu, om, ov) and the kernel's (gpu, gom, gov). */
+typedef struct EmuTrial {
+  RtState *cpu, *gpu;
+  float *om, *ov, *gom, *gov, *sg;  /* [total + 1] optimizer state; sg the kernel's scratch */
+  int64_t *perm;                    /* [rows] this trial's row order */
+  float *lcpu, *lgpu;               /* [nrows][classes] evaluation logits */
+  double mcpu[2], mgpu[2], lr;
+  uint64_t seed;
+} EmuTrial;
+
+/* Trial t's model: initialised from rng, then nontrivial BatchNorm parameters, statistics and
+ * counts; the kernel's copy equals the CPU's. */
+static void emu_trial_model(const Model *m, EmuTrial *t, Rng *rng) {
+  const Graph *g = m->g;
   Diag d;
   diag_init(&d, stderr);
-  assert_int_equal(rt_state_new(g, &gpu, &d), JS_OK);
-  Rng rng;
-  rt_rng_seed(&rng, 1);
-  rt_state_init(cpu, &rng);
-  for (int i = 0; i < g->nparams; i++) { /* nontrivial BatchNorm parameters, statistics, counts */
+  assert_int_equal(rt_state_new(g, &t->cpu, &d), JS_OK);
+  assert_int_equal(rt_state_new(g, &t->gpu, &d), JS_OK);
+  diag_free(&d);
+  RtState *cpu = t->cpu;
+  rt_state_init(cpu, rng);
+  for (int i = 0; i < g->nparams; i++) {
     const Param *p = g->params[i];
     if (cpu->off[i] == (size_t)-1) {
       cpu->i64[i] = 3;
       continue;
     }
-    float *t = cpu->data + cpu->off[i];
+    float *x = cpu->data + cpu->off[i];
     if (strstr(p->qualname, "running_var") || (strstr(p->name, "weight") && p->type.rank == 1))
-      for (size_t k = 0; k < cpu->numel[i]; k++) t[k] = 0.5f + (float)rt_rng_uniform(&rng);
+      for (size_t k = 0; k < cpu->numel[i]; k++) x[k] = 0.5f + (float)rt_rng_uniform(rng);
     if (strstr(p->qualname, "running_mean") || (strstr(p->name, "bias") && p->type.rank == 1))
-      for (size_t k = 0; k < cpu->numel[i]; k++) t[k] = (float)rt_rng_normal(&rng) * 0.3f;
+      for (size_t k = 0; k < cpu->numel[i]; k++) x[k] = (float)rt_rng_normal(rng) * 0.3f;
   }
-  assert_int_equal(rt_state_copy(gpu, cpu), JS_OK);
+  assert_int_equal(rt_state_copy(t->gpu, cpu), JS_OK);
+}
+
+/* Trial t's row order and optimizer state (both copies). */
+static void emu_trial_state(EmuTrial *t, Rng *rng, int64_t rows, size_t nt, size_t ns, size_t nlog) {
+  t->perm = malloc(sizeof(int64_t) * (size_t)rows);
+  rt_rng_permutation(rng, t->perm, rows);
+  t->om = calloc(nt, 4), t->ov = calloc(nt, 4), t->gom = calloc(nt, 4), t->gov = calloc(nt, 4), t->sg = calloc(ns, 4);
+  t->lcpu = calloc(nlog, 4), t->lgpu = calloc(nlog, 4);
+  for (size_t i = 0; i < nt; i++) {
+    t->om[i] = t->gom[i] = 0.01f * (float)rt_rng_normal(rng);
+    t->ov[i] = t->gov[i] = 0.001f * (float)rt_rng_uniform(rng);
+  }
+}
+
+static void emu_trial_free(EmuTrial *t) {
+  rt_state_free(t->cpu), rt_state_free(t->gpu);
+  free(t->om), free(t->ov), free(t->gom), free(t->gov), free(t->sg), free(t->perm), free(t->lcpu), free(t->lgpu);
+}
+
+/* The shape of an emulated launch. */
+typedef struct EmuLaunch {
+  bool train;
+  int64_t batch, nrows, first, nsteps;
+  double step0;
+  uint64_t dstep0;
+  const float *X;
+  const int32_t *Y;
+} EmuLaunch;
+
+/* Trial t on the CPU JIT, step by step: the reference for its block. */
+static void emu_cpu(const EmuLaunch *L, const CgPlan *p, CgKernel *kern, EmuTrial *t) {
+  int F = cg_plan_features(p), C = cg_plan_classes(p);
+  int64_t bp = cg_plan_bpad(p), batch = L->batch;
+  float *sc = aligned_alloc(64, (cg_plan_scratch_floats(p) + 16) * 4);
+  float *xf = aligned_alloc(64, (size_t)(4 * F * bp)), *valid = aligned_alloc(64, (size_t)(4 * bp));
+  int32_t *y32 = aligned_alloc(64, (size_t)(4 * bp));
+  float *lf = aligned_alloc(64, (size_t)(4 * C * bp));
+  for (int64_t s = 0; s < L->nsteps; s++) {
+    int64_t n = L->nrows - s * batch < batch ? L->nrows - s * batch : batch;
+    memset(xf, 0, (size_t)(4 * F * bp));
+    memset(y32, 0, (size_t)(4 * bp));
+    for (int64_t i = 0; i < bp; i++) valid[i] = i < n ? 1.0f : 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+      int64_t row = t->perm[L->first + s * batch + i];
+      for (int f = 0; f < F; f++) xf[f * bp + i] = L->X[row * F + f];
+      y32[i] = L->Y[row];
+    }
+    double met[2] = {0, 0};
+    CgArgs a = {.params = t->cpu->data, .grads = t->cpu->grad, .x = xf, .y = y32, .valid = valid, .scratch = sc,
+                .opt_m = t->om, .opt_v = t->ov, .i64 = t->cpu->i64, .logits = L->train ? NULL : lf, .metrics = met,
+                .n = n, .lr = t->lr, .step = L->step0 + (double)s, .seed = t->seed, .dstep = L->dstep0 + (uint64_t)s};
+    cg_kernel_run(kern, &a);
+    t->mcpu[0] += met[0], t->mcpu[1] += met[1];
+    for (int64_t i = 0; !L->train && i < n; i++)
+      for (int c = 0; c < C; c++) t->lcpu[(s * batch + i) * C + c] = lf[c * bp + i];
+  }
+  free(sc), free(xf), free(valid), free(y32), free(lf);
+}
+
+/* Trial t's kernel arguments (every field, as runtime/device.c fills them). */
+static JsccDevArgs emu_args(const EmuLaunch *L, EmuTrial *t) {
+  return (JsccDevArgs){.params = (uintptr_t)t->gpu->data, .grads = (uintptr_t)t->gpu->grad, .opt_m = (uintptr_t)t->gom,
+                       .opt_v = (uintptr_t)t->gov, .i64 = (uintptr_t)t->gpu->i64, .scratch = (uintptr_t)t->sg,
+                       .data_x = (uintptr_t)L->X, .data_y = (uintptr_t)L->Y, .perm = (uintptr_t)t->perm,
+                       .metrics = (uintptr_t)t->mgpu, .logits = L->train ? 0 : (uintptr_t)t->lgpu, .first = L->first,
+                       .nrows = L->nrows, .batch = L->batch, .nsteps = L->nsteps, .lr = t->lr, .step0 = L->step0,
+                       .seed = t->seed, .dstep0 = L->dstep0};
+}
+
+/* Block b of the launch against trial b run alone on the CPU JIT. */
+static void emu_compare(const char *what, const Model *m, const EmuLaunch *L, int C, EmuTrial *t, int b, int ntrials) {
+  const RtState *cpu = t->cpu, *gpu = t->gpu;
+  bool train = L->train;
+  double dp = rel_diff(gpu->data, cpu->data, cpu->total), dg = train ? rel_diff(gpu->grad, cpu->grad, cpu->total) : 0;
+  double dm = train ? rel_diff(t->gom, t->om, cpu->total) : 0, dv = train ? rel_diff(t->gov, t->ov, cpu->total) : 0;
+  double dl = train ? 0 : rel_diff(t->lgpu, t->lcpu, (size_t)(L->nrows * C));
+  double dloss = fabs(t->mgpu[0] - t->mcpu[0]) / fabs(t->mcpu[0]);
+  bool i64ok = memcmp(gpu->i64, cpu->i64, sizeof(int64_t) * (size_t)m->g->nparams) == 0;
+  char name[160];
+  if (ntrials > 1) snprintf(name, sizeof name, "%s [block %d]", what, b);
+  else snprintf(name, sizeof name, "%s", what);
+  printf("  %-34s %lld steps  params %.1e  grads %.1e  m %.1e  v %.1e  logits %.1e  loss %.1e  correct %.0f/%.0f\n", name,
+         (long long)L->nsteps, dp, dg, dm, dv, dl, dloss, t->mgpu[1], t->mcpu[1]);
+  assert_true(dp <= 1e-6 && dg <= 1e-4 && dm <= 1e-4 && dv <= 1e-4 && dl <= 1e-5 && dloss <= 1e-5);
+  assert_true(fabs(t->mgpu[1] - t->mcpu[1]) <= (double)L->nsteps); /* a tie may break either way */
+  assert_true(i64ok);
+}
+
+/* A launch of the wrong shape (gridDim 2 for a group of ntrials) must change nothing. */
+static void emu_wrong_grid(EmuRun run, const JsccDevArgs *ga, EmuTrial *t, int ntrials) {
+  size_t nt = t[0].cpu->total;
+  float *before = malloc(nt * 4);
+  memcpy(before, t[0].gpu->data, nt * 4);
+  assert_int_equal(run(ga, (unsigned)ntrials - 1), 0);
+  assert_memory_equal(before, t[0].gpu->data, nt * 4);
+  assert_true(t[0].mgpu[0] == 0 && t[0].mgpu[1] == 0);
+  free(before);
+}
+
+/* nrows rows from each trial's perm[first ..] in steps of `batch`: the CPU JIT step by step,
+ * trial by trial, against one launch of the emulated kernel (one block when ntrials is 1, the
+ * arguments passed by value; else a group launch of ntrials blocks, block b running trial b
+ * from a table of arguments: its own model, optimizer state, row order, learning rate and
+ * seed), each trial from the same parameters and optimizer state as its CPU run. */
+static void emulate_group(const char *what, const char *path, const char *pipeline, bool train, int64_t batch,
+                          int64_t nrows, int64_t first, const CgOptim *opt, int ntrials) {
+  Model m = load(path, pipeline);
+  Diag d;
+  diag_init(&d, stderr);
+  EmuTrial *t = calloc((size_t)ntrials, sizeof *t);
+  Rng rng;
+  rt_rng_seed(&rng, 1);
+  for (int b = 0; b < ntrials; b++) emu_trial_model(&m, &t[b], &rng);
   CgPlan *p = plan_opt(&m, train, batch, opt);
   CgKernel *kern = NULL;
   if (cg_llvm_compile(p, &kern, NULL, NULL, &d)) fail_msg("%s: %s", what, sb_str(&d.text));
@@ -463,76 +493,51 @@ static void emulate(const char *what, const char *path, const char *pipeline, bo
   assert_int_equal(cg_cuda_render(p, &src, &d), JS_OK);
 
   int F = cg_plan_features(p), C = cg_plan_classes(p);
-  int64_t bp = cg_plan_bpad(p), total = first + nrows + 7, nsteps = (nrows + batch - 1) / batch;
-  size_t nt = cpu->total + 1, ns = cg_plan_scratch_floats(p) + 16;
+  int64_t total = first + nrows + 7;
   float *X = malloc(sizeof(float) * (size_t)(total * F));
   int32_t *Y = malloc(sizeof(int32_t) * (size_t)total);
-  int64_t *perm = malloc(sizeof(int64_t) * (size_t)total);
-  float *sc = aligned_alloc(64, ns * 4), *sg = calloc(ns, 4);
-  float *om = calloc(nt, 4), *ov = calloc(nt, 4), *gom = calloc(nt, 4), *gov = calloc(nt, 4);
-  float *xf = aligned_alloc(64, (size_t)(4 * F * bp)), *valid = aligned_alloc(64, (size_t)(4 * bp));
-  int32_t *y32 = aligned_alloc(64, (size_t)(4 * bp));
-  float *lf = aligned_alloc(64, (size_t)(4 * C * bp)), *lcpu = calloc((size_t)(nrows * C), 4), *lgpu = calloc((size_t)(nrows * C), 4);
   for (int64_t i = 0; i < total * F; i++) X[i] = (float)rt_rng_normal(&rng);
   for (int64_t i = 0; i < total; i++) Y[i] = (int32_t)rt_rng_below(&rng, (uint64_t)C);
-  rt_rng_permutation(&rng, perm, total);
-  for (size_t i = 0; i < nt; i++) {
-    om[i] = gom[i] = 0.01f * (float)rt_rng_normal(&rng);
-    ov[i] = gov[i] = 0.001f * (float)rt_rng_uniform(&rng);
-  }
-  double mcpu[2] = {0, 0}, mgpu[2] = {0, 0}, lr = 1e-2, step0 = 3;
-  uint64_t seed = 7, dstep0 = 11;
-  for (int64_t s = 0; s < nsteps; s++) {
-    int64_t n = nrows - s * batch < batch ? nrows - s * batch : batch;
-    memset(xf, 0, (size_t)(4 * F * bp));
-    memset(y32, 0, (size_t)(4 * bp));
-    for (int64_t i = 0; i < bp; i++) valid[i] = i < n ? 1.0f : 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-      int64_t row = perm[first + s * batch + i];
-      for (int f = 0; f < F; f++) xf[f * bp + i] = X[row * F + f];
-      y32[i] = Y[row];
-    }
-    double met[2] = {0, 0};
-    CgArgs a = {.params = cpu->data, .grads = cpu->grad, .x = xf, .y = y32, .valid = valid, .scratch = sc, .opt_m = om,
-                .opt_v = ov, .i64 = cpu->i64, .logits = train ? NULL : lf, .metrics = met, .n = n, .lr = lr,
-                .step = step0 + (double)s, .seed = seed, .dstep = dstep0 + (uint64_t)s};
-    cg_kernel_run(kern, &a);
-    mcpu[0] += met[0], mcpu[1] += met[1];
-    for (int64_t i = 0; !train && i < n; i++)
-      for (int c = 0; c < C; c++) lcpu[(s * batch + i) * C + c] = lf[c * bp + i];
+  EmuLaunch L = {.train = train, .batch = batch, .nrows = nrows, .first = first, .nsteps = (nrows + batch - 1) / batch,
+                 .step0 = 3, .dstep0 = 11, .X = X, .Y = Y};
+  for (int b = 0; b < ntrials; b++) { /* trial 0 is the one-trial test's: lr 1e-2, seed 7 */
+    emu_trial_state(&t[b], &rng, total, t[b].cpu->total + 1, cg_plan_scratch_floats(p) + 16, (size_t)(nrows * C));
+    t[b].lr = 1e-2 / (1 + 2 * b);
+    t[b].seed = 7 + 1000 * (uint64_t)b;
+    emu_cpu(&L, p, kern, &t[b]);
   }
   char dir[] = "/tmp/jscc_test_cuda_emu_XXXXXX";
   assert_non_null(mkdtemp(dir));
   void *so = NULL;
   EmuRun run = emu_build(sb_str(&src), train, dir, &so);
-  JsccDevArgs ga = {.params = (uintptr_t)gpu->data, .grads = (uintptr_t)gpu->grad, .opt_m = (uintptr_t)gom,
-                    .opt_v = (uintptr_t)gov, .i64 = (uintptr_t)gpu->i64, .scratch = (uintptr_t)sg, .data_x = (uintptr_t)X,
-                    .data_y = (uintptr_t)Y, .perm = (uintptr_t)perm, .metrics = (uintptr_t)mgpu,
-                    .logits = train ? 0 : (uintptr_t)lgpu, .first = first, .nrows = nrows, .batch = batch, .nsteps = nsteps,
-                    .lr = lr, .step0 = step0, .seed = seed, .dstep0 = dstep0};
-  assert_int_equal(run(&ga), 0);
+  JsccDevArgs *table = calloc((size_t)ntrials, sizeof *table);
+  for (int b = 0; b < ntrials; b++) table[b] = emu_args(&L, &t[b]);
+  JsccDevArgs ga = table[0];
+  if (ntrials > 1) {
+    ga = (JsccDevArgs){.trials = (uintptr_t)table, .ntrials = ntrials, .nsteps = L.nsteps, .batch = batch};
+    emu_wrong_grid(run, &ga, t, ntrials);
+  }
+  assert_int_equal(run(&ga, (unsigned)ntrials), 0);
   dlclose(so);
   char cmd[700];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 
-  double dp = rel_diff(gpu->data, cpu->data, cpu->total), dg = train ? rel_diff(gpu->grad, cpu->grad, cpu->total) : 0;
-  double dm = train ? rel_diff(gom, om, cpu->total) : 0, dv = train ? rel_diff(gov, ov, cpu->total) : 0;
-  double dl = train ? 0 : rel_diff(lgpu, lcpu, (size_t)(nrows * C)), dloss = fabs(mgpu[0] - mcpu[0]) / fabs(mcpu[0]);
-  bool i64ok = memcmp(gpu->i64, cpu->i64, sizeof(int64_t) * (size_t)g->nparams) == 0;
-  printf("  %-34s %lld steps  params %.1e  grads %.1e  m %.1e  v %.1e  logits %.1e  loss %.1e  correct %.0f/%.0f\n", what,
-         (long long)nsteps, dp, dg, dm, dv, dl, dloss, mgpu[1], mcpu[1]);
-  assert_true(dp <= 1e-6 && dg <= 1e-4 && dm <= 1e-4 && dv <= 1e-4 && dl <= 1e-5 && dloss <= 1e-5);
-  assert_true(fabs(mgpu[1] - mcpu[1]) <= (double)nsteps); /* a tie may break either way */
-  assert_true(i64ok);
-  free(X), free(Y), free(perm), free(sc), free(sg), free(om), free(ov), free(gom), free(gov);
-  free(xf), free(valid), free(y32), free(lf), free(lcpu), free(lgpu);
+  for (int b = 0; b < ntrials; b++) emu_compare(what, &m, &L, C, &t[b], b, ntrials);
+  if (ntrials > 1) /* the trials really differ (else the comparison proves little) */
+    assert_true(rel_diff(t[0].gpu->data, t[1].gpu->data, t[0].cpu->total) > 1e-3);
+  for (int b = 0; b < ntrials; b++) emu_trial_free(&t[b]);
+  free(t), free(table), free(X), free(Y);
   sb_free(&src);
   cg_kernel_free(kern);
   cg_plan_free(p);
-  rt_state_free(gpu);
   diag_free(&d);
   unload(&m);
+}
+
+static void emulate(const char *what, const char *path, const char *pipeline, bool train, int64_t batch, int64_t nrows,
+                    int64_t first, const CgOptim *opt) {
+  emulate_group(what, path, pipeline, train, batch, nrows, first, opt, 1);
 }
 
 static void test_emulated(void **state) {
@@ -567,6 +572,21 @@ static void test_emulated(void **state) {
   emulate("jsc_tiny adamw", "examples/jsc_tiny.jsc", "shape,grad", true, 256, 600, 5, &adamw);
 }
 
+/* Group launches: block b trains (or evaluates) trial b with its own model, optimizer state,
+ * row order, learning rate and seed, each block against its trial run alone on the CPU JIT
+ * (a learning-rate and seed sweep of one model and batch size, as runtime/device.c launches
+ * it).  jit_ops has dropout: the seeds must reach their blocks. */
+static void test_emulated_group(void **state) {
+  (void)state;
+  if (!emu_available()) {
+    printf("  skipped: %s\n", emu_why);
+    return;
+  }
+  emulate_group("jsc_tiny train, 3 trials", "examples/jsc_tiny.jsc", "shape,grad", true, 256, 600, 5, &ADAM, 3);
+  emulate_group("jsc_tiny eval, 3 trials", "examples/jsc_tiny.jsc", "shape,grad", false, 256, 600, 5, &ADAM, 3);
+  emulate_group("jit_ops train, 2 trials", "test/models/jit_ops.jsc", "shape,grad", true, 256, 300, 0, &ADAM, 2);
+}
+
 /* NVRTC's errors come back with its log (the line and the message). */
 static void test_nvrtc_error(void **state) {
   (void)state;
@@ -599,6 +619,7 @@ int main(void) {
     cmocka_unit_test(test_quantized),
     cmocka_unit_test(test_examples),
     cmocka_unit_test(test_emulated),
+    cmocka_unit_test(test_emulated_group),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@ typedef struct JsccDevArgs {
   long long first, nrows, batch, nsteps;
   double lr, step0;
   unsigned long long seed, dstep0;
+  unsigned long long trials; /* a group launch: block b runs ((const JsccDevArgs *)trials)[b] */
+  long long ntrials;
 } JsccDevArgs;
 
 /* runtime/runtime.h's rt_hash32 (lowbias32) and rt_dropout_keep */
@@ -261,9 +263,12 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
   __syncthreads();
 }
 
-extern "C" __global__ void __launch_bounds__(NT) jscc_eval(JsccDevArgs a) {
+extern "C" __global__ void __launch_bounds__(NT) jscc_eval(JsccDevArgs in) {
   /* another launch shape, or steps longer than the row buffers: do nothing */
-  if (blockDim.x != NT || blockDim.y != 1 || blockDim.z != 1 || gridDim.x * gridDim.y * gridDim.z != 1) return;
+  if (blockDim.x != NT || blockDim.y != 1 || blockDim.z != 1 || gridDim.y * gridDim.z != 1) return;
+  if (gridDim.x != (in.trials ? (unsigned long long)in.ntrials : 1ull)) return;
+  /* one trial, or trial blockIdx.x of a group (its own buffers, order, lr, seed) */
+  const JsccDevArgs a = in.trials ? ((const JsccDevArgs *)in.trials)[blockIdx.x] : in;
   if (a.batch < 1 || a.batch > 256) return;
   double met[2] = {0.0, 0.0}; /* thread 0: sums of per-row losses, correct predictions */
   JscStep k;

@@ -5,6 +5,62 @@
 
 #include <math.h>
 
+/* FIPS 180-2's examples, the empty string, and a long input fed in uneven pieces (every
+ * path through the partial block) against the one-shot hash. */
+static void test_sha256(void **state) {
+  (void)state;
+  static const struct { const char *in, *hex; } v[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  uint8_t h[32];
+  char hex[65];
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    ir_sha256(v[i].in, strlen(v[i].in), h);
+    ir_hex(hex, h, 32);
+    assert_string_equal(hex, v[i].hex);
+  }
+  static char a[1000000];
+  memset(a, 'a', sizeof a);
+  ir_sha256(a, sizeof a, h);
+  ir_hex(hex, h, 32);
+  assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  IrSha256 s;
+  ir_sha256_init(&s);
+  for (size_t done = 0, step = 1; done < sizeof a; done += step, step = step * 3 % 191 + 1)
+    ir_sha256_update(&s, a + done, done + step > sizeof a ? sizeof a - done : step);
+  uint8_t h2[32];
+  ir_sha256_final(&s, h2);
+  assert_memory_equal(h, h2, 32);
+}
+
+/* The option wins; the variables follow in their order. */
+static void test_cache_dir(void **state) {
+  (void)state;
+  char buf[256], home[4096] = "";
+  const char *h0 = getenv("HOME");
+  if (h0) snprintf(home, sizeof home, "%s", h0);
+  assert_true(ir_cache_dir("/opt/x", buf, sizeof buf));
+  assert_string_equal(buf, "/opt/x");
+  setenv("JSCC_CACHE_DIR", "/j", 1);
+  assert_true(ir_cache_dir(NULL, buf, sizeof buf));
+  assert_string_equal(buf, "/j");
+  unsetenv("JSCC_CACHE_DIR");
+  setenv("XDG_CACHE_HOME", "/x", 1);
+  assert_true(ir_cache_dir("", buf, sizeof buf));
+  assert_string_equal(buf, "/x/jscc");
+  unsetenv("XDG_CACHE_HOME");
+  setenv("HOME", "/h", 1);
+  assert_true(ir_cache_dir(NULL, buf, sizeof buf));
+  assert_string_equal(buf, "/h/.cache/jscc");
+  assert_false(ir_cache_dir(NULL, buf, 4)); /* does not fit */
+  unsetenv("HOME");
+  assert_false(ir_cache_dir(NULL, buf, sizeof buf));
+  if (h0) setenv("HOME", home, 1);
+}
+
 static void test_arena(void **state) {
   (void)state;
   Arena *a = arena_new();
@@ -406,6 +462,7 @@ int main(void) {
       cmocka_unit_test(test_diag),         cmocka_unit_test(test_values),     cmocka_unit_test(test_sig_bind),
       cmocka_unit_test(test_graph_users),  cmocka_unit_test(test_fx_naming),  cmocka_unit_test(test_modules),
       cmocka_unit_test(test_meta),         cmocka_unit_test(test_type_helpers),
+      cmocka_unit_test(test_sha256),       cmocka_unit_test(test_cache_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

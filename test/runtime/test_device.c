@@ -21,7 +21,10 @@
  *     device: printed, not judged.
  * and the engine: one epoch of rt_train --device=cuda against the CPU (jit, else ref) on
  * 5000 synthetic jets, rt_test on the GPU against the CPU, a run resumed after one epoch
- * against an uninterrupted one.  Prints the largest differences, as llm.c's tests do. */
+ * against an uninterrupted one; a group of three jsc_tiny trials (own learning rates, seeds,
+ * models, row orders) trained and evaluated in one launch each, every trial equal to the bit
+ * to the same trial run alone.  Without a GPU also: rt_dev_open_group's refusals.  Prints the
+ * largest differences, as llm.c's tests do. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <math.h>
@@ -40,6 +43,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "runtime.h"
+#include "device_group.h"
 
 #define TINY_JSC "examples/jsc_tiny.jsc"
 #define BIG_JSC "examples/jsc_big.jsc"
@@ -224,6 +228,47 @@ static void test_dump_cuda(void **state) {
   check_dump(TINY_JSC, NULL, "test/golden/jsc_tiny.");
   check_dump(BIG_JSC, NULL, NULL);
   check_dump(TINY_JSC, INT8, "test/golden/jsc_tiny.int8.");
+}
+
+/* rt_dev_open_group: a group of 0 or too many trials is refused before the device is opened;
+ * without a driver a group is "unavailable" as one trial is. */
+static void test_group_open(void **state) {
+  (void)state;
+  Model m = load(TINY_JSC, NULL);
+  RtState *s = NULL;
+  Diag d;
+  diag_init(&d, stderr);
+  assert_int_equal(rt_state_new(m.train, &s, &d), JS_OK);
+  diag_free(&d);
+  OptimConfig oc;
+  rt_optim_default(&oc, OPTIM_ADAM);
+  RtDevConfig c = {.train = m.train, .eval = m.train, .s = s, .oc = &oc, .batch = 256};
+  const int bad[] = {0, -1, RT_DEV_MAX_TRIALS + 1};
+  for (int i = 0; i < 3; i++) {
+    RtDev *v = (RtDev *)&c; /* overwritten with NULL */
+    diag_init(&d, NULL);
+    assert_int_equal(rt_dev_open_group(&c, bad[i], &v, &d), JS_ERR);
+    assert_null(v);
+    assert_non_null(strstr(sb_str(&d.text), "trials"));
+    printf("rt_dev_open_group(%d): %s", bad[i], sb_str(&d.text));
+    diag_free(&d);
+  }
+  Diag probe;
+  diag_init(&probe, NULL);
+  CgCuda *cc = NULL;
+  Status open = cg_cuda_open(&cc, &probe);
+  diag_free(&probe);
+  cg_cuda_close(cc);
+  if (open) {
+    RtDev *v = NULL;
+    diag_init(&d, NULL);
+    assert_int_not_equal(rt_dev_open_group(&c, 3, &v, &d), JS_OK);
+    assert_null(v);
+    assert_non_null(strstr(sb_str(&d.text), "--device=cuda: unavailable: "));
+    diag_free(&d);
+  }
+  rt_state_free(s);
+  unload(&m);
 }
 
 /* No driver: rt_train and rt_test say why, and leave no run directory behind. */
@@ -675,6 +720,15 @@ static void test_engine(void **state) {
   unload(&m);
 }
 
+/* ==== a group of trials ==== */
+
+static void test_group(void **state) {
+  (void)state;
+  Model m = load(TINY_JSC, NULL);
+  device_group_check(m.train, &ds);
+  unload(&m);
+}
+
 static int gpu_setup(void **state) {
   Diag d;
   diag_init(&d, stderr);
@@ -697,6 +751,7 @@ int main(void) {
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_dump_cuda),
       cmocka_unit_test(test_unavailable),
+      cmocka_unit_test(test_group_open),
   };
   int failed = cmocka_run_group_tests_name("without a GPU", host, setup, teardown);
   if (failed) return failed;
@@ -721,6 +776,7 @@ int main(void) {
       cmocka_unit_test(test_kernels),
       cmocka_unit_test(test_kernels_int8),
       cmocka_unit_test(test_engine),
+      cmocka_unit_test(test_group),
   };
   return cmocka_run_group_tests_name("on the GPU", gpu, gpu_setup, gpu_teardown);
 }

@@ -6,6 +6,7 @@
  * directory's files, its lock, the settings check on resume and the restart of a run that
  * committed no epoch; errors.  The jit parts skip when jscc was built without LLVM. */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <ftw.h>
 #include <math.h>
 #include <setjmp.h>
@@ -254,6 +255,44 @@ static void test_determinism_jit(void **state) {
   (void)state;
   if (!cg_llvm_available()) skip();
   check_determinism(RT_ENGINE_JIT, "det_jit_a", "det_jit_b");
+}
+
+/* Through the kernel cache, first a miss and then a hit, a run is the run without it, byte
+ * for byte; the cache keeps the training and the evaluation kernel. */
+static void test_kernel_cache_jit(void **state) {
+  (void)state;
+  if (!cg_llvm_available()) skip();
+  char kc[256], sub[300];
+  snprintf(kc, sizeof kc, "%s", dir("kernel_cache"));
+  RtTrainConfig c[3] = {config(RT_ENGINE_JIT, 2, dir("kc_none")), config(RT_ENGINE_JIT, 2, dir("kc_miss")),
+                        config(RT_ENGINE_JIT, 2, dir("kc_hit"))};
+  for (int i = 0; i < 3; i++) {
+    c[i].seed = 5;
+    c[i].kernel_cache = i ? kc : NULL;
+    char *log = NULL;
+    size_t loglen = 0;
+    c[i].log = open_memstream(&log, &loglen);
+    RtTrainResult r;
+    assert_int_equal(train_quiet(&c[i], &r), JS_OK);
+    fclose(c[i].log);
+    /* the engine line says where the kernels came from */
+    assert_true((strstr(log, "loaded from the kernel cache in") != NULL) == (i == 2));
+    free(log);
+  }
+  for (int i = 1; i < 3; i++) {
+    char *m0 = metrics_untimed(c[0].out_dir), *m = metrics_untimed(c[i].out_dir);
+    assert_string_equal(m0, m);
+    free(m0), free(m);
+    assert_same_file(c[0].out_dir, c[i].out_dir, "last.safetensors");
+    assert_same_file(c[0].out_dir, c[i].out_dir, "last.optim.safetensors");
+  }
+  snprintf(sub, sizeof sub, "%s/kernels", kc);
+  DIR *dp = opendir(sub);
+  assert_non_null(dp);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(dp));) n += e->d_name[0] != '.';
+  closedir(dp);
+  assert_int_equal(n, 2);
 }
 
 /* Another seed, other weights. */
@@ -571,6 +610,7 @@ int main(void) {
       cmocka_unit_test(test_jit_matches_ref),
       cmocka_unit_test(test_determinism_ref),
       cmocka_unit_test(test_determinism_jit),
+      cmocka_unit_test(test_kernel_cache_jit),
       cmocka_unit_test(test_seed_matters),
       cmocka_unit_test(test_resume_ref),
       cmocka_unit_test(test_resume_jit),

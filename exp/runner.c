@@ -1,0 +1,324 @@
+/* exp/runner.c — running a sweep's trials: one trial (exp_trial_run), and many on worker
+ * threads in this process (exp_run).
+ *
+ * A trial is an rt_train run in its own directory, then rt_test of its best checkpoint on
+ * the test split.  The journal hears of it three times: "begin", one "epoch" per finished
+ * epoch (after the epoch is committed), and "end" with its result (spec/sweep.md §2.2).  A
+ * trial whose directory holds a committed epoch continues from it (rt_train's --resume);
+ * one that died before its first commit starts again from nothing.
+ *
+ * The threads share, read-only, the models, the data and the compiled kernels (the caller's
+ * RtKernelSet: one compile per model, batch size and optimizer).  Only the coordinating
+ * thread — the caller's — writes results.csv and calls the report hook, so a plotting
+ * library that is not thread-safe never runs on a worker. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exp.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void iso_time(char *buf, size_t cap) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ==== one trial ==== */
+
+/* What the epoch hook needs. */
+typedef struct EpochCtx {
+  const ExpTrialEnv *env;
+  int trial;
+} EpochCtx;
+
+static Status epoch_event(void *ud, const RtEpochInfo *e, Diag *d) {
+  EpochCtx *c = ud;
+  StrBuf sb;
+  sb_init(&sb);
+  sb_printf(&sb, "{\"ev\":\"epoch\",\"trial\":%d,\"epoch\":%lld", c->trial, (long long)e->epoch);
+  const char *names[] = {"train_loss", "train_acc", "val_loss", "val_acc", "lr", "epoch_seconds", "samples_per_second"};
+  double vals[] = {e->train_loss, e->train_acc, e->val_loss, e->val_acc, e->lr, e->epoch_seconds, e->samples_per_second};
+  for (int k = 0; k < 7; k++) {
+    sb_printf(&sb, ",\"%s\":", names[k]);
+    if (isfinite(vals[k]))
+      sb_printf(&sb, "%.17g", vals[k]);
+    else
+      sb_puts(&sb, "null");
+  }
+  sb_printf(&sb, "%s}\n", e->diverged ? ",\"diverged\":true" : "");
+  Status st = sb.oom ? diag_oom(d) : c->env->line(c->env->ud, sb_str(&sb), d);
+  sb_free(&sb);
+  return st;
+}
+
+/* Files of a directory that holds no committed epoch, removed so the trial starts afresh
+ * (a trial's directory is flat: run files only). */
+static void clear_dir(const char *path) {
+  DIR *dir = opendir(path);
+  if (!dir) return;
+  for (struct dirent *de; (de = readdir(dir));) {
+    if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) continue;
+    unlinkat(dirfd(dir), de->d_name, 0);
+  }
+  closedir(dir);
+}
+
+/* Continue from a committed epoch, or start in an empty directory. */
+static Status trial_dir_ready(const char *path, RtTrainConfig *c, Diag *d) {
+  char p[4200];
+  snprintf(p, sizeof p, "%s/last.optim.safetensors", path);
+  if (access(p, F_OK) == 0) {
+    c->resume_dir = path;
+    c->out_dir = NULL;
+    return JS_OK;
+  }
+  clear_dir(path);
+  if (!ir_mkdir_p(path, 0777)) return diag_error(d, (SrcLoc){0}, "cannot create '%s': %s", path, strerror(errno));
+  c->out_dir = path;
+  c->resume_dir = NULL;
+  return JS_OK;
+}
+
+/* The first line of a Diag's text, without "error: ". */
+static void first_error(const Diag *d, char *out, size_t cap) {
+  const char *msg = sb_str(&d->text), *p = strstr(msg, "error: ");
+  if (p) msg = p + 7;
+  size_t n = strcspn(msg, "\n");
+  snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), msg);
+  if (!out[0]) snprintf(out, cap, "failed without a message");
+}
+
+/* Accuracy of best.safetensors on the test split, with the trial's engine and kernels. */
+static Status trial_test(const RtTrainConfig *c, const char *path, ExpResult *r, Diag *d) {
+  char ckpt[4200];
+  snprintf(ckpt, sizeof ckpt, "%s/best.safetensors", path);
+  RtTestConfig t;
+  rt_test_config_default(&t);
+  t.fwd = c->fwd;
+  t.train = c->train;
+  t.ckpt = ckpt;
+  t.data = c->data;
+  t.dataset = c->dataset;
+  t.batch_size = c->batch_size;
+  t.engine = c->engine;
+  t.device = c->device;
+  t.kernels = c->kernels;
+  RtEvalResult ev;
+  Status st = rt_test(&t, &ev, d);
+  if (!st) {
+    r->test_acc = ev.acc;
+    r->test_acc_macro = rt_eval_macro_acc(&ev);
+  }
+  return st;
+}
+
+static void result_of(const RtTrainResult *tr, ExpResult *r) {
+  r->status = tr->diverged ? EXP_DIVERGED : EXP_OK;
+  r->epochs = tr->epochs;
+  r->best_epoch = tr->best_epoch;
+  r->diverged_epoch = tr->diverged_epoch;
+  r->best_val_loss = tr->best_epoch ? tr->best_val_loss : NAN;
+  r->best_val_acc = tr->best_val_acc;
+  r->final_train_acc = tr->train_acc;
+  r->final_val_acc = tr->val_acc;
+  r->mean_epoch_seconds = tr->mean_epoch_seconds;
+  r->samples_per_second = tr->samples_per_second;
+  r->params = tr->trainable_params;
+}
+
+/* --keep: the checkpoints that stay once the trial has ended. */
+static void keep_files(const char *path, ExpKeep keep) {
+  static const char *const files[] = {"last.safetensors", "last.optim.safetensors", "init.safetensors",
+                                      "best.safetensors"};
+  int n = keep == EXP_KEEP_ALL ? 0 : keep == EXP_KEEP_BEST ? 3 : 4;
+  char p[4200];
+  for (int i = 0; i < n; i++) {
+    snprintf(p, sizeof p, "%s/%s", path, files[i]);
+    unlink(p);
+  }
+}
+
+/* rt_train in the trial's directory, then the test split; r gets the result (a failure is
+ * a result, not an error).  The Status is the journal's: a line it could not write. */
+static Status train_and_test(const ExpTrialEnv *env, int id, RtTrainConfig *c, const char *path, ExpResult *r,
+                             Diag *jd) {
+  Diag td;
+  diag_init(&td, NULL);
+  EpochCtx ec = {env, id};
+  c->on_epoch = epoch_event;
+  c->on_epoch_ud = &ec;
+  RtTrainResult tr;
+  Status st = trial_dir_ready(path, c, &td);
+  ExpTbRun *tb = NULL;
+  ExpTbHook th = {NULL, epoch_event, &ec};
+  if (!st && env->tensorboard) { /* one log directory per trial, named like it */
+    char tdir[4200];
+    snprintf(tdir, sizeof tdir, "%s/%s", env->tensorboard, strrchr(path, '/') + 1);
+    if (!(st = exp_tb_run_open(tdir, c, &tb, &td))) {
+      th.run = tb;
+      c->on_epoch = exp_tb_hook;
+      c->on_epoch_ud = &th;
+    }
+  }
+  char logp[4200];
+  snprintf(logp, sizeof logp, "%s/train.log", path);
+  FILE *log = st ? NULL : fopen(logp, "a");
+  c->log = log;
+  c->quiet = false;
+  c->progress = false;
+  if (!st) st = rt_train(c, &tr, &td);
+  if (!st) result_of(&tr, r);
+  if (!st && r->status == EXP_OK) st = trial_test(c, path, r, &td);
+  if (st) {
+    r->status = EXP_FAILED;
+    first_error(&td, r->error, sizeof r->error);
+  }
+  if (tb && exp_tb_run_close(tb, r->status == EXP_OK, &td) && r->status == EXP_OK) {
+    r->status = EXP_FAILED;
+    first_error(&td, r->error, sizeof r->error);
+  }
+  if (log) fprintf(log, "%s", sb_str(&td.text)), fclose(log);
+  diag_free(&td);
+  /* a journal line that failed inside rt_train's hook is the sweep's error, not the trial's */
+  return jd->nerrors ? JS_EIO : JS_OK;
+}
+
+Status exp_trial_run(const ExpSweep *sw, int id, RtTrainConfig *c, const ExpTrialEnv *env, ExpResult *r, Diag *d) {
+  exp_result_init(r);
+  char path[4096], when[32];
+  snprintf(path, sizeof path, "%s/%s", env->dir, sw->trials[id].dir);
+  iso_time(when, sizeof when);
+  StrBuf sb;
+  sb_init(&sb);
+  sb_printf(&sb, "{\"ev\":\"begin\",\"trial\":%d,\"rank\":%d,\"time\":\"%s\"}\n", id, env->rank, when);
+  Status st = sb.oom ? diag_oom(d) : env->line(env->ud, sb_str(&sb), d);
+  sb_free(&sb);
+  if (!st) st = train_and_test(env, id, c, path, r, d);
+  return st;
+}
+
+Status exp_trial_end(const ExpSweep *sw, int id, const ExpResult *r, const ExpTrialEnv *env, Diag *d) {
+  StrBuf sb;
+  sb_init(&sb);
+  exp_result_json(&sb, id, r);
+  Status st = sb.oom ? diag_oom(d) : env->line(env->ud, sb_str(&sb), d);
+  sb_free(&sb);
+  if (!st) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", env->dir, sw->trials[id].dir);
+    keep_files(path, env->keep);
+  }
+  return st;
+}
+
+/* ==== many trials on threads ==== */
+
+typedef struct Pool {
+  const ExpSweep *sw;
+  RtTrainConfig *cfg;        /* [ntrials] prepared by the caller */
+  ExpResult *res;            /* [ntrials] */
+  const ExpTrialEnv *env;
+  int *todo, ntodo, next;    /* trials to run, in order; the next one to hand out */
+  int *done, ndone, nseen;   /* finished trials, in finishing order; how many the coordinator has seen */
+  double *secs;              /* [ntrials] wall time of each */
+  int running;               /* worker threads not yet returned */
+  bool stop;                 /* a journal failure: hand out nothing more */
+  char why[512];             /* that failure's message */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+} Pool;
+
+static void *worker(void *arg) {
+  Pool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    int id = p->stop || p->next == p->ntodo ? -1 : p->todo[p->next++];
+    if (id < 0) {
+      p->running--;
+      pthread_cond_signal(&p->cond);
+      pthread_mutex_unlock(&p->lock);
+      return NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    Diag jd;
+    diag_init(&jd, NULL);
+    ExpResult r;
+    double t0 = now_s();
+    Status st = exp_trial_run(p->sw, id, &p->cfg[id], p->env, &r, &jd);
+    if (!st) st = exp_trial_end(p->sw, id, &r, p->env, &jd);
+    pthread_mutex_lock(&p->lock);
+    if (st) {
+      p->stop = true;
+      if (!p->why[0]) first_error(&jd, p->why, sizeof p->why);
+    } else {
+      p->res[id] = r;
+      p->secs[id] = now_s() - t0;
+      p->done[p->ndone++] = id;
+    }
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    diag_free(&jd);
+  }
+}
+
+/* The coordinator: results.csv and the hook after every finished trial. */
+static Status coordinate(Pool *p, const ExpRunOpts *o, Diag *d) {
+  Status st = JS_OK;
+  pthread_mutex_lock(&p->lock);
+  for (;;) {
+    while (p->nseen == p->ndone && p->running > 0) pthread_cond_wait(&p->cond, &p->lock);
+    if (p->nseen == p->ndone) break;
+    int id = p->done[p->nseen++];
+    pthread_mutex_unlock(&p->lock);
+    if (!st) st = exp_results_write(p->sw, p->res, p->env->dir, d);
+    if (o->on_trial) o->on_trial(o->ud, id, &p->res[id], p->nseen, p->ntodo, p->secs[id]);
+    pthread_mutex_lock(&p->lock);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return st;
+}
+
+Status exp_run(const ExpSweep *sw, RtTrainConfig *cfg, ExpResult *res, const ExpTrialEnv *env, const ExpRunOpts *o,
+               Diag *d) {
+  Pool p = {.sw = sw, .cfg = cfg, .res = res, .env = env};
+  p.todo = ir_malloc((size_t)sw->ntrials * sizeof *p.todo);
+  p.done = ir_malloc((size_t)sw->ntrials * sizeof *p.done);
+  p.secs = ir_calloc((size_t)sw->ntrials, sizeof *p.secs);
+  pthread_t *th = ir_malloc((size_t)(o->jobs > 0 ? o->jobs : 1) * sizeof *th);
+  Status st = p.todo && p.done && p.secs && th ? JS_OK : diag_oom(d);
+  for (int i = 0; !st && i < sw->ntrials; i++)
+    if (res[i].status == EXP_PENDING && (!o->selected || o->selected(o->ud, i))) p.todo[p.ntodo++] = i;
+  int n = o->jobs < p.ntodo ? o->jobs : p.ntodo, started = 0;
+  pthread_mutex_init(&p.lock, NULL);
+  pthread_cond_init(&p.cond, NULL);
+  p.running = n;
+  for (; !st && started < n; started++)
+    if (pthread_create(&th[started], NULL, worker, &p) != 0) break;
+  pthread_mutex_lock(&p.lock);
+  p.running -= n - started; /* threads that could not start */
+  pthread_mutex_unlock(&p.lock);
+  if (!st && !started && p.ntodo) st = diag_error(d, (SrcLoc){0}, "cannot start a worker thread: %s", strerror(errno));
+  Status cst = coordinate(&p, o, d);
+  for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+  if (!st && p.stop) st = diag_error(d, (SrcLoc){0}, "%s", p.why);
+  if (!st) st = cst;
+  pthread_cond_destroy(&p.cond);
+  pthread_mutex_destroy(&p.lock);
+  ir_free(p.todo), ir_free(p.done), ir_free(p.secs), ir_free(th);
+  return st;
+}

@@ -1,0 +1,206 @@
+/* test_device_emu.c — the GPU engine (runtime/device.c) without a GPU: this test defines the
+ * CUDA driver layer's functions (codegen/cuda.h's cg_cuda_*, which the linker then takes
+ * instead of codegen/cudadrv.c's) over host memory, and runs each compiled kernel through the
+ * CPU emulation of test/cuda_emu.h.  So device.c's bookkeeping is checked here: the per-trial
+ * buffers and their strides, the group's argument table, the shared row orders, the uploads
+ * and downloads.  What runs is the group test of device_group.h (a group of three jsc_tiny
+ * trials against each trial alone, equal to the bit), then a check that every device buffer
+ * was freed.  Device memory is handed out filled with 0xff bytes (NaN floats), so a read of
+ * memory the engine never wrote shows.  Skipped (exit 77) without a C++ compiler. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "frontend.h"
+#include "passes.h"
+#include "runtime.h"
+#include "../cuda_emu.h"
+#include "device_group.h"
+
+/* ---- the emulated driver ---- */
+
+struct CgCuda {
+  int live;                  /* device buffers allocated and not freed */
+};
+
+struct CgCudaKernel {
+  void *so;                  /* the emulation's shared object */
+  EmuRun run;
+  char dir[64];              /* its temporary directory */
+};
+
+Status cg_cuda_open(CgCuda **out, Diag *d) {
+  *out = ir_calloc(1, sizeof **out);
+  return *out ? JS_OK : diag_oom(d);
+}
+
+static int live_buffers; /* of the last context closed */
+
+void cg_cuda_close(CgCuda *c) {
+  if (!c) return;
+  live_buffers = c->live;
+  ir_free(c);
+}
+
+int cg_cuda_arch(const CgCuda *c) {
+  (void)c;
+  return 90;
+}
+
+const char *cg_cuda_device_name(const CgCuda *c) {
+  (void)c;
+  return "emulated";
+}
+
+Status cg_cuda_compile(CgCuda *c, const CgPlan *p, CgCudaKernel **out, double *compile_ms, Diag *d) {
+  (void)c;
+  if (compile_ms) *compile_ms = 0;
+  StrBuf src;
+  sb_init(&src);
+  Status st = cg_cuda_render(p, &src, d);
+  if (st) {
+    sb_free(&src);
+    return st;
+  }
+  CgCudaKernel *k = ir_calloc(1, sizeof *k);
+  if (!k) {
+    sb_free(&src);
+    return diag_oom(d);
+  }
+  memcpy(k->dir, "/tmp/jscc_test_device_emu_XXXXXX", sizeof "/tmp/jscc_test_device_emu_XXXXXX");
+  assert_non_null(mkdtemp(k->dir));
+  bool train = strstr(sb_str(&src), "void __launch_bounds__(NT) jscc_train(") != NULL;
+  k->run = emu_build(sb_str(&src), train, k->dir, &k->so);
+  sb_free(&src);
+  *out = k;
+  return JS_OK;
+}
+
+void cg_cuda_kernel_free(CgCudaKernel *k) {
+  if (!k) return;
+  dlclose(k->so);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", k->dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", k->dir);
+  ir_free(k);
+}
+
+Status cg_cuda_alloc(CgCuda *c, size_t bytes, uint64_t *dptr, Diag *d) {
+  size_t n = (bytes + 255) / 256 * 256;
+  void *p = aligned_alloc(256, n ? n : 256); /* cuMemAlloc's alignment */
+  if (!p) return diag_oom(d);
+  memset(p, 0xff, n ? n : 256);
+  c->live++;
+  *dptr = (uint64_t)(uintptr_t)p;
+  return JS_OK;
+}
+
+void cg_cuda_free(CgCuda *c, uint64_t dptr) {
+  if (!c || !dptr) return;
+  c->live--;
+  free((void *)(uintptr_t)dptr);
+}
+
+Status cg_cuda_upload(CgCuda *c, uint64_t dst, const void *src, size_t bytes, Diag *d) {
+  (void)c, (void)d;
+  if (bytes) memcpy((void *)(uintptr_t)dst, src, bytes);
+  return JS_OK;
+}
+
+Status cg_cuda_download(CgCuda *c, void *dst, uint64_t src, size_t bytes, Diag *d) {
+  (void)c, (void)d;
+  if (bytes) memcpy(dst, (const void *)(uintptr_t)src, bytes);
+  return JS_OK;
+}
+
+/* The emulation runs a group's blocks one after another, so two trials sharing a buffer that
+ * every step rewrites before reading it (the scratch, the gradients) would pass unseen there
+ * and race on a GPU: each buffer a block writes must be its own, at one stride per trial. */
+static void check_disjoint(const JsccDevArgs *a) {
+  const JsccDevArgs *t = (const JsccDevArgs *)(uintptr_t)a->trials;
+  static const size_t fields[] = {offsetof(JsccDevArgs, params), offsetof(JsccDevArgs, grads),
+                                  offsetof(JsccDevArgs, opt_m),  offsetof(JsccDevArgs, opt_v),
+                                  offsetof(JsccDevArgs, i64),    offsetof(JsccDevArgs, scratch),
+                                  offsetof(JsccDevArgs, metrics), offsetof(JsccDevArgs, logits)};
+  for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
+    uint64_t p0, p1, pb, pa;
+    memcpy(&p0, (const char *)&t[0] + fields[f], 8);
+    memcpy(&p1, (const char *)&t[1] + fields[f], 8);
+    if (!p0) continue; /* unused by this kernel (evaluation: no gradients) */
+    assert_true(p1 > p0);
+    for (int64_t b = 1; b < a->ntrials; b++) {
+      memcpy(&pa, (const char *)&t[b - 1] + fields[f], 8);
+      memcpy(&pb, (const char *)&t[b] + fields[f], 8);
+      assert_true(pb - pa == p1 - p0);
+    }
+  }
+}
+
+/* cudadrv.c's launch shape: one block, or a->ntrials for a group. */
+Status cg_cuda_launch(CgCuda *c, const CgCudaKernel *k, const JsccDevArgs *a, Diag *d) {
+  (void)c;
+  if (a->trials) check_disjoint(a);
+  unsigned blocks = a->trials ? (unsigned)a->ntrials : 1;
+  if (k->run(a, blocks) != 0) return diag_error(d, (SrcLoc){0}, "the emulated launch could not start its threads");
+  return JS_OK;
+}
+
+/* ---- the test ---- */
+
+static RtDataset ds; /* 5000 synthetic jets */
+
+static int setup(void **state) {
+  (void)state;
+  Diag d;
+  diag_init(&d, stderr);
+  RtDataOpts o;
+  rt_data_opts_default(&o);
+  o.synth_n = 5000;
+  o.no_cache = true;
+  Status st = rt_data_load(&o, &ds, &d);
+  diag_free(&d);
+  return st ? -1 : 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  rt_data_free(&ds);
+  return 0;
+}
+
+static void test_group_emulated(void **state) {
+  (void)state;
+  Arena *arena = arena_new();
+  Diag d;
+  diag_init(&d, stderr);
+  SrcFile *src = NULL;
+  Program *prog = NULL;
+  assert_int_equal(diag_read_file(arena, "examples/jsc_tiny.jsc", &src, &d), JS_OK);
+  assert_int_equal(fe_parse(src, &prog, &d), JS_OK);
+  assert_int_equal(pass_run_text("shape,grad", prog->graphs[0], &d), JS_OK);
+  device_group_check(prog->graphs[0], &ds);
+  assert_int_equal(live_buffers, 0); /* every engine freed what it allocated */
+  ir_program_free(prog);
+  arena_free(arena);
+  diag_free(&d);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  char why[256];
+  if (!emu_have_cxx(why, sizeof why)) {
+    printf("test_device_emu: skipped: %s\n", why);
+    return 77;
+  }
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_group_emulated),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
