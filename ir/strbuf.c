@@ -238,6 +238,9 @@ Status sb_write_file(const StrBuf *sb, const char *path) {
   fchmod(fd, 0666 & ~process_umask);
   FILE *f = fdopen(fd, "wb");
   bool ok = f && fwrite(sb_str(sb), 1, sb->len, f) == sb->len;
+  /* on the disk before the rename makes it visible: a file replaced after another (a run's
+   * metrics.csv, then its commit) is never older than it after a crash */
+  if (ok) ok = fflush(f) == 0 && fsync(fd) == 0;
   if (f)
     ok = (fclose(f) == 0) && ok;
   else

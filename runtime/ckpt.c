@@ -562,16 +562,30 @@ static Status optim_check(const char *path, const RtState *s, const OptimState *
   return JS_OK;
 }
 
-Status rt_ckpt_save_optim(const char *path, const RtState *s, const OptimState *st, const CkptMeta *meta, Diag *d) {
-  Status rc = optim_check(path, s, st, d);
-  if (rc) return rc;
+/* The model's parameters and buffers under CKPT_MODEL_PREFIX, for the run-state file:
+ * Outs and Wants at o[0..s->n) / w[0..s->n), names built in arena a. */
+static Status model_outs(const RtState *s, Arena *a, Out *o, Want *w, Diag *d) {
+  for (int i = 0; i < s->n; i++) {
+    const Param *p = s->g->params[i];
+    bool i64 = s->off[i] == (size_t)-1;
+    const char *name = arena_printf(a, "%s%s", CKPT_MODEL_PREFIX, p->qualname);
+    if (!name) return diag_oom(d);
+    if (o)
+      o[i] = (Out){name, &p->type, i64 ? (const void *)&s->i64[i] : (const void *)(s->data + s->off[i]),
+                   i64 ? 8 : s->numel[i] * sizeof(float), NULL};
+    if (w) w[i] = (Want){name, &p->type, i64 ? NULL : s->data + s->off[i], i64 ? &s->i64[i] : NULL, NULL};
+  }
+  return JS_OK;
+}
+
+/* The metadata of an optimizer file: "optimizer", "step", then the caller's. */
+static Status optim_meta(const char *path, const OptimState *st, const CkptMeta *meta, const char **mk,
+                         const char **mv, char *step, int *nm, Diag *d) {
   SrcFile file = {.path = path};
-  const char *mk[CKPT_MAX_META + 2], *mv[CKPT_MAX_META + 2];
-  char step[24];
-  snprintf(step, sizeof step, "%lld", (long long)st->step);
-  int nm = 0;
-  mk[nm] = "optimizer", mv[nm++] = rt_optim_name(st->kind);
-  mk[nm] = "step", mv[nm++] = step;
+  snprintf(step, 24, "%lld", (long long)st->step);
+  *nm = 0;
+  mk[*nm] = "optimizer", mv[(*nm)++] = rt_optim_name(st->kind);
+  mk[*nm] = "step", mv[(*nm)++] = step;
   int extra = meta ? meta->n : 0;
   if (extra < 0 || extra > CKPT_MAX_META) {
     diag_error(d, (SrcLoc){&file, 0, 0}, "%d metadata entries (at most %d)", extra, CKPT_MAX_META);
@@ -582,22 +596,44 @@ Status rt_ckpt_save_optim(const char *path, const RtState *s, const OptimState *
       diag_error(d, (SrcLoc){&file, 0, 0}, "metadata key '%s' is reserved for the optimizer file", meta->keys[i]);
       return JS_EUSAGE;
     }
-    mk[nm] = meta->keys[i], mv[nm++] = meta->vals[i];
+    mk[*nm] = meta->keys[i], mv[(*nm)++] = meta->vals[i];
   }
+  return JS_OK;
+}
+
+/* The optimizer file, with the model's tensors first when with_model. */
+static Status save_optim(const char *path, const RtState *s, const OptimState *st, const CkptMeta *meta,
+                         bool with_model, Diag *d) {
+  Status rc = optim_check(path, s, st, d);
+  if (rc) return rc;
+  const char *mk[CKPT_MAX_META + 2], *mv[CKPT_MAX_META + 2];
+  char step[24];
+  int nm;
+  if ((rc = optim_meta(path, st, meta, mk, mv, step, &nm, d))) return rc;
   Arena *a = arena_new();
   if (!a) return diag_oom(d);
   const char **names;
   float **bufs;
   const TensorType **types;
-  int n;
+  int n, nmod = with_model ? s->n : 0;
   Out *o = NULL;
   rc = optim_slots(s, st, a, &names, &bufs, &types, &n, d);
-  if (!rc && !(o = arena_alloc(a, sizeof *o * (size_t)(n ? n : 1)))) rc = diag_oom(d);
+  if (!rc && !(o = arena_alloc(a, sizeof *o * (size_t)(n + nmod + 1)))) rc = diag_oom(d);
+  if (!rc && with_model) rc = model_outs(s, a, o, NULL, d);
   for (int i = 0; i < n && !rc; i++)
-    o[i] = (Out){names[i], types[i], bufs[i], (size_t)ir_type_numel(types[i]) * sizeof(float), NULL};
-  if (!rc) rc = write_file(path, o, n, mk, mv, nm, d);
+    o[nmod + i] = (Out){names[i], types[i], bufs[i], (size_t)ir_type_numel(types[i]) * sizeof(float), NULL};
+  if (!rc) rc = write_file(path, o, nmod + n, mk, mv, nm, d);
   arena_free(a);
   return rc;
+}
+
+Status rt_ckpt_save_optim(const char *path, const RtState *s, const OptimState *st, const CkptMeta *meta, Diag *d) {
+  return save_optim(path, s, st, meta, false, d);
+}
+
+Status rt_ckpt_save_run_state(const char *path, const RtState *s, const OptimState *st, const CkptMeta *meta,
+                              Diag *d) {
+  return save_optim(path, s, st, meta, true, d);
 }
 
 /* A decimal step count: digits only, no sign, fits int64. */
@@ -610,7 +646,10 @@ static bool parse_step(const char *s, int64_t *out) {
   return true;
 }
 
-Status rt_ckpt_load_optim(const char *path, const RtState *s, OptimState *st, Arena *a, CkptMeta *meta_out, Diag *d) {
+/* The optimizer file (and the model's tensors into s when with_model): every tensor is
+ * matched before anything is read. */
+static Status load_optim(const char *path, RtState *s, OptimState *st, Arena *a, CkptMeta *meta_out, bool with_model,
+                         Diag *d) {
   Status rc = optim_check(path, s, st, d);
   if (rc) return rc;
   if (meta_out && !a) return JS_EUSAGE;
@@ -641,9 +680,11 @@ Status rt_ckpt_load_optim(const char *path, const RtState *s, OptimState *st, Ar
   int n = 0;
   Want *w = NULL;
   if (!rc) rc = optim_slots(s, st, r.a, &names, &bufs, &types, &n, d);
-  if (!rc && !(w = arena_alloc(r.a, sizeof *w * (size_t)(n ? n : 1)))) rc = diag_oom(d);
-  for (int i = 0; i < n && !rc; i++) w[i] = (Want){names[i], types[i], bufs[i], NULL, NULL};
-  if (!rc) rc = match_wants(&r, w, n, d);
+  int nmod = with_model ? s->n : 0;
+  if (!rc && !(w = arena_alloc(r.a, sizeof *w * (size_t)(n + nmod + 1)))) rc = diag_oom(d);
+  if (!rc && with_model) rc = model_outs(s, r.a, NULL, w, d);
+  for (int i = 0; i < n && !rc; i++) w[nmod + i] = (Want){names[i], types[i], bufs[i], NULL, NULL};
+  if (!rc) rc = match_wants(&r, w, nmod + n, d);
   CkptMeta m = {0};
   if (!rc && meta_out) {
     for (int i = 0; r.meta && i < r.meta->n && !rc; i++) {
@@ -655,11 +696,19 @@ Status rt_ckpt_load_optim(const char *path, const RtState *s, OptimState *st, Ar
       m.n++;
     }
   }
-  if (!rc) rc = read_wants(&r, w, n, d);
+  if (!rc) rc = read_wants(&r, w, nmod + n, d);
   if (!rc) {
     st->step = step;
     if (meta_out) *meta_out = m;
   }
   reader_close(&r);
   return rc;
+}
+
+Status rt_ckpt_load_optim(const char *path, const RtState *s, OptimState *st, Arena *a, CkptMeta *meta_out, Diag *d) {
+  return load_optim(path, (RtState *)s, st, a, meta_out, false, d); /* s is only read: no model tensors */
+}
+
+Status rt_ckpt_load_run_state(const char *path, RtState *s, OptimState *st, Arena *a, CkptMeta *meta_out, Diag *d) {
+  return load_optim(path, s, st, a, meta_out, true, d);
 }

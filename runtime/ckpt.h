@@ -4,7 +4,7 @@
  * ("seq_blocks.0.weight", ..., "seq_blocks.0.num_batches_tracked" as I64), so that
  * torch's load_state_dict(safetensors.torch.load_file(path)) takes it, and a state_dict
  * saved by PyTorch loads here.  The optimizer state goes to a second file (see below) so the
- * model file stays a plain state_dict.  Files are written atomically (temp file in the same
+ * model file stays a plain state_dict; a training run's commit file holds both.  Files are written atomically (temp file in the same
  * directory, fsync, rename): on any error the temp file is removed and an existing file at
  * the path is left as it was.
  *
@@ -65,5 +65,17 @@ Status rt_ckpt_save_optim(const char *path, const RtState *s, const OptimState *
                           const CkptMeta *meta, Diag *d);
 Status rt_ckpt_load_optim(const char *path, const RtState *s, OptimState *st, Arena *a,
                           CkptMeta *meta_out, Diag *d);
+
+/* The run-state file (a run directory's last.optim.safetensors, the commit point of an
+ * epoch): the optimizer file above plus every parameter and buffer of the model under
+ * "model.<state_dict name>" (CKPT_MODEL_PREFIX), so that one atomic rename commits the
+ * weights and the optimizer state together.  Loading sets the model's tensors in s as well;
+ * the file is checked whole before anything is written.  rt_ckpt_load_optim refuses such a
+ * file (its model tensors are unexpected there), and this loader one without them. */
+#define CKPT_MODEL_PREFIX "model."
+Status rt_ckpt_save_run_state(const char *path, const RtState *s, const OptimState *st,
+                              const CkptMeta *meta, Diag *d);
+Status rt_ckpt_load_run_state(const char *path, RtState *s, OptimState *st, Arena *a,
+                              CkptMeta *meta_out, Diag *d);
 
 #endif

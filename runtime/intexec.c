@@ -256,8 +256,9 @@ Status rt_int_test(const RtTestConfig *c, bool jit, RtEvalResult *res, Diag *d) 
     else
       fprintf(c->log, "engine: int-c (integer-only: the plain C executor)\n");
   }
-  if (!st) st = rt_int_eval(e, &ds->test, c->batch_size, res, d);
+  if (!st) st = rt_int_eval(e, c->split == RT_SPLIT_VAL ? &ds->val : &ds->test, c->batch_size, res, d);
   res->engine = c->engine;
+  res->split = c->split;
   rt_int_close(e);
   rt_state_free(s);
   rt_data_free(&own);

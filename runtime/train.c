@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cuda.h"
+#include "rundir.h"
 #include "runtime.h"
 
 #define NCLS RT_JSC_CLASSES
@@ -593,294 +594,12 @@ static Status eval_split(Engine *e, const RtSplit *sp, RtEvalResult *r, Diag *d)
   return JS_OK;
 }
 
-static void progress_bar(int64_t epoch, int64_t epochs, int64_t done, int64_t total) {
-  int width = 30, fill = total ? (int)(done * width / total) : width;
-  char bar[31];
-  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : ' ';
-  bar[width] = 0;
-  fprintf(stderr, "\repoch %lld/%lld [%s] %3d%%", (long long)epoch, (long long)epochs, bar,
-          total ? (int)(done * 100 / total) : 100);
-  fflush(stderr);
-}
-
 /* The per-epoch shuffle: Rng seeded from (seed, epoch), independent of anything else drawn,
  * so a resumed run shuffles as an uninterrupted one. */
 static void epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t n) {
   Rng r;
   rt_rng_seed(&r, seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(epoch + 1)));
   rt_rng_permutation(&r, idx, n);
-}
-
-/* ==== the run directory ==== */
-
-static Status make_dirs(const char *path, Diag *d) {
-  char buf[1024];
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof buf) return diag_error(d, (SrcLoc){0}, "bad run directory '%s'", path);
-  memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] != '/' && buf[i] != 0) continue;
-    char c = buf[i];
-    buf[i] = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-      Status st = diag_error(d, (SrcLoc){0}, "cannot create directory '%s': %s", buf, strerror(errno));
-      return st;
-    }
-    buf[i] = c;
-  }
-  struct stat sb;
-  if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return diag_error(d, (SrcLoc){0}, "'%s' is not a directory", path);
-  return JS_OK;
-}
-
-static bool file_exists(const char *dir, const char *name) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  return access(p, F_OK) == 0;
-}
-
-
-
-/* A shell-readable rendering of argv ("jscc train m.jsc --lr 0.01"). */
-static void command_line(StrBuf *sb, int argc, char *const *argv) {
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    if (i) sb_putc(sb, ' ');
-    bool plain = *a != 0;
-    for (const char *p = a; *p; p++)
-      if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *p)) plain = false;
-    if (plain) {
-      sb_puts(sb, a);
-      continue;
-    }
-    sb_putc(sb, '\'');
-    for (const char *p = a; *p; p++) {
-      if (*p == '\'')
-        sb_puts(sb, "'\\''");
-      else
-        sb_putc(sb, *p);
-    }
-    sb_putc(sb, '\'');
-  }
-}
-
-static void write_manifest(StrBuf *sb, const RtTrainConfig *c, const RtDataset *ds, const Engine *e,
-                           int64_t resumed_from, int64_t t_max) {
-  char when[64];
-  time_t t = time(NULL);
-  struct tm tm;
-  localtime_r(&t, &tm);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", &tm);
-  int64_t nparam = 0, nbuf = 0;
-  ir_module_count(c->fwd->root, &nparam, &nbuf);
-  const OptimConfig *o = &c->optim;
-  StrBuf cmd;
-  sb_init(&cmd);
-  command_line(&cmd, c->argc, c->argv);
-
-  sb_puts(sb, "{\n  \"command\": ");
-  sb_put_json_str(sb, sb_str(&cmd));
-  sb_puts(sb, ",\n  \"argv\": [");
-  for (int i = 0; i < c->argc; i++) {
-    if (i) sb_puts(sb, ", ");
-    sb_put_json_str(sb, c->argv[i]);
-  }
-  sb_puts(sb, "],\n  \"jscc_version\": ");
-  sb_put_json_str(sb, JSCC_VERSION);
-  sb_puts(sb, ",\n  \"started\": ");
-  sb_put_json_str(sb, when);
-  sb_printf(sb, ",\n  \"seed\": %llu,\n  \"engine\": ", (unsigned long long)c->seed);
-  sb_put_json_str(sb, rt_engine_name(e->kind));
-  sb_puts(sb, ",\n  \"engine_requested\": ");
-  sb_put_json_str(sb, rt_engine_name(c->engine));
-  sb_puts(sb, ",\n  \"host_cpu\": ");
-  sb_put_json_str(sb, cg_host_cpu());
-  if (e->kind == RT_ENGINE_CUDA) {
-    sb_puts(sb, ",\n  \"device\": ");
-    sb_put_json_str(sb, rt_dev_name(e->dev));
-  }
-  sb_puts(sb, ",\n  \"resumed_from_epoch\": ");
-  if (resumed_from >= 0)
-    sb_printf(sb, "%lld", (long long)resumed_from);
-  else
-    sb_puts(sb, "null");
-  sb_puts(sb, ",\n  \"model\": {\"name\": ");
-  sb_put_json_str(sb, c->fwd->name);
-  sb_puts(sb, ", \"path\": ");
-  sb_put_json_str(sb, c->model_path);
-  sb_printf(sb, ", \"hash\": \"%016llx\", \"trainable_parameters\": %lld, \"buffer_elements\": %lld},\n",
-            (unsigned long long)c->model_hash, (long long)nparam, (long long)nbuf);
-  sb_puts(sb, "  \"data\": {\"description\": ");
-  sb_put_json_str(sb, ds->desc);
-  sb_printf(sb, ", \"synthetic\": %s, \"hash\": \"%016llx\", \"path\": ", ds->synthetic ? "true" : "false",
-            (unsigned long long)ds->hash);
-  if (c->dataset || !c->data.path)
-    sb_puts(sb, "null");
-  else
-    sb_put_json_str(sb, c->data.path);
-  sb_printf(sb, ", \"train_rows\": %lld, \"val_rows\": %lld, \"test_rows\": %lld",
-            (long long)ds->train.n, (long long)ds->val.n, (long long)ds->test.n);
-  if (!c->dataset) {
-    sb_printf(sb, ", \"synth_n\": %lld, \"synth_seed\": %llu, \"split_seed\": %llu, \"test_frac\": ",
-              (long long)c->data.synth_n, (unsigned long long)c->data.synth_seed,
-              (unsigned long long)c->data.split_seed);
-    sb_put_json_num(sb, c->data.test_frac);
-    sb_puts(sb, ", \"val_frac\": ");
-    sb_put_json_num(sb, c->data.val_frac);
-  }
-  sb_puts(sb, "},\n  \"hyperparameters\": {");
-  sb_printf(sb, "\"batch_size\": %lld, \"max_epochs\": %lld, \"optimizer\": ", (long long)c->batch_size,
-            (long long)c->max_epochs);
-  sb_put_json_str(sb, rt_optim_name(o->kind));
-  sb_puts(sb, ", \"lr\": ");
-  sb_put_json_num(sb, o->lr);
-  sb_puts(sb, ", \"weight_decay\": ");
-  sb_put_json_num(sb, o->weight_decay);
-  if (o->kind == OPTIM_SGD) {
-    sb_puts(sb, ", \"momentum\": ");
-    sb_put_json_num(sb, o->momentum);
-    sb_puts(sb, ", \"dampening\": ");
-    sb_put_json_num(sb, o->dampening);
-    sb_printf(sb, ", \"nesterov\": %s", o->nesterov ? "true" : "false");
-  } else {
-    sb_puts(sb, ", \"betas\": [");
-    sb_put_json_num(sb, o->beta1);
-    sb_puts(sb, ", ");
-    sb_put_json_num(sb, o->beta2);
-    sb_puts(sb, "], \"eps\": ");
-    sb_put_json_num(sb, o->eps);
-  }
-  sb_puts(sb, ", \"scheduler\": ");
-  sb_put_json_str(sb, rt_sched_name(c->sched.kind));
-  if (c->sched.kind == SCHED_COSINE) {
-    sb_printf(sb, ", \"t_max\": %lld, \"eta_min\": ", (long long)t_max);
-    sb_put_json_num(sb, c->sched.eta_min);
-  } else if (c->sched.kind == SCHED_STEP) {
-    sb_printf(sb, ", \"step_size\": %lld, \"gamma\": ", (long long)c->sched.step_size);
-    sb_put_json_num(sb, c->sched.gamma);
-  }
-  sb_puts(sb, ", \"loss\": \"cross_entropy\", \"monitor\": \"val_loss\"}\n}\n");
-  sb_free(&cmd);
-}
-
-static const char *const csv_header =
-    "epoch,train_loss,train_acc,val_loss,val_acc,lr,epoch_seconds,samples_per_second,train_seconds\n";
-
-/* On resume: the old metrics.csv up to and including `epochs` rows (rows past the checkpoint
- * belong to epochs whose state was lost). */
-static void read_metrics(const char *dir, int64_t epochs, StrBuf *csv) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/metrics.csv", dir);
-  sb_puts(csv, csv_header);
-  FILE *f = fopen(p, "r");
-  if (!f) return;
-  char line[1024];
-  bool first = true;
-  while (fgets(line, sizeof line, f)) {
-    if (first) {
-      first = false;
-      continue;
-    }
-    char *end;
-    long long ep = strtoll(line, &end, 10);
-    if (end == line || *end != ',' || ep < 1 || ep > epochs) continue;
-    sb_puts(csv, line);
-    if (!strchr(line, '\n')) sb_putc(csv, '\n');
-  }
-  fclose(f);
-}
-
-/* val_acc (the fifth column) of metrics.csv's row for `epoch`; NaN when there is none. */
-static double metrics_val_acc(const char *csv, int64_t epoch) {
-  for (const char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
-    char *end;
-    if (strtoll(l + 1, &end, 10) != epoch || *end != ',') continue;
-    const char *f = end;
-    for (int k = 0; k < 3 && f; k++) f = strchr(f + 1, ',');
-    return f ? strtod(f + 1, NULL) : NAN;
-  }
-  return NAN;
-}
-
-static Status write_text(const StrBuf *sb, const char *dir, const char *name, Diag *d) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  if (sb->oom) return diag_oom(d);
-  if (sb_write_file(sb, p) != JS_OK) return diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", p, strerror(errno));
-  return JS_OK;
-}
-
-/* Checkpoint metadata: printf'd values in fixed slots. */
-typedef struct Meta {
-  CkptMeta m;
-  char vals[CKPT_MAX_META][64];
-} Meta;
-
-static void meta_add(Meta *m, const char *key, const char *fmt, ...) JS_PRINTF(3, 4);
-static void meta_add(Meta *m, const char *key, const char *fmt, ...) {
-  if (m->m.n >= CKPT_MAX_META) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(m->vals[m->m.n], sizeof m->vals[0], fmt, ap);
-  va_end(ap);
-  m->m.keys[m->m.n] = key;
-  m->m.vals[m->m.n] = m->vals[m->m.n];
-  m->m.n++;
-}
-
-static const char *meta_get(const CkptMeta *m, const char *key) {
-  for (int i = 0; i < m->n; i++)
-    if (strcmp(m->keys[i], key) == 0) return m->vals[i];
-  return NULL;
-}
-
-static Status pick_out_dir(const RtTrainConfig *c, char *out, size_t cap, Diag *d) {
-  if (c->resume_dir) {
-    if (c->out_dir) return diag_error(d, (SrcLoc){0}, "--resume continues in its own directory: drop --out");
-    if ((size_t)snprintf(out, cap, "%s", c->resume_dir) >= cap)
-      return diag_error(d, (SrcLoc){0}, "run directory name too long");
-    return JS_OK;
-  }
-  if (c->out_dir) {
-    if ((size_t)snprintf(out, cap, "%s", c->out_dir) >= cap)
-      return diag_error(d, (SrcLoc){0}, "run directory name too long");
-    if (file_exists(out, "metrics.csv") || file_exists(out, "last.safetensors"))
-      return diag_error(d, (SrcLoc){0}, "'%s' holds a run already: continue it with --resume %s, or choose another --out",
-                        out, out);
-    return JS_OK;
-  }
-  char when[32];
-  time_t t = time(NULL);
-  struct tm tm;
-  localtime_r(&t, &tm);
-  strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
-  for (int k = 0; k < 100; k++) {
-    int len = k ? snprintf(out, cap, "runs/%s-%llu-%s-%d", c->fwd->name, (unsigned long long)c->seed, when, k + 1)
-                : snprintf(out, cap, "runs/%s-%llu-%s", c->fwd->name, (unsigned long long)c->seed, when);
-    if (len < 0 || (size_t)len >= cap) return diag_error(d, (SrcLoc){0}, "run directory name too long");
-    if (access(out, F_OK) != 0) return JS_OK;
-  }
-  return diag_error(d, (SrcLoc){0}, "cannot find a free run directory name under runs/");
-}
-
-static Status load_data(const RtDataOpts *o, const RtDataset *given, RtDataset *own, const RtDataset **ds,
-                        FILE *log, Diag *d) {
-  if (given) {
-    *ds = given;
-  } else {
-    Status st = rt_data_load(o, own, d);
-    if (st) return st;
-    *ds = own;
-  }
-  if (log) {
-    const RtDataset *x = *ds;
-    /* Synthetic data are said so on the first line, whatever the description holds. */
-    bool say = x->synthetic && !strstr(x->desc, "SYNTHETIC");
-    fprintf(log, "data: %s%s; train %lld, val %lld, test %lld rows\n", say ? "SYNTHETIC: " : "", x->desc,
-            (long long)x->train.n, (long long)x->val.n, (long long)x->test.n);
-  }
-  return JS_OK;
 }
 
 /* ==== one epoch's end ==== */
@@ -903,51 +622,259 @@ static bool state_finite(const RtState *s) {
   return true;
 }
 
-/* best (when improved), last and the optimizer state of a finished, finite epoch. */
-static Status commit_epoch(const RtTrainConfig *c, const char *dir, Engine *e, OptimState *opt, const RtDataset *ds,
-                           const EpochOut *eo, double best, int64_t best_epoch, Diag *d) {
-  char path[1200];
-  Status st;
-  if (eo->improved) {
-    Meta bm = {0};
-    meta_add(&bm, "epoch", "%lld", (long long)(eo->ep + 1));
-    meta_add(&bm, "val_loss", "%.17g", best);
-    snprintf(path, sizeof path, "%s/best.safetensors", dir);
-    if ((st = rt_ckpt_save(path, e->s, &bm.m, d))) return st;
+/* ==== the run ==== */
+
+static Status load_data(const RtDataOpts *o, const RtDataset *given, RtDataset *own, const RtDataset **ds,
+                        FILE *log, Diag *d) {
+  if (given) {
+    *ds = given;
+  } else {
+    Status st = rt_data_load(o, own, d);
+    if (st) return st;
+    *ds = own;
   }
-  Meta lm = {0};
-  meta_add(&lm, "epoch", "%lld", (long long)(eo->ep + 1));
-  snprintf(path, sizeof path, "%s/last.safetensors", dir);
-  if ((st = rt_ckpt_save(path, e->s, &lm.m, d))) return st;
-  Meta om = {0};
-  meta_add(&om, "epoch", "%lld", (long long)(eo->ep + 1));
-  meta_add(&om, "best_val_loss", "%.17g", best);
-  meta_add(&om, "best_epoch", "%lld", (long long)best_epoch);
-  meta_add(&om, "seed", "%llu", (unsigned long long)c->seed);
-  meta_add(&om, "data_hash", "%016llx", (unsigned long long)ds->hash);
-  meta_add(&om, "batch_size", "%lld", (long long)c->batch_size);
-  snprintf(path, sizeof path, "%s/last.optim.safetensors", dir);
-  return rt_ckpt_save_optim(path, e->s, opt, &om.m, d);
+  if (log) {
+    const RtDataset *x = *ds;
+    /* Synthetic data are said so on the first line, whatever the description holds. */
+    bool say = x->synthetic && !strstr(x->desc, "SYNTHETIC");
+    fprintf(log, "data: %s%s; train %lld, val %lld, test %lld rows\n", say ? "SYNTHETIC: " : "", x->desc,
+            (long long)x->train.n, (long long)x->val.n, (long long)x->test.n);
+  }
+  return JS_OK;
 }
 
-/* The epoch's metrics.csv row, its line in the log, the result so far, then the hook. */
-static Status finish_epoch(const RtTrainConfig *c, const char *dir, StrBuf *csv, const EpochOut *eo, int64_t ntrain,
-                           RtTrainResult *res, Diag *d) {
-  double secs = now_s() - eo->t0, sps = eo->t_train > 0 ? (double)ntrain / eo->t_train : 0;
-  sb_printf(csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f,%.4f\n", (long long)(eo->ep + 1), eo->tl, eo->ta, eo->v.loss,
-            eo->v.acc, eo->lr, secs, sps, eo->t_train);
-  Status st = write_text(csv, dir, "metrics.csv", d);
+/* Everything one rt_train call holds. */
+typedef struct Run {
+  const RtTrainConfig *c;
+  RtTrainResult *res;
+  RunDir rd;
+  Engine e;
+  OptimState opt;
+  RtDataset own;             /* the data when loaded here */
+  const RtDataset *ds;
+  ModelIO io;
+  SchedConfig sched;         /* t_max resolved */
+  StrBuf csv;                /* metrics.csv as it stands */
+  int64_t *order;            /* [train rows] the epoch's shuffle */
+  int64_t ntrain, nbatches;  /* rows and steps per epoch */
+  int64_t epoch0;            /* epochs committed before this call */
+  double best;               /* the monitor's best value */
+  int64_t best_epoch;        /* 0: none yet */
+  bool starred;              /* the epoch lines' `*` was explained */
+  int64_t committed;         /* the last epoch committed (epoch0 before the first) */
+  bool have_init;            /* --init given: its hash */
+  uint64_t init_hash;
+} Run;
+
+/* A progress bar on stderr (a tty): steps, the time left, the running training loss. */
+typedef struct Progress {
+  int64_t epoch, epochs, steps; /* 1-based epoch */
+  double t0;                    /* when the epoch started */
+} Progress;
+
+static void progress_bar(const Progress *p, int64_t done, double loss_sum, int64_t rows) {
+  int width = 24, fill = p->steps ? (int)(done * width / p->steps) : width;
+  char bar[32];
+  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : ' ';
+  bar[width] = 0;
+  double left = done ? (now_s() - p->t0) * (double)(p->steps - done) / (double)done : 0;
+  long secs = (long)(left + 0.5);
+  fprintf(stderr, "\repoch %lld/%lld [%s] %lld/%lld steps  ETA %ld:%02ld  loss %.4f ", (long long)p->epoch,
+          (long long)p->epochs, bar, (long long)done, (long long)p->steps, secs / 60, secs % 60,
+          rows ? loss_sum / (double)rows : NAN);
+  fflush(stderr);
+}
+
+static void progress_clear(void) { fprintf(stderr, "\r%90s\r", ""); }
+
+/* The graph after the user's passes, as printed: what the manifest's graph_hash compares. */
+static Status graph_hash(const Graph *g, uint64_t *h, Diag *d) {
+  StrBuf sb;
+  sb_init(&sb);
+  ir_print_graph(&sb, g);
+  Status st = sb.oom ? diag_oom(d) : JS_OK;
+  *h = rt_hash64(sb_str(&sb), sb.len);
+  sb_free(&sb);
+  return st;
+}
+
+static Status run_manifest_in(Run *r, ManifestIn *in, Diag *d) {
+  *in = (ManifestIn){.c = r->c, .ds = r->ds, .engine = rt_engine_name(r->e.kind), .t_max = r->sched.t_max,
+                     .have_init = r->have_init, .init_hash = r->init_hash,
+                     .resumed_from = r->rd.resume ? r->epoch0 : -1};
+  if (r->e.kind == RT_ENGINE_CUDA) in->device = rt_dev_name(r->e.dev);
+  return graph_hash(r->c->train, &in->graph_hash, d);
+}
+
+/* The weights a new run starts from: the seed's initialisation, or --init's. */
+static Status run_fresh(Run *r, Diag *d) {
+  Rng rng;
+  rt_rng_seed(&rng, r->c->seed);
+  rt_state_init(r->e.s, &rng);
+  sb_puts(&r->csv, rundir_csv_header);
+  Status st = JS_OK;
+  if (r->c->init_ckpt && (st = rt_ckpt_load(r->c->init_ckpt, r->e.s, d))) return st;
+  /* init.safetensors before the manifest: a directory with a manifest can always restart */
+  if ((st = rundir_write_init(&r->rd, r->e.s, r->c->seed, d))) return st;
+  ManifestIn in;
+  if ((st = run_manifest_in(r, &in, d))) return st;
+  return rundir_write_manifest(&r->rd, &in, NULL, d);
+}
+
+/* Resume: the continuing command against the run's manifest; *diffs gets what differs,
+ * refused unless --force (the manifest's resume entry then records it). */
+static Status run_check_settings(Run *r, ManifestIn *in, StrBuf *diffs, Diag *d) {
+  Status st = run_manifest_in(r, in, d);
+  if (!st) st = rundir_compare(&r->rd, in, diffs, d);
+  if (st || !diffs->len) return st;
+  if (!r->c->force)
+    return diag_error(d, (SrcLoc){0}, "--resume %s: this command's settings differ from the run's (manifest.json):\n%s"
+                      "repeat the run's settings, or add --force to continue with these", r->rd.path, sb_str(diffs));
+  diag_warning(d, (SrcLoc){0}, "--resume %s --force: continuing with settings that differ from the run's:\n%s",
+               r->rd.path, sb_str(diffs));
+  return JS_OK;
+}
+
+/* A run that stopped before committing an epoch starts again from init.safetensors. */
+static Status run_restart(Run *r, Diag *d) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/init.safetensors", r->rd.path);
+  if (r->c->log)
+    fprintf(r->c->log, "resuming: no epoch of the run was committed (it stopped in its first epoch): restarting it "
+            "from init.safetensors\n");
+  Status st = rt_ckpt_load(p, r->e.s, d);
+  for (const char *const *f = (const char *const[]){"last.safetensors", "best.safetensors", NULL}; !st && *f; f++) {
+    snprintf(p, sizeof p, "%s/%s", r->rd.path, *f); /* written before a commit that never came */
+    if (unlink(p) != 0 && errno != ENOENT) st = diag_error(d, (SrcLoc){0}, "cannot remove '%s': %s", p, strerror(errno));
+  }
+  return st;
+}
+
+static Status run_resume(Run *r, Diag *d) {
+  ManifestIn in;
+  StrBuf diffs;
+  sb_init(&diffs);
+  Status st = run_check_settings(r, &in, &diffs, d);
+  if (!st && !r->rd.committed) st = run_restart(r, d);
+  if (!st && r->rd.committed) {
+    st = rundir_load_commit(&r->rd, r->e.s, &r->opt, &r->epoch0, &r->best, &r->best_epoch, d);
+    if (!st) st = rundir_repair(&r->rd, r->e.s, r->epoch0, r->best_epoch, r->best, r->c->log, d);
+  }
+  if (!st) {
+    rundir_read_metrics(&r->rd, r->epoch0, &r->csv); /* rows past the commit go now */
+    r->res->best_val_acc = rundir_metrics_val_acc(sb_str(&r->csv), r->best_epoch);
+    in.resumed_from = r->epoch0;
+    st = rundir_write_text(&r->rd, "metrics.csv", &r->csv, d);
+    if (!st) st = rundir_write_manifest(&r->rd, &in, diffs.len ? sb_str(&diffs) : NULL, d);
+  }
+  sb_free(&diffs);
+  return st;
+}
+
+/* Directory, model state, engine, data: everything before the first epoch. */
+static Status run_open(Run *r, Diag *d) {
+  const RtTrainConfig *c = r->c;
+  Status st = rundir_open(&r->rd, c, d);
   if (st) return st;
-  if (c->log && !c->quiet) {
-    fprintf(c->log, "epoch %lld/%lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.3f s (training %.3f s)  %.0f samples/s%s\n",
-            (long long)(eo->ep + 1), (long long)c->max_epochs, eo->tl, eo->ta, eo->v.loss, eo->v.acc, eo->lr, secs,
-            eo->t_train, sps, eo->improved ? "  *" : "");
+  snprintf(r->res->out_dir, sizeof r->res->out_dir, "%s", r->rd.path);
+  r->sched = c->sched;
+  if (r->rd.resume && r->sched.t_max <= 0) r->sched.t_max = rundir_run_t_max(&r->rd); /* the run's period */
+  if (r->sched.t_max <= 0) r->sched.t_max = c->max_epochs;
+  if (c->init_ckpt && (st = rundir_hash_file(c->init_ckpt, &r->init_hash, d))) return st;
+  r->have_init = c->init_ckpt != NULL;
+  if ((st = rt_state_new(c->train, &r->e.s, d))) return st;
+  if ((st = rt_optim_state_new(c->optim.kind, r->e.s->total, &r->opt, d))) return st;
+  r->e.opt = &r->opt;
+  /* The kernels before the data: compiling is the memory peak of LLVM's side, and once the
+   * kernels exist LLVM's code can leave the resident set (cg_llvm_trim) before the data
+   * arrive.  A model the jit refuses leaves nothing behind either. */
+  if ((st = engine_open(&r->e, c->engine, d))) return st;
+  if (r->e.kind == RT_ENGINE_JIT) cg_llvm_trim();
+  if ((st = load_data(&c->data, c->dataset, &r->own, &r->ds, c->log, d))) return st;
+  if (r->ds->train.n < 1) return diag_error(d, (SrcLoc){0}, "the training split is empty");
+  return r->rd.resume ? run_resume(r, d) : run_fresh(r, d);
+}
+
+/* Rows and steps per epoch, the shuffle buffer, and the lines before the first epoch. */
+static Status run_plan(Run *r, Diag *d) {
+  const RtTrainConfig *c = r->c;
+  if (!(r->order = ir_malloc((size_t)r->ds->train.n * sizeof *r->order))) return diag_oom(d);
+  /* A BatchNorm cannot normalise a batch of one row in training (PyTorch raises): a last
+   * batch of one row is left out, as drop_last would. */
+  r->ntrain = r->ds->train.n;
+  if (r->io.has_batchnorm && r->ntrain % c->batch_size == 1 && r->ntrain > 1) {
+    r->ntrain--;
+    diag_warning(d, (SrcLoc){0}, "the last training batch would hold one row, which BatchNorm1d cannot normalise in "
+                                 "training: it is left out each epoch");
+  }
+  r->nbatches = (r->ntrain + c->batch_size - 1) / c->batch_size;
+  r->res->epochs = r->epoch0;
+  int64_t nbuf = 0;
+  ir_module_count(c->fwd->root, &r->res->trainable_params, &nbuf);
+  if (c->log) {
+    engine_describe(&r->e, c->log);
+    fprintf(c->log, "run directory: %s\n", r->rd.path);
+    if (c->init_ckpt && !r->rd.resume) fprintf(c->log, "initial weights: %s\n", c->init_ckpt);
+    if (r->epoch0) fprintf(c->log, "resuming after epoch %lld (step %lld)\n", (long long)r->epoch0, (long long)r->opt.step);
     fflush(c->log);
   }
+  return JS_OK;
+}
+
+/* One epoch's training steps; m gets the summed loss and the correct count. */
+static Status run_train_steps(Run *r, int64_t ep, double lr, double m[2], Diag *d) {
+  const RtTrainConfig *c = r->c;
+  Engine *e = &r->e;
+  const RtSplit *sp = &r->ds->train;
+  if (e->ops->train_epoch) /* one call for the epoch: no progress to draw until it is done */
+    return e->ops->train_epoch(e, sp, r->order, sp->n, r->ntrain, lr, m, d);
+  Progress pg = {.epoch = ep + 1, .epochs = c->max_epochs, .steps = r->nbatches, .t0 = now_s()};
+  for (int64_t b = 0; b < r->nbatches; b++) {
+    int64_t start = b * c->batch_size;
+    int64_t n = r->ntrain - start < c->batch_size ? r->ntrain - start : c->batch_size;
+    Status st = e->ops->train_step(e, sp, r->order + start, n, lr, m, d);
+    if (st) return st;
+    if (c->progress && (b % (r->nbatches / 100 + 1) == 0 || b + 1 == r->nbatches))
+      progress_bar(&pg, b + 1, m[0], start + n);
+  }
+  return JS_OK;
+}
+
+/* The epoch's metrics.csv row: written before the commit, so that a committed epoch always
+ * has its row (rows past the commit are dropped on resume). */
+static Status record_epoch(Run *r, const EpochOut *eo, double *secs, Diag *d) {
+  *secs = now_s() - eo->t0;
+  double sps = eo->t_train > 0 ? (double)r->ntrain / eo->t_train : 0;
+  sb_printf(&r->csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f,%.4f\n", (long long)(eo->ep + 1), eo->tl, eo->ta,
+            eo->v.loss, eo->v.acc, eo->lr, *secs, sps, eo->t_train);
+  return rundir_write_text(&r->rd, "metrics.csv", &r->csv, d);
+}
+
+/* The epoch's line in the log; the first `*` says what it means. */
+static void log_epoch(Run *r, const EpochOut *eo, double secs, double sps) {
+  const RtTrainConfig *c = r->c;
+  if (!c->log || c->quiet) return;
+  const char *star = !eo->improved ? ""
+                     : r->starred  ? "  *"
+                     : r->ds->val.n ? "  * new best val_loss: saved best.safetensors"
+                                    : "  * new best train_loss (no validation split): saved best.safetensors";
+  if (eo->improved) r->starred = true;
+  fprintf(c->log, "epoch %lld/%lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f  lr %.3g  %.3f s (training %.3f s)  %.0f samples/s%s\n",
+          (long long)(eo->ep + 1), (long long)c->max_epochs, eo->tl, eo->ta, eo->v.loss, eo->v.acc, eo->lr, secs,
+          eo->t_train, sps, star);
+  fflush(c->log);
+}
+
+/* The epoch's line, the result so far, then the hook. */
+static Status report_epoch(Run *r, const EpochOut *eo, double secs, Diag *d) {
+  const RtTrainConfig *c = r->c;
+  RtTrainResult *res = r->res;
+  double sps = eo->t_train > 0 ? (double)r->ntrain / eo->t_train : 0;
+  log_epoch(r, eo, secs, sps);
   int64_t ran = res->ran_epochs++;
   res->mean_epoch_seconds = (res->mean_epoch_seconds * (double)ran + secs) / (double)(ran + 1);
   res->train_seconds_sum += eo->t_train;
-  res->samples_per_second = res->train_seconds_sum > 0 ? (double)ntrain * (double)(ran + 1) / res->train_seconds_sum : 0;
+  res->samples_per_second = res->train_seconds_sum > 0 ? (double)r->ntrain * (double)(ran + 1) / res->train_seconds_sum : 0;
   res->epochs = eo->ep + 1 - (eo->diverged ? 1 : 0);
   res->train_loss = eo->tl;
   res->train_acc = eo->ta;
@@ -965,6 +892,47 @@ static Status finish_epoch(const RtTrainConfig *c, const char *dir, StrBuf *csv,
   return c->on_epoch(c->on_epoch_ud, &info, d);
 }
 
+/* The commit of a finite epoch, then best.safetensors when it improved (rundir.h). */
+static Status commit_epoch(Run *r, const EpochOut *eo, Diag *d) {
+  const RtTrainConfig *c = r->c;
+  EpochCommit ec = {.epoch = eo->ep + 1, .improved = eo->improved, .best = r->best, .best_epoch = r->best_epoch,
+                    .seed = c->seed, .data_hash = r->ds->hash, .batch_size = c->batch_size};
+  Status st = rundir_commit(&r->rd, r->e.s, &r->opt, &ec, d);
+  if (st) return st;
+  r->committed = eo->ep + 1;
+  return eo->improved ? rundir_save_best(&r->rd, r->e.s, &ec, d) : JS_OK;
+}
+
+/* One epoch: train, validate, record, commit (unless it diverged), report. */
+static Status run_epoch(Run *r, int64_t ep, Diag *d) {
+  const RtTrainConfig *c = r->c;
+  EpochOut eo = {.ep = ep, .t0 = now_s(), .lr = rt_sched_lr(&r->sched, c->optim.lr, ep)};
+  epoch_order(c->seed, ep, r->order, r->ds->train.n);
+  double m[2] = {0, 0};
+  Status st = run_train_steps(r, ep, eo.lr, m, d);
+  if (c->progress) progress_clear();
+  if (st) return st;
+  eo.t_train = now_s() - eo.t0;
+  eo.tl = m[0] / (double)r->ntrain;
+  eo.ta = m[1] / (double)r->ntrain;
+  if ((st = eval_split(&r->e, &r->ds->val, &eo.v, d))) return st;
+  eo.diverged = !isfinite(eo.tl) || !isfinite(eo.v.loss) || !state_finite(r->e.s);
+  if (!eo.diverged) {
+    /* the monitor: validation loss, or the training loss when there is no validation split */
+    double mon = r->ds->val.n ? eo.v.loss : eo.tl;
+    eo.improved = r->best_epoch == 0 || mon < r->best;
+    if (eo.improved) {
+      r->best = mon;
+      r->best_epoch = ep + 1;
+      r->res->best_val_acc = eo.v.acc;
+    }
+  }
+  double secs;
+  if ((st = record_epoch(r, &eo, &secs, d))) return st;
+  if (!eo.diverged && (st = commit_epoch(r, &eo, d))) return st;
+  return report_epoch(r, &eo, secs, d);
+}
+
 /* ==== rt_train ==== */
 
 static Status check_train_config(const RtTrainConfig *c, Diag *d) {
@@ -977,182 +945,57 @@ static Status check_train_config(const RtTrainConfig *c, Diag *d) {
   return JS_OK;
 }
 
+static void run_summary(Run *r) {
+  const RtTrainConfig *c = r->c;
+  RtTrainResult *res = r->res;
+  res->engine = r->e.kind;
+  res->steps = r->opt.step;
+  res->best_val_loss = r->best;
+  res->best_epoch = r->best_epoch;
+  if (!res->ran_epochs) res->mean_epoch_seconds = res->samples_per_second = NAN;
+  if (res->diverged || !c->log) return; /* the caller says it: jscc train as an error, a sweep as a status */
+  if (r->epoch0 >= c->max_epochs)
+    fprintf(c->log, "nothing to do: the run has %lld epochs already (--max-epochs %lld)\n", (long long)r->epoch0,
+            (long long)c->max_epochs);
+  fprintf(c->log, "best val_loss %.4f at epoch %lld; checkpoints and metrics in %s\n", r->best,
+          (long long)r->best_epoch, r->rd.path);
+  fflush(c->log);
+}
+
+/* An epoch failed (a full disk, an I/O error, the hook): what the directory still holds. */
+static void run_failed_note(const Run *r, Diag *d) {
+  if (r->committed)
+    diag_note(d, (SrcLoc){0}, "%s keeps epoch %lld, its last committed: continue it with --resume %s once the cause "
+              "is fixed", r->rd.path, (long long)r->committed, r->rd.path);
+  else
+    diag_note(d, (SrcLoc){0}, "%s has no committed epoch yet: --resume %s restarts it from init.safetensors", r->rd.path,
+              r->rd.path);
+}
+
 Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->train_loss = res->train_acc = res->val_loss = res->val_acc = res->best_val_loss = res->best_val_acc = NAN;
+  Run r = {.c = c, .res = res, .best = INFINITY};
   Status st = check_train_config(c, d);
-  ModelIO io;
-  if (!st) st = check_model(c->fwd, c->train, &io, d);
-  if (!st) st = pick_out_dir(c, res->out_dir, sizeof res->out_dir, d);
+  if (!st) st = check_model(c->fwd, c->train, &r.io, d);
   if (st) return st;
-  if (c->resume_dir && !file_exists(c->resume_dir, "last.optim.safetensors"))
-    return diag_error(d, (SrcLoc){0}, "--resume %s: no checkpoint there (last.optim.safetensors is missing)",
-                      c->resume_dir);
-
-  RtDataset own = {0};
-  const RtDataset *ds = NULL;
-  Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .oc = &c->optim, .seed = c->seed, .batch = c->batch_size,
-              .device = c->device, .kernels = c->kernels, .kernel_cache = c->kernel_cache};
-  OptimState opt = {0};
-  Arena *meta_arena = NULL;
-  int64_t *order = NULL;
-  StrBuf csv, man;
-  sb_init(&csv);
-  sb_init(&man);
-  FILE *log = c->log;
-  const char *dir = res->out_dir;
-  char path[1200], path2[1200];
-  SchedConfig sched = c->sched;
-  if (sched.t_max <= 0) sched.t_max = c->max_epochs;
-  int64_t epoch0 = 0;
-  double best = INFINITY;
-  int64_t best_epoch = 0;
-
-  if ((st = rt_state_new(c->train, &e.s, d))) goto done;
-  if ((st = rt_optim_state_new(c->optim.kind, e.s->total, &opt, d))) goto done;
-  e.opt = &opt;
-  /* The kernels before the data: compiling is the memory peak of LLVM's side, and once the
-   * kernels exist LLVM's code can leave the resident set (cg_llvm_trim) before the data
-   * arrive.  A model the jit refuses leaves nothing behind either. */
-  if ((st = engine_open(&e, c->engine, d))) goto done;
-  if (e.kind == RT_ENGINE_JIT) cg_llvm_trim();
-  if ((st = load_data(&c->data, c->dataset, &own, &ds, log, d))) goto done;
-  if (ds->train.n < 1) {
-    st = diag_error(d, (SrcLoc){0}, "the training split is empty");
-    goto done;
-  }
-
-  if (c->resume_dir) {
-    /* The model, buffers, optimizer state and counters of the last finished epoch. */
-    snprintf(path, sizeof path, "%s/last.safetensors", dir);
-    snprintf(path2, sizeof path2, "%s/last.optim.safetensors", dir);
-    CkptMeta meta = {0};
-    if (!(meta_arena = arena_new())) {
-      st = diag_oom(d);
-      goto done;
-    }
-    if ((st = rt_ckpt_load(path, e.s, d)) || (st = rt_ckpt_load_optim(path2, e.s, &opt, meta_arena, &meta, d))) goto done;
-    const char *ep = meta_get(&meta, "epoch"), *bv = meta_get(&meta, "best_val_loss"),
-               *be = meta_get(&meta, "best_epoch"), *sd = meta_get(&meta, "seed"), *dh = meta_get(&meta, "data_hash");
-    if (!ep) {
-      st = diag_error(d, (SrcLoc){0}, "%s: no 'epoch' in its metadata: not a jscc training checkpoint", path2);
-      goto done;
-    }
-    epoch0 = strtoll(ep, NULL, 10);
-    if (bv) best = strtod(bv, NULL);
-    if (be) best_epoch = strtoll(be, NULL, 10);
-    if (sd && strtoull(sd, NULL, 10) != c->seed)
-      diag_warning(d, (SrcLoc){0}, "--resume: the run used --seed %s, this continuation uses %llu", sd,
-                   (unsigned long long)c->seed);
-    char hs[32];
-    snprintf(hs, sizeof hs, "%016llx", (unsigned long long)ds->hash);
-    if (dh && strcmp(dh, hs) != 0)
-      diag_warning(d, (SrcLoc){0}, "--resume: the data differ from the run's (hash %s, now %s)", dh, hs);
-    read_metrics(dir, epoch0, &csv);
-    res->best_val_acc = metrics_val_acc(sb_str(&csv), best_epoch);
-  } else {
-    Rng rng;
-    rt_rng_seed(&rng, c->seed);
-    rt_state_init(e.s, &rng);
-    sb_puts(&csv, csv_header);
-  }
-
-  if (!c->resume_dir && (st = make_dirs(dir, d))) goto done;
-  write_manifest(&man, c, ds, &e, c->resume_dir ? epoch0 : -1, sched.t_max);
-  if ((st = write_text(&man, dir, "manifest.json", d))) goto done;
-  if (!c->resume_dir) { /* the weights the run starts from, so another tool can start there too */
-    Meta im = {0};
-    meta_add(&im, "epoch", "0");
-    meta_add(&im, "seed", "%llu", (unsigned long long)c->seed);
-    char ipath[1100];
-    snprintf(ipath, sizeof ipath, "%s/init.safetensors", dir);
-    if ((st = rt_ckpt_save(ipath, e.s, &im.m, d))) goto done;
-  }
-  if (log) {
-    engine_describe(&e, log);
-    fprintf(log, "run directory: %s\n", dir);
-    if (c->resume_dir) fprintf(log, "resuming after epoch %lld (step %lld)\n", (long long)epoch0, (long long)opt.step);
-    fflush(log);
-  }
-
-  order = ir_malloc((size_t)ds->train.n * sizeof *order);
-  if (!order) {
-    st = diag_oom(d);
-    goto done;
-  }
-  /* A BatchNorm cannot normalise a batch of one row in training (PyTorch raises): a last
-   * batch of one row is left out, as drop_last would. */
-  int64_t ntrain = ds->train.n;
-  if (io.has_batchnorm && ntrain % c->batch_size == 1 && ntrain > 1) {
-    ntrain--;
-    diag_warning(d, (SrcLoc){0}, "the last training batch would hold one row, which BatchNorm1d cannot normalise in "
-                                 "training: it is left out each epoch");
-  }
-  int64_t nbatches = (ntrain + c->batch_size - 1) / c->batch_size;
-  res->epochs = epoch0;
-  int64_t nbuf = 0;
-  ir_module_count(c->fwd->root, &res->trainable_params, &nbuf);
-
-  for (int64_t ep = epoch0; ep < c->max_epochs; ep++) {
-    double t0 = now_s();
-    double lr = rt_sched_lr(&sched, c->optim.lr, ep);
-    epoch_order(c->seed, ep, order, ds->train.n);
-    double m[2] = {0, 0};
-    if (e.ops->train_epoch) { /* one call for the epoch: no progress to draw until it is done */
-      if ((st = e.ops->train_epoch(&e, &ds->train, order, ds->train.n, ntrain, lr, m, d))) goto done;
-    } else {
-      for (int64_t b = 0; b < nbatches; b++) {
-        int64_t start = b * c->batch_size;
-        int64_t n = ntrain - start < c->batch_size ? ntrain - start : c->batch_size;
-        if ((st = e.ops->train_step(&e, &ds->train, order + start, n, lr, m, d))) goto done;
-        if (c->progress && (b % (nbatches / 100 + 1) == 0 || b + 1 == nbatches))
-          progress_bar(ep + 1, c->max_epochs, b + 1, nbatches);
-      }
-    }
-    double t_train = now_s() - t0;
-    if (c->progress) fprintf(stderr, "\r%60s\r", "");
-    EpochOut eo = {.ep = ep, .lr = lr, .t0 = t0, .t_train = t_train, .tl = m[0] / (double)ntrain,
-                   .ta = m[1] / (double)ntrain};
-    if ((st = eval_split(&e, &ds->val, &eo.v, d))) goto done;
-    eo.diverged = !isfinite(eo.tl) || !isfinite(eo.v.loss) || !state_finite(e.s);
-    if (!eo.diverged) {
-      /* the monitor: validation loss, or the training loss when there is no validation split */
-      double mon = ds->val.n ? eo.v.loss : eo.tl;
-      eo.improved = best_epoch == 0 || mon < best;
-      if (eo.improved) {
-        best = mon;
-        best_epoch = ep + 1;
-        res->best_val_acc = eo.v.acc;
-      }
-      if ((st = commit_epoch(c, dir, &e, &opt, ds, &eo, best, best_epoch, d))) goto done;
-    }
-    if ((st = finish_epoch(c, dir, &csv, &eo, ntrain, res, d))) goto done;
-    if (eo.diverged) break;
-  }
-  res->engine = e.kind;
-  res->steps = opt.step;
-  res->best_val_loss = best;
-  res->best_epoch = best_epoch;
-  if (!res->ran_epochs) res->mean_epoch_seconds = res->samples_per_second = NAN;
-  if (res->diverged) goto done; /* the caller says it: jscc train as an error, a sweep as a status */
-  if (log) {
-    if (epoch0 >= c->max_epochs)
-      fprintf(log, "nothing to do: the run has %lld epochs already (--max-epochs %lld)\n", (long long)epoch0,
-              (long long)c->max_epochs);
-    fprintf(log, "best val_loss %.4f at epoch %lld; checkpoints and metrics in %s\n", best, (long long)best_epoch, dir);
-    fflush(log);
-  }
-
-done:
-  if (c->progress && st) fprintf(stderr, "\r%60s\r", ""); /* no half-drawn bar above the error */
-  engine_close(&e);
-  rt_optim_state_free(&opt);
-  rt_state_free(e.s);
-  arena_free(meta_arena);
-  ir_free(order);
-  sb_free(&csv);
-  sb_free(&man);
-  rt_data_free(&own);
+  r.e = (Engine){.fwd = c->fwd, .train = c->train, .io = r.io, .oc = &c->optim, .seed = c->seed,
+                 .batch = c->batch_size, .device = c->device, .kernels = c->kernels,
+                 .kernel_cache = c->kernel_cache};
+  sb_init(&r.csv);
+  st = run_open(&r, d);
+  if (!st) st = run_plan(&r, d);
+  r.committed = r.epoch0;
+  for (int64_t ep = r.epoch0; !st && ep < c->max_epochs && !res->diverged; ep++)
+    if ((st = run_epoch(&r, ep, d))) run_failed_note(&r, d);
+  if (!st) run_summary(&r);
+  engine_close(&r.e);
+  rt_optim_state_free(&r.opt);
+  rt_state_free(r.e.s);
+  ir_free(r.order);
+  sb_free(&r.csv);
+  rt_data_free(&r.own);
+  rundir_close(&r.rd);
   return st;
 }
 
@@ -1181,7 +1024,8 @@ Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
   if ((st = load_data(&c->data, c->dataset, &own, &ds, c->log, d))) goto done;
   if (!early && (st = engine_open(&e, c->engine, d))) goto done;
   engine_describe(&e, c->log);
-  st = eval_split(&e, &ds->test, res, d);
+  st = eval_split(&e, c->split == RT_SPLIT_VAL ? &ds->val : &ds->test, res, d);
+  res->split = c->split;
 
 done:
   engine_close(&e);
@@ -1204,17 +1048,38 @@ double rt_eval_macro_acc(const RtEvalResult *r) {
   return classes ? sum / classes : NAN;
 }
 
+const char *rt_split_name(RtSplitKind k) { return k == RT_SPLIT_VAL ? "val" : "test"; }
+
+bool rt_split_parse(const char *s, RtSplitKind *out) {
+  if (strcmp(s, "test") && strcmp(s, "val")) return false;
+  *out = strcmp(s, "val") == 0 ? RT_SPLIT_VAL : RT_SPLIT_TEST;
+  return true;
+}
+
+/* Rows of class t, and its accuracy (recall); NaN when it has none. */
+static double class_acc(const RtEvalResult *r, int t, int64_t *rows) {
+  *rows = 0;
+  for (int p = 0; p < NCLS; p++) *rows += r->confusion[t][p];
+  return *rows ? (double)r->confusion[t][t] / (double)*rows : NAN;
+}
+
 void rt_eval_report(StrBuf *sb, const RtEvalResult *r) {
-  sb_printf(sb, "test rows      %lld\n", (long long)r->n);
-  sb_printf(sb, "test loss      %.6f\n", r->loss);
-  sb_printf(sb, "test accuracy  %.6f\n", r->acc);
+  const char *sp = rt_split_name(r->split);
+  char label[32];
+  snprintf(label, sizeof label, "%s rows", sp);
+  sb_printf(sb, "%-20s %lld\n", label, (long long)r->n);
+  snprintf(label, sizeof label, "%s loss", sp);
+  sb_printf(sb, "%-20s %.6f\n", label, r->loss);
+  snprintf(label, sizeof label, "%s accuracy", sp);
+  sb_printf(sb, "%-20s %.6f  (micro: correct / rows)\n", label, r->acc);
+  snprintf(label, sizeof label, "%s macro accuracy", sp);
+  sb_printf(sb, "%-20s %.6f  (macro: the mean of the per-class accuracies)\n", label, rt_eval_macro_acc(r));
   sb_puts(sb, "per-class accuracy:\n");
   for (int t = 0; t < NCLS; t++) {
-    int64_t rows = 0;
-    for (int p = 0; p < NCLS; p++) rows += r->confusion[t][p];
+    int64_t rows;
+    double a = class_acc(r, t, &rows);
     if (rows)
-      sb_printf(sb, "  %s  %.6f  (%lld rows)\n", rt_jsc_class_names[t], (double)r->confusion[t][t] / (double)rows,
-                (long long)rows);
+      sb_printf(sb, "  %s  %.6f  (%lld rows)\n", rt_jsc_class_names[t], a, (long long)rows);
     else
       sb_printf(sb, "  %s  -  (0 rows)\n", rt_jsc_class_names[t]);
   }
@@ -1227,6 +1092,59 @@ void rt_eval_report(StrBuf *sb, const RtEvalResult *r) {
     for (int p = 0; p < NCLS; p++) sb_printf(sb, " %8lld", (long long)r->confusion[t][p]);
     sb_putc(sb, '\n');
   }
+}
+
+/* A number, or null when it is not finite (JSON has no NaN). */
+static void put_num_or_null(StrBuf *sb, double x) {
+  if (isfinite(x))
+    sb_put_json_num(sb, x);
+  else
+    sb_puts(sb, "null");
+}
+
+static void eval_json_classes(StrBuf *sb, const RtEvalResult *r) {
+  sb_puts(sb, ",\n  \"per_class\": {");
+  for (int t = 0; t < NCLS; t++) {
+    int64_t rows;
+    double a = class_acc(r, t, &rows);
+    sb_puts(sb, t ? ", " : "");
+    sb_put_json_str(sb, rt_jsc_class_names[t]);
+    sb_puts(sb, ": {\"accuracy\": ");
+    put_num_or_null(sb, a);
+    sb_printf(sb, ", \"rows\": %lld}", (long long)rows);
+  }
+  sb_puts(sb, "},\n  \"classes\": [");
+  for (int t = 0; t < NCLS; t++) {
+    sb_puts(sb, t ? ", " : "");
+    sb_put_json_str(sb, rt_jsc_class_names[t]);
+  }
+  sb_puts(sb, "],\n  \"confusion\": [");
+  for (int t = 0; t < NCLS; t++) {
+    sb_puts(sb, t ? ",\n                [" : "[");
+    for (int p = 0; p < NCLS; p++) sb_printf(sb, "%s%lld", p ? ", " : "", (long long)r->confusion[t][p]);
+    sb_putc(sb, ']');
+  }
+  sb_putc(sb, ']');
+}
+
+void rt_eval_json(StrBuf *sb, const RtEvalResult *r, const char *ckpt) {
+  sb_puts(sb, "{\n  \"split\": ");
+  sb_put_json_str(sb, rt_split_name(r->split));
+  sb_printf(sb, ",\n  \"rows\": %lld,\n  \"loss\": ", (long long)r->n);
+  put_num_or_null(sb, r->loss);
+  sb_puts(sb, ",\n  \"micro_accuracy\": ");
+  put_num_or_null(sb, r->acc);
+  sb_puts(sb, ",\n  \"macro_accuracy\": ");
+  put_num_or_null(sb, rt_eval_macro_acc(r));
+  eval_json_classes(sb, r);
+  sb_puts(sb, ",\n  \"engine\": ");
+  sb_put_json_str(sb, rt_engine_name(r->engine));
+  sb_puts(sb, ",\n  \"checkpoint\": ");
+  if (ckpt)
+    sb_put_json_str(sb, ckpt);
+  else
+    sb_puts(sb, "null");
+  sb_puts(sb, "\n}\n");
 }
 
 /* The CUDA C of one of the device engine's plans (--dump-cuda), as rt_dev_open builds it. */

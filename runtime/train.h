@@ -12,6 +12,9 @@
  * pass (the forward graph) and out of `shape,grad` (the training graph): the runtime never
  * runs passes or parses model text itself.
  *
+ * The run directory (runtime/rundir.h: locking, manifest, the commit of an epoch, repair on
+ * resume) is written by one process at a time; spec/sweep.md §1 describes it.
+ *
  * Everything is a function of --seed: initialisation (rt_state_init from Rng(seed)),
  * shuffling (Rng seeded from seed and the epoch) and dropout (rt_dropout_bits(seed, step)),
  * so a CPU run repeats bit for bit, and a resumed run reproduces an uninterrupted one. */
@@ -76,6 +79,10 @@ typedef struct RtTrainConfig {
   RtDeviceKind device;       /* cpu (default), or cuda: the GPU engine (engine must be auto) */
   const char *out_dir;       /* run directory; NULL: runs/<model>-<seed>-<YYYYmmdd-HHMMSS> */
   const char *resume_dir;    /* continue the run in this directory (out_dir must be NULL) */
+  bool force;                /* resume even when the settings differ from the run's manifest */
+  const char *init_ckpt;     /* start from these weights (a safetensors state_dict), not from the seed's */
+  const char *passes;        /* the transforms applied to the model (--passes), for the manifest; NULL: none */
+  const char *config_path;   /* the config file they came from (--config), for the manifest; NULL: none */
   int argc;                  /* the command line, for the manifest (argc 0: none) */
   char *const *argv;
   FILE *log;                 /* run output (the data line, engine, epoch lines); NULL: none */
@@ -116,7 +123,12 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d);
  * train --dump-plan / --dump-llvm / --dump-cuda).  Rendering CUDA C needs no GPU. */
 Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, bool cuda, StrBuf *out, Diag *d);
 
-/* Evaluation of a checkpoint on the test split. */
+/* The split a checkpoint is evaluated on (jscc test --split). */
+typedef enum RtSplitKind { RT_SPLIT_TEST, RT_SPLIT_VAL } RtSplitKind;
+const char *rt_split_name(RtSplitKind k);                 /* "test", "val" */
+bool rt_split_parse(const char *s, RtSplitKind *out);
+
+/* Evaluation of a checkpoint on the test split (or the validation split). */
 typedef struct RtTestConfig {
   const Graph *fwd;          /* the model after `shape` */
   const Graph *train;        /* after `shape,grad` (the jit's evaluation plan); NULL: use fwd */
@@ -129,6 +141,7 @@ typedef struct RtTestConfig {
   FILE *log;                 /* the data and engine lines; NULL: none */
   RtKernelSet *kernels;      /* jit: borrow the evaluation kernel from here (NULL: compile it) */
   const char *kernel_cache;  /* as RtTrainConfig's */
+  RtSplitKind split;         /* test (default) or val */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);
 
@@ -139,12 +152,17 @@ typedef struct RtEvalResult {
   double acc;                                  /* correct / rows */
   int64_t confusion[RT_JSC_CLASSES][RT_JSC_CLASSES]; /* [true class][predicted class] */
   RtEngineKind engine;                         /* the engine that ran */
+  RtSplitKind split;                           /* the split it ran on */
 } RtEvalResult;
 Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d);
 /* Macro accuracy as torchmetrics' MulticlassAccuracy(average="macro") gives it: the mean of
  * the per-class recalls over the classes that occur (in the targets or the predictions). */
 double rt_eval_macro_acc(const RtEvalResult *r);
-/* The report jscc test prints: loss, accuracy, per-class accuracy, the confusion matrix. */
+/* The report jscc test prints: loss, micro and macro accuracy, per-class accuracy, the
+ * confusion matrix (test/golden/eval.report). */
 void rt_eval_report(StrBuf *sb, const RtEvalResult *r);
+/* The same as one JSON object, naming the checkpoint (jscc test --json, a run's test.json;
+ * test/golden/eval.json). */
+void rt_eval_json(StrBuf *sb, const RtEvalResult *r, const char *ckpt);
 
 #endif

@@ -192,6 +192,11 @@ int shared_opt(const char *cmd, int o, const SharedOpts *so) {
     if (!so->config) return 0;
     *so->config = optarg;
     return -1;
+  case T_TASK: /* MASE's CLI names the task; the JSC models are classifiers */
+    if (strcmp(optarg, "cls") && strcmp(optarg, "classification"))
+      return sub_usage_error(cmd, "--task '%s': jscc %ss classifiers only: --task cls (or classification)", optarg,
+                             cmd);
+    return -1;
   case T_DEVICE: {
     static const char *const device_names[] = {"cpu", "cuda"};
     if (!so->device) return 0;

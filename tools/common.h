@@ -35,7 +35,8 @@ enum { EXIT_INPUT = 1, EXIT_USAGE = 2 }; /* exit status: 0 success, 1 bad input,
 enum {
   T_DATA = 300, T_SYNTH_N, T_BATCH, T_LR, T_EPOCHS, T_OPTIM, T_WD, T_MOMENTUM, T_NESTEROV, T_SCHED, T_T_MAX,
   T_ETA_MIN, T_STEP_SIZE, T_GAMMA, T_SEED, T_OUT, T_RESUME, T_ENGINE, T_MODEL, T_CACHE_DIR, T_NO_CACHE, T_QUIET,
-  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT, T_DEVICE, T_DUMP_CUDA, T_TENSORBOARD
+  T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT, T_DEVICE, T_DUMP_CUDA, T_FORCE, T_INIT, T_TASK, T_JSON,
+  T_TENSORBOARD
 };
 
 /* The model twice: as `shape` leaves it (forward) and as `shape,grad` leaves it (training).
@@ -47,7 +48,8 @@ typedef struct Model {
   Graph *fwd, *train;
 } Model;
 
-/* The options train and test share: where the data come from, batch size, engine, model.
+/* The options train and test share: where the data come from, batch size, engine, model,
+ * --task (MASE's: only cls, the one task jscc has).
  * Returns -1 when `o` is one of them (and valid), 0 when it is not, else the exit code of a
  * usage error. */
 typedef struct SharedOpts {

@@ -20,8 +20,11 @@ static void train_usage(FILE *f) {
         "Trains the model on the JSC data (MASE's `ch train`): cross-entropy, mini-batches\n"
         "reshuffled every epoch, validation after every epoch.  The run directory gets\n"
         "metrics.csv, manifest.json, best.safetensors (lowest val_loss), last.safetensors and\n"
-        "last.optim.safetensors.  Without --data the data are the bundled SYNTHETIC stand-in,\n"
-        "and the run says so.\n"
+        "last.optim.safetensors (each epoch's commit: weights and optimizer state together).\n"
+        "One jscc at a time writes a run directory (DIR/.lock).  Without --data the data are\n"
+        "the bundled SYNTHETIC stand-in, and the run says so.  On a terminal a progress bar\n"
+        "shows each epoch's steps, the time left and the running loss; `*` on an epoch line\n"
+        "marks a new best val_loss (saved to best.safetensors).\n"
         "\n"
         "options:\n"
         "  --data PATH            the JSC data: CERN HDF5, OpenML CSV or ARFF (default: synthetic)\n"
@@ -40,9 +43,20 @@ static void train_usage(FILE *f) {
         "  --gamma X              step: decay factor (default 0.1)\n"
         "  --seed N               initialisation, shuffling and dropout (default 0)\n"
         "  --out DIR              run directory (default runs/MODEL-SEED-YYYYmmdd-HHMMSS)\n"
-        "  --resume DIR           continue the run in DIR from its last checkpoint (the\n"
-        "                         settings come from this command line: repeat the run's)\n"
-        "  --engine NAME          auto (default: jit when it can compile the model), jit or ref\n"
+        "  --resume DIR           continue the run in DIR from its last committed epoch (or\n"
+        "                         restart it from init.safetensors when it stopped in its first\n"
+        "                         epoch); the settings come from this command line and must be\n"
+        "                         the run's (manifest.json): what differs is listed and refused.\n"
+        "                         Without --t-max a cosine schedule keeps the run's period\n"
+        "  --force                resume even when the settings differ (the manifest records it)\n"
+        "  --init CKPT            start from these weights instead of the seed's initialisation:\n"
+        "                         a safetensors state_dict (a jscc checkpoint, or PyTorch's\n"
+        "                         save_file(model.state_dict())): fine-tuning, QAT from a float\n"
+        "                         model; init.safetensors and the manifest record it\n"
+        "  --task cls             the task, as MASE's CLI has it: cls (classification) only\n",
+        f);
+  /* two strings: ISO C bounds a literal's length */
+  fputs("  --engine NAME          auto (default: jit when it can compile the model), jit or ref\n"
         "  --device=cpu|cuda      where to train: cpu (default: the engines above) or cuda (the\n"
         "                         same kernels on an NVIDIA GPU, one launch per epoch; needs the\n"
         "                         NVIDIA driver and NVRTC at run time, and --engine auto)\n"
@@ -80,7 +94,8 @@ static const struct option train_longopts[] = {
     {"dump-plan", no_argument, NULL, T_DUMP_PLAN},     {"dump-llvm", no_argument, NULL, T_DUMP_LLVM},
     {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
     {"device", required_argument, NULL, T_DEVICE},     {"dump-cuda", no_argument, NULL, T_DUMP_CUDA},
-    {"tensorboard", required_argument, NULL, T_TENSORBOARD},
+    {"force", no_argument, NULL, T_FORCE},             {"init", required_argument, NULL, T_INIT},
+    {"task", required_argument, NULL, T_TASK},         {"tensorboard", required_argument, NULL, T_TENSORBOARD},
     {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
 };
 
@@ -156,6 +171,8 @@ static int train_other_opt(TrainArgs *ta, int o, char **argv) {
     return -1;
   case T_OUT: c->out_dir = optarg; return -1;
   case T_RESUME: c->resume_dir = optarg; return -1;
+  case T_FORCE: c->force = true; return -1;
+  case T_INIT: c->init_ckpt = optarg; return -1;
   case T_QUIET: c->quiet = true; return -1;
   case T_DUMP_PLAN: ta->dump_plan = true; return -1;
   case T_DUMP_LLVM: ta->dump_llvm = true; return -1;
@@ -190,6 +207,8 @@ int train_args_parse(int argc, char **argv, TrainArgs *ta) {
   if (optind == argc) return sub_usage_error("train", "expected a model file (jscc train MODEL.jsc)");
   if (argc - optind > 1) return sub_usage_error("train", "expected one model file, got also '%s'", argv[optind + 1]);
   ta->c.model_path = argv[optind];
+  ta->c.passes = ta->passes; /* for the manifest */
+  ta->c.config_path = ta->config;
   return -1;
 }
 
@@ -246,6 +265,7 @@ static int train_args_check(TrainArgs *ta) {
     return sub_usage_error(cmd, "%s applies to --optimizer sgd only", ta->have_momentum ? "--momentum" : "--nesterov");
   }
   if (c->resume_dir && c->out_dir) return sub_usage_error(cmd, "--resume continues in its own directory: drop --out");
+  if (c->force && !c->resume_dir) return sub_usage_error(cmd, "--force applies to --resume only");
   if (c->device == RT_DEVICE_CUDA && c->engine != RT_ENGINE_AUTO)
     return sub_usage_error(cmd, "--device=cuda runs its own kernels: --engine %s is a CPU engine (leave --engine out)",
                            rt_engine_name(c->engine));

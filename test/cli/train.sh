@@ -26,6 +26,13 @@ run=$tmp/run
 check synthetic-first-line bash -c "head -1 '$tmp/out' | grep -q '^data: SYNTHETIC'"
 check engine-line grep -qE '^engine: (jit|ref)' "$tmp/out"
 check no-progress-bar-off-tty bash -c "! grep -q $'\r' '$tmp/err'"
+check star-explained grep -qE '^epoch 1/2 .*  \* new best val_loss: saved best\.safetensors$' "$tmp/out"
+check star-once bash -c "[ \$(grep -c 'new best val_loss' '$tmp/out') -eq 1 ]"
+# On a terminal: the progress bar with steps, the time left and the running loss.
+if command -v script >/dev/null; then
+  script -qc "'$jscc' train examples/jsc_tiny.jsc --max-epochs 1 --synth-n 5000 --cache-dir '$tmp/cache' --engine ref --out '$tmp/tty'" /dev/null >"$tmp/tty.out" 2>&1
+  check progress-bar grep -qE 'epoch 1/1 \[[# ]+\] [0-9]+/[0-9]+ steps  ETA [0-9]+:[0-9]{2}  loss [0-9]+\.[0-9]{4}' "$tmp/tty.out"
+fi
 for f in metrics.csv manifest.json init.safetensors best.safetensors last.safetensors last.optim.safetensors; do
   check "run-dir-$f" test -s "$run/$f"
 done
@@ -47,12 +54,62 @@ expect test 0 "confusion matrix" -- test examples/jsc_tiny.jsc --ckpt "$run/best
 check test-accuracy grep -qE '^test accuracy +0\.[0-9]+' "$tmp/out"
 check test-classes bash -c "grep -qE '^ +g +q +w +z +t\$' '$tmp/out'"
 check test-per-class grep -qE '^  t  ' "$tmp/out"
+check test-macro grep -qE '^test macro accuracy +0\.[0-9]+  \(macro' "$tmp/out"
+check test-json-file grep -qF '"split": "test"' "$run/test.json"
+check test-report-said grep -qF "report written to $run/test.json" "$tmp/out"
+# --json: the report alone on stdout; --split val: the best epoch's val_loss again
+"$jscc" test examples/jsc_tiny.jsc --ckpt "$run/best.safetensors" "${small[@]}" --json --split val >"$tmp/val.json" 2>"$tmp/err"
+check test-json-exit test $? -eq 0
+check test-json-stderr grep -q '^data: SYNTHETIC' "$tmp/err"
+check test-json-run-file grep -qF '"split": "val"' "$run/test.json"
+if command -v python3 >/dev/null; then
+  check test-json-fields python3 - "$tmp/val.json" "$run/metrics.csv" <<'EOF2'
+import csv, json, sys
+j = json.load(open(sys.argv[1]))
+assert j["split"] == "val" and j["rows"] > 0 and j["checkpoint"].endswith("best.safetensors"), j
+assert set(j) == {"split", "rows", "loss", "micro_accuracy", "macro_accuracy", "per_class", "classes", "confusion",
+                  "engine", "checkpoint"}, sorted(j)
+assert sum(map(sum, j["confusion"])) == j["rows"] and j["classes"] == ["g", "q", "w", "z", "t"]
+assert abs(sum(r[i] for i, r in enumerate(j["confusion"])) / j["rows"] - j["micro_accuracy"]) < 1e-12
+best = min(csv.DictReader(open(sys.argv[2])), key=lambda r: float(r["val_loss"]))
+assert abs(float(best["val_loss"]) - j["loss"]) < 1e-6, (best, j["loss"])
+EOF2
+fi
+"$jscc" test examples/jsc_tiny.jsc --ckpt test/data/ckpt/torch_tiny.safetensors "${small[@]}" >/dev/null 2>&1
+check test-no-run-no-file test ! -e test/data/ckpt/test.json
+expect test-bad-split 2 "did you mean 'val'?" -- test examples/jsc_tiny.jsc --ckpt x --split vall
 expect test-ref 0 "engine: ref" -- test examples/jsc_tiny.jsc --ckpt "$run/best.safetensors" "${small[@]}" --engine ref
 
 # --resume continues to epoch 3 and appends to the metrics.
 expect resume 0 "epoch 3/3" -- train examples/jsc_tiny.jsc --max-epochs 3 "${small[@]}" --resume "$run"
 check resume-rows bash -c "cut -d, -f1 '$run/metrics.csv' | tail -3 | tr '\n' ' ' | grep -qx '1 2 3 '"
 check resume-manifest grep -qF '"resumed_from_epoch": 2' "$run/manifest.json"
+
+# --init: from a previous run's checkpoint, and from a state_dict PyTorch wrote
+# (test/data/ckpt/torch_tiny.safetensors, scripts/ckpt_interop.py); init.safetensors then
+# holds those weights and the manifest names them.
+report() { "$jscc" test examples/jsc_tiny.jsc "${small[@]}" --engine ref --ckpt "$1" | grep -E '^test (loss|accuracy)'; }
+same_report() { local a; a=$(report "$1"); [ -n "$a" ] && [ "$a" = "$(report "$2")" ]; }
+for src in "$run/best.safetensors" test/data/ckpt/torch_tiny.safetensors; do
+  name=init-$(basename "$src" .safetensors)
+  expect "$name" 0 "initial weights: $src" -- train examples/jsc_tiny.jsc --max-epochs 1 "${small[@]}" --init "$src" --out "$tmp/$name"
+  check "$name-weights" same_report "$src" "$tmp/$name/init.safetensors"
+  check "$name-manifest" grep -qE "\"init\": \{\"path\": \"$src\", \"hash\": \"[0-9a-f]{16}\"\}" "$tmp/$name/manifest.json"
+done
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then # PyTorch loads it back: exactly its own values
+  check init-torch-exact /usr/bin/python3 scripts/ckpt_interop.py check "$tmp/init-torch_tiny/init.safetensors" >/dev/null
+else
+  echo "train.sh: no PyTorch: skipping the check of init.safetensors against torch's values"
+fi
+expect init-wrong-model 1 "expected shape" -- train examples/jsc_big.jsc --max-epochs 1 "${small[@]}" --init "$run/best.safetensors" --out "$tmp/init-big"
+check init-wrong-leaves-nothing test ! -e "$tmp/init-big"
+expect init-missing 1 "cannot open 'no/such.safetensors'" -- train examples/jsc_tiny.jsc "${small[@]}" --init no/such.safetensors --out "$tmp/init-none"
+
+# --task: MASE's CLI names the task; jscc has classification only.
+expect task-cls 0 "epoch 1/1" -- train examples/jsc_tiny.jsc --max-epochs 1 "${small[@]}" --task cls --out "$tmp/task"
+expect task-classification 0 "test accuracy" -- test examples/jsc_tiny.jsc --ckpt "$tmp/task/best.safetensors" "${small[@]}" --task classification
+expect task-other 2 "--task 'regression': jscc trains classifiers only: --task cls (or classification)" -- train examples/jsc_tiny.jsc --task regression
+expect task-other-test 2 "jscc tests classifiers only" -- test examples/jsc_tiny.jsc --ckpt x --task lm
 
 # The same seed gives the same bytes; --quiet leaves out the epoch lines.
 expect again-1 0 "" -- train examples/jsc_tiny.jsc --max-epochs 2 "${small[@]}" --seed 3 --out "$tmp/s3a" --quiet --engine ref
@@ -103,7 +160,7 @@ expect unreadable-data 1 "no/such.h5" -- train examples/jsc_tiny.jsc --data no/s
 expect missing-ckpt 1 "no/such.safetensors" -- test examples/jsc_tiny.jsc --ckpt no/such.safetensors "${small[@]}"
 expect wrong-ckpt 1 "expected shape" -- test examples/jsc_big.jsc --ckpt "$run/best.safetensors" "${small[@]}"
 expect out-taken 1 "holds a run already" -- train examples/jsc_tiny.jsc "${small[@]}" --out "$run"
-expect resume-nothing 1 "no checkpoint there" -- train examples/jsc_tiny.jsc "${small[@]}" --resume "$tmp/empty"
+expect resume-nothing 1 "no such directory" -- train examples/jsc_tiny.jsc "${small[@]}" --resume "$tmp/empty"
 printf 'model Three {\n    input x: f32[B, 16]\n    fc = Linear(16, 3)\n    return fc(x)\n}\n' >"$tmp/three.jsc"
 expect not-jsc-classes 1 "must return logits f32[B,5]" -- train "$tmp/three.jsc" "${small[@]}" --out "$tmp/three"
 expect huge-feature 1 "out of range" -- train examples/jsc_tiny.jsc --data test/fuzz/crashes/fuzz_data-nonfinite-huge.csv --no-cache --out "$tmp/huge"

@@ -695,8 +695,58 @@ static void test_optim_file(void **state) {
   model_free(&m);
 }
 
+/* The run-state file: model tensors under "model." and the optimizer state, in one file;
+ * each loader refuses the other's file. */
+static void test_run_state_file(void **state) {
+  (void)state;
+  Model m = tiny(), m2 = tiny();
+  seed(&m, 21);
+  Diag d;
+  diag_init(&d, NULL);
+  OptimState a, b;
+  assert_int_equal(rt_optim_state_new(OPTIM_ADAM, m.s->total, &a, &d), JS_OK);
+  assert_int_equal(rt_optim_state_new(OPTIM_ADAM, m.s->total, &b, &d), JS_OK);
+  fill(a.m, a.total, 2);
+  fill(a.v, a.total, 5);
+  a.step = 9;
+  CkptMeta meta = {1, {"epoch"}, {"3"}};
+  const char *p = tmp("run_state.safetensors");
+  assert_int_equal(rt_ckpt_save_run_state(p, m.s, &a, &meta, &d), JS_OK);
+  Bytes f = slurp(p);
+  assert_non_null(find(f, "\"model.seq_blocks.2.weight\":{\"dtype\":\"F32\",\"shape\":[5,16]"));
+  assert_non_null(find(f, "\"exp_avg.seq_blocks.2.weight\""));
+  free(f.p);
+  Arena *ar = arena_new();
+  CkptMeta got = {0};
+  assert_int_equal(rt_ckpt_load_run_state(p, m2.s, &b, ar, &got, &d), JS_OK);
+  assert_int_equal(b.step, 9);
+  assert_memory_equal(m2.s->data, m.s->data, m.s->total * sizeof(float));
+  for (int i = 0; i < m.s->n; i++)
+    if (m.s->off[i] == (size_t)-1) assert_int_equal(m2.s->i64[i], m.s->i64[i]); /* num_batches_tracked */
+  uint8_t *mask = malloc(m.s->total);
+  assert_non_null(mask);
+  rt_state_trainable_mask(m.s, mask);
+  for (size_t i = 0; i < m.s->total; i++)
+    if (mask[i]) assert_true(a.m[i] == b.m[i] && a.v[i] == b.v[i]);
+  free(mask);
+  assert_int_equal(got.n, 1);
+  assert_string_equal(got.vals[0], "3");
+  assert_int_equal(rt_ckpt_load_optim(p, m.s, &b, ar, NULL, &d), JS_ERR);
+  assert_non_null(strstr(sb_str(&d.text), "unexpected tensor 'model."));
+  assert_int_equal(rt_ckpt_save_optim(tmp("plain_opt.safetensors"), m.s, &a, NULL, &d), JS_OK);
+  assert_int_equal(rt_ckpt_load_run_state(tmp("plain_opt.safetensors"), m2.s, &b, ar, NULL, &d), JS_ERR);
+  assert_non_null(strstr(sb_str(&d.text), "missing tensor 'model.seq_blocks.0.weight'"));
+  rt_optim_state_free(&a);
+  rt_optim_state_free(&b);
+  arena_free(ar);
+  diag_free(&d);
+  model_free(&m);
+  model_free(&m2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_run_state_file),
       cmocka_unit_test(test_load_torch),      cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_mismatch),        cmocka_unit_test(test_dtypes),
       cmocka_unit_test(test_corrupt),         cmocka_unit_test(test_truncate_everywhere),

@@ -3,7 +3,8 @@
  * agrees with the reference executor's; a seed fixes a run to the bit (metrics and checkpoint
  * bytes); a run stopped after 2 epochs and resumed to 4 ends with the bytes of an
  * uninterrupted 4-epoch run; rt_test's loss, accuracy and confusion matrix; the run
- * directory's files; errors.  The jit parts skip when jscc was built without LLVM. */
+ * directory's files, its lock, the settings check on resume and the restart of a run that
+ * committed no epoch; errors.  The jit parts skip when jscc was built without LLVM. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <ftw.h>
@@ -470,7 +471,7 @@ static void test_errors(void **state) {
   expect_error(&c, "holds a run already");
   c = config(RT_ENGINE_REF, 1, NULL);
   c.resume_dir = dir("nothing_here");
-  expect_error(&c, "no checkpoint there");
+  expect_error(&c, "no such directory");
   c = config(RT_ENGINE_REF, 1, dir("err2"));
   c.optim.lr = NAN;
   expect_error(&c, "learning rate");
@@ -493,6 +494,101 @@ static void test_errors(void **state) {
   diag_init(&d, NULL);
   assert_int_not_equal(rt_test(&t, &er, &d), JS_OK);
   diag_free(&d);
+}
+
+/* The report and its JSON for a fixed result, against test/golden/eval.report and eval.json
+ * (JSCC_UPDATE_GOLDEN=1 rewrites them). */
+static void check_golden(const char *path, const StrBuf *got) {
+  if (getenv("JSCC_UPDATE_GOLDEN")) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(sb_str(got), f);
+    fclose(f);
+  }
+  char *want = slurp(".", path, NULL);
+  assert_non_null(want);
+  if (strcmp(want, sb_str(got)) != 0) fail_msg("%s differs; got:\n%s", path, sb_str(got));
+  free(want);
+}
+
+static void test_eval_report_golden(void **state) {
+  (void)state;
+  RtEvalResult r = {.n = 22, .loss = 0.8125, .acc = 16.0 / 22, .engine = RT_ENGINE_JIT, .split = RT_SPLIT_VAL,
+                    .confusion = {{8, 1, 0, 0, 0}, {2, 3, 0, 0, 0}, {0, 0, 4, 1, 0}, {0, 1, 1, 1, 0}}};
+  StrBuf sb;
+  sb_init(&sb);
+  rt_eval_report(&sb, &r);
+  check_golden("test/golden/eval.report", &sb);
+  sb_clear(&sb);
+  rt_eval_json(&sb, &r, "runs/x/best.safetensors");
+  check_golden("test/golden/eval.json", &sb);
+  sb_free(&sb);
+}
+
+/* ---- the run directory: lock, settings on resume, restart ---- */
+
+/* Hook of the first run: a second run into the same directory while it holds the lock. */
+static Status second_run(void *ud, const RtEpochInfo *e, Diag *d) {
+  (void)d;
+  if (e->epoch != 1) return JS_OK;
+  RtTrainConfig c2 = config(RT_ENGINE_REF, 1, dir("locked"));
+  RtTrainResult r;
+  Diag d2;
+  diag_init(&d2, NULL);
+  Status st = rt_train(&c2, &r, &d2);
+  *(int *)ud = st != JS_OK && strstr(sb_str(&d2.text), "is in use: another jscc (pid ") ? 1 : -1;
+  diag_free(&d2);
+  return JS_OK;
+}
+
+static void test_lock(void **state) {
+  (void)state;
+  RtTrainConfig c = config(RT_ENGINE_REF, 2, dir("locked"));
+  int refused = 0;
+  c.on_epoch = second_run;
+  c.on_epoch_ud = &refused;
+  RtTrainResult r;
+  assert_int_equal(train_quiet(&c, &r), JS_OK);
+  assert_int_equal(refused, 1);
+  assert_int_equal(r.epochs, 2); /* the first run went on untouched */
+}
+
+/* --resume compares with the manifest: a difference is refused unless forced. */
+static void test_resume_settings(void **state) {
+  (void)state;
+  RtTrainConfig c = config(RT_ENGINE_REF, 1, dir("settings"));
+  RtTrainResult r;
+  assert_int_equal(train_quiet(&c, &r), JS_OK);
+  RtTrainConfig cr = config(RT_ENGINE_REF, 2, NULL);
+  cr.resume_dir = dir("settings");
+  cr.optim.lr = 0.01;
+  cr.seed = 3;
+  expect_error(&cr, "lr: the run has 0.001, this command 0.01");
+  expect_error(&cr, "seed: the run has 0, this command 3");
+  cr.force = true;
+  assert_int_equal(train_quiet(&cr, &r), JS_OK);
+  assert_int_equal(r.epochs, 2);
+  char *man = slurp(cr.resume_dir, "manifest.json", NULL);
+  assert_non_null(strstr(man, "\"from_epoch\": 1, \"forced\": \"  seed: the run has 0, this command 3"));
+  free(man);
+}
+
+/* A run that stopped before its first commit restarts from init.safetensors. */
+static void test_restart(void **state) {
+  (void)state;
+  RtTrainConfig cf = config(RT_ENGINE_REF, 2, dir("restart_full")), cp = config(RT_ENGINE_REF, 1, dir("restart"));
+  RtTrainResult r;
+  assert_int_equal(train_quiet(&cf, &r), JS_OK);
+  cp.sched.t_max = 2;
+  assert_int_equal(train_quiet(&cp, &r), JS_OK);
+  assert_int_equal(remove(dir("restart/last.optim.safetensors")), 0);
+  expect_error(&cp, "stopped before it committed its first epoch");
+  RtTrainConfig cr = config(RT_ENGINE_REF, 2, NULL);
+  cr.resume_dir = dir("restart");
+  assert_int_equal(train_quiet(&cr, &r), JS_OK);
+  assert_int_equal(r.epochs, 2);
+  assert_same_file(cf.out_dir, cr.resume_dir, "last.optim.safetensors");
+  assert_same_file(cf.out_dir, cr.resume_dir, "best.safetensors");
 }
 
 static void test_names(void **state) {
@@ -522,6 +618,10 @@ int main(void) {
       cmocka_unit_test(test_eval),
       cmocka_unit_test(test_single_row_batch),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_eval_report_golden),
+      cmocka_unit_test(test_lock),
+      cmocka_unit_test(test_resume_settings),
+      cmocka_unit_test(test_restart),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
