@@ -845,7 +845,7 @@ static Status run_train_steps(Run *r, int64_t ep, double lr, double m[2], Diag *
 static Status record_epoch(Run *r, const EpochOut *eo, double *secs, Diag *d) {
   *secs = now_s() - eo->t0;
   double sps = eo->t_train > 0 ? (double)r->ntrain / eo->t_train : 0;
-  sb_printf(&r->csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.1f,%.4f\n", (long long)(eo->ep + 1), eo->tl, eo->ta,
+  sb_printf(&r->csv, "%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.1f,%.6f\n", (long long)(eo->ep + 1), eo->tl, eo->ta,
             eo->v.loss, eo->v.acc, eo->lr, *secs, sps, eo->t_train);
   return rundir_write_text(&r->rd, "metrics.csv", &r->csv, d);
 }
