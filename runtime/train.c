@@ -213,6 +213,7 @@ struct Engine {
   int64_t *ry;             /* [batch] */
   /* cuda */
   RtDev *dev;
+  bool grouped;            /* a member of rt_train_group's device (which runs it): no device of its own */
 };
 
 /* ---- jit ---- */
@@ -458,11 +459,9 @@ static Status cuda_train_epoch(Engine *e, const RtSplit *sp, const int64_t *orde
 
 /* Loss from the kernel; accuracy and the confusion matrix from the logits, with
  * torch.argmax's tie rule, as the jit engine does. */
-static Status cuda_eval_all(Engine *e, const RtSplit *sp, double m[2], int64_t conf[NCLS][NCLS], Diag *d) {
-  double loss = 0;
-  const float *z = NULL;
-  Status st = rt_dev_eval(e->dev, e->s, sp, e->opt ? e->opt->step : 0, &loss, &z, d);
-  if (st) return st;
+/* Accuracy and the confusion matrix from a split's logits ([n][classes], row-major), with
+ * torch.argmax's tie rule, as the jit engine does; the loss sum comes from the kernel. */
+static void eval_logits(const RtSplit *sp, const float *z, double loss, double m[2], int64_t conf[NCLS][NCLS]) {
   int64_t correct = 0;
   for (int64_t i = 0; i < sp->n; i++) {
     int p = argmax_row(z + i * NCLS, NCLS), t = sp->y[i];
@@ -471,6 +470,14 @@ static Status cuda_eval_all(Engine *e, const RtSplit *sp, double m[2], int64_t c
   }
   m[0] += loss;
   m[1] += (double)correct;
+}
+
+static Status cuda_eval_all(Engine *e, const RtSplit *sp, double m[2], int64_t conf[NCLS][NCLS], Diag *d) {
+  double loss = 0;
+  const float *z = NULL;
+  Status st = rt_dev_eval(e->dev, e->s, sp, e->opt ? e->opt->step : 0, &loss, &z, d);
+  if (st) return st;
+  eval_logits(sp, z, loss, m, conf);
   return JS_OK;
 }
 
@@ -478,6 +485,10 @@ static void cuda_free(Engine *e) {
   rt_dev_close(e->dev);
   e->dev = NULL;
 }
+
+/* A member of a group of runs on one device (rt_train_group): the group's device runs it. */
+static void member_free(Engine *e) { (void)e; }
+static const EngineOps member_ops = {.free = member_free};
 
 static const EngineOps cuda_ops = {.free = cuda_free, .train_epoch = cuda_train_epoch, .eval_all = cuda_eval_all};
 
@@ -504,9 +515,9 @@ static Status engine_open(Engine *e, RtEngineKind want, Diag *d) {
     if (want != RT_ENGINE_AUTO)
       return diag_error(d, (SrcLoc){0}, "--device=cuda runs its own kernels: --engine %s is a CPU engine "
                         "(leave --engine out, or use --device=cpu)", rt_engine_name(want));
-    e->ops = &cuda_ops;
+    e->ops = e->grouped ? &member_ops : &cuda_ops;
     e->kind = RT_ENGINE_CUDA;
-    return cuda_open(e, d);
+    return e->grouped ? JS_OK : cuda_open(e, d);
   }
   if (want == RT_ENGINE_AUTO) {
     Diag probe;
@@ -552,7 +563,10 @@ static void engine_describe(const Engine *e, FILE *log) {
   if (!log) return;
   if (e->kind == RT_ENGINE_CUDA) {
     char what[512];
-    rt_dev_describe(e->dev, what, sizeof what);
+    if (e->grouped)
+      snprintf(what, sizeof what, "one thread block of a group of runs that share each epoch's launch");
+    else
+      rt_dev_describe(e->dev, what, sizeof what);
     fprintf(log, "engine: cuda (%s)\n", what);
   } else if (e->kind == RT_ENGINE_JIT) {
     char how[96];
@@ -702,7 +716,7 @@ static Status run_manifest_in(Run *r, ManifestIn *in, Diag *d) {
   *in = (ManifestIn){.c = r->c, .ds = r->ds, .engine = rt_engine_name(r->e.kind), .t_max = r->sched.t_max,
                      .have_init = r->have_init, .init_hash = r->init_hash,
                      .resumed_from = r->rd.resume ? r->epoch0 : -1};
-  if (r->e.kind == RT_ENGINE_CUDA) in->device = rt_dev_name(r->e.dev);
+  if (r->e.kind == RT_ENGINE_CUDA) in->device = r->e.grouped ? "cuda (a group of runs)" : rt_dev_name(r->e.dev);
   return graph_hash(r->c->train, &in->graph_hash, d);
 }
 
@@ -903,34 +917,46 @@ static Status commit_epoch(Run *r, const EpochOut *eo, Diag *d) {
   return eo->improved ? rundir_save_best(&r->rd, r->e.s, &ec, d) : JS_OK;
 }
 
-/* One epoch: train, validate, record, commit (unless it diverged), report. */
-static Status run_epoch(Run *r, int64_t ep, Diag *d) {
+/* An epoch's start: its learning rate and shuffle. */
+static void epoch_begin(Run *r, int64_t ep, EpochOut *eo) {
   const RtTrainConfig *c = r->c;
-  EpochOut eo = {.ep = ep, .t0 = now_s(), .lr = rt_sched_lr(&r->sched, c->optim.lr, ep)};
+  *eo = (EpochOut){.ep = ep, .t0 = now_s(), .lr = rt_sched_lr(&r->sched, c->optim.lr, ep)};
   epoch_order(c->seed, ep, r->order, r->ds->train.n);
-  double m[2] = {0, 0};
-  Status st = run_train_steps(r, ep, eo.lr, m, d);
-  if (c->progress) progress_clear();
-  if (st) return st;
-  eo.t_train = now_s() - eo.t0;
-  eo.tl = m[0] / (double)r->ntrain;
-  eo.ta = m[1] / (double)r->ntrain;
-  if ((st = eval_split(&r->e, &r->ds->val, &eo.v, d))) return st;
-  eo.diverged = !isfinite(eo.tl) || !isfinite(eo.v.loss) || !state_finite(r->e.s);
-  if (!eo.diverged) {
+}
+
+/* After training (m: summed loss and correct count) and validation (eo->v): the monitor, the
+ * record, the commit (unless it diverged) and the report. */
+static Status epoch_end(Run *r, EpochOut *eo, const double m[2], Diag *d) {
+  eo->tl = m[0] / (double)r->ntrain;
+  eo->ta = m[1] / (double)r->ntrain;
+  eo->diverged = !isfinite(eo->tl) || !isfinite(eo->v.loss) || !state_finite(r->e.s);
+  if (!eo->diverged) {
     /* the monitor: validation loss, or the training loss when there is no validation split */
-    double mon = r->ds->val.n ? eo.v.loss : eo.tl;
-    eo.improved = r->best_epoch == 0 || mon < r->best;
-    if (eo.improved) {
+    double mon = r->ds->val.n ? eo->v.loss : eo->tl;
+    eo->improved = r->best_epoch == 0 || mon < r->best;
+    if (eo->improved) {
       r->best = mon;
-      r->best_epoch = ep + 1;
-      r->res->best_val_acc = eo.v.acc;
+      r->best_epoch = eo->ep + 1;
+      r->res->best_val_acc = eo->v.acc;
     }
   }
   double secs;
-  if ((st = record_epoch(r, &eo, &secs, d))) return st;
-  if (!eo.diverged && (st = commit_epoch(r, &eo, d))) return st;
-  return report_epoch(r, &eo, secs, d);
+  Status st = record_epoch(r, eo, &secs, d);
+  if (!st && !eo->diverged) st = commit_epoch(r, eo, d);
+  return st ? st : report_epoch(r, eo, secs, d);
+}
+
+/* One epoch: train, validate, record, commit (unless it diverged), report. */
+static Status run_epoch(Run *r, int64_t ep, Diag *d) {
+  EpochOut eo;
+  epoch_begin(r, ep, &eo);
+  double m[2] = {0, 0};
+  Status st = run_train_steps(r, ep, eo.lr, m, d);
+  if (r->c->progress) progress_clear();
+  if (st) return st;
+  eo.t_train = now_s() - eo.t0;
+  if ((st = eval_split(&r->e, &r->ds->val, &eo.v, d))) return st;
+  return epoch_end(r, &eo, m, d);
 }
 
 /* ==== rt_train ==== */
@@ -996,6 +1022,149 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   sb_free(&r.csv);
   rt_data_free(&r.own);
   rundir_close(&r.rd);
+  return st;
+}
+
+/* ==== rt_train_group: runs side by side on one GPU ==== */
+
+/* What a group's runs must share: the kernels (model, batch size, optimizer but its rate),
+ * the epochs and schedule, and the data.  Learning rate, seed and run directory differ. */
+static Status group_check(const RtTrainConfig *a, const RtTrainConfig *b, Diag *d) {
+  OptimConfig oa = a->optim, ob = b->optim;
+  oa.lr = ob.lr = 0;
+  bool same = a->train == b->train && a->fwd == b->fwd && a->batch_size == b->batch_size &&
+              a->max_epochs == b->max_epochs && !memcmp(&oa, &ob, sizeof oa) && !memcmp(&a->sched, &b->sched, sizeof a->sched) &&
+              a->dataset == b->dataset && a->dataset && a->device == RT_DEVICE_CUDA && b->device == RT_DEVICE_CUDA &&
+              !a->resume_dir && !b->resume_dir && !a->init_ckpt && !b->init_ckpt;
+  if (same) return JS_OK;
+  return diag_error(d, (SrcLoc){0}, "rt_train_group: its runs must share model, batch size, epochs, optimizer, schedule "
+                    "and loaded data, train on the device, and start afresh");
+}
+
+/* The device of the group: the open runs' states, optimizers and seeds. */
+typedef struct Group {
+  Run *r;                    /* [n] */
+  int n;
+  Status *st;                /* [n] each run's status */
+  Diag *const *d;            /* [n] each run's diagnostics */
+  RtDev *dev;
+  RtState **s;               /* [n] */
+  OptimState **opt;          /* [n] */
+  const int64_t **orders;    /* [n] */
+  double *lr, (*m)[2], *loss;/* [n] */
+  int64_t *step;             /* [n] */
+  const float **z;           /* [n] */
+  EpochOut *eo;              /* [n] */
+} Group;
+
+static bool group_active(const Group *g, int i) { return !g->st[i] && !g->r[i].res->diverged; }
+
+static Status group_open(Group *g, Diag *d) {
+  int n = g->n;
+  uint64_t *seeds = ir_malloc((size_t)n * sizeof *seeds);
+  g->s = ir_calloc((size_t)n, sizeof *g->s), g->opt = ir_calloc((size_t)n, sizeof *g->opt);
+  g->orders = ir_calloc((size_t)n, sizeof *g->orders), g->lr = ir_calloc((size_t)n, sizeof *g->lr);
+  g->m = ir_calloc((size_t)n, sizeof *g->m), g->loss = ir_calloc((size_t)n, sizeof *g->loss);
+  g->step = ir_calloc((size_t)n, sizeof *g->step), g->z = ir_calloc((size_t)n, sizeof *g->z);
+  g->eo = ir_calloc((size_t)n, sizeof *g->eo);
+  Status st = seeds && g->s && g->opt && g->orders && g->lr && g->m && g->loss && g->step && g->z && g->eo ? JS_OK
+                                                                                                       : diag_oom(d);
+  for (int i = 0; !st && i < n; i++) {
+    g->s[i] = g->r[i].e.s, g->opt[i] = &g->r[i].opt, g->orders[i] = g->r[i].order;
+    seeds[i] = g->r[i].c->seed;
+  }
+  const RtTrainConfig *c = g->r[0].c;
+  RtDevConfig dc = {.train = c->train, .eval = c->train, .s = g->s[0], .oc = &c->optim, .batch = c->batch_size,
+                    .seeds = seeds, .kernel_cache = c->kernel_cache};
+  if (!st) st = rt_dev_open_group(&dc, n, &g->dev, d);
+  ir_free(seeds);
+  return st;
+}
+
+/* One epoch of every run: one launch trains them all, one validates them all; then each run
+ * records, commits and reports its epoch (a run that fails there stops alone). */
+static Status group_epoch(Group *g, int64_t ep, Diag *d) {
+  const RtDataset *ds = g->r[0].ds;
+  for (int i = 0; i < g->n; i++) {
+    epoch_begin(&g->r[i], ep, &g->eo[i]);
+    g->lr[i] = g->eo[i].lr;
+    g->m[i][0] = g->m[i][1] = 0;
+  }
+  double t0 = now_s();
+  Status st = rt_dev_train_epoch_group(g->dev, g->s, g->opt, &ds->train, g->orders, ds->train.n, g->r[0].ntrain, g->lr,
+                                       g->m, d);
+  double t_train = now_s() - t0;
+  for (int i = 0; i < g->n; i++) g->step[i] = g->opt[i]->step;
+  if (!st) st = rt_dev_eval_group(g->dev, (const RtState *const *)g->s, &ds->val, g->step, g->loss, g->z, d);
+  for (int i = 0; !st && i < g->n; i++) {
+    if (!group_active(g, i)) continue; /* it still trains in the launch, unread */
+    EpochOut *eo = &g->eo[i];
+    eo->t_train = t_train;
+    eo->v = (RtEvalResult){.engine = RT_ENGINE_CUDA, .n = ds->val.n};
+    double vm[2] = {0, 0};
+    eval_logits(&ds->val, g->z[i], g->loss[i], vm, eo->v.confusion);
+    eo->v.loss = ds->val.n ? vm[0] / (double)ds->val.n : NAN;
+    eo->v.acc = ds->val.n ? vm[1] / (double)ds->val.n : NAN;
+    if ((g->st[i] = epoch_end(&g->r[i], eo, g->m[i], g->d[i]))) run_failed_note(&g->r[i], g->d[i]);
+  }
+  return st;
+}
+
+static void group_free(Group *g) {
+  rt_dev_close(g->dev);
+  ir_free(g->s), ir_free(g->opt), ir_free(g->orders), ir_free(g->lr), ir_free(g->m), ir_free(g->loss);
+  ir_free(g->step), ir_free(g->z), ir_free(g->eo);
+}
+
+/* Run i up to its first epoch, as rt_train does; its failure is its own. */
+static void group_run_open(Group *g, int i, const RtTrainConfig *c, RtTrainResult *res) {
+  Run *r = &g->r[i];
+  memset(res, 0, sizeof *res);
+  res->train_loss = res->train_acc = res->val_loss = res->val_acc = res->best_val_loss = res->best_val_acc = NAN;
+  *r = (Run){.c = c, .res = res, .best = INFINITY};
+  sb_init(&r->csv);
+  Status st = check_train_config(c, g->d[i]);
+  if (!st) st = check_model(c->fwd, c->train, &r->io, g->d[i]);
+  r->e = (Engine){.fwd = c->fwd, .train = c->train, .io = r->io, .oc = &c->optim, .seed = c->seed,
+                  .batch = c->batch_size, .device = c->device, .grouped = true};
+  if (!st) st = run_open(r, g->d[i]);
+  if (!st) st = run_plan(r, g->d[i]);
+  g->st[i] = st;
+}
+
+static void group_run_close(Run *r) {
+  engine_close(&r->e);
+  rt_optim_state_free(&r->opt);
+  rt_state_free(r->e.s);
+  ir_free(r->order);
+  sb_free(&r->csv);
+  rt_data_free(&r->own);
+  rundir_close(&r->rd);
+}
+
+Status rt_train_group(const RtTrainConfig *cs, int n, RtTrainResult *res, Status *run_st, Diag *const *run_d, Diag *d) {
+  if (n < 1 || n > RT_DEV_MAX_TRIALS) return diag_error(d, (SrcLoc){0}, "rt_train_group: 1 to %d runs", RT_DEV_MAX_TRIALS);
+  for (int i = 1; i < n; i++)
+    if (group_check(&cs[0], &cs[i], d)) return JS_ERR;
+  Group g = {.n = n, .st = run_st, .d = run_d, .r = ir_calloc((size_t)n, sizeof *g.r)};
+  if (!g.r) return diag_oom(d);
+  for (int i = 0; i < n; i++) group_run_open(&g, i, &cs[i], &res[i]);
+  Status st = JS_OK;
+  for (int i = 0; i < n && !st; i++) st = run_st[i] ? JS_ERR : JS_OK; /* the device takes every run or none */
+  if (st) st = diag_error(d, (SrcLoc){0}, "a run of the group could not start (its own message says why)");
+  if (!st) st = group_open(&g, d);
+  for (int64_t ep = 0; !st && ep < cs[0].max_epochs; ep++) {
+    bool any = false;
+    for (int i = 0; i < n; i++) any |= group_active(&g, i);
+    if (!any) break;
+    st = group_epoch(&g, ep, d);
+  }
+  for (int i = 0; i < n; i++) {
+    if (!st && !run_st[i]) run_summary(&g.r[i]);
+    group_run_close(&g.r[i]);
+  }
+  group_free(&g);
+  ir_free(g.r);
   return st;
 }
 

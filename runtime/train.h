@@ -118,6 +118,16 @@ typedef struct RtTrainResult {
  * decides (jscc train exits 1, a sweep records the trial as diverged and goes on). */
 Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d);
 
+/* Runs side by side on one GPU (--device=cuda): one launch trains every run's epoch, one
+ * launch validates them all, one thread block per run (runtime/device.h's groups).  Each run
+ * writes its own run directory exactly as rt_train would (the same metrics, checkpoints and
+ * hooks).  The runs must share the model graphs, batch size, epochs, optimizer (its learning
+ * rate aside), schedule and a loaded dataset (c->dataset), and start afresh; learning rate and
+ * seed differ.  res[i], run_st[i] and run_d[i] are run i's result, status and diagnostics: a
+ * run that fails or diverges stops alone (its block keeps computing, unread).  The Status is
+ * the group's own (the device, a launch): then every unfinished run stops with it. */
+Status rt_train_group(const RtTrainConfig *cs, int n, RtTrainResult *res, Status *run_st, Diag *const *run_d, Diag *d);
+
 /* The jit's fusion plans (plan) and optimised LLVM modules (llvm), and the CUDA C of the
  * device's plans (cuda), for c, training step then evaluation step, appended to out (jscc
  * train --dump-plan / --dump-llvm / --dump-cuda).  Rendering CUDA C needs no GPU. */

@@ -192,6 +192,99 @@ static void test_group_emulated(void **state) {
   diag_free(&d);
 }
 
+/* A CSV line cut after its first `cols` fields (cols 0: whole). */
+static void cut_cols(char *line, int cols) {
+  char *p = line;
+  for (int k = 0; cols > 0 && k < cols && p; k++) p = strchr(p + (k > 0), ',');
+  if (cols > 0 && p) *p = 0;
+}
+
+/* Whether two files hold the same lines (cols > 0: their first cols CSV fields). */
+static bool same_file(const char *a, const char *b, int cols) {
+  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  bool same = fa && fb;
+  char la[8192], lb[8192];
+  while (same) {
+    size_t na = fread(la, 1, cols ? 0 : sizeof la, fa), nb = fread(lb, 1, cols ? 0 : sizeof lb, fb);
+    if (!cols) { /* binary */
+      same = na == nb && memcmp(la, lb, na) == 0;
+      if (!na) break;
+      continue;
+    }
+    char *ra = fgets(la, sizeof la, fa), *rb = fgets(lb, sizeof lb, fb);
+    if (!ra || !rb) {
+      same = !ra && !rb;
+      break;
+    }
+    cut_cols(la, cols);
+    cut_cols(lb, cols);
+    same = strcmp(la, lb) == 0;
+  }
+  if (fa) fclose(fa);
+  if (fb) fclose(fb);
+  return same;
+}
+
+/* rt_train_group against rt_train: three runs of jsc_tiny (learning rates and seeds apart)
+ * as one group on the emulated device, and each alone: the same metrics.csv (timings aside)
+ * and the same checkpoints, byte for byte. */
+static void test_train_group_emulated(void **state) {
+  (void)state;
+  Arena *arena = arena_new();
+  Diag d;
+  diag_init(&d, stderr);
+  SrcFile *src = NULL;
+  Program *pf = NULL, *pt = NULL;
+  assert_int_equal(diag_read_file(arena, "examples/jsc_tiny.jsc", &src, &d), JS_OK);
+  assert_int_equal(fe_parse(src, &pf, &d), JS_OK);
+  assert_int_equal(fe_parse(src, &pt, &d), JS_OK);
+  assert_int_equal(pass_run_text("shape", pf->graphs[0], &d), JS_OK);
+  assert_int_equal(pass_run_text("shape,grad", pt->graphs[0], &d), JS_OK);
+  char dir[64] = "/tmp/jscc_group_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  enum { N = 3 };
+  RtTrainConfig cs[N];
+  RtTrainResult res[N], alone;
+  Status st[N];
+  Diag rd[N], *rdp[N];
+  char paths[2 * N][128];
+  const double lrs[N] = {1e-3, 3e-3, 1e-2};
+  for (int i = 0; i < N; i++) {
+    rt_train_config_default(&cs[i]);
+    cs[i].fwd = pf->graphs[0], cs[i].train = pt->graphs[0], cs[i].dataset = &ds, cs[i].device = RT_DEVICE_CUDA;
+    cs[i].max_epochs = 2, cs[i].optim.lr = lrs[i], cs[i].seed = (uint64_t)i + 7;
+    snprintf(paths[i], sizeof paths[i], "%s/alone%d", dir, i);
+    snprintf(paths[N + i], sizeof paths[i], "%s/group%d", dir, i);
+    cs[i].out_dir = paths[i];
+    assert_int_equal(rt_train(&cs[i], &alone, &d), JS_OK);
+    cs[i].out_dir = paths[N + i];
+    diag_init(&rd[i], stderr);
+    rdp[i] = &rd[i];
+  }
+  assert_int_equal(rt_train_group(cs, N, res, st, rdp, &d), JS_OK);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(st[i], JS_OK);
+    assert_int_equal(res[i].epochs, 2);
+    char a[1024], g[1024];
+    static const char *const files[] = {"metrics.csv", "best.safetensors", "last.safetensors", "last.optim.safetensors",
+                                        "init.safetensors"};
+    for (int f = 0; f < 5; f++) {
+      snprintf(a, sizeof a, "%s/%s", paths[i], files[f]);
+      snprintf(g, sizeof g, "%s/%s", paths[N + i], files[f]);
+      assert_true(same_file(a, g, f == 0 ? 6 : 0));
+    }
+    diag_free(&rd[i]);
+  }
+  assert_int_equal(live_buffers, 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+  ir_program_free(pf);
+  ir_program_free(pt);
+  arena_free(arena);
+  diag_free(&d);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   char why[256];
@@ -201,6 +294,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_group_emulated),
+    cmocka_unit_test(test_train_group_emulated),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
