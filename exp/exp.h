@@ -140,6 +140,12 @@ typedef struct ExpTrialEnv {
  * committed epoch), rt_test of best.safetensors.  r gets the result — a failed or diverged
  * trial is a result; the Status is a journal line that could not be written. */
 Status exp_trial_run(const ExpSweep *sw, int id, RtTrainConfig *c, const ExpTrialEnv *env, ExpResult *r, Diag *d);
+/* Trials ids[0..n) side by side on one GPU (rt_train_group: their configurations must be
+ * rt_train_groupable): each one's begin and epoch lines, then its result in res[ids[i]] (its
+ * test split on its own).  A failure of the group itself (the device, a launch) leaves the
+ * trials pending and is the Status: the sweep stops, and --resume runs them again. */
+Status exp_group_run(const ExpSweep *sw, const int *ids, int n, RtTrainConfig *cfg, const ExpTrialEnv *env,
+                     ExpResult *res, Diag *d);
 /* Its end line, then --keep's deletions. */
 Status exp_trial_end(const ExpSweep *sw, int id, const ExpResult *r, const ExpTrialEnv *env, Diag *d);
 
@@ -153,7 +159,8 @@ typedef struct ExpRunOpts {
 } ExpRunOpts;
 /* Every pending trial (res[i].status == EXP_PENDING) that is selected, on o->jobs threads;
  * cfg[i] is trial i's prepared configuration; res[i] gets each result and results.csv is
- * rewritten after each. */
+ * rewritten after each.  Trials on the GPU that may share a launch (rt_train_groupable,
+ * starting afresh) run as one group (exp_group_run); every other trial runs alone. */
 Status exp_run(const ExpSweep *sw, RtTrainConfig *cfg, ExpResult *res, const ExpTrialEnv *env, const ExpRunOpts *o,
                Diag *d);
 

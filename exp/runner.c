@@ -153,63 +153,127 @@ static void keep_files(const char *path, ExpKeep keep) {
   }
 }
 
-/* rt_train in the trial's directory, then the test split; r gets the result (a failure is
- * a result, not an error).  The Status is the journal's: a line it could not write. */
-static Status train_and_test(const ExpTrialEnv *env, int id, RtTrainConfig *c, const char *path, ExpResult *r,
-                             Diag *jd) {
-  Diag td;
-  diag_init(&td, NULL);
-  EpochCtx ec = {env, id};
+/* One trial while it trains: its diagnostics, log, TensorBoard writer and epoch hooks. */
+typedef struct TrialCtx {
+  Diag td;             /* the trial's own messages (its failure is a result, not an error) */
+  EpochCtx ec;
+  ExpTbRun *tb;
+  ExpTbHook th;
+  FILE *log;           /* its train.log */
+  char path[4096];     /* its run directory */
+  Status st;           /* a failure before training */
+} TrialCtx;
+
+/* The trial's directory, log and hooks, set into c. */
+static void trial_prepare(TrialCtx *t, const ExpTrialEnv *env, int id, RtTrainConfig *c) {
+  diag_init(&t->td, NULL);
+  t->ec = (EpochCtx){env, id};
+  t->th = (ExpTbHook){NULL, epoch_event, &t->ec};
   c->on_epoch = epoch_event;
-  c->on_epoch_ud = &ec;
-  RtTrainResult tr;
-  Status st = trial_dir_ready(path, c, &td);
-  ExpTbRun *tb = NULL;
-  ExpTbHook th = {NULL, epoch_event, &ec};
-  if (!st && env->tensorboard) { /* one log directory per trial, named like it */
-    char tdir[4200];
-    snprintf(tdir, sizeof tdir, "%s/%s", env->tensorboard, strrchr(path, '/') + 1);
-    if (!(st = exp_tb_run_open(tdir, c, &tb, &td))) {
-      th.run = tb;
+  c->on_epoch_ud = &t->ec;
+  t->st = trial_dir_ready(t->path, c, &t->td);
+  if (!t->st && env->tensorboard) { /* one log directory per trial, named like it */
+    char tdir[8200];
+    snprintf(tdir, sizeof tdir, "%s/%s", env->tensorboard, strrchr(t->path, '/') + 1);
+    if (!(t->st = exp_tb_run_open(tdir, c, &t->tb, &t->td))) {
+      t->th.run = t->tb;
       c->on_epoch = exp_tb_hook;
-      c->on_epoch_ud = &th;
+      c->on_epoch_ud = &t->th;
     }
   }
   char logp[4200];
-  snprintf(logp, sizeof logp, "%s/train.log", path);
-  FILE *log = st ? NULL : fopen(logp, "a");
-  c->log = log;
+  snprintf(logp, sizeof logp, "%s/train.log", t->path);
+  t->log = t->st ? NULL : fopen(logp, "a");
+  c->log = t->log;
   c->quiet = false;
   c->progress = false;
-  if (!st) st = rt_train(c, &tr, &td);
-  if (!st) result_of(&tr, r);
-  if (!st && r->status == EXP_OK) st = trial_test(c, path, r, &td);
-  if (st) {
-    r->status = EXP_FAILED;
-    first_error(&td, r->error, sizeof r->error);
-  }
-  if (tb && exp_tb_run_close(tb, r->status == EXP_OK, &td) && r->status == EXP_OK) {
-    r->status = EXP_FAILED;
-    first_error(&td, r->error, sizeof r->error);
-  }
-  if (log) fprintf(log, "%s", sb_str(&td.text)), fclose(log);
-  diag_free(&td);
-  /* a journal line that failed inside rt_train's hook is the sweep's error, not the trial's */
-  return jd->nerrors ? JS_EIO : JS_OK;
 }
 
-Status exp_trial_run(const ExpSweep *sw, int id, RtTrainConfig *c, const ExpTrialEnv *env, ExpResult *r, Diag *d) {
-  exp_result_init(r);
-  char path[4096], when[32];
-  snprintf(path, sizeof path, "%s/%s", env->dir, sw->trials[id].dir);
+static void trial_failed(TrialCtx *t, ExpResult *r) {
+  r->status = EXP_FAILED;
+  first_error(&t->td, r->error, sizeof r->error);
+}
+
+/* After rt_train (st, tr): the result, the test split, the log and writer closed. */
+static void trial_finish(TrialCtx *t, const RtTrainConfig *c, Status st, const RtTrainResult *tr, ExpResult *r) {
+  if (!st) result_of(tr, r);
+  if (!st && r->status == EXP_OK) st = trial_test(c, t->path, r, &t->td);
+  if (st) trial_failed(t, r);
+  if (t->tb && exp_tb_run_close(t->tb, r->status == EXP_OK, &t->td) && r->status == EXP_OK) trial_failed(t, r);
+  if (t->log) fprintf(t->log, "%s", sb_str(&t->td.text)), fclose(t->log);
+  diag_free(&t->td);
+}
+
+/* rt_train in the trial's directory, then the test split; r gets the result. */
+static void train_and_test(const ExpTrialEnv *env, int id, RtTrainConfig *c, TrialCtx *t, ExpResult *r) {
+  trial_prepare(t, env, id, c);
+  RtTrainResult tr;
+  Status st = t->st ? t->st : rt_train(c, &tr, &t->td);
+  trial_finish(t, c, st, &tr, r);
+}
+
+/* The trial's begin line. */
+static Status trial_begin(const ExpSweep *sw, int id, const ExpTrialEnv *env, TrialCtx *t, Diag *d) {
+  char when[32];
+  snprintf(t->path, sizeof t->path, "%s/%s", env->dir, sw->trials[id].dir);
   iso_time(when, sizeof when);
   StrBuf sb;
   sb_init(&sb);
   sb_printf(&sb, "{\"ev\":\"begin\",\"trial\":%d,\"rank\":%d,\"time\":\"%s\"}\n", id, env->rank, when);
   Status st = sb.oom ? diag_oom(d) : env->line(env->ud, sb_str(&sb), d);
   sb_free(&sb);
-  if (!st) st = train_and_test(env, id, c, path, r, d);
   return st;
+}
+
+Status exp_trial_run(const ExpSweep *sw, int id, RtTrainConfig *c, const ExpTrialEnv *env, ExpResult *r, Diag *d) {
+  exp_result_init(r);
+  TrialCtx t;
+  Status st = trial_begin(sw, id, env, &t, d);
+  if (!st) train_and_test(env, id, c, &t, r);
+  return st;
+}
+
+Status exp_group_run(const ExpSweep *sw, const int *ids, int n, RtTrainConfig *cfg, const ExpTrialEnv *env,
+                     ExpResult *res, Diag *d) {
+  TrialCtx *t = ir_calloc((size_t)n, sizeof *t);
+  RtTrainConfig *cs = ir_malloc((size_t)n * sizeof *cs);
+  RtTrainResult *tr = ir_malloc((size_t)n * sizeof *tr);
+  Status *st = ir_calloc((size_t)n, sizeof *st);
+  Diag **tds = ir_malloc((size_t)n * sizeof *tds);
+  Status jst = t && cs && tr && st && tds ? JS_OK : diag_oom(d); /* the sweep's own failure */
+  Diag gd;
+  diag_init(&gd, NULL);
+  int begun = 0;
+  for (; !jst && begun < n; begun++) {
+    int id = ids[begun];
+    exp_result_init(&res[id]);
+    if ((jst = trial_begin(sw, id, env, &t[begun], d))) break;
+    trial_prepare(&t[begun], env, id, &cfg[id]);
+    cs[begun] = cfg[id];
+    tds[begun] = &t[begun].td;
+    if (t[begun].st) diag_error(&gd, (SrcLoc){0}, "trial %d of this GPU group could not start (see its train.log)", id);
+  }
+  Status run = jst ? jst : gd.nerrors ? JS_ERR : rt_train_group(cs, n, tr, st, tds, &gd);
+  for (int i = 0; i < begun; i++) {
+    if (run && !st[i]) { /* the group's failure */
+      char why[512];
+      first_error(&gd, why, sizeof why);
+      st[i] = diag_error(&t[i].td, (SrcLoc){0}, "%s", why);
+    }
+    trial_finish(&t[i], &cs[i], st[i], &tr[i], &res[ids[i]]);
+  }
+  /* The device or a launch failing is no trial's fault: the trials stay pending for
+   * --resume, and the sweep stops with the reason. */
+  if (!jst && run && !gd.nerrors) run = JS_ERR;
+  if (!jst && run) {
+    char why[512];
+    first_error(&gd, why, sizeof why);
+    jst = diag_error(d, (SrcLoc){0}, "a GPU group of %d trials stopped: %s", n, why);
+    for (int i = 0; i < begun; i++) exp_result_init(&res[ids[i]]);
+  }
+  diag_free(&gd);
+  ir_free(t), ir_free(cs), ir_free(tr), ir_free(st), ir_free(tds);
+  return jst;
 }
 
 Status exp_trial_end(const ExpSweep *sw, int id, const ExpResult *r, const ExpTrialEnv *env, Diag *d) {
@@ -233,7 +297,8 @@ typedef struct Pool {
   RtTrainConfig *cfg;        /* [ntrials] prepared by the caller */
   ExpResult *res;            /* [ntrials] */
   const ExpTrialEnv *env;
-  int *todo, ntodo, next;    /* trials to run, in order; the next one to hand out */
+  int *todo, ntodo;          /* trials to run, unit after unit */
+  int *unit, nunits, next;   /* [nunits + 1] where each unit starts in todo; the next unit to hand out */
   int *done, ndone, nseen;   /* finished trials, in finishing order; how many the coordinator has seen */
   double *secs;              /* [ntrials] wall time of each */
   int running;               /* worker threads not yet returned */
@@ -243,37 +308,89 @@ typedef struct Pool {
   pthread_cond_t cond;
 } Pool;
 
+/* A unit of work: one trial, or a group of trials sharing each epoch's GPU launch. */
+static Status run_unit(Pool *p, const int *ids, int n, ExpResult *r, Diag *jd) {
+  Status st;
+  if (n == 1) {
+    st = exp_trial_run(p->sw, ids[0], &p->cfg[ids[0]], p->env, &r[0], jd);
+  } else {
+    ExpResult *all = p->res; /* exp_group_run writes res[id]: into a copy, published under the lock */
+    ExpResult *tmp = ir_malloc((size_t)p->sw->ntrials * sizeof *tmp);
+    if (!tmp) return diag_oom(jd);
+    memcpy(tmp, all, (size_t)p->sw->ntrials * sizeof *tmp);
+    st = exp_group_run(p->sw, ids, n, p->cfg, p->env, tmp, jd);
+    for (int i = 0; i < n; i++) r[i] = tmp[ids[i]];
+    ir_free(tmp);
+  }
+  for (int i = 0; !st && i < n; i++)
+    if (r[i].status != EXP_PENDING) st = exp_trial_end(p->sw, ids[i], &r[i], p->env, jd);
+  return st;
+}
+
 static void *worker(void *arg) {
   Pool *p = arg;
   for (;;) {
     pthread_mutex_lock(&p->lock);
-    int id = p->stop || p->next == p->ntodo ? -1 : p->todo[p->next++];
-    if (id < 0) {
+    int u = p->stop || p->next == p->nunits ? -1 : p->next++;
+    if (u < 0) {
       p->running--;
       pthread_cond_signal(&p->cond);
       pthread_mutex_unlock(&p->lock);
       return NULL;
     }
+    const int *ids = p->todo + p->unit[u];
+    int n = p->unit[u + 1] - p->unit[u];
     pthread_mutex_unlock(&p->lock);
     Diag jd;
     diag_init(&jd, NULL);
-    ExpResult r;
+    ExpResult *r = ir_malloc((size_t)n * sizeof *r);
     double t0 = now_s();
-    Status st = exp_trial_run(p->sw, id, &p->cfg[id], p->env, &r, &jd);
-    if (!st) st = exp_trial_end(p->sw, id, &r, p->env, &jd);
+    Status st = r ? run_unit(p, ids, n, r, &jd) : diag_oom(&jd);
     pthread_mutex_lock(&p->lock);
     if (st) {
       p->stop = true;
       if (!p->why[0]) first_error(&jd, p->why, sizeof p->why);
-    } else {
-      p->res[id] = r;
-      p->secs[id] = now_s() - t0;
-      p->done[p->ndone++] = id;
+    }
+    for (int i = 0; !st && i < n; i++) {
+      if (r[i].status == EXP_PENDING) continue;
+      p->res[ids[i]] = r[i];
+      p->secs[ids[i]] = now_s() - t0;
+      p->done[p->ndone++] = ids[i];
     }
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
+    ir_free(r);
     diag_free(&jd);
   }
+}
+
+/* Whether trial id's directory holds a committed epoch (it continues alone, not in a group). */
+static bool has_commit(const Pool *p, int id) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s/last.optim.safetensors", p->env->dir, p->sw->trials[id].dir);
+  return access(path, F_OK) == 0;
+}
+
+/* The units: trials on the GPU that may share a launch (rt_train_groupable, fresh) are one
+ * unit, every other trial its own.  `pick` lists the selected pending trials in order. */
+static Status make_units(Pool *p, const int *pick, int npick, Diag *d) {
+  bool *used = ir_calloc((size_t)(npick ? npick : 1), sizeof *used);
+  p->unit = ir_malloc((size_t)(npick + 1) * sizeof *p->unit);
+  if (!used || !p->unit) return ir_free(used), diag_oom(d);
+  for (int i = 0; i < npick; i++) {
+    if (used[i]) continue;
+    p->unit[p->nunits++] = p->ntodo;
+    p->todo[p->ntodo++] = pick[i];
+    const RtTrainConfig *a = &p->cfg[pick[i]];
+    bool solo = a->device != RT_DEVICE_CUDA || has_commit(p, pick[i]);
+    int size = 1;
+    for (int j = i + 1; !solo && j < npick && size < RT_DEV_MAX_TRIALS; j++)
+      if (!used[j] && rt_train_groupable(a, &p->cfg[pick[j]]) && !has_commit(p, pick[j]))
+        used[j] = true, p->todo[p->ntodo++] = pick[j], size++;
+  }
+  p->unit[p->nunits] = p->ntodo;
+  ir_free(used);
+  return JS_OK;
 }
 
 /* The coordinator: results.csv and the hook after every finished trial. */
@@ -300,10 +417,13 @@ Status exp_run(const ExpSweep *sw, RtTrainConfig *cfg, ExpResult *res, const Exp
   p.done = ir_malloc((size_t)sw->ntrials * sizeof *p.done);
   p.secs = ir_calloc((size_t)sw->ntrials, sizeof *p.secs);
   pthread_t *th = ir_malloc((size_t)(o->jobs > 0 ? o->jobs : 1) * sizeof *th);
-  Status st = p.todo && p.done && p.secs && th ? JS_OK : diag_oom(d);
+  int *pick = ir_malloc((size_t)sw->ntrials * sizeof *pick), npick = 0;
+  Status st = p.todo && p.done && p.secs && th && pick ? JS_OK : diag_oom(d);
   for (int i = 0; !st && i < sw->ntrials; i++)
-    if (res[i].status == EXP_PENDING && (!o->selected || o->selected(o->ud, i))) p.todo[p.ntodo++] = i;
-  int n = o->jobs < p.ntodo ? o->jobs : p.ntodo, started = 0;
+    if (res[i].status == EXP_PENDING && (!o->selected || o->selected(o->ud, i))) pick[npick++] = i;
+  if (!st) st = make_units(&p, pick, npick, d);
+  ir_free(pick);
+  int n = o->jobs < p.nunits ? o->jobs : p.nunits, started = 0;
   pthread_mutex_init(&p.lock, NULL);
   pthread_cond_init(&p.cond, NULL);
   p.running = n;
@@ -319,6 +439,6 @@ Status exp_run(const ExpSweep *sw, RtTrainConfig *cfg, ExpResult *res, const Exp
   if (!st) st = cst;
   pthread_cond_destroy(&p.cond);
   pthread_mutex_destroy(&p.lock);
-  ir_free(p.todo), ir_free(p.done), ir_free(p.secs), ir_free(th);
+  ir_free(p.todo), ir_free(p.done), ir_free(p.secs), ir_free(th), ir_free(p.unit);
   return st;
 }

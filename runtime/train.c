@@ -1027,16 +1027,17 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
 
 /* ==== rt_train_group: runs side by side on one GPU ==== */
 
-/* What a group's runs must share: the kernels (model, batch size, optimizer but its rate),
- * the epochs and schedule, and the data.  Learning rate, seed and run directory differ. */
-static Status group_check(const RtTrainConfig *a, const RtTrainConfig *b, Diag *d) {
+bool rt_train_groupable(const RtTrainConfig *a, const RtTrainConfig *b) {
   OptimConfig oa = a->optim, ob = b->optim;
   oa.lr = ob.lr = 0;
-  bool same = a->train == b->train && a->fwd == b->fwd && a->batch_size == b->batch_size &&
-              a->max_epochs == b->max_epochs && !memcmp(&oa, &ob, sizeof oa) && !memcmp(&a->sched, &b->sched, sizeof a->sched) &&
-              a->dataset == b->dataset && a->dataset && a->device == RT_DEVICE_CUDA && b->device == RT_DEVICE_CUDA &&
-              !a->resume_dir && !b->resume_dir && !a->init_ckpt && !b->init_ckpt;
-  if (same) return JS_OK;
+  return a->train == b->train && a->fwd == b->fwd && a->batch_size == b->batch_size &&
+         a->max_epochs == b->max_epochs && !memcmp(&oa, &ob, sizeof oa) && !memcmp(&a->sched, &b->sched, sizeof a->sched) &&
+         a->dataset == b->dataset && a->dataset && a->device == RT_DEVICE_CUDA && b->device == RT_DEVICE_CUDA &&
+         !a->resume_dir && !b->resume_dir && !a->init_ckpt && !b->init_ckpt && a->engine == b->engine;
+}
+
+static Status group_check(const RtTrainConfig *a, const RtTrainConfig *b, Diag *d) {
+  if (rt_train_groupable(a, b)) return JS_OK;
   return diag_error(d, (SrcLoc){0}, "rt_train_group: its runs must share model, batch size, epochs, optimizer, schedule "
                     "and loaded data, train on the device, and start afresh");
 }

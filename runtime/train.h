@@ -127,6 +127,8 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d);
  * run that fails or diverges stops alone (its block keeps computing, unread).  The Status is
  * the group's own (the device, a launch): then every unfinished run stops with it. */
 Status rt_train_group(const RtTrainConfig *cs, int n, RtTrainResult *res, Status *run_st, Diag *const *run_d, Diag *d);
+/* Whether a and b may train in one group (the conditions above; both on the device). */
+bool rt_train_groupable(const RtTrainConfig *a, const RtTrainConfig *b);
 
 /* The jit's fusion plans (plan) and optimised LLVM modules (llvm), and the CUDA C of the
  * device's plans (cuda), for c, training step then evaluation step, appended to out (jscc

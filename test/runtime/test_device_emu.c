@@ -21,6 +21,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "runtime.h"
+#include "exp.h"
 #include "../cuda_emu.h"
 #include "device_group.h"
 
@@ -285,6 +286,70 @@ static void test_train_group_emulated(void **state) {
   diag_free(&d);
 }
 
+static Status journal_line(void *ud, const char *line, Diag *d) { return exp_journal_append(ud, line, d); }
+
+/* A sweep's GPU trials as one group (exp_run): three learning rates of jsc_tiny share each
+ * epoch's launch, and each ends ok with its own run directory. */
+static void test_sweep_group_emulated(void **state) {
+  (void)state;
+  Arena *arena = arena_new();
+  Diag d;
+  diag_init(&d, stderr);
+  SrcFile *src = NULL;
+  Program *pf = NULL, *pt = NULL;
+  assert_int_equal(diag_read_file(arena, "examples/jsc_tiny.jsc", &src, &d), JS_OK);
+  assert_int_equal(fe_parse(src, &pf, &d), JS_OK);
+  assert_int_equal(fe_parse(src, &pt, &d), JS_OK);
+  assert_int_equal(pass_run_text("shape", pf->graphs[0], &d), JS_OK);
+  assert_int_equal(pass_run_text("shape,grad", pt->graphs[0], &d), JS_OK);
+  char dir[64] = "/tmp/jscc_sweepgroup_XXXXXX", jp[128];
+  assert_non_null(mkdtemp(dir));
+  ExpSweep *sw;
+  assert_int_equal(exp_sweep_new(&sw, &d), JS_OK);
+  sw->nmodels = 1;
+  sw->models = arena_alloc(sw->a, sizeof *sw->models);
+  sw->models[0] = (ExpModel){"examples/jsc_tiny.jsc", "JSC_Tiny", 0};
+  bool axis;
+  assert_int_equal(exp_axis_parse(sw, "--lr", "1e-3,3e-3,1e-2", EXP_OPT_REAL, &axis, &d), JS_OK);
+  assert_int_equal(exp_sweep_expand(sw, 0, 0, &d), JS_OK);
+  RtTrainConfig cfg[3];
+  ExpResult res[3];
+  for (int i = 0; i < 3; i++) {
+    rt_train_config_default(&cfg[i]);
+    cfg[i].fwd = pf->graphs[0], cfg[i].train = pt->graphs[0], cfg[i].dataset = &ds, cfg[i].device = RT_DEVICE_CUDA;
+    cfg[i].max_epochs = 2, cfg[i].optim.lr = atof(sw->trials[i].values[0]);
+    exp_result_init(&res[i]);
+  }
+  snprintf(jp, sizeof jp, "%s/journal.jsonl", dir);
+  ExpJournal *j;
+  assert_int_equal(exp_journal_open(jp, &j, &d), JS_OK);
+  ExpTrialEnv env = {.dir = dir, .keep = EXP_KEEP_ALL, .line = journal_line, .ud = j};
+  ExpRunOpts o = {.jobs = 2};
+  assert_int_equal(exp_run(sw, cfg, res, &env, &o, &d), JS_OK);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(res[i].status, EXP_OK);
+    assert_int_equal(res[i].epochs, 2);
+    char logp[256], line[512];
+    snprintf(logp, sizeof logp, "%s/%s/train.log", dir, sw->trials[i].dir);
+    FILE *f = fopen(logp, "r");
+    assert_non_null(f);
+    bool grouped = false;
+    while (fgets(line, sizeof line, f)) grouped |= strstr(line, "a group of runs") != NULL;
+    fclose(f);
+    assert_true(grouped);
+  }
+  exp_journal_close(j);
+  exp_sweep_free(sw);
+  assert_int_equal(live_buffers, 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+  ir_program_free(pf);
+  ir_program_free(pt);
+  arena_free(arena);
+  diag_free(&d);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   char why[256];
@@ -295,6 +360,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_group_emulated),
     cmocka_unit_test(test_train_group_emulated),
+    cmocka_unit_test(test_sweep_group_emulated),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
