@@ -600,7 +600,7 @@ Status exp_study_load(const char *const *dirs, int ndirs, ExpStudy **out, Diag *
   Status st = check_dirs(s, dirs, ndirs, d);
   if (!st) st = s->sweep ? load_sweep(&r) : load_runs(&r, dirs, ndirs);
   if (!st) st = make_points(s, d);
-  if (st) return arena_free(a), st;
+  if (st) return exp_study_free(s), st;
   *out = s;
   return JS_OK;
 }

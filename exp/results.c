@@ -92,19 +92,6 @@ Status exp_result_parse(const JVal *ev, ExpResult *r, const char *where, Diag *d
 
 /* ==== results.csv ==== */
 
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void csv_field(StrBuf *sb, const char *s) {
-  if (!strpbrk(s, ",\"\n\r")) {
-    sb_puts(sb, s);
-    return;
-  }
-  sb_putc(sb, '"');
-  for (; *s; s++) {
-    if (*s == '"') sb_putc(sb, '"');
-    sb_putc(sb, *s);
-  }
-  sb_putc(sb, '"');
-}
 
 static void csv_real(StrBuf *sb, double v) {
   if (isfinite(v)) sb_printf(sb, "%.9g", v);
@@ -114,7 +101,7 @@ static void results_header(StrBuf *sb, const ExpSweep *sw) {
   sb_puts(sb, "id,model");
   for (int i = 0; i < sw->naxes; i++) {
     sb_putc(sb, ',');
-    csv_field(sb, sw->axes[i].name);
+    sb_put_csv_field(sb, sw->axes[i].name);
   }
   sb_puts(sb, ",status,best_epoch");
   for (int k = 0; k < NREAL; k++) sb_printf(sb, ",%s", real_fields[k].name);
@@ -123,10 +110,10 @@ static void results_header(StrBuf *sb, const ExpSweep *sw) {
 
 static void results_row(StrBuf *sb, const ExpSweep *sw, const ExpTrial *t, const ExpResult *r) {
   sb_printf(sb, "%d,", t->id);
-  csv_field(sb, sw->models[t->model].name);
+  sb_put_csv_field(sb, sw->models[t->model].name);
   for (int i = 0; i < sw->naxes; i++) {
     sb_putc(sb, ',');
-    csv_field(sb, t->values[i]);
+    sb_put_csv_field(sb, t->values[i]);
   }
   sb_printf(sb, ",%s,", exp_status_name(r->status));
   if (r->best_epoch) sb_printf(sb, "%lld", (long long)r->best_epoch);
@@ -137,7 +124,7 @@ static void results_row(StrBuf *sb, const ExpSweep *sw, const ExpTrial *t, const
   sb_putc(sb, ',');
   if (r->params) sb_printf(sb, "%lld", (long long)r->params);
   sb_putc(sb, ',');
-  csv_field(sb, t->dir);
+  sb_put_csv_field(sb, t->dir);
   sb_putc(sb, '\n');
 }
 
@@ -179,9 +166,9 @@ static void summary_csv(StrBuf *sb, const ExpSweep *sw, const ExpResult *res, in
     bool seen = false;
     for (int u = 0; u < t && !seen; u++) seen = same_point(sw, &sw->trials[u], &sw->trials[t], seed_axis);
     if (seen) continue;
-    csv_field(sb, sw->models[sw->trials[t].model].name);
+    sb_put_csv_field(sb, sw->models[sw->trials[t].model].name);
     for (int i = 0; i < sw->naxes; i++)
-      if (i != seed_axis) sb_putc(sb, ','), csv_field(sb, sw->trials[t].values[i]);
+      if (i != seed_axis) sb_putc(sb, ','), sb_put_csv_field(sb, sw->trials[t].values[i]);
     int total = 0, ok = 0;
     for (int j = t; j < sw->ntrials; j++)
       if (same_point(sw, &sw->trials[t], &sw->trials[j], seed_axis)) total++, ok += res[j].status == EXP_OK;

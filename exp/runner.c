@@ -215,6 +215,7 @@ static void train_and_test(const ExpTrialEnv *env, int id, RtTrainConfig *c, Tri
 /* The trial's begin line. */
 static Status trial_begin(const ExpSweep *sw, int id, const ExpTrialEnv *env, TrialCtx *t, Diag *d) {
   char when[32];
+  memset(t, 0, sizeof *t);
   snprintf(t->path, sizeof t->path, "%s/%s", env->dir, sw->trials[id].dir);
   iso_time(when, sizeof when);
   StrBuf sb;

@@ -90,6 +90,7 @@ void sb_put_float(StrBuf *sb, double v);
 bool sb_put_escape(StrBuf *sb, unsigned char c);
 /* A double-quoted string with \" \\ \n \t \r and \xHH escapes. */
 void sb_put_quoted(StrBuf *sb, const char *s);
+void sb_put_csv_field(StrBuf *sb, const char *s); /* RFC 4180 quoting when needed; NULL: empty */
 Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, fsync, rename */
 /* mkdir -p with the given mode: true when path is a directory afterwards (errno says why not). */
 bool ir_mkdir_p(const char *path, unsigned mode);

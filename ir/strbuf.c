@@ -290,3 +290,19 @@ bool ir_cache_dir(const char *option, char *buf, size_t cap) {
     return false;
   return n > 0 && (size_t)n < cap;
 }
+
+/* A CSV field (RFC 4180): as is, or quoted with its quotes doubled when it holds a comma, a
+ * quote or a line break.  NULL writes nothing (an empty field). */
+void sb_put_csv_field(StrBuf *sb, const char *s) {
+  if (!s) return;
+  if (!strpbrk(s, ",\"\n\r")) {
+    sb_puts(sb, s);
+    return;
+  }
+  sb_putc(sb, '"');
+  for (; *s; s++) {
+    if (*s == '"') sb_putc(sb, '"');
+    sb_putc(sb, *s);
+  }
+  sb_putc(sb, '"');
+}

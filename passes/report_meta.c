@@ -206,18 +206,6 @@ static void grid(StrBuf *sb, Table *t) {
 
 /* ---- CSV and JSON ---- */
 
-static void csv_field(StrBuf *sb, const char *s) {
-  if (!strpbrk(s, ",\"\n\r")) {
-    sb_puts(sb, s);
-    return;
-  }
-  sb_putc(sb, '"');
-  for (; *s; s++) {
-    if (*s == '"') sb_putc(sb, '"');
-    sb_putc(sb, *s);
-  }
-  sb_putc(sb, '"');
-}
 
 
 static void json_value(StrBuf *sb, const Value *v) {
@@ -343,7 +331,7 @@ static Status run(Arena *a, Graph *g, const PassArgs *args, PassContext *ctx) {
   sb_init(&json);
   for (int j = 0; j < t.ncols; j++) {
     if (j) sb_putc(&csv, ',');
-    csv_field(&csv, t.headers[j]);
+    sb_put_csv_field(&csv, t.headers[j]);
   }
   sb_putc(&csv, '\n');
   sb_puts(&json, "{\"model\": ");
@@ -361,7 +349,7 @@ static Status run(Arena *a, Graph *g, const PassArgs *args, PassContext *ctx) {
     row[c++] = (char *)(mop->kind == VAL_STR ? mop->u.s : "");
     for (int k = 0; k < 4; k++) {
       if (k) sb_putc(&csv, ',');
-      csv_field(&csv, row[k]);
+      sb_put_csv_field(&csv, row[k]);
     }
     for (int k = 0; k < 2; k++) {
       if (!(cols & (k ? COL_SOFTWARE : COL_COMMON))) continue;
@@ -372,7 +360,7 @@ static Status run(Arena *a, Graph *g, const PassArgs *args, PassContext *ctx) {
       sb_clear(&cell);
       py_repr(&cell, dicts[k]);
       sb_putc(&csv, ',');
-      csv_field(&csv, sb_str(&cell));
+      sb_put_csv_field(&csv, sb_str(&cell));
       sb_free(&cell);
       if (!row[c - 1]) {
         sb_free(&csv);

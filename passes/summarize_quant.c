@@ -173,19 +173,6 @@ static void tabulate(StrBuf *sb, TblFmt fmt, int ncols, const char *const *heads
 
 /* ---- CSV ---- */
 
-static void csv_field(StrBuf *sb, const char *s) {
-  if (!s) return; /* None */
-  if (!strpbrk(s, ",\"\n\r")) {
-    sb_puts(sb, s);
-    return;
-  }
-  sb_putc(sb, '"');
-  for (; *s; s++) {
-    if (*s == '"') sb_putc(sb, '"');
-    sb_putc(sb, *s);
-  }
-  sb_putc(sb, '"');
-}
 
 /* mkdir -p; false (errno set) on failure. */
 static bool make_dirs(const char *dir) {
@@ -235,7 +222,7 @@ static Status save_csvs(PassContext *ctx, const char *dir, const Row *rows, int 
     sb_put_int(&sb, i);
     for (int k = 0; k < 6; k++) {
       sb_putc(&sb, ',');
-      csv_field(&sb, f[k]);
+      sb_put_csv_field(&sb, f[k]);
     }
     sb_puts(&sb, r->changed ? ",True\n" : ",False\n");
   }
@@ -245,9 +232,9 @@ static Status save_csvs(PassContext *ctx, const char *dir, const Row *rows, int 
     sb_puts(&sb, "Original type,OP,Total,Changed,Unchanged\n");
     for (int i = 0; i < ngroups; i++) {
       const Group *g = &groups[i];
-      csv_field(&sb, g->cls);
+      sb_put_csv_field(&sb, g->cls);
       sb_putc(&sb, ',');
-      csv_field(&sb, g->op);
+      sb_put_csv_field(&sb, g->op);
       sb_printf(&sb, ",%d,%d,%d\n", g->total, g->changed, g->total - g->changed);
     }
     st = write_csv(ctx, dir, "quantize_histogram.csv", &sb);

@@ -94,6 +94,8 @@ static Status check_free(const RunDir *rd, Diag *d) {
   return JS_OK;
 }
 
+static void remove_temps(const RunDir *rd);
+
 static Status open_new(RunDir *rd, const RtTrainConfig *c, Diag *d) {
   Status st;
   if (!c->out_dir) {
@@ -108,6 +110,7 @@ static Status open_new(RunDir *rd, const RtTrainConfig *c, Diag *d) {
   }
   if (!st) st = lock_dir(rd, d);
   if (!st) st = check_free(rd, d);
+  if (!st) remove_temps(rd); /* a run killed before its manifest leaves only such files */
   return st;
 }
 
