@@ -194,9 +194,26 @@ static void trial_failed(TrialCtx *t, ExpResult *r) {
   first_error(&t->td, r->error, sizeof r->error);
 }
 
+/* A trial resumed after its last epoch was committed (killed before its end line) runs no
+ * epoch, so rt_train has no final accuracies for it: they are the last row of its
+ * metrics.csv (epoch,train_loss,train_acc,val_loss,val_acc,...). */
+static void committed_accs(const char *path, ExpResult *r) {
+  char p[4200], line[1024], last[1024] = "";
+  snprintf(p, sizeof p, "%s/metrics.csv", path);
+  FILE *f = fopen(p, "r");
+  if (!f) return;
+  while (fgets(line, sizeof line, f))
+    if (line[0] >= '0' && line[0] <= '9') memcpy(last, line, sizeof last);
+  fclose(f);
+  double epoch, train_loss, train_acc, val_loss, val_acc;
+  if (sscanf(last, "%lf,%lf,%lf,%lf,%lf", &epoch, &train_loss, &train_acc, &val_loss, &val_acc) == 5)
+    r->final_train_acc = train_acc, r->final_val_acc = val_acc;
+}
+
 /* After rt_train (st, tr): the result, the test split, the log and writer closed. */
 static void trial_finish(TrialCtx *t, const RtTrainConfig *c, Status st, const RtTrainResult *tr, ExpResult *r) {
   if (!st) result_of(tr, r);
+  if (!st && tr->ran_epochs == 0 && tr->epochs > 0) committed_accs(t->path, r);
   if (!st && r->status == EXP_OK) st = trial_test(c, t->path, r, &t->td);
   if (st) trial_failed(t, r);
   if (t->tb && exp_tb_run_close(t->tb, r->status == EXP_OK, &t->td) && r->status == EXP_OK) trial_failed(t, r);

@@ -60,6 +60,12 @@ for t in "$tmp"/W/trials/*; do
   check "resume-metrics-$(basename "$t")" bash -c "diff <(cut -d, -f1-6 '$t/metrics.csv') <(cut -d, -f1-6 '$tmp/K/trials/$(basename "$t")/metrics.csv')"
 done
 expect resume-done 0 "4 finished already" -- sweep --resume "$tmp/K"
+# killed after a trial's last epoch was committed and before its end: it resumes with no
+# epoch to run, and its final accuracies come from metrics.csv
+expect keep-all 0 "4 trials: 4 ok" -- "${base[@]}" --out "$tmp/E" --keep all
+grep -v '"ev":"end","trial":2,' "$tmp/E/journal.jsonl" >"$tmp/E/j" && mv "$tmp/E/j" "$tmp/E/journal.jsonl"
+expect resume-ended 0 "4 trials: 4 ok" -- sweep --resume "$tmp/E"
+check resume-ended-results bash -c "diff <(untimed '$tmp/W/results.csv') <(untimed '$tmp/E/results.csv')"
 
 # ---- --shard I/N: two shards, one directory, merged results equal the whole sweep's ----
 expect shard0 0 "2 ok" -- "${base[@]}" --out "$tmp/S" --shard 0/2
