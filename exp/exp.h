@@ -180,6 +180,33 @@ Status exp_journal_read(const char *path, ExpJournalFn fn, void *ud, Diag *d);
 Status exp_journal_parse(const SrcFile *src, Arena *a, ExpJournalFn fn, void *ud, Diag *d);
 /* dir/name replaced atomically and durably (fsync'd file and directory). */
 Status exp_write_file(const StrBuf *sb, const char *dir, const char *name, Diag *d);
+/* ==== mpi.c: a sweep over the ranks of mpirun (rank 0 keeps the journal, the others train) ==== */
+
+typedef struct ExpMpi ExpMpi;
+bool exp_mpi_built(void);  /* whether this build has MPI (meson -Dmpi) */
+/* MPI_Init for a process that mpirun started; MPI is then called from this thread only.
+ * *out is NULL when there is one rank (the sweep runs on threads, as without mpirun).
+ * Without MPI: an error saying so. */
+Status exp_mpi_init(ExpMpi **out, Diag *d);
+int exp_mpi_rank(const ExpMpi *m);  /* 0 for NULL */
+int exp_mpi_size(const ExpMpi *m);  /* 1 for NULL */
+/* Rank 0, in place of exp_run once the sweep directory, sweep.json and the journal are
+ * ready: every pending, selected trial handed to the other ranks as they ask; the lines
+ * they send go through env->line (each acknowledged once it returns), res[i] and
+ * results.csv follow every end line, then o->on_trial.  Returns once every rank stopped. */
+Status exp_mpi_serve(ExpMpi *m, const ExpSweep *sw, ExpResult *res, const ExpTrialEnv *env, const ExpRunOpts *o,
+                     Diag *d);
+/* A worker's trial configuration, as exp_run's cfg[trial] (the caller loads models and data
+ * once and shares its kernels); a failure stops this rank and the sweep. */
+typedef Status (*ExpMpiPrepare)(void *ud, const ExpSweep *sw, int trial, RtTrainConfig *c, Diag *d);
+/* A rank other than 0: the sweep directory from rank 0, its sweep.json, then one trial at a
+ * time until rank 0 has none left.  Nothing is written but the trials' directories. */
+Status exp_mpi_work(ExpMpi *m, ExpMpiPrepare prepare, void *ud, Diag *d);
+/* MPI_Finalize and free (NULL allowed).  Rank 0 first tells workers that are still waiting
+ * for the sweep to stop (it failed before it began); a rank whose MPI failed ends the job
+ * (MPI_Abort), since the others could wait for it forever. */
+void exp_mpi_end(ExpMpi *m);
+
 /* ==== tboard.c: TensorBoard event files (scalars, the HParams tab) ====
  * One writer per run directory, used from one thread.  Every call after a failed write
  * returns that write's error (JS_EIO) without writing; tb_close still frees. */

@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "cuda.h"
+#include "exp.h"
 #include "frontend.h"
 #include "ir.h"
 #include "passes.h"
@@ -370,8 +371,8 @@ int main(int argc, char **argv) {
 #else
       const char *hdf5 = "no";
 #endif
-      printf("features: llvm=%s hdf5=%s nvrtc=%s\n", cg_llvm_available() ? "yes" : "no", hdf5,
-             cg_nvrtc_available(why, sizeof why) ? "yes" : "no");
+      printf("features: llvm=%s hdf5=%s nvrtc=%s mpi=%s\n", cg_llvm_available() ? "yes" : "no", hdf5,
+             cg_nvrtc_available(why, sizeof why) ? "yes" : "no", exp_mpi_built() ? "yes" : "no");
       return 0;
     }
     case 'h': usage(stdout); return 0;
