@@ -85,6 +85,7 @@ typedef struct SweepArgs {
   ExpKeep keep;
   bool report;          /* write report.html (--no-report: not) */
   int cli_models;       /* models named on the command line */
+  ExpMpi *mpi;          /* under mpirun with several ranks: the trials go to the others */
 } SweepArgs;
 
 /* What kind of value a train option takes. */
@@ -589,7 +590,8 @@ static Status run_sweep(const ExpSweep *sw, const SweepArgs *sa, const char *dir
   sb_init(&line);
   sb_printf(&line, "{\"ev\":\"sweep\",\"time\":\"%s\",\"host\":", when);
   sb_put_json_str(&line, host);
-  sb_printf(&line, ",\"ranks\":1,\"jobs\":%lld,\"resume\":%s}\n", (long long)sa->jobs, resume ? "true" : "false");
+  sb_printf(&line, ",\"ranks\":%d,\"jobs\":%lld,\"resume\":%s}\n", exp_mpi_size(sa->mpi), (long long)sa->jobs,
+            resume ? "true" : "false");
   if (!st) st = exp_journal_append(j, sb_str(&line), d);
   sb_free(&line);
   if (!st) {
@@ -600,7 +602,7 @@ static Status run_sweep(const ExpSweep *sw, const SweepArgs *sa, const char *dir
     ExpTrialEnv env = {.dir = dir, .keep = sa->keep, .line = journal_line, .ud = j, .tensorboard = sa->tensorboard};
     Progress pr = {sw, dir, sa, mono_s(), d};
     ExpRunOpts o = {.jobs = (int)sa->jobs, .on_trial = on_trial, .ud = &pr, .selected = selected};
-    st = exp_run(sw, cfg, res, &env, &o, d);
+    st = sa->mpi ? exp_mpi_serve(sa->mpi, sw, res, &env, &o, d) : exp_run(sw, cfg, res, &env, &o, d);
     if (!st) st = exp_results_write(sw, res, dir, d);
     if (!st) write_report(&pr);
     summary(sw, res, dir);
@@ -666,8 +668,8 @@ static void prescan(int argc, char **argv, const char **config, const char **res
   }
 }
 
-int cmd_sweep(int argc, char **argv) {
-  SweepArgs sa = {.keep = EXP_KEEP_BEST, .report = true};
+static int sweep(int argc, char **argv, ExpMpi *mpi) {
+  SweepArgs sa = {.keep = EXP_KEEP_BEST, .report = true, .mpi = mpi};
   sa.jobs = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
   Diag d;
   diag_init(&d, stderr);
@@ -684,6 +686,7 @@ int cmd_sweep(int argc, char **argv) {
     else if (!sa.resume && !sa.nmodels)
       code = sub_usage_error("sweep", "expected a model file (jscc sweep MODEL.jsc --lr 1e-3,1e-2 ...)");
   }
+  if (mpi) sa.jobs = exp_mpi_size(mpi) - 1; /* one trial at a time on each other rank */
   if (!st && code < 0 && sa.resume) {
     dir = sa.resume;
     st = lock_dir(dir, &sa, &lock, &d);
@@ -698,6 +701,43 @@ int cmd_sweep(int argc, char **argv) {
   exp_sweep_free(sw);
   fe_config_free(cfg);
   arena_free(sa.a);
+  diag_free(&d);
+  return code;
+}
+
+/* ==== under mpirun (exp/mpi.c) ==== */
+
+/* mpirun's environment, with several ranks: only then is MPI started, so a plain jscc
+ * sweep needs no MPI runtime. */
+static bool mpi_launch(void) {
+  const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+  if (!n) n = getenv("PMI_SIZE");
+  return n && atoi(n) > 1;
+}
+
+static Status worker_prepare(void *ud, const ExpSweep *sw, int t, RtTrainConfig *c, Diag *d) {
+  return prepare_trial(sw, t, ud, c, d) >= 0 ? JS_EUSAGE : JS_OK;
+}
+
+/* A rank other than 0 trains what rank 0 hands it.  Rank 0 speaks for the sweep, so this
+ * rank's stdout (the data line of every prepared model) is dropped; errors still show. */
+static int sweep_worker(ExpMpi *mpi, Diag *d) {
+  Shared sh = {0};
+  if (!freopen("/dev/null", "w", stdout)) diag_note(d, (SrcLoc){0}, "rank %d: cannot drop its output", exp_mpi_rank(mpi));
+  Status st = (sh.a = arena_new()) ? rt_kernel_set_new(&sh.ks, d) : diag_oom(d);
+  if (!st) st = exp_mpi_work(mpi, worker_prepare, &sh, d);
+  shared_free(&sh);
+  return exit_of(st, d);
+}
+
+int cmd_sweep(int argc, char **argv) {
+  if (!mpi_launch()) return sweep(argc, argv, NULL);
+  Diag d;
+  diag_init(&d, stderr);
+  ExpMpi *mpi = NULL;
+  Status st = exp_mpi_init(&mpi, &d);
+  int code = st ? exit_of(st, &d) : exp_mpi_rank(mpi) > 0 ? sweep_worker(mpi, &d) : sweep(argc, argv, mpi);
+  exp_mpi_end(mpi);
   diag_free(&d);
   return code;
 }
