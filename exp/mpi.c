@@ -20,7 +20,8 @@
  *                  second directory empty without --tensorboard), or "s" (stop: rank 0
  *                  failed before the sweep began, and says why)
  *   ASK    w -> 0  int: 0 "a trial, please", 1 "I stop after an error" (printed by w)
- *   TRIAL  0 -> w  int: the trial id, or -1: nothing more, stop
+ *   TRIAL  0 -> w  int: the trial id, or -1: stop (once nothing is left to hand out and
+ *                  every trial handed out has ended, or the sweep stops)
  *   LINE   w -> 0  text: one journal line, with its newline
  *   ACK    0 -> w  int: 0 the line is durable, 1 the journal failed: stop */
 #include <math.h>
@@ -145,6 +146,9 @@ typedef struct Serve {
   int finished;              /* trials whose end is in the journal */
   double *t0;                /* [ntrials] when each was handed out */
   int active;                /* workers not yet told to stop, nor stopped */
+  int *parked, nparked;      /* workers that asked when nothing was left, told to stop once
+                              * every trial has ended: they wait here, sleeping, rather than in
+                              * MPI_Finalize, which polls */
   Status st;                 /* the first failure: nothing more is handed out */
   bool jfail;                /* the journal failed: lines are refused, so running trials stop too */
 } Serve;
@@ -160,9 +164,18 @@ static Status on_ask(Serve *s, const MPI_Status *ms, Diag *d) {
     return JS_OK;
   }
   int id = s->st || s->next == s->ntodo ? -1 : s->todo[s->next++];
+  if (id >= 0) s->t0[id] = now_s();
+  if (id < 0 && !s->st && s->finished < s->next) return s->parked[s->nparked++] = ms->MPI_SOURCE, JS_OK;
   if (id < 0) s->active--;
-  else s->t0[id] = now_s();
   return send_int(s->m, id, ms->MPI_SOURCE, TAG_TRIAL, d);
+}
+
+/* The parked workers stop once every trial handed out has ended, or the sweep stops. */
+static Status release_parked(Serve *s, Diag *d) {
+  Status st = JS_OK;
+  if (!s->st && s->finished < s->next) return JS_OK;
+  for (; !st && s->nparked > 0; s->active--) st = send_int(s->m, -1, s->parked[--s->nparked], TAG_TRIAL, d);
+  return st;
 }
 
 /* An end line, read back like the journal is: the trial's result, results.csv, progress. */
@@ -176,8 +189,9 @@ static Status on_end(Serve *s, const JVal *ev, int src, Diag *d) {
   Status st = exp_result_parse(ev, &r, where, d);
   if (st) return st;
   s->res[t] = r;
+  s->finished++;
   st = exp_results_write(s->sw, s->res, s->env->dir, d);
-  if (s->o->on_trial) s->o->on_trial(s->o->ud, (int)t, &s->res[t], ++s->finished, s->ntodo, now_s() - s->t0[t]);
+  if (s->o->on_trial) s->o->on_trial(s->o->ud, (int)t, &s->res[t], s->finished, s->ntodo, now_s() - s->t0[t]);
   return st;
 }
 
@@ -229,6 +243,7 @@ static Status serve_loop(Serve *s, Diag *d) {
     if (!st && ms.MPI_TAG == TAG_ASK) st = on_ask(s, &ms, d);
     else if (!st && ms.MPI_TAG == TAG_LINE) st = on_line(s, &ms, a, d);
     else if (!st) st = diag_error(d, (SrcLoc){0}, "rank %d sent an unexpected message (tag %d)", ms.MPI_SOURCE, ms.MPI_TAG);
+    if (!st) st = release_parked(s, d);
     arena_free(a);
   }
   return st;
@@ -239,14 +254,15 @@ Status exp_mpi_serve(ExpMpi *m, const ExpSweep *sw, ExpResult *res, const ExpTri
   Serve s = {.m = m, .sw = sw, .res = res, .env = env, .o = o, .active = m->size - 1};
   s.todo = ir_malloc((size_t)sw->ntrials * sizeof *s.todo + 1);
   s.t0 = ir_calloc((size_t)sw->ntrials + 1, sizeof *s.t0);
-  Status st = s.todo && s.t0 ? JS_OK : diag_oom(d);
+  s.parked = ir_malloc((size_t)m->size * sizeof *s.parked);
+  Status st = s.todo && s.t0 && s.parked ? JS_OK : diag_oom(d);
   for (int i = 0; !st && i < sw->ntrials; i++)
     if (res[i].status == EXP_PENDING && (!o->selected || o->selected(o->ud, i))) s.todo[s.ntodo++] = i;
   if (st) s.active = 0; /* exp_mpi_end stops the workers */
   if (!st) st = start_workers(m, env, d);
   if (!st) st = serve_loop(&s, d);
   if (!st) st = s.st;
-  ir_free(s.todo), ir_free(s.t0);
+  ir_free(s.todo), ir_free(s.t0), ir_free(s.parked);
   return st;
 }
 
