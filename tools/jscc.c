@@ -371,8 +371,9 @@ int main(int argc, char **argv) {
 #else
       const char *hdf5 = "no";
 #endif
-      printf("features: llvm=%s hdf5=%s nvrtc=%s mpi=%s\n", cg_llvm_available() ? "yes" : "no", hdf5,
-             cg_nvrtc_available(why, sizeof why) ? "yes" : "no", exp_mpi_built() ? "yes" : "no");
+      printf("features: llvm=%s hdf5=%s nvrtc=%s mpi=%s plplot=%s\n", cg_llvm_available() ? "yes" : "no", hdf5,
+             cg_nvrtc_available(why, sizeof why) ? "yes" : "no", exp_mpi_built() ? "yes" : "no",
+             exp_plot_available() ? "yes" : "no");
       return 0;
     }
     case 'h': usage(stdout); return 0;
