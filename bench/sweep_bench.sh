@@ -121,20 +121,6 @@ for model in "${models[@]}"; do
   tail -2 "$work/sweep-$model.log" >&2
   jobs=$(sed -n '1s/.*"jobs":\([0-9]*\).*/\1/p' "$sw/journal.jsonl")
   [ -n "$jobs" ] || fail "$sw/journal.jsonl has no jobs"
-  # the same sweep with its directory in memory: the journal's and checkpoints' fsyncs cost nothing
-  shm_over=""
-  if [ -n "$shm" ]; then
-    /usr/bin/time -f '%e' -o "$work/time-shm" "$jscc" sweep "$src" "${grid[@]}" --out "$shm/sweep-$model" \
-      >"$work/shm-$model.log" 2>&1 || { cat "$work/shm-$model.log" >&2; fail "jscc sweep $model in $shm failed"; }
-    shm_over=$(awk -v w="$(tail -1 "$work/time-shm")" -v j="$jobs" -v st="$(colsum "$shm/sweep-$model/trials" train_seconds)" \
-                   -v n="$(grep -c '"dir": "trials/' "$shm/sweep-$model/sweep.json")" 'BEGIN { printf "%.1f", (w * j - st) / n * 1000 }')
-    rm -rf "${shm:?}/sweep-$model"
-  fi
-
-  # what one report.html costs (the sweep writes it at the end and refreshes it every 2 s or more)
-  /usr/bin/time -f '%e' -o "$work/time-report" "$jscc" report "$sw" --out "$work/report-$model" >/dev/null 2>&1 \
-    || fail "jscc report $model failed"
-  report_s=$(tail -1 "$work/time-report")
   summary=$(grep -m1 '^[0-9]* trials:' "$work/sweep-$model.log" | cut -d';' -f1)
   grep -q "\"hash\": \"$data_hash\"" "$sw"/trials/000-*/manifest.json || fail "the sweep trained on other data than PyTorch gets"
 
@@ -153,6 +139,21 @@ EOF
   /usr/bin/time -f '%e %U %S' -o "$work/time-seq" bash -e "$work/seq-$model.sh" || fail "a sequential jscc train run of $model failed"
   read -r sq_wall sq_user sq_sys < <(tail -1 "$work/time-seq")
   echo "$model: sweep $sw_wall s, sequential $sq_wall s ($ntrials trials)" >&2
+
+  # ---- diagnostics: the same sweep with its directory in memory: the journal's and checkpoints' fsyncs cost nothing
+  shm_over=""
+  if [ -n "$shm" ]; then
+    /usr/bin/time -f '%e' -o "$work/time-shm" "$jscc" sweep "$src" "${grid[@]}" --out "$shm/sweep-$model" \
+      >"$work/shm-$model.log" 2>&1 || { cat "$work/shm-$model.log" >&2; fail "jscc sweep $model in $shm failed"; }
+    shm_over=$(awk -v w="$(tail -1 "$work/time-shm")" -v j="$jobs" -v st="$(colsum "$shm/sweep-$model/trials" train_seconds)" \
+                   -v n="$(grep -c '"dir": "trials/' "$shm/sweep-$model/sweep.json")" 'BEGIN { printf "%.1f", (w * j - st) / n * 1000 }')
+    rm -rf "${shm:?}/sweep-$model"
+  fi
+
+  # what one report.html costs (the sweep writes it at the end and refreshes it every 2 s or more)
+  /usr/bin/time -f '%e' -o "$work/time-report" "$jscc" report "$sw" --out "$work/report-$model" >/dev/null 2>&1 \
+    || fail "jscc report $model failed"
+  report_s=$(tail -1 "$work/time-report")
 
   # ---- every trial's metrics, timings aside, as its sequential run's
   equal=0
