@@ -389,6 +389,44 @@ static bool has_commit(const Pool *p, int id) {
   return access(path, F_OK) == 0;
 }
 
+/* A unit's expected work, to hand out the longest first (so that no thread is left alone
+ * with a long trial at the end): the model's parameters, then its optimizer steps. */
+static double unit_cost(const Pool *p, int u, double *steps) {
+  const RtTrainConfig *c = &p->cfg[p->todo[p->unit[u]]];
+  int64_t nparam = 0, nbuf = 0;
+  ir_module_count(c->fwd->root, &nparam, &nbuf);
+  int64_t rows = c->dataset ? c->dataset->train.n : 0;
+  *steps = (double)c->max_epochs * (double)((rows + c->batch_size - 1) / c->batch_size);
+  return (double)nparam;
+}
+
+/* The units sorted by cost, stably (equal costs keep the trial order). */
+static Status order_units(Pool *p, Diag *d) {
+  int n = p->nunits;
+  int *idx = ir_malloc((size_t)(n ? n : 1) * sizeof *idx), *todo = ir_malloc((size_t)(p->ntodo ? p->ntodo : 1) * sizeof *todo);
+  int *unit = ir_malloc((size_t)(n + 1) * sizeof *unit);
+  double *w = ir_malloc((size_t)(n ? n : 1) * sizeof *w), *st = ir_malloc((size_t)(n ? n : 1) * sizeof *st);
+  Status s = idx && todo && unit && w && st ? JS_OK : diag_oom(d);
+  for (int u = 0; !s && u < n; u++) idx[u] = u, w[u] = unit_cost(p, u, &st[u]);
+  for (int i = 1; !s && i < n; i++) /* insertion sort: stable, and n is small */
+    for (int j = i; j > 0 && (w[idx[j]] > w[idx[j - 1]] || (w[idx[j]] == w[idx[j - 1]] && st[idx[j]] > st[idx[j - 1]])); j--) {
+      int t = idx[j];
+      idx[j] = idx[j - 1], idx[j - 1] = t;
+    }
+  int k = 0;
+  for (int i = 0; !s && i < n; i++) {
+    unit[i] = k;
+    for (int t = p->unit[idx[i]]; t < p->unit[idx[i] + 1]; t++) todo[k++] = p->todo[t];
+  }
+  if (!s) {
+    unit[n] = k;
+    memcpy(p->todo, todo, (size_t)k * sizeof *todo);
+    memcpy(p->unit, unit, (size_t)(n + 1) * sizeof *unit);
+  }
+  ir_free(idx), ir_free(todo), ir_free(unit), ir_free(w), ir_free(st);
+  return s;
+}
+
 /* The units: trials on the GPU that may share a launch (rt_train_groupable, fresh) are one
  * unit, every other trial its own.  `pick` lists the selected pending trials in order. */
 static Status make_units(Pool *p, const int *pick, int npick, Diag *d) {
@@ -408,7 +446,7 @@ static Status make_units(Pool *p, const int *pick, int npick, Diag *d) {
   }
   p->unit[p->nunits] = p->ntodo;
   ir_free(used);
-  return JS_OK;
+  return order_units(p, d);
 }
 
 /* The coordinator: results.csv and the hook after every finished trial. */

@@ -236,7 +236,7 @@ static char *value_text(Arena *a, const Value *v, bool *bad) {
     else if (x->kind == VAL_INT)
       sb_printf(&sb, "%lld", (long long)x->u.i);
     else if (x->kind == VAL_FLOAT)
-      sb_printf(&sb, "%.17g", x->u.f);
+      sb_put_float(&sb, x->u.f); /* the shortest text that reads back: 1e-06, 0.001 */
     else if (x->kind == VAL_BOOL)
       sb_puts(&sb, x->u.b ? "true" : "false");
     else
