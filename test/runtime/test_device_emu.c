@@ -226,6 +226,16 @@ static bool same_file(const char *a, const char *b, int cols) {
   return same;
 }
 
+/* examples/jsc_tiny.jsc twice: after `shape` (the forward graph) and `shape,grad`. */
+static void load_tiny(Arena *arena, Program **pf, Program **pt, Diag *d) {
+  SrcFile *src = NULL;
+  assert_int_equal(diag_read_file(arena, "examples/jsc_tiny.jsc", &src, d), JS_OK);
+  assert_int_equal(fe_parse(src, pf, d), JS_OK);
+  assert_int_equal(fe_parse(src, pt, d), JS_OK);
+  assert_int_equal(pass_run_text("shape", (*pf)->graphs[0], d), JS_OK);
+  assert_int_equal(pass_run_text("shape,grad", (*pt)->graphs[0], d), JS_OK);
+}
+
 /* rt_train_group against rt_train: three runs of jsc_tiny (learning rates and seeds apart)
  * as one group on the emulated device, and each alone: the same metrics.csv (timings aside)
  * and the same checkpoints, byte for byte. */
@@ -234,13 +244,8 @@ static void test_train_group_emulated(void **state) {
   Arena *arena = arena_new();
   Diag d;
   diag_init(&d, stderr);
-  SrcFile *src = NULL;
   Program *pf = NULL, *pt = NULL;
-  assert_int_equal(diag_read_file(arena, "examples/jsc_tiny.jsc", &src, &d), JS_OK);
-  assert_int_equal(fe_parse(src, &pf, &d), JS_OK);
-  assert_int_equal(fe_parse(src, &pt, &d), JS_OK);
-  assert_int_equal(pass_run_text("shape", pf->graphs[0], &d), JS_OK);
-  assert_int_equal(pass_run_text("shape,grad", pt->graphs[0], &d), JS_OK);
+  load_tiny(arena, &pf, &pt, &d);
   char dir[64] = "/tmp/jscc_group_XXXXXX";
   assert_non_null(mkdtemp(dir));
   enum { N = 3 };
@@ -295,13 +300,8 @@ static void test_sweep_group_emulated(void **state) {
   Arena *arena = arena_new();
   Diag d;
   diag_init(&d, stderr);
-  SrcFile *src = NULL;
   Program *pf = NULL, *pt = NULL;
-  assert_int_equal(diag_read_file(arena, "examples/jsc_tiny.jsc", &src, &d), JS_OK);
-  assert_int_equal(fe_parse(src, &pf, &d), JS_OK);
-  assert_int_equal(fe_parse(src, &pt, &d), JS_OK);
-  assert_int_equal(pass_run_text("shape", pf->graphs[0], &d), JS_OK);
-  assert_int_equal(pass_run_text("shape,grad", pt->graphs[0], &d), JS_OK);
+  load_tiny(arena, &pf, &pt, &d);
   char dir[64] = "/tmp/jscc_sweepgroup_XXXXXX", jp[128];
   assert_non_null(mkdtemp(dir));
   ExpSweep *sw;
