@@ -236,6 +236,18 @@ static void load_tiny(Arena *arena, Program **pf, Program **pt, Diag *d) {
   assert_int_equal(pass_run_text("shape,grad", (*pt)->graphs[0], d), JS_OK);
 }
 
+/* Every device buffer freed, the scratch directory removed, load_tiny's graphs freed. */
+static void finish_tiny(const char *dir, Arena *arena, Program *pf, Program *pt, Diag *d) {
+  assert_int_equal(live_buffers, 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+  ir_program_free(pf);
+  ir_program_free(pt);
+  arena_free(arena);
+  diag_free(d);
+}
+
 /* rt_train_group against rt_train: three runs of jsc_tiny (learning rates and seeds apart)
  * as one group on the emulated device, and each alone: the same metrics.csv (timings aside)
  * and the same checkpoints, byte for byte. */
@@ -281,14 +293,7 @@ static void test_train_group_emulated(void **state) {
     }
     diag_free(&rd[i]);
   }
-  assert_int_equal(live_buffers, 0);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
-  ir_program_free(pf);
-  ir_program_free(pt);
-  arena_free(arena);
-  diag_free(&d);
+  finish_tiny(dir, arena, pf, pt, &d);
 }
 
 static Status journal_line(void *ud, const char *line, Diag *d) { return exp_journal_append(ud, line, d); }
@@ -340,14 +345,7 @@ static void test_sweep_group_emulated(void **state) {
   }
   exp_journal_close(j);
   exp_sweep_free(sw);
-  assert_int_equal(live_buffers, 0);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
-  ir_program_free(pf);
-  ir_program_free(pt);
-  arena_free(arena);
-  diag_free(&d);
+  finish_tiny(dir, arena, pf, pt, &d);
 }
 
 int main(void) {
