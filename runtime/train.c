@@ -801,9 +801,12 @@ static Status run_open(Run *r, Diag *d) {
   r->e.opt = &r->opt;
   /* The kernels before the data: compiling is the memory peak of LLVM's side, and once the
    * kernels exist LLVM's code can leave the resident set (cg_llvm_trim) before the data
-   * arrive.  A model the jit refuses leaves nothing behind either. */
+   * arrive.  A model the jit refuses leaves nothing behind either.  A run handed its data
+   * (a sweep's trial) shares the process with other runs, compiling or training on other
+   * threads: the process-wide trim is left to the process (malloc_trim is not safe
+   * beside other threads under every allocator). */
   if ((st = engine_open(&r->e, c->engine, d))) return st;
-  if (r->e.kind == RT_ENGINE_JIT) cg_llvm_trim();
+  if (r->e.kind == RT_ENGINE_JIT && !c->dataset) cg_llvm_trim();
   if ((st = load_data(&c->data, c->dataset, &r->own, &r->ds, c->log, d))) return st;
   if (r->ds->train.n < 1) return diag_error(d, (SrcLoc){0}, "the training split is empty");
   return r->rd.resume ? run_resume(r, d) : run_fresh(r, d);

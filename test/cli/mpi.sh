@@ -77,34 +77,41 @@ check one-rank grep -q '"ranks":1,' "$tmp/O/journal.jsonl"
 check one-rank-same-results same_results "$tmp/L" "$tmp/O"
 
 # ---- a worker rank killed in the middle of a trial; --resume under mpirun completes it ----
-rank_pid() { # rank_pid RANK: its process, a child of mpirun
+# Trials of many epochs, each a round trip to rank 0, so a begin line is seen while its trial
+# still runs however fast the machine; rank 0 is stopped once rank 2's begin is seen, so no
+# further line of that trial reaches the journal before rank 2 is killed.
+long=("${grid[@]}" --max-epochs 12)
+expect local-long 0 "4 trials: 4 ok" -- "${long[@]}" --out "$tmp/LK" --jobs 2
+rank_pid() { # rank_pid RANK: its process, a child of mpirun (none once the job has ended)
   local p
   for p in $(ps -o pid= --ppid $runner); do
     tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo "$p"
   done
 }
-"${mpi[@]}" "$jscc" "${grid[@]}" --out "$tmp/K" >/dev/null 2>&1 &
+killed=""
+"${mpi[@]}" "$jscc" "${long[@]}" --out "$tmp/K" >/dev/null 2>&1 &
 runner=$!
-for _ in $(seq 1 2000); do # a trial that rank 2 began and has not ended
+for _ in $(seq 1 4000); do # a trial that rank 2 began and has not ended
   kill -0 $runner 2>/dev/null || break
   for t in $(grep -o '"ev":"begin","trial":[0-9]*,"rank":2' "$tmp/K/journal.jsonl" 2>/dev/null | grep -o '[0-9]*,' | tr -d ,); do
-    r0=$(rank_pid 0)
+    r0=$(rank_pid 0); r2=$(rank_pid 2)
+    [ -n "$r0" ] && [ -n "$r2" ] || continue
     kill -STOP $r0 # rank 0 acknowledges no line: rank 2 cannot end the trial meanwhile
     if ! grep -q "\"ev\":\"end\",\"trial\":$t," "$tmp/K/journal.jsonl"; then
-      kill -9 $(rank_pid 2); kill -CONT $r0; break 2
+      kill -9 $r2; kill -CONT $r0; killed=$t; break 2
     fi
     kill -CONT $r0
   done
-  sleep 0.01
+  sleep 0.005
 done
 # Open MPI ends the job once a rank dies; should mpirun hang, it is killed with what is left
 timeout 30 tail --pid=$runner -f /dev/null || kill -9 $runner $(ps -o pid= --ppid $runner)
 wait $runner 2>/dev/null
-check killed-midway bash -c "grep -q '\"ev\":\"begin\",\"trial\":${t:-x},\"rank\":2' '$tmp/K/journal.jsonl' &&
-  ! grep -q '\"ev\":\"end\",\"trial\":${t:-x},' '$tmp/K/journal.jsonl'"
+check killed-midway bash -c "[ -n '$killed' ] && grep -q '\"ev\":\"begin\",\"trial\":$killed,\"rank\":2' '$tmp/K/journal.jsonl' &&
+  ! grep -q '\"ev\":\"end\",\"trial\":$killed,' '$tmp/K/journal.jsonl'"
 under_mpi resume 0 "4 trials: 4 ok" -- sweep --resume "$tmp/K"
-check resume-same-results same_results "$tmp/L" "$tmp/K"
-check resume-same-metrics same_metrics "$tmp/L" "$tmp/K"
+check resume-same-results same_results "$tmp/LK" "$tmp/K"
+check resume-same-metrics same_metrics "$tmp/LK" "$tmp/K"
 
 # ---- rank 0 fails before the sweep begins: every rank stops ----
 under_mpi exists 1 "holds a sweep already" -- "${grid[@]}" --out "$tmp/M"
