@@ -1,0 +1,72 @@
+/* hw/hw.h — the hardware layer's table of contents: the designs codegen/hdl.h renders, run
+ * through the open tools (Verilator, Icarus Verilog, yosys, nextpnr-ice40, the C compiler).
+ * Above the runtime (verification compares with its integer executor), below the tools.
+ * Every tool is an external program found when jscc was configured (meson option
+ * `hdl_tools`) or on PATH; a missing one is reported as such, never as a failure of the
+ * design. */
+#ifndef JSCC_HW_H
+#define JSCC_HW_H
+
+#include "hdl.h"
+#include "runtime.h"
+
+/* ==== proc.c: running external programs ==== */
+
+typedef enum HwTool {
+  HW_VERILATOR, HW_IVERILOG, HW_VVP, HW_YOSYS, HW_NEXTPNR_ICE40, HW_CC, HW_NTOOLS
+} HwTool;
+const char *hw_tool_name(HwTool t);  /* "verilator", "iverilog", ... */
+/* The program's path: the one found at configure time if it still exists, else the first
+ * on PATH; NULL when neither. */
+const char *hw_tool_path(HwTool t);
+/* Runs argv (argv[0] a path; NULL-terminated) in directory dir, its stdout and stderr
+ * appended to the file `log`, for at most timeout_s seconds (0: no limit).  *rc receives its
+ * exit status.  An error (with the log's path): it could not start, a signal killed it, or
+ * the time ran out (it is then killed with its children). */
+Status hw_run(const char *const *argv, const char *dir, const char *log, int timeout_s, int *rc, Diag *d);
+
+/* ==== verify.c: bit for bit against the integer executor ==== */
+
+typedef enum HwSim { HW_SIM_VERILATOR, HW_SIM_ICARUS, HW_SIM_C } HwSim;
+typedef struct HwVerifyResult {
+  HwSim sim;
+  bool ran;           /* false: the tool is not installed (why says so) */
+  bool agree;         /* every output vector equal */
+  int64_t samples;    /* compared */
+  int64_t mismatches; /* samples whose output differs */
+  char why[512];      /* not ran: what is missing; a mismatch: the first one, with its sample,
+                         layer and element and both codes */
+  double seconds;     /* building and running */
+} HwVerifyResult;
+/* Runs the design h of program p (or, for HW_SIM_C, the C unit in DIR/PREFIX.c) on the n rows
+ * of x in the working directory dir and compares every output with rt_int_run's; on a
+ * mismatch, reruns the first mismatching sample with its trace to name the first layer and
+ * element that differ. */
+Status hw_verify(const IntProg *p, const CgHwDesign *h, HwSim sim, const char *dir, const float *x, int64_t n,
+                 HwVerifyResult *r, Diag *d);
+
+/* ==== synth.c: yosys and nextpnr ==== */
+
+typedef enum HwFamily { HW_XILINX, HW_ICE40 } HwFamily;
+typedef struct HwCounts {
+  int64_t lut, ff, dsp, carry; /* LUTs (any size), flip-flops, DSP blocks, carry cells
+                                  (CARRY4/CARRY8 on Xilinx, SB_CARRY on iCE40) */
+} HwCounts;
+typedef struct HwSynthResult {
+  HwFamily family;
+  HwCounts total;
+  HwCounts *layer;    /* [nlayers] per layer module (CgHwDesign.layers order) */
+  int nlayers;
+  HwCounts estimate;  /* cg_hw_estimate's totals, for comparison */
+  char part[32];      /* iCE40: the part placed on ("hx8k-ct256"), "" when none fits */
+  double fmax_mhz;    /* iCE40: nextpnr's Fmax; 0 when not placed */
+  double latency_ns;  /* latency cycles / Fmax; 0 when not placed */
+  double seconds;     /* yosys and nextpnr */
+} HwSynthResult;
+/* Synthesizes h (DIR/TOP.v, written by the caller) with yosys' synth_xilinx or synth_ice40,
+ * keeping the layer modules apart, and for iCE40 places and routes it with nextpnr-ice40 on
+ * the smallest part it fits.  Logs and scripts stay in dir. */
+Status hw_synth(const CgHwDesign *h, HwFamily fam, const char *dir, int timeout_s, HwSynthResult *r, Diag *d);
+void hw_synth_free(HwSynthResult *r);
+
+#endif
