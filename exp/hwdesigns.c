@@ -309,13 +309,14 @@ static void hw_res_cells(StrBuf *sb, const ExpHwDesign *h, ExpHwFamily f) {
   for (int k = 0; k < 4; k++) sb_printf(sb, "%s%llu</td>", td, (unsigned long long)v[k]);
 }
 
-/* A number to `prec` places, empty when none. */
-static void hw_num_cell(StrBuf *sb, double v, int prec) {
-  if (isnan(v)) sb_puts(sb, "<td></td>");
+/* A number to `prec` places, empty when none (NAN; or 0 when `positive`: hw_synth's "not
+ * placed"). */
+static void hw_num_cell(StrBuf *sb, double v, int prec, bool positive) {
+  if (isnan(v) || (positive && v <= 0)) sb_puts(sb, "<td></td>");
   else sb_printf(sb, "<td>%.*f</td>", prec, v);
 }
 
-/* "agree, 2000 samples", "differs: 3 of 2000 samples", "not run: why". */
+/* "agree, 2000 samples", "differs: 3 of 2000 samples (why)", "not run: why". */
 static void hw_verify_cell(StrBuf *sb, const ExpHwDesign *h, const char *sim) {
   const ExpHwVerify *v = NULL;
   for (int k = 0; k < h->nverify && !v; k++)
@@ -325,8 +326,8 @@ static void hw_verify_cell(StrBuf *sb, const ExpHwDesign *h, const char *sim) {
     sb_printf(sb, "<td class=\"l failed\">differs: %llu of %llu samples", (unsigned long long)v->mismatches,
               (unsigned long long)v->samples);
   else sb_puts(sb, "<td class=\"l pending\">not run");
-  if (v && !v->ran && v->why[0]) sb_puts(sb, ": "), sb_put_html(sb, v->why);
-  sb_puts(sb, "</td>");
+  if (v && !(v->ran && v->agree) && v->why[0]) sb_puts(sb, v->ran ? " (" : ": "), sb_put_html(sb, v->why);
+  sb_puts(sb, v && v->ran && !v->agree && v->why[0] ? ")</td>" : "</td>");
 }
 
 static void hw_row(StrBuf *sb, const ExpHwDesign *h, const char *const *sims, int ns) {
@@ -337,13 +338,13 @@ static void hw_row(StrBuf *sb, const ExpHwDesign *h, const char *const *sims, in
   sb_puts(sb, "</td><td class=\"l\">");
   sb_put_html(sb, h->top);
   sb_puts(sb, "</td>");
-  hw_num_cell(sb, h->test_accuracy, 4);
+  hw_num_cell(sb, h->test_accuracy, 4, false);
   if (h->has_design) sb_printf(sb, "<td>%llu</td>", (unsigned long long)h->latency_cycles);
   else sb_puts(sb, "<td>C only</td>");
   for (int f = 0; f < EXP_HW_NFAMILIES; f++) hw_res_cells(sb, h, (ExpHwFamily)f);
   sb_puts(sb, "<td class=\"l\">"), sb_put_html(sb, h->synth[EXP_HW_ICE40].part), sb_puts(sb, "</td>");
-  hw_num_cell(sb, h->synth[EXP_HW_ICE40].fmax_mhz, 1);
-  hw_num_cell(sb, h->synth[EXP_HW_ICE40].latency_ns, 1);
+  hw_num_cell(sb, h->synth[EXP_HW_ICE40].fmax_mhz, 1, true);
+  hw_num_cell(sb, h->synth[EXP_HW_ICE40].latency_ns, 1, true);
   for (int j = 0; j < (ns ? ns : 1); j++) hw_verify_cell(sb, h, ns ? sims[j] : NULL);
   sb_puts(sb, "</tr>\n");
 }

@@ -150,15 +150,23 @@ static void test_read_minimal(void **state) {
   char *dir = scratch("emit/c_only"), p[600];
   snprintf(p, sizeof p, "%s/emit.json", dir);
   write_all(p, "{\"model\": \"M\", \"top\": \"t\", \"test_accuracy\": null, \"future\": {\"x\": [1, {}]},\n"
-               " \"synth\": {\"ice40\": {\"total\": {\"lut\": 5, \"ff\": 0, \"dsp\": 0, \"carry\": 1}, \"fmax_mhz\": null},"
+               " \"synth\": {\"ice40\": {\"total\": {\"lut\": 5, \"ff\": 0, \"dsp\": 0, \"carry\": 1}, \"fmax_mhz\": 0, \"latency_ns\": 0},"
                " \"lattice\": 3}}\n");
   const char *dirs[] = {dir};
   ExpStudy *s = load(dirs, 1);
   const ExpHwDesign *h = &s->designs[0];
   assert_true(isnan(h->test_accuracy));
   assert_string_equal(h->checkpoint, "");
-  assert_true(h->synth[EXP_HW_ICE40].ran && isnan(h->synth[EXP_HW_ICE40].fmax_mhz) && isnan(h->synth[EXP_HW_ICE40].seconds));
+  assert_true(h->synth[EXP_HW_ICE40].ran && h->synth[EXP_HW_ICE40].fmax_mhz == 0 && isnan(h->synth[EXP_HW_ICE40].seconds));
   assert_false(h->synth[EXP_HW_XILINX].ran);
+  /* no design: "C only"; Fmax 0 (not placed) and no test accuracy: empty cells */
+  StrBuf sb;
+  sb_init(&sb);
+  exp_hw_table_html(&sb, s->designs, 1);
+  assert_non_null(strstr(sb_str(&sb), "<td></td><td>C only</td>"));
+  assert_non_null(strstr(sb_str(&sb), "<td>5</td><td>0</td><td>0</td><td>1</td><td class=\"l\"></td><td></td><td></td>"));
+  assert_non_null(strstr(sb_str(&sb), "<th class=\"l\" rowspan=\"2\">verification</th>"));
+  sb_free(&sb);
   exp_study_free(s);
   scratch_free(dir);
 }
@@ -182,7 +190,7 @@ static void test_golden_page(void **state) {
   assert_non_null(strstr(page, "<td class=\"est\">~21400</td>"));
   assert_non_null(strstr(page, "<td>C only</td>"));
   assert_non_null(strstr(page, "<td class=\"l ok\">agree, 2000 samples</td>"));
-  assert_non_null(strstr(page, "<td class=\"l failed\">differs: 7 of 2000 samples</td>"));
+  assert_non_null(strstr(page, "<td class=\"l failed\">differs: 7 of 2000 samples (first at sample 12: layer seq_blocks_4, element 3: 41 against 40)</td>"));
   assert_non_null(strstr(page, "<td class=\"l pending\">not run: iverilog not found</td>"));
   assert_non_null(strstr(page, "<td class=\"l\">hx8k-ct256</td><td>61.3</td><td>16.3</td>"));
   assert_non_null(strstr(page, "id=\"fig-acc_luts\""));
