@@ -261,6 +261,72 @@ typedef struct ExpTbHook {
   void *next_ud;
 } ExpTbHook;
 Status exp_tb_hook(void *ud, const RtEpochInfo *e, Diag *d);
+/* ==== hwdesigns.c: the emit directories of jscc emit (emit.json) ====
+ * What a report shows of a hardware design: its accuracy, latency, resources per FPGA family
+ * (yosys's counts, or jscc's estimate where synthesis did not run) and verification. */
+
+typedef enum ExpHwFamily { EXP_HW_XILINX, EXP_HW_ICE40, EXP_HW_NFAMILIES } ExpHwFamily;
+const char *exp_hw_family_key(ExpHwFamily f);  /* "xilinx", "ice40": emit.json's spelling */
+const char *exp_hw_family_name(ExpHwFamily f); /* "Xilinx", "iCE40": the page's */
+
+/* Resource counts of a design (a "total" or an "estimate_<family>" object). */
+typedef struct ExpHwRes {
+  bool have;             /* whether emit.json gave them (else the counts are 0) */
+  uint64_t lut;          /* look-up tables */
+  uint64_t ff;           /* flip-flops */
+  uint64_t dsp;          /* DSP blocks */
+  uint64_t carry;        /* carry cells (CARRY4/8, SB_CARRY) */
+} ExpHwRes;
+
+/* One family's synthesis ("synth"."xilinx" or "ice40"). */
+typedef struct ExpHwSynth {
+  bool ran;              /* whether emit.json has it (else every field below is empty) */
+  ExpHwRes total;        /* yosys's counts for the whole design */
+  const char *part;      /* the place-and-route part ("" when none) */
+  double fmax_mhz;       /* nextpnr's maximum frequency; NAN: null (not placed) */
+  double latency_ns;     /* latency_cycles / fmax; NAN: null */
+  double seconds;        /* how long synthesis took; NAN when absent */
+} ExpHwSynth;
+
+/* One simulator's check of the design against the C reference ("verify"[i]). */
+typedef struct ExpHwVerify {
+  const char *sim;       /* "verilator", "iverilog", ... */
+  bool ran;              /* false: the simulator was not run (why says why) */
+  bool agree;            /* every sample's outputs matched */
+  uint64_t samples;      /* samples compared */
+  uint64_t mismatches;   /* samples whose outputs differed */
+  const char *why;       /* why it did not run ("" when it ran) */
+} ExpHwVerify;
+
+/* One emit directory. */
+typedef struct ExpHwDesign {
+  const char *dir;       /* the directory, as given */
+  const char *model;     /* the model's name */
+  const char *top;       /* the top module's name */
+  const char *checkpoint;  /* the weights it was emitted from ("" when absent) */
+  double test_accuracy;  /* on the test split; NAN: null or absent */
+  bool has_design;       /* "design" present (absent for a C-only emit) */
+  uint64_t latency_cycles; /* clock cycles from input to output (design only) */
+  int nlayers;           /* design.layers' length */
+  ExpHwRes estimate[EXP_HW_NFAMILIES]; /* jscc's estimate of the whole design, per family */
+  ExpHwSynth synth[EXP_HW_NFAMILIES];  /* yosys (and nextpnr) per family */
+  int nverify;
+  ExpHwVerify *verify;   /* [nverify] in emit.json's order */
+} ExpHwDesign;
+
+bool exp_hw_is_emit_dir(const char *dir); /* whether DIR holds an emit.json */
+/* DIR/emit.json into *out (strings owned by a).  Errors name the file, line, column and the
+ * field ("'design.latency_cycles': expected a non-negative integer"); optional parts that are
+ * absent ("design", "synth", "verify", a family) are left empty, unknown keys ignored. */
+Status exp_hw_read(Arena *a, const char *dir, ExpHwDesign *out, Diag *d);
+/* The LUT count the report plots for a design: yosys's synth_xilinx total, else the Xilinx
+ * estimate (*estimated set); false when it has neither. */
+bool exp_hw_luts(const ExpHwDesign *h, double *luts, bool *estimated);
+/* The designs' table: directory, model, top, test accuracy, latency, each family's LUT, FF,
+ * DSP and carry (synthesis's, else the estimate: class "est", marked ~), the iCE40 part,
+ * Fmax and latency in ns, and one column per simulator (agree / differs / not run). */
+void exp_hw_table_html(StrBuf *sb, const ExpHwDesign *h, int n);
+
 /* ==== report.c: run and sweep directories read into an ExpStudy; report.html ====
  * A study is what one report shows: the trials of a sweep directory (sweep.json, results.csv
  * and each trial's metrics.csv), or one trial per run directory given (manifest.json,
@@ -346,10 +412,13 @@ typedef struct ExpStudy {
   int npoints;
   ExpPoint *points;      /* [npoints] */
   ExpSweep *sweep_def;   /* a sweep directory's sweep.json, which the fields above borrow from */
+  int ndesigns;
+  ExpHwDesign *designs;  /* [ndesigns] the emit directories given, in argument order */
 } ExpStudy;
 
-/* One sweep directory, or one or more run directories.  Input errors name the file, line
- * and field; nothing is written. */
+/* One sweep directory, or one or more run directories, and any number of emit directories
+ * (emit.json) beside them; or emit directories alone (no trials: s->dir is the first).
+ * Input errors name the file, line and field; nothing is written. */
 Status exp_study_load(const char *const *dirs, int ndirs, ExpStudy **out, Diag *d);
 void exp_study_free(ExpStudy *s);
 int exp_axis_find(const ExpStudy *s, const char *name); /* -1 when absent */
@@ -369,17 +438,20 @@ typedef struct ExpFigure {
   const char *title;     /* the heading above it */
   const char *caption;   /* what it shows and for which slice of the other axes */
   const char *svg;       /* the SVG bytes, inlined into the page */
-  size_t svg_len;
+  size_t svg_len;        /* bytes in svg */
+  bool hw;               /* a hardware designs figure: shown in that section, not under Figures */
 } ExpFigure;
 
 typedef struct ExpReportOpts {
-  const char *out;       /* the output directory; NULL: the sweep, or the first run directory */
+  const char *out;       /* the output directory; NULL: the first directory given */
   ExpCol metric;         /* the ranking (default final_val_acc) */
   bool no_figures;       /* tables only (as in a build without PLplot) */
 } ExpReportOpts;
 void exp_report_opts_default(ExpReportOpts *o);
 /* The page: header, ranked results, seed summary, figures (nfigs may be 0: `note` says why),
- * commands.  Deterministic: no times, no absolute paths beyond those given. */
+ * the hardware designs (table, and the figures marked hw), commands; with designs alone,
+ * the header and the hardware designs only.  Deterministic: no times, no absolute paths
+ * beyond those given. */
 void exp_report_html(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o, const ExpFigure *figs,
                      int nfigs, const char *note);
 /* Load, draw the figures (OUT/figures/), write OUT/report.html atomically. */
@@ -390,8 +462,9 @@ Status exp_report(const char *const *dirs, int ndirs, const ExpReportOpts *o, Di
  * page, so the bytes depend only on the study.  PLplot keeps global state and is not
  * thread-safe: calls are serialized by a lock inside plot.c. */
 bool exp_plot_available(void); /* false in a build without PLplot */
-/* The figures the study's axes allow (a figure whose axes are not swept is left out), into
- * *figs (owned by s->arena); `best` picks the slice of the axes a figure does not show. */
+/* The figures the study's axes allow (a figure whose axes are not swept is left out), then
+ * acc_luts (test accuracy against LUTs, hw) when a design has both, into *figs (owned by
+ * s->arena); `best` picks the slice of the axes a figure does not show. */
 Status exp_plot_figures(const ExpStudy *s, int best, const char *figdir, ExpFigure **figs, int *nfigs,
                         Diag *d);
 

@@ -40,6 +40,9 @@ typedef struct Plot {
   bool logx;             /* x is drawn as log10(x), ticked at each x */
   bool epochs;           /* x counts epochs: whole-number ticks */
   bool yzero;            /* the y axis starts at 0 (times: differences are read as ratios) */
+  bool decades;          /* with logx: the axis spans whole decades, ticked by PLplot (10^n) */
+  bool points;           /* each line a lone point, labelled beside it (no legend) */
+  bool hw;               /* a hardware designs figure (ExpFigure.hw) */
   int nlines;
   Line *lines;           /* [nlines] */
   const char *legend_note; /* a last legend line ("solid: train, dashed: val"), or NULL */
@@ -295,6 +298,47 @@ static void plot_heatmap(Pb *b, Plot *pl, int ax, int ay) {
   }
 }
 
+/* A design's label: its directory's last component ("(estimate)" when its LUTs are). */
+static const char *design_label(Pb *b, const ExpHwDesign *h, bool est) {
+  const char *dir = h->dir, *base;
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  for (base = dir + n; base > dir && base[-1] != '/'; base--) {}
+  if (base == dir + n) base = dir; /* "/" itself */
+  return pl_text(b, arena_printf(b->s->arena, "%.*s%s", (int)(dir + n - base), base, est ? " (estimate)" : ""));
+}
+
+static void acc_luts_caption(Pb *b, Plot *pl, int nest, int left) {
+  Arena *a = b->s->arena;
+  const char *est = nest ? " Designs marked (estimate) were not synthesized for Xilinx: their LUTs are jscc's estimate." : "";
+  const char *out = left ? arena_printf(a, " %d design%s without a test accuracy or a LUT count %s left out.", left,
+                                        left > 1 ? "s" : "", left > 1 ? "are" : "is") : "";
+  if (!out) b->oom = true, out = "";
+  pl->caption = arena_printf(a, "One point per design, labelled by its directory: test accuracy against the LUTs "
+                             "yosys synth_xilinx counted.%s%s", est, out);
+}
+
+/* Test accuracy against LUTs, one labelled point per design that has both. */
+static void plot_acc_luts(Pb *b, Plot *pl) {
+  const ExpStudy *s = b->s;
+  int nest = 0, left = 0;
+  *pl = (Plot){.name = "acc_luts", .title = "Accuracy against LUTs", .logx = true, .decades = true, .points = true,
+               .hw = true, .xlabel = "LUTs (yosys synth_xilinx, log scale)", .ylabel = "test accuracy (fraction of jets)"};
+  if (!(pl->lines = pb_alloc(b, (s->ndesigns + 1) * sizeof *pl->lines))) return;
+  for (int i = 0; i < s->ndesigns; i++) {
+    const ExpHwDesign *h = &s->designs[i];
+    double luts;
+    bool est;
+    Line *l = &pl->lines[pl->nlines];
+    if (isnan(h->test_accuracy) || !exp_hw_luts(h, &luts, &est) || luts <= 0) { left++; continue; }
+    if (!(l->x = pb_alloc(b, sizeof *l->x)) || !(l->y = pb_alloc(b, sizeof *l->y))) return;
+    *l->x = luts, *l->y = h->test_accuracy, l->n = 1, l->style = 1, l->color = color_of(pl->nlines);
+    l->label = design_label(b, h, est);
+    nest += est, pl->nlines++;
+  }
+  acc_luts_caption(b, pl, nest, left);
+}
+
 /* The two axes of the heat map: batch size by learning rate when both are swept, else the
  * first two swept axes; false when fewer than two are. */
 static bool heatmap_axes(const ExpStudy *s, int *ax, int *ay) {
@@ -339,6 +383,10 @@ static void line_range(const Plot *p, double *x0, double *x1, double *y0, double
   *x0 -= (p->epochs ? 0.02 : 0.05) * dx, *x1 += (p->epochs ? 0.02 : 0.05) * dx;
   if (p->yzero) *y0 = 0, dy = *y1 > 0 ? *y1 : 1;
   *y0 -= p->yzero ? 0 : 0.05 * dy, *y1 += 0.05 * dy;
+  if (!p->decades) return;
+  /* the data's own range out to whole decades, with room for a point that sits on one */
+  *x0 = floor(*x0 + 0.05 * dx - 1e-6), *x1 = ceil(*x1 - 0.05 * dx + 1e-6);
+  if (*x1 <= *x0) *x1 = *x0 + 1;
 }
 
 /* The log x axis ticked at each batch size of the first line (the data's own values). */
@@ -373,17 +421,23 @@ static void draw_legend(const Plot *p) {
            lw, NULL, NULL, NULL, NULL);
 }
 
+/* A lone point's label: right of it in the left half of the plot, else left of it. */
+static void point_label_text(double x, double y, double x0, double x1, const char *label) {
+  bool left = x > (x0 + x1) / 2;
+  plptex(x + (left ? -0.015 : 0.015) * (x1 - x0), y, 1, 0, left ? 1 : 0, label);
+}
+
 static void draw_lines(const Plot *p) {
   double x0, x1, y0, y1;
   line_range(p, &x0, &x1, &y0, &y1);
-  plvpor(0.10, 0.66, 0.12, 0.90);
+  plvpor(0.10, p->points ? 0.86 : 0.66, 0.12, 0.90);
   plwind(x0, x1, y0, y1);
   double xtick = p->epochs && x1 - x0 <= 16 ? 1 : 0;
   plcol0(2);
-  plbox(p->logx ? "" : "g", xtick, 0, "g", 0, 0);
+  plbox(p->decades ? "gl" : p->logx ? "" : "g", xtick, 0, "g", 0, 0);
   plcol0(1);
-  plbox(p->logx ? "bc" : "bcnst", xtick, 0, "bcnstv", 0, 0);
-  if (p->logx) log_ticks(p, x0, x1);
+  plbox(p->decades ? "bcnstl" : p->logx ? "bc" : "bcnst", xtick, 0, "bcnstv", 0, 0);
+  if (p->logx && !p->decades) log_ticks(p, x0, x1);
   plmtex("b", 3.2, 0.5, 0.5, p->xlabel);
   plmtex("l", 5.0, 0.5, 0.5, p->ylabel);
   plmtex("t", 1.5, 0.5, 0.5, p->title);
@@ -394,12 +448,16 @@ static void draw_lines(const Plot *p) {
       for (int k = 0; k < l->n; k++) x[k] = log10(l->x[k]);
     if (!x) continue; /* out of memory: the line is left out, the figure still drawn */
     plcol0(l->color), pllsty(l->style), plwidth(2);
-    plline(l->n, x, l->y);
+    if (l->n > 1) plline(l->n, x, l->y);
+    plssym(0, p->points ? 2.5 : 1);
     if (l->n <= 12) plpoin(l->n, x, l->y, 17);
+    plssym(0, 1);
+    plcol0(1);
+    if (p->points && l->n > 0) point_label_text(x[l->n - 1], l->y[l->n - 1], x0, x1, l->label);
     if (x != l->x) ir_free(x);
   }
   pllsty(1), plwidth(1), plcol0(1);
-  draw_legend(p);
+  if (!p->points) draw_legend(p);
 }
 
 static void heat_cell(const Plot *p, int i, int j, double z0, double z1) {
@@ -513,7 +571,8 @@ static Status emit(const Plot *p, const char *figdir, ExpFigure *f, Arena *a, Di
   if (!st && !path) st = diag_oom(d);
   if (!st) st = diag_read_file(a, path, &src, d);
   if (st) return st;
-  *f = (ExpFigure){.name = p->name, .title = p->title, .caption = p->caption, .svg = src->text, .svg_len = src->len};
+  *f = (ExpFigure){.name = p->name, .title = p->title, .caption = p->caption, .svg = src->text, .svg_len = src->len,
+                   .hw = p->hw};
   return JS_OK;
 }
 
@@ -529,6 +588,7 @@ static int build_plots(Pb *b, Plot *pl) {
   else plot_accuracy(b, &pl[n++]);
   if (heatmap_axes(s, &ax, &ay)) plot_heatmap(b, &pl[n++], ax, ay);
   plot_loss(b, &pl[n++]);
+  if (s->ndesigns) plot_acc_luts(b, &pl[n++]);
   return n;
 }
 

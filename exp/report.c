@@ -1,9 +1,10 @@
-/* exp/report.c — `jscc report`: a sweep directory or run directories read into an ExpStudy,
- * and report.html written from it (spec/sweep.md §5).
+/* exp/report.c — `jscc report`: a sweep directory or run directories (and emit directories)
+ * read into an ExpStudy, and report.html written from it (spec/sweep.md §5).
  *
  * The report is rebuilt after every finished trial of a sweep, so it reads only what is
  * cheap: sweep.json, results.csv and each trial's metrics.csv (plus one manifest.json for the
- * data's description).  Everything the study owns lives in one arena.  Input errors name the
+ * data's description), and each emit directory's emit.json (exp/hwdesigns.c), shown in
+ * their own section.  Everything the study owns lives in one arena.  Input errors name the
  * file, line and column (the Diag prints the line); the page is written only when the whole
  * study was read, and atomically (sb_write_file), so a reader never sees half a report. */
 #include <errno.h>
@@ -572,33 +573,65 @@ static bool is_dir(const char *p) {
   return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Every argument is a directory; a sweep comes alone; anything else is a run directory. */
+/* Every argument is a directory; a sweep comes alone (but for emit directories); anything
+ * else is a run directory.  dirs[] here are the arguments that are not emit directories. */
 static Status check_dirs(ExpStudy *s, const char *const *dirs, int ndirs, Diag *d) {
-  if (ndirs < 1) return diag_error(d, (SrcLoc){0}, "no directory to report on");
   for (int i = 0; i < ndirs; i++) {
     bool sweep = file_exists(dirs[i], "sweep.json", s->arena);
-    if (!is_dir(dirs[i])) return diag_error(d, (SrcLoc){0}, "'%s': not a directory", dirs[i]);
-    if (sweep && ndirs > 1) return diag_error(d, (SrcLoc){0}, "'%s' is a sweep: report on it alone", dirs[i]);
+    if (sweep && ndirs > 1)
+      return diag_error(d, (SrcLoc){0}, "'%s' is a sweep: report on it alone (or with emit directories)", dirs[i]);
     if (!sweep && !file_exists(dirs[i], "metrics.csv", s->arena) && !file_exists(dirs[i], "manifest.json", s->arena))
       return diag_error(d, (SrcLoc){0},
-                        "'%s' is neither a sweep (sweep.json) nor a run directory (metrics.csv, manifest.json)",
-                        dirs[i]);
+                        "'%s' is neither a sweep (sweep.json) nor a run directory (metrics.csv, manifest.json) nor "
+                        "an emit directory (emit.json)", dirs[i]);
     s->sweep = sweep;
   }
   return JS_OK;
 }
 
+/* The emit directories among dirs read into s->designs (in order), the others into
+ * train[*ntrain]; every argument must be a directory. */
+static Status split_dirs(ExpStudy *s, const char *const *dirs, int ndirs, const char **train, int *ntrain, Diag *d) {
+  if (!(s->designs = arena_alloc(s->arena, (size_t)(ndirs + 1) * sizeof *s->designs))) return diag_oom(d);
+  *ntrain = 0;
+  for (int i = 0; i < ndirs; i++)
+    if (!is_dir(dirs[i])) return diag_error(d, (SrcLoc){0}, "'%s': not a directory", dirs[i]);
+  for (int i = 0; i < ndirs; i++) {
+    if (!exp_hw_is_emit_dir(dirs[i])) {
+      train[(*ntrain)++] = dirs[i];
+      continue;
+    }
+    Status st = exp_hw_read(s->arena, dirs[i], &s->designs[s->ndesigns], d);
+    if (st) return st;
+    s->ndesigns++;
+  }
+  return JS_OK;
+}
+
+/* The sweep or run directories (if any) and the emit directories. */
+static Status load_dirs(Rd *r, const char *const *dirs, int ndirs) {
+  ExpStudy *s = r->s;
+  const char **train = arena_alloc(s->arena, (size_t)(ndirs + 1) * sizeof *train);
+  int ntrain;
+  if (!train) return diag_oom(r->d);
+  Status st = split_dirs(s, dirs, ndirs, train, &ntrain, r->d);
+  if (!st) st = check_dirs(s, train, ntrain, r->d);
+  if (st || ntrain == 0) return st;
+  s->dir = train[0];
+  return s->sweep ? load_sweep(r) : load_runs(r, train, ntrain);
+}
+
 Status exp_study_load(const char *const *dirs, int ndirs, ExpStudy **out, Diag *d) {
   *out = NULL;
+  if (ndirs < 1) return diag_error(d, (SrcLoc){0}, "no directory to report on");
   Arena *a = arena_new();
   ExpStudy *s = a ? arena_alloc(a, sizeof *s) : NULL;
   if (!s) return arena_free(a), diag_oom(d);
   s->arena = a;
   s->seed_axis = -1;
-  s->dir = ndirs > 0 ? dirs[0] : ".";
+  s->dir = dirs[0];
   Rd r = {s, d, NULL};
-  Status st = check_dirs(s, dirs, ndirs, d);
-  if (!st) st = s->sweep ? load_sweep(&r) : load_runs(&r, dirs, ndirs);
+  Status st = load_dirs(&r, dirs, ndirs);
   if (!st) st = make_points(s, d);
   if (st) return exp_study_free(s), st;
   *out = s;
@@ -766,10 +799,10 @@ static const char page_style[] =
     "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em;border-bottom:1px solid #ccc}\n"
     "table{border-collapse:collapse;margin:.5em 0}\n"
     "th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right;white-space:nowrap}\n"
-    "table.results,table.seeds{font-size:.9em}div.wide{overflow-x:auto}\n"
+    "table.results,table.seeds,table.hw{font-size:.9em}div.wide{overflow-x:auto}th[colspan]{text-align:center}\n"
     "th{background:#f0f0f0;white-space:normal}.l{text-align:left}table.meta th{text-align:left}\n"
     "tr.best td{background:#fff2a8;font-weight:bold}\n"
-    "td.diverged,td.failed{color:#b00000}td.pending,td.running{color:#777}\n"
+    "td.diverged,td.failed{color:#b00000}td.pending,td.running{color:#777}td.est{font-style:italic;color:#555}\n"
     "figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top;width:560px}\n"
     "figure img{width:560px;height:392px;border:1px solid #ddd}\n"
     "figcaption{font-size:.9em}code{font-size:.9em}\n"
@@ -844,6 +877,9 @@ static void html_header(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o) {
   }
   html_meta_row(sb, "data", s->data ? s->data : "unknown (no manifest.json yet)", false);
   html_count_row(sb, s);
+  if (s->ndesigns)
+    sb_printf(sb, "<tr><th>designs</th><td class=\"l\">%d (<a href=\"#hardware\">hardware designs</a>)</td></tr>\n",
+              s->ndesigns);
   sb_printf(sb, "<tr><th>ranked by</th><td class=\"l\">%s (%s is better)</td></tr>\n</table>\n",
             exp_col_name(o->metric), exp_col_higher_better(o->metric) ? "higher" : "lower");
 }
@@ -980,22 +1016,51 @@ static void html_seeds(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o) {
   ir_free(order);
 }
 
+static void html_figure(StrBuf *sb, const ExpFigure *f) {
+  sb_printf(sb, "<figure id=\"fig-%s\"><img alt=\"", f->name);
+  sb_put_html(sb, f->title);
+  sb_puts(sb, "\" src=\"data:image/svg+xml;base64,");
+  base64(sb, (const unsigned char *)f->svg, f->svg_len);
+  sb_puts(sb, "\">\n<figcaption><b>");
+  sb_put_html(sb, f->title);
+  sb_puts(sb, ".</b> ");
+  sb_put_html(sb, f->caption);
+  sb_printf(sb, " (<a href=\"figures/%s.svg\">SVG</a>, <a href=\"figures/%s.png\">PNG</a>)</figcaption></figure>\n",
+            f->name, f->name);
+}
+
+/* The training figures (those not marked hw). */
 static void html_figures(StrBuf *sb, const ExpFigure *figs, int nfigs, const char *note) {
   sb_puts(sb, "<h2 id=\"figures\">Figures</h2>\n");
   if (note) sb_puts(sb, "<p class=\"note\">"), sb_put_html(sb, note), sb_puts(sb, "</p>\n");
-  for (int i = 0; i < nfigs; i++) {
-    const ExpFigure *f = &figs[i];
-    sb_printf(sb, "<figure id=\"fig-%s\"><img alt=\"", f->name);
-    sb_put_html(sb, f->title);
-    sb_puts(sb, "\" src=\"data:image/svg+xml;base64,");
-    base64(sb, (const unsigned char *)f->svg, f->svg_len);
-    sb_puts(sb, "\">\n<figcaption><b>");
-    sb_put_html(sb, f->title);
-    sb_puts(sb, ".</b> ");
-    sb_put_html(sb, f->caption);
-    sb_printf(sb, " (<a href=\"figures/%s.svg\">SVG</a>, <a href=\"figures/%s.png\">PNG</a>)</figcaption></figure>\n",
-              f->name, f->name);
+  for (int i = 0; i < nfigs; i++)
+    if (!figs[i].hw) html_figure(sb, &figs[i]);
+}
+
+/* Whether any design has what the accuracy-against-LUTs figure needs. */
+static bool hw_plottable(const ExpStudy *s) {
+  for (int i = 0; i < s->ndesigns; i++) {
+    double luts;
+    bool est;
+    if (!isnan(s->designs[i].test_accuracy) && exp_hw_luts(&s->designs[i], &luts, &est) && luts > 0) return true;
   }
+  return false;
+}
+
+/* The emit directories: their table, then the figures marked hw (or why there are none). */
+static void html_hardware(StrBuf *sb, const ExpStudy *s, const ExpFigure *figs, int nfigs, const char *note) {
+  int drawn = 0;
+  sb_puts(sb, "<h2 id=\"hardware\">Hardware designs</h2>\n<p>One row per emit directory (<code>emit.json</code> of "
+              "<code>jscc emit</code>). LUT, FF, DSP and carry are yosys&#39;s counts (<code>synth_xilinx</code>, "
+              "<code>synth_ice40</code>); where synthesis did not run for a family, jscc&#39;s own estimate is shown "
+              "instead, in italics and marked ~. Fmax and latency (ns) come from nextpnr-ice40. Verification: each "
+              "simulator&#39;s outputs against the C reference on the test rows.</p>\n");
+  exp_hw_table_html(sb, s->designs, s->ndesigns);
+  for (int i = 0; i < nfigs; i++)
+    if (figs[i].hw) html_figure(sb, &figs[i]), drawn++;
+  if (drawn) return;
+  if (!hw_plottable(s)) note = "No figure: no design has both a test accuracy and a LUT count.";
+  if (note) sb_puts(sb, "<p class=\"note\">"), sb_put_html(sb, note), sb_puts(sb, "</p>\n");
 }
 
 static void html_commands(StrBuf *sb, const ExpStudy *s) {
@@ -1019,8 +1084,26 @@ void exp_report_opts_default(ExpReportOpts *o) {
   *o = (ExpReportOpts){.metric = EXP_COL_FINAL_VAL_ACC};
 }
 
+/* The page of emit directories alone: a short header, then their section. */
+static void html_hw_page(StrBuf *sb, const ExpStudy *s, const ExpFigure *figs, int nfigs, const char *note) {
+  sb_puts(sb, page_head);
+  sb_puts(sb, "jscc report: ");
+  sb_put_html(sb, s->dir);
+  sb_puts(sb, page_style);
+  sb_puts(sb, "<h1>jscc report: hardware designs <code>");
+  sb_put_html(sb, s->dir);
+  sb_printf(sb, "</code></h1>\n<table class=\"meta\">\n<tr><th>designs</th><td class=\"l\">%d</td></tr>\n</table>\n",
+            s->ndesigns);
+  html_hardware(sb, s, figs, nfigs, note);
+  sb_puts(sb, "</body>\n</html>\n");
+}
+
 void exp_report_html(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o, const ExpFigure *figs, int nfigs,
                      const char *note) {
+  if (!s->sweep && s->ntrials == 0) {
+    html_hw_page(sb, s, figs, nfigs, note);
+    return;
+  }
   int *order = ir_malloc((s->ntrials + 1) * sizeof *order);
   if (!order) {
     sb->oom = true;
@@ -1031,6 +1114,7 @@ void exp_report_html(StrBuf *sb, const ExpStudy *s, const ExpReportOpts *o, cons
   html_results(sb, s, o, order);
   html_seeds(sb, s, o);
   html_figures(sb, figs, nfigs, note);
+  if (s->ndesigns) html_hardware(sb, s, figs, nfigs, NULL); /* a note is under Figures already */
   html_commands(sb, s);
   sb_puts(sb, "</body>\n</html>\n");
   ir_free(order);
@@ -1052,7 +1136,9 @@ static Status report_figures(const ExpStudy *s, const ExpReportOpts *o, const ch
   if (!ir_mkdir_p(figdir, 0777))
     return diag_error(d, (SrcLoc){0}, "cannot create '%s': %s", figdir, strerror(errno)), JS_EIO;
   Status st = exp_plot_figures(s, exp_best(s, o->metric), figdir, figs, nfigs, d);
-  if (!st && *nfigs == 0) *note = "No figures yet: no trial has finished an epoch.";
+  int ntrain = 0;
+  for (int i = 0; !st && i < *nfigs; i++) ntrain += !(*figs)[i].hw;
+  if (!st && ntrain == 0 && s->ntrials > 0) *note = "No figures yet: no trial has finished an epoch.";
   return st;
 }
 
@@ -1060,7 +1146,7 @@ Status exp_report(const char *const *dirs, int ndirs, const ExpReportOpts *o, Di
   ExpStudy *s;
   Status st = exp_study_load(dirs, ndirs, &s, d);
   if (st) return st;
-  const char *out = o->out ? o->out : s->dir, *note;
+  const char *out = o->out ? o->out : dirs[0], *note;
   ExpFigure *figs;
   int nfigs;
   if (!ir_mkdir_p(out, 0777)) {

@@ -1,5 +1,6 @@
 /* tools/report.c — `jscc report`: report.html with figures for a sweep directory, or for one
- * or more run directories (spec/sweep.md §5; the work is exp_report in exp/report.c).
+ * or more run directories, and for emit directories beside them or alone (spec/sweep.md §5;
+ * the work is exp_report in exp/report.c).
  *
  * This is the only part of jscc report that exits; it is called from tools/jscc.c's main.
  * Exit status: 0 written, 1 an input error (no report written), 2 bad usage. */
@@ -23,9 +24,15 @@ static void report_usage(FILE *f) {
         "highlighted, mean +- std over seeds, the figures (also written as figures/NAME.svg\n"
         "and .png) and each trial's command.\n"
         "\n"
+        "Emit directories of jscc emit (emit.json) may be given too, alone or beside the\n"
+        "sweep or run directories: a section of hardware designs (test accuracy, latency,\n"
+        "LUT/FF/DSP/carry per FPGA family from yosys, or jscc's estimate where synthesis did\n"
+        "not run, iCE40 Fmax, each simulator's verification) and the figure of test\n"
+        "accuracy against LUTs.\n"
+        "\n"
         "options:\n"
-        "  --out DIR        where report.html and figures/ go (default: the sweep, or the\n"
-        "                   first run directory)\n"
+        "  --out DIR        where report.html and figures/ go (default: the first\n"
+        "                   directory given)\n"
         "  --metric NAME    the ranking: val_acc (default: the last epoch's), train_acc,\n"
         "                   best_val_acc, best_val_loss, test_acc, test_acc_macro,\n"
         "                   mean_epoch_seconds, samples_per_second, trainable_params, ...\n"
@@ -86,7 +93,7 @@ int cmd_report(int argc, char **argv) {
     default: return report_usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (optind == argc) return report_usage_error("expected a sweep or run directory (jscc report DIR)");
+  if (optind == argc) return report_usage_error("expected a sweep, run or emit directory (jscc report DIR)");
   Diag d;
   diag_init(&d, stderr);
   Status st = JS_OK;

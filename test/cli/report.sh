@@ -2,9 +2,10 @@
 # report.sh JSCC [browser] — `jscc report` over a small sweep made of real `jscc train` runs
 # (2 batch sizes x 2 learning rates x 2 seeds on 3000 synthetic jets) with a handwritten
 # sweep.json and a results.csv computed from the runs' metrics.csv (spec/sweep.md 2); one
-# trial is marked diverged (its losses turned to nan) and one failed.  Checks the page, the
-# figures (PNG signature, SVG root element), a single run directory, and bad input (exit 1,
-# the file and line named, no report written) and usage (exit 2).
+# trial is marked diverged (its losses turned to nan) and one failed; two hand-written emit
+# directories (test/data/emit/) beside it give the page its hardware designs.  Checks the page,
+# the figures (PNG signature, SVG root element), a single run directory, emit directories
+# alone, and bad input (exit 1, the file and line named, no report written) and usage (exit 2).
 # With `browser`: loads the page in headless Chromium instead, checks that it logs nothing to
 # the console, that every figure loaded with a non-zero size, and takes a screenshot
 # (REPORT_SHOT=FILE keeps it, REPORT_KEEP=DIR the sweep); exits 77 (skipped) where Chromium is not installed.
@@ -86,8 +87,13 @@ awk -F, 'BEGIN{OFS=","} NR>2{$2="nan";$4="nan"} {print}' "$m7" >"$tmp/m7" && mv 
   done; done; done
 } >"$sw/results.csv"
 
-# ---- the report ----
-expect report 0 "report.html" -- report "$sw"
+# ---- two emit directories of jscc emit (hand-written emit.json: test/data/emit/) ----
+em=$tmp/emit
+mkdir -p "$em"
+cp -r test/data/emit/tiny test/data/emit/wide_est "$em/"
+
+# ---- the report: the sweep, with the designs' section ----
+expect report 0 "report.html" -- report "$sw" "$em/tiny" "$em/wide_est"
 page=$sw/report.html
 check page-written test -s "$page"
 nfig=0
@@ -109,7 +115,13 @@ else
     check "figure-$n-inlined" grep -q "id=\"fig-$n\"" "$page"
   done
   check no-accuracy-figure-with-lr-axis test ! -e "$sw/figures/accuracy.svg"
+  check figure-acc_luts test -s "$sw/figures/acc_luts.svg" -a -s "$sw/figures/acc_luts.png"
+  check figure-acc_luts-inlined grep -q 'id="fig-acc_luts"' "$page"
 fi
+check hw-section grep -q '<h2 id="hardware">Hardware designs</h2>' "$page"
+check hw-synth-luts grep -q '<td>1</td><td>700</td><td>60</td><td>0</td><td>120</td><td>950</td>' "$page"
+check hw-estimate-marked grep -q '<td class="est">~21400</td>' "$page"
+check hw-verify grep -q '<td class="l failed">differs: 7 of 2000 samples (first at sample 12: layer seq_blocks_4, element 3: 41 against 40)</td>' "$page"
 check self-contained bash -c "! grep -Eiq '<(script|link|iframe)|src=\"(https?:|//|figures/)' '$page'"
 check best-highlighted grep -q '<tr class="best">' "$page"
 check diverged-shown grep -q '<td class="l diverged">diverged</td>' "$page"
@@ -160,6 +172,26 @@ expect two-runs 0 "" -- report "$run" "$(ls -d "$sw"/trials/002-*)" --out "$tmp/
 check two-runs-lr-axis grep -q 'lr &isin; {0.001, 0.01}' "$tmp/two/report.html"
 cp "$tmp/two/report.html" /tmp/two.html
 
+# ---- emit directories alone: the hardware section only, written into the first ----
+expect emit-only 0 "report: $em/tiny/report.html" -- report "$em/tiny" "$em/wide_est"
+hw=$em/tiny/report.html
+check emit-only-section grep -q 'id="hardware"' "$hw"
+check emit-only-no-trials bash -c "! grep -Eq 'id=\"(results|seeds|figures|commands)\"' '$hw'"
+check emit-only-ice40 grep -q '<td class="l">hx8k-ct256</td><td>61.3</td><td>16.3</td>' "$hw"
+check emit-only-self-contained bash -c "! grep -Eiq '<(script|link|iframe)|src=\"(https?:|//|figures/)' '$hw'"
+if [ "$has_plplot" = yes ]; then
+  check emit-only-figure test -s "$em/tiny/figures/acc_luts.svg" -a -s "$em/tiny/figures/acc_luts.png"
+  check emit-only-estimate-caption grep -q 'Designs marked (estimate) were not synthesized' "$hw"
+fi
+check emit-only-nothing-in-second test ! -e "$em/wide_est/report.html"
+cp -r "$em/tiny" "$tmp/badem" && rm -rf "$tmp/badem/report.html" "$tmp/badem/figures"
+sed -i 's/"fmax_mhz": 61.3/"fmax_mhz": "fast"/' "$tmp/badem/emit.json"
+expect emit-bad-field 1 "emit.json:12:" -- report "$em/wide_est" "$tmp/badem"
+check emit-bad-field-name grep -q "'synth.ice40.fmax_mhz': expected a number or null" "$tmp/err"
+check emit-bad-nothing-written test ! -e "$em/wide_est/report.html" -a ! -e "$tmp/badem/report.html"
+echo '{"model": "m", "top": ' >"$tmp/badem/emit.json"
+expect emit-bad-json 1 "emit.json:2:1: error: unexpected end of emit.json" -- report "$tmp/badem"
+
 # ---- bad input: exit 1, the file named, nothing written ----
 bad=$tmp/bad
 reset_bad() { rm -rf "$bad"; cp -r "$sw" "$bad"; rm -rf "$bad/report.html" "$bad/figures"; }
@@ -193,7 +225,7 @@ expect neither 1 "is neither a sweep (sweep.json) nor a run directory" -- report
 expect sweep-not-alone 1 "is a sweep: report on it alone" -- report "$sw" "$run"
 
 # ---- usage: exit 2 ----
-expect no-dir 2 "expected a sweep or run directory" -- report
+expect no-dir 2 "expected a sweep, run or emit directory" -- report
 expect bad-metric 2 "unknown metric 'val_ac' (did you mean 'val_acc'?)" -- report "$sw" --metric val_ac
 expect bad-option 2 "unknown option '--bogus'" -- report "$sw" --bogus
 expect help 0 "usage: jscc report" -- report --help

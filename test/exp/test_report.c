@@ -136,7 +136,7 @@ static void test_golden_page(void **state) {
   ExpReportOpts o;
   exp_report_opts_default(&o);
   static const char svg[] = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"/>";
-  ExpFigure fig = {"loss", "Train & validation loss", "A stub <figure>.", svg, sizeof svg - 1};
+  ExpFigure fig = {"loss", "Train & validation loss", "A stub <figure>.", svg, sizeof svg - 1, false};
   StrBuf sb;
   sb_init(&sb);
   exp_report_html(&sb, s, &o, &fig, 1, "Figures stubbed by the test.");
