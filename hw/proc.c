@@ -90,9 +90,15 @@ static void child_exec(const char *const *argv, const char *dir, int logfd, int 
   sigprocmask(SIG_SETMASK, &none, NULL); /* a blocked or ignored signal would be inherited */
   signal(SIGPIPE, SIG_DFL);
   setpgid(0, 0);
-  int in = open("/dev/null", O_RDONLY);
-  if ((dir && chdir(dir) != 0) || in < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+  /* both above 2 first, so that neither dup2 overwrites the other (the parent may have had
+   * 0, 1 or 2 closed, and logfd be one of them) */
+  int in = open("/dev/null", O_RDONLY), hi_in = in < 0 ? -1 : fcntl(in, F_DUPFD, 3), hi_log = fcntl(logfd, F_DUPFD, 3);
+  if ((dir && chdir(dir) != 0) || hi_in < 0 || hi_log < 0 || dup2(hi_in, 0) < 0 || dup2(hi_log, 1) < 0 ||
+      dup2(hi_log, 2) < 0)
     goto fail;
+  close(hi_in);
+  close(hi_log);
+  if (in > 2) close(in);
   execv(argv[0], (char *const *)argv);
 fail:;
   int e = errno;

@@ -28,9 +28,9 @@
 
 #include "synth_parse.h"
 
-/* nextpnr's target: the placer optimizes timing toward it; --timing-allow-fail reports the
- * Fmax reached whatever it is.  100 MHz is above what the small iCE40 parts usually reach
- * with wide adders, so it never lets the placer stop early. */
+/* nextpnr's target: the placer and router work toward it; --timing-allow-fail reports the
+ * Fmax reached whether or not it is met.  About what iCE40 reaches with these adders (mac2:
+ * 98 to 102 MHz): a far higher target slows placement for little gain. */
 #define ICE40_TARGET_MHZ 100
 /* Fill at most this share of a part's logic cells: beyond it placement fails or crawls. */
 #define ICE40_FILL 0.9
@@ -84,10 +84,13 @@ static HwCounts *block_of(StatTarget *t, const char *name, const char *top, cons
  * "  CELLTYPE  COUNT".  *cur: the block being read; *cells: past its cells line. */
 static void stat_line(const char *line, size_t len, HwFamily fam, HwCounts **cur, bool *cells, StatTarget *t,
                       const char *top, const char *const *modules, int n, HwCounts *per) {
-  char name[256], cell[128];
+  char name[256], cell[128], buf[1024];
   long long count;
-  if (len >= sizeof name) return;
-  char buf[256];
+  if (len >= sizeof buf) { /* no line of ours is this long: whatever block it starts is not */
+    *cur = NULL;
+    *cells = false;
+    return;
+  }
   memcpy(buf, line, len);
   buf[len] = 0;
   if (sscanf(buf, " === %255[^=] ===", name) == 1) {
@@ -329,9 +332,12 @@ static Status place_ice40(SynthRun *s, HwSynthResult *r) {
 Status hw_synth(const CgHwDesign *h, HwFamily fam, const char *dir, int timeout_s, HwSynthResult *r, Diag *d) {
   double t0 = mono_s();
   *r = (HwSynthResult){.family = fam, .nlayers = h->nlayers};
-  if (!h->top || !h->top[0] || strspn(h->top, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                                   strlen(h->top))
-    return diag_error(d, (SrcLoc){0}, "hw_synth: the top module's name '%s' is not a plain Verilog identifier",
+  /* the name goes into yosys scripts and file names: a plain identifier, not too long */
+  static const char ident[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+  if (!h->top || !h->top[0] || (h->top[0] >= '0' && h->top[0] <= '9') || strlen(h->top) > 200 ||
+      strspn(h->top, ident) != strlen(h->top))
+    return diag_error(d, (SrcLoc){0}, "hw_synth: the top module's name '%s' is not a plain Verilog identifier"
+                      " (letters, digits and _, at most 200)",
                       h->top ? h->top : "");
   r->layer = ir_calloc(h->nlayers > 0 ? (size_t)h->nlayers : 1, sizeof *r->layer);
   Arena *a = arena_new();
