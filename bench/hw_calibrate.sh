@@ -61,8 +61,8 @@ synth_one() {
         if (c == "SB_LUT4") k = "lut"; else if (c ~ /^SB_DFF/) k = "ff"
         else if (c == "SB_MAC16") k = "dsp"; else if (c == "SB_CARRY") k = "carry"
       } else {
-        if (c ~ /^LUT[1-6]$/ || c ~ /^SRL/) k = "lut"; else if (c ~ /^FD/) k = "ff"
-        else if (c ~ /^DSP48/) k = "dsp"; else if (c == "CARRY4" || c == "CARRY8") k = "carry"
+        if (c ~ /^LUT[1-6]$/ || c ~ /^SRLC?(16|32)E$/) k = "lut"; else if (c ~ /^FD/ && length(c) <= 6) k = "ff"
+        else if (c ~ /^DSP48E[12]$/) k = "dsp"; else if (c == "CARRY4" || c == "CARRY8") k = "carry"
       }
       if (k != "") cnt[mod, k] += n
       seen[mod] = 1

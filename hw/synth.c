@@ -57,9 +57,12 @@ static int64_t *cell_slot(HwCounts *c, HwFamily fam, const char *cell) {
     if (!strcmp(cell, "SB_MAC16")) return &c->dsp;
     return strcmp(cell, "SB_CARRY") ? NULL : &c->carry;
   }
-  if ((!strncmp(cell, "LUT", 3) && cell[3] >= '1' && cell[3] <= '6') || !strncmp(cell, "SRL", 3)) return &c->lut;
-  if (!strncmp(cell, "FD", 2)) return &c->ff;
-  if (!strncmp(cell, "DSP48", 5)) return &c->dsp;
+  /* exact names or short prefixed ones: a layer module's instance (TOP_<layer>) is listed
+   * among the cells too, and a top called FDnet must not count as flip-flops */
+  if (strlen(cell) == 4 && !strncmp(cell, "LUT", 3) && cell[3] >= '1' && cell[3] <= '6') return &c->lut;
+  if (!strcmp(cell, "SRL16E") || !strcmp(cell, "SRLC16E") || !strcmp(cell, "SRLC32E")) return &c->lut;
+  if (!strncmp(cell, "FD", 2) && strlen(cell) <= 6) return &c->ff; /* FDRE, FDSE, FDCE, FDPE, FDRE_1 */
+  if (!strcmp(cell, "DSP48E1") || !strcmp(cell, "DSP48E2")) return &c->dsp;
   return strcmp(cell, "CARRY4") && strcmp(cell, "CARRY8") ? NULL : &c->carry;
 }
 

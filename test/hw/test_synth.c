@@ -131,7 +131,7 @@ static int setup_dir(void **state) {
   snprintf(dir, sizeof dir, "/tmp/jscc_hw_synth_XXXXXX");
   if (!mkdtemp(dir)) return -1;
   char cmd[160];
-  snprintf(cmd, sizeof cmd, "cp test/data/hw/mac2.v '%s'/", dir);
+  snprintf(cmd, sizeof cmd, "cp test/data/hw/mac2.v test/data/hw/comb1.v '%s'/", dir);
   return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -196,6 +196,28 @@ static void test_synth_ice40(void **state) {
   diag_free(&d);
 }
 
+/* A combinational design (latency 0) is timed between the wrapper's registers: its latency
+ * is that one period, the input-to-output delay. */
+static void test_synth_combinational(void **state) {
+  (void)state;
+  if (!hw_tool_path(HW_YOSYS) || !hw_tool_path(HW_NEXTPNR_ICE40)) skip();
+  CgHwLayer fc1 = {.name = "fc1", .module = "comb1_fc1", .n = 3, .width = 12, .adders = 11, .adder_bits = 132};
+  CgHwDesign comb1 = {.top = "comb1", .latency = 0, .in_n = 4, .in_width = 8, .out_n = 3, .out_width = 12,
+                      .layers = &fc1, .nlayers = 1};
+  Diag d;
+  diag_init(&d, stderr);
+  HwSynthResult r;
+  assert_int_equal(hw_synth(&comb1, HW_ICE40, dir, 120, &r, &d), JS_OK);
+  assert_int_equal(r.total.ff, 0);
+  assert_true(r.layer[0].lut > 0);
+  assert_int_equal(r.total.lut, r.layer[0].lut); /* the top adds no logic */
+  assert_true(r.fmax_mhz > 10);
+  assert_float_equal(r.latency_ns, 1000.0 / r.fmax_mhz, 1e-9);
+  printf("comb1 (ice40): %lld LUT on %s, %.2f ns\n", (long long)r.total.lut, r.part, r.latency_ns);
+  hw_synth_free(&r);
+  diag_free(&d);
+}
+
 /* A yosys failure names the log and quotes yosys' error line. */
 static void test_synth_error(void **state) {
   (void)state;
@@ -221,7 +243,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_stat),   cmocka_unit_test(test_parse_flat),  cmocka_unit_test(test_parse_nextpnr),
     cmocka_unit_test(test_estimate),     cmocka_unit_test(test_synth_xilinx), cmocka_unit_test(test_synth_ice40),
-    cmocka_unit_test(test_synth_error),
+    cmocka_unit_test(test_synth_combinational), cmocka_unit_test(test_synth_error),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
