@@ -38,7 +38,7 @@
 typedef struct Ice40Part {
   const char *dev, *pkg; /* nextpnr's --DEV and --package */
   int lcs;               /* logic cells (a LUT4, a flip-flop, a carry each) */
-  int io;                /* user IO pins of the package (the data sheets) */
+  int io;                /* user IO pins of the package: nextpnr 0.4 places this many, not 2 more */
 } Ice40Part;
 /* By size; up5k-sg48 has more cells than hx4k but few pins. */
 static const Ice40Part ice40_parts[] = {
