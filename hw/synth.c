@@ -10,9 +10,9 @@
  *   nextpnr-ice40 --hx1k --package tq144 --json TOP.json --freq 100 --timing-allow-fail --seed 1
  * synth_xilinx keeps the hierarchy unless told -flatten; synth_ice40 flattens unless told
  * -noflatten (yosys 0.23): kept, every layer module gets its own `stat` block, and the
- * "design hierarchy" block of `stat -top TOP` is the whole design.  Keeping it costs the
- * optimizations across layer boundaries, which a renderer that already sized every wire to
- * its bounds leaves little of.
+ * "design hierarchy" block of `stat -top TOP` is the whole design.  Keeping it forgoes the
+ * optimizations across layer boundaries (a constant or unused bit crossing a port): the
+ * counts are those of the design as rendered, layer by layer.
  *
  * Fmax needs register-to-register paths, and a design with one register stage has none
  * (input -> logic -> register -> logic -> output): TOP__fmax registers the top's inputs and
