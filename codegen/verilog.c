@@ -157,7 +157,10 @@ static double adder_tree(Emit *E, Term *t, int n) {
       }
       Term s;
       double lo = t[i].lo + t[i + 1].lo, hi = t[i].hi + t[i + 1].hi;
-      tmp_wire(E, &s, lo, hi, "%s + %s", t[i].expr, t[i + 1].expr);
+      if (t[i + 1].expr[0] == '-') /* a negative literal: subtract its magnitude */
+        tmp_wire(E, &s, lo, hi, "%s - %s", t[i].expr, t[i + 1].expr + 1);
+      else
+        tmp_wire(E, &s, lo, hi, "%s + %s", t[i].expr, t[i + 1].expr);
       count_adder(E, lo, hi);
       t[m++] = s;
     }
