@@ -433,11 +433,11 @@ static void unpack_input(Emit *E, StrBuf *sb, int k, int i) {
   for (int j = 0; j < E->p->vals[v].n; j++) {
     int w = ebits(E, v, j);
     if (dl == 0) {
-      sb_printf(sb, "  wire signed [%d:0] v%d_%d = x%d[%d:%d];\n", w - 1, v, j, i, j * W + w - 1, j * W);
+      sb_printf(sb, "  wire signed [%d:0] v%d_%d = $signed(x%d[%d:%d]);\n", w - 1, v, j, i, j * W + w - 1, j * W);
       continue;
     }
     for (int r = 1; r <= dl; r++) sb_printf(sb, "  reg signed [%d:0] v%d_%d_d%d;\n", w - 1, v, j, r);
-    sb_printf(sb, "  always @(posedge clk) begin\n    v%d_%d_d1 <= x%d[%d:%d];\n", v, j, i, j * W + w - 1, j * W);
+    sb_printf(sb, "  always @(posedge clk) begin\n    v%d_%d_d1 <= $signed(x%d[%d:%d]);\n", v, j, i, j * W + w - 1, j * W);
     for (int r = 2; r <= dl; r++) sb_printf(sb, "    v%d_%d_d%d <= v%d_%d_d%d;\n", v, j, r, v, j, r - 1);
     sb_printf(sb, "  end\n  wire signed [%d:0] v%d_%d = v%d_%d_d%d;\n", w - 1, v, j, v, j, dl);
     E->h->layers[k].reg_bits += (int64_t)w * dl;

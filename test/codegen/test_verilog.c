@@ -528,6 +528,24 @@ static const SimCase icarus_cases[] = {
     {"examples/jsc_big.jsc", 1, 0, 20},    {"examples/jsc_big.jsc", 2, 0, 40},  {"examples/jsc_big.jsc", 2, 5, 40},
 };
 
+/* The functional forms (test_intinf.c's): add, sub and mul of two layers' values, a value
+ * read again layers later (delayed when a register stage lies between), dropout and identity
+ * passing through, the input read by two layers. */
+static const char functional_text[] = "model F {\n"
+                                      "  input x: f32[B, 16]\n"
+                                      "  param w: f32[8, 16] = uniform(-0.5, 0.5)\n"
+                                      "  param b: f32[8] = uniform(-0.25, 0.25)\n"
+                                      "  fc = Linear(16, 8)\n"
+                                      "  head = Linear(8, 5)\n"
+                                      "  drop = Dropout(0.3)\n"
+                                      "  id = Identity()\n"
+                                      "  h = relu(linear(x, w, b))\n"
+                                      "  g = drop(fc(x)).relu()\n"
+                                      "  y = h + g\n"
+                                      "  z = y - id(h)\n"
+                                      "  return head(z * y)\n"
+                                      "}\n";
+
 static void test_icarus(void **state) {
   (void)state;
   if (!have_tool("iverilog") || !have_tool("vvp")) {
@@ -538,6 +556,15 @@ static void test_icarus(void **state) {
     const SimCase *c = &icarus_cases[i];
     check_sim(SIM_ICARUS, c->model, &sets[c->set], c->pipeline, c->rows);
   }
+  char dir[] = "/tmp/jscc_vlog_XXXXXX", path[300], cmd[300];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/functional.jsc", dir);
+  write_file(path, functional_text);
+  for (int k = 0; k < 3; k++)
+    for (int pl = 0; pl <= 6; pl += 3) check_sim(SIM_ICARUS, path, &sets[k], pl, 200);
+  check_sim(SIM_ICARUS, path, &sets[3], -1, 200);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  (void)system(cmd);
 }
 
 /* Verilator compiles C++ per design: a few configurations keep the test short. */

@@ -13,22 +13,22 @@ module jsc_seq_blocks_0 (
   input [127:0] x0,
   output [207:0] y
 );
-  wire signed [7:0] v0_0 = x0[7:0];
-  wire signed [7:0] v0_1 = x0[15:8];
-  wire signed [7:0] v0_2 = x0[23:16];
-  wire signed [7:0] v0_3 = x0[31:24];
-  wire signed [7:0] v0_4 = x0[39:32];
-  wire signed [7:0] v0_5 = x0[47:40];
-  wire signed [7:0] v0_6 = x0[55:48];
-  wire signed [7:0] v0_7 = x0[63:56];
-  wire signed [7:0] v0_8 = x0[71:64];
-  wire signed [7:0] v0_9 = x0[79:72];
-  wire signed [7:0] v0_10 = x0[87:80];
-  wire signed [7:0] v0_11 = x0[95:88];
-  wire signed [7:0] v0_12 = x0[103:96];
-  wire signed [7:0] v0_13 = x0[111:104];
-  wire signed [7:0] v0_14 = x0[119:112];
-  wire signed [7:0] v0_15 = x0[127:120];
+  wire signed [7:0] v0_0 = $signed(x0[7:0]);
+  wire signed [7:0] v0_1 = $signed(x0[15:8]);
+  wire signed [7:0] v0_2 = $signed(x0[23:16]);
+  wire signed [7:0] v0_3 = $signed(x0[31:24]);
+  wire signed [7:0] v0_4 = $signed(x0[39:32]);
+  wire signed [7:0] v0_5 = $signed(x0[47:40]);
+  wire signed [7:0] v0_6 = $signed(x0[55:48]);
+  wire signed [7:0] v0_7 = $signed(x0[63:56]);
+  wire signed [7:0] v0_8 = $signed(x0[71:64]);
+  wire signed [7:0] v0_9 = $signed(x0[79:72]);
+  wire signed [7:0] v0_10 = $signed(x0[87:80]);
+  wire signed [7:0] v0_11 = $signed(x0[95:88]);
+  wire signed [7:0] v0_12 = $signed(x0[103:96]);
+  wire signed [7:0] v0_13 = $signed(x0[111:104]);
+  wire signed [7:0] v0_14 = $signed(x0[119:112]);
+  wire signed [7:0] v0_15 = $signed(x0[127:120]);
   // v1 = scale (seq_blocks_0)
   wire signed [12:0] t0 = (v0_0 <<< 5) - (v0_0 <<< 1) - (v0_0 <<< 3);
   wire signed [12:0] t1 = t0 - 9'sd192;
@@ -102,22 +102,22 @@ module jsc_seq_blocks_1 (
   input [207:0] x0,
   output [143:0] y
 );
-  wire signed [12:0] v1_0 = x0[12:0];
-  wire signed [11:0] v1_1 = x0[24:13];
-  wire signed [11:0] v1_2 = x0[37:26];
-  wire signed [11:0] v1_3 = x0[50:39];
-  wire signed [11:0] v1_4 = x0[63:52];
-  wire signed [11:0] v1_5 = x0[76:65];
-  wire signed [10:0] v1_6 = x0[88:78];
-  wire signed [12:0] v1_7 = x0[103:91];
-  wire signed [12:0] v1_8 = x0[116:104];
-  wire signed [12:0] v1_9 = x0[129:117];
-  wire signed [12:0] v1_10 = x0[142:130];
-  wire signed [12:0] v1_11 = x0[155:143];
-  wire signed [12:0] v1_12 = x0[168:156];
-  wire signed [12:0] v1_13 = x0[181:169];
-  wire signed [11:0] v1_14 = x0[193:182];
-  wire signed [12:0] v1_15 = x0[207:195];
+  wire signed [12:0] v1_0 = $signed(x0[12:0]);
+  wire signed [11:0] v1_1 = $signed(x0[24:13]);
+  wire signed [11:0] v1_2 = $signed(x0[37:26]);
+  wire signed [11:0] v1_3 = $signed(x0[50:39]);
+  wire signed [11:0] v1_4 = $signed(x0[63:52]);
+  wire signed [11:0] v1_5 = $signed(x0[76:65]);
+  wire signed [10:0] v1_6 = $signed(x0[88:78]);
+  wire signed [12:0] v1_7 = $signed(x0[103:91]);
+  wire signed [12:0] v1_8 = $signed(x0[116:104]);
+  wire signed [12:0] v1_9 = $signed(x0[129:117]);
+  wire signed [12:0] v1_10 = $signed(x0[142:130]);
+  wire signed [12:0] v1_11 = $signed(x0[155:143]);
+  wire signed [12:0] v1_12 = $signed(x0[168:156]);
+  wire signed [12:0] v1_13 = $signed(x0[181:169]);
+  wire signed [11:0] v1_14 = $signed(x0[193:182]);
+  wire signed [12:0] v1_15 = $signed(x0[207:195]);
   // v2 = requant (seq_blocks_1)
   wire signed [12:0] t32 = v1_0 + 4'sd7 + $signed({1'b0, v1_0[4]});
   wire signed [8:0] t33 = t32 >>> 4;
@@ -222,22 +222,22 @@ module jsc_seq_blocks_2 (
   input [143:0] x0,
   output [69:0] y
 );
-  wire signed [8:0] v2_0 = x0[8:0];
-  wire signed [7:0] v2_1 = x0[16:9];
-  wire signed [6:0] v2_2 = x0[24:18];
-  wire signed [7:0] v2_3 = x0[34:27];
-  wire signed [7:0] v2_4 = x0[43:36];
-  wire signed [7:0] v2_5 = x0[52:45];
-  wire signed [6:0] v2_6 = x0[60:54];
-  wire signed [8:0] v2_7 = x0[71:63];
-  wire signed [8:0] v2_8 = x0[80:72];
-  wire signed [8:0] v2_9 = x0[89:81];
-  wire signed [7:0] v2_10 = x0[97:90];
-  wire signed [8:0] v2_11 = x0[107:99];
-  wire signed [8:0] v2_12 = x0[116:108];
-  wire signed [8:0] v2_13 = x0[125:117];
-  wire signed [7:0] v2_14 = x0[133:126];
-  wire signed [8:0] v2_15 = x0[143:135];
+  wire signed [8:0] v2_0 = $signed(x0[8:0]);
+  wire signed [7:0] v2_1 = $signed(x0[16:9]);
+  wire signed [6:0] v2_2 = $signed(x0[24:18]);
+  wire signed [7:0] v2_3 = $signed(x0[34:27]);
+  wire signed [7:0] v2_4 = $signed(x0[43:36]);
+  wire signed [7:0] v2_5 = $signed(x0[52:45]);
+  wire signed [6:0] v2_6 = $signed(x0[60:54]);
+  wire signed [8:0] v2_7 = $signed(x0[71:63]);
+  wire signed [8:0] v2_8 = $signed(x0[80:72]);
+  wire signed [8:0] v2_9 = $signed(x0[89:81]);
+  wire signed [7:0] v2_10 = $signed(x0[97:90]);
+  wire signed [8:0] v2_11 = $signed(x0[107:99]);
+  wire signed [8:0] v2_12 = $signed(x0[116:108]);
+  wire signed [8:0] v2_13 = $signed(x0[125:117]);
+  wire signed [7:0] v2_14 = $signed(x0[133:126]);
+  wire signed [8:0] v2_15 = $signed(x0[143:135]);
   // v3 = requant (seq_blocks_2)
   wire signed [7:0] v3_0 = v2_0 > 8'sd127 ? 8'sd127 : v2_0;
   wire signed [7:0] v3_1 = v2_1;
@@ -423,11 +423,11 @@ module jsc_seq_blocks_3 (
   input [69:0] x0,
   output [44:0] y
 );
-  wire signed [13:0] v4_0 = x0[13:0];
-  wire signed [13:0] v4_1 = x0[27:14];
-  wire signed [13:0] v4_2 = x0[41:28];
-  wire signed [13:0] v4_3 = x0[55:42];
-  wire signed [13:0] v4_4 = x0[69:56];
+  wire signed [13:0] v4_0 = $signed(x0[13:0]);
+  wire signed [13:0] v4_1 = $signed(x0[27:14]);
+  wire signed [13:0] v4_2 = $signed(x0[41:28]);
+  wire signed [13:0] v4_3 = $signed(x0[55:42]);
+  wire signed [13:0] v4_4 = $signed(x0[69:56]);
   // v5 = requant (seq_blocks_3)
   wire signed [13:0] t213 = v4_0 + 4'sd7 + $signed({1'b0, v4_0[4]});
   wire signed [9:0] t214 = t213 >>> 4;
