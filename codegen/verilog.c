@@ -521,6 +521,8 @@ static void header(Emit *E) {
             h->in_n, h->in_width, h->in_frac, h->in_width, h->in_width);
   sb_printf(sb, "// Output y: %d codes of %d bits (value = code * 2^-%d), element j at y[j*%d +: %d].\n", h->out_n,
             h->out_width, h->out_frac, h->out_width, h->out_width);
+  sb_printf(sb, "// Ports: input clk, rst, valid_in, [%d:0] x; output valid_out, [%d:0] y.\n", h->in_n * h->in_width - 1,
+            h->out_n * h->out_width - 1);
   sb_printf(sb, "// Latency: %d cycle%s from valid_in to valid_out (%s); rst (synchronous) clears valid_out.\n",
             h->latency, h->latency == 1 ? "" : "s", h->latency ? "registers at the layers marked stage" : "combinational");
   sb_puts(sb, "// Layers (module: elements x bits, stage = registers between x and its output):\n");

@@ -1,6 +1,7 @@
 // jsc: integer inference of model JSC_Tiny as Verilog-2005 (jscc, codegen/verilog.c).
 // Input x: 16 codes of 8 bits (two's complement, value = code * 2^-4), element j at x[j*8 +: 8].
 // Output y: 5 codes of 9 bits (value = code * 2^-4), element j at y[j*9 +: 9].
+// Ports: input clk, rst, valid_in, [127:0] x; output valid_out, [44:0] y.
 // Latency: 2 cycles from valid_in to valid_out (registers at the layers marked stage); rst (synchronous) clears valid_out.
 // Layers (module: elements x bits, stage = registers between x and its output):
 //   jsc_seq_blocks_0               16 x 13 bits, stage 0
