@@ -138,6 +138,7 @@ static void product(Emit *E, const char *x, double xl, double xh, int64_t c, Ter
       terms++;
     }
   tmp_wire(E, t, lo, hi, "%s", sb_str(&e));
+  if (e.oom) E->sb->oom = true; /* reported with the body's */
   sb_free(&e);
   int adders = nz - 1 + (any_pos ? 0 : 1); /* a leading negation is a subtractor from 0 */
   for (int i = 0; i < adders; i++) count_adder(E, lo, hi);
@@ -215,16 +216,16 @@ static double emit_matvec(Emit *E, const IpStep *s) {
   return depth;
 }
 
-/* The rounding right shift of cg_int_rshift for sh > 0 (floor: an arithmetic shift; half to
- * even: add 2^(sh-1) - 1 and the lsb of the floored quotient, then shift), the exact left
- * shift for sh < 0, then the clamp to [lo, hi] where the shifted interval can leave it. */
-static double requant_elem(Emit *E, const IpStep *s, int j) {
+/* The shift of cg_int_rshift for sh > 0 (floor: an arithmetic shift; half to even: add
+ * 2^(sh-1) - 1 and the lsb of the floored quotient, then shift), exact for sh < 0, into r;
+ * returns its logic depth. */
+static double shift_elem(Emit *E, const IpStep *s, int j, Term *r) {
   int v = s->a, sh = s->sh > 62 ? 62 : s->sh;
-  double al = E->b->lo[v][j], ah = E->b->hi[v][j], depth = 0;
-  Term r = {.lo = al, .hi = ah};
-  snprintf(r.expr, sizeof r.expr, "v%d_%d", v, j);
+  double al = E->b->lo[v][j], ah = E->b->hi[v][j];
+  *r = (Term){.lo = al, .hi = ah};
+  snprintf(r->expr, sizeof r->expr, "v%d_%d", v, j);
   if (sh > 0 && s->floor) {
-    tmp_wire(E, &r, floor(ldexp(al, -sh)), floor(ldexp(ah, -sh)), "v%d_%d >>> %d", v, j, sh);
+    tmp_wire(E, r, floor(ldexp(al, -sh)), floor(ldexp(ah, -sh)), "v%d_%d >>> %d", v, j, sh);
   } else if (sh > 0) {
     int wa = cg_int_bits(al, ah), lsb = sh < wa ? sh : wa - 1; /* past the top bit, the quotient is 0 or -1 */
     double half = ldexp(1, sh - 1);
@@ -233,11 +234,19 @@ static double requant_elem(Emit *E, const IpStep *s, int j) {
     Term u;
     tmp_wire(E, &u, al + half - 1, ah + half, "v%d_%d + %s + $signed({1'b0, v%d_%d[%d]})", v, j, hl, v, j, lsb);
     count_adder(E, u.lo, u.hi);
-    tmp_wire(E, &r, nearbyint(ldexp(al, -sh)), nearbyint(ldexp(ah, -sh)), "%s >>> %d", u.expr, sh);
-    depth = 1;
+    tmp_wire(E, r, nearbyint(ldexp(al, -sh)), nearbyint(ldexp(ah, -sh)), "%s >>> %d", u.expr, sh);
+    return 1;
   } else if (sh < 0) {
-    tmp_wire(E, &r, ldexp(al, -sh), ldexp(ah, -sh), "v%d_%d <<< %d", v, j, -sh);
+    tmp_wire(E, r, ldexp(al, -sh), ldexp(ah, -sh), "v%d_%d <<< %d", v, j, -sh);
   }
+  return 0;
+}
+
+/* Element j of a requant: the shift, then the clamp to [lo, hi] on the sides the shifted
+ * interval can cross. */
+static double requant_elem(Emit *E, const IpStep *s, int j) {
+  Term r;
+  double depth = shift_elem(E, s, j, &r);
   char lo[40], hi[40], e[200];
   lit(lo, sizeof lo, s->lo);
   lit(hi, sizeof hi, s->hi);

@@ -28,6 +28,7 @@
 #include "hdl.h"
 #include "passes.h"
 #include "runtime.h"
+#include "../fail_nth.h"
 
 typedef struct FmtSet {
   const char *name;
@@ -347,6 +348,34 @@ static void test_shift_add(void **state) {
   unload(&m);
 }
 
+/* Every allocation of a rendering failed in turn: JS_ENOMEM each time, no crash, no leak
+ * (the ASan build checks), then the normal design. */
+static void test_render_oom(void **state) {
+  (void)state;
+  Model m;
+  load(&m, "examples/jsc_tiny.jsc", sets[0].cfg);
+  FailNth fh;
+  for (long n = 0;; n++) {
+    Diag d;
+    diag_init(&d, NULL);
+    CgHwOpts o = {.top = "jsc", .pipeline = 2};
+    CgHwDesign *h = NULL;
+    fail_nth_install(&fh, n);
+    Status st = cg_verilog_render(m.p, &o, &h, &d);
+    long calls = fh.calls;
+    ir_set_alloc_hook(NULL, NULL);
+    cg_hw_design_free(h);
+    diag_free(&d);
+    if (calls <= n) {
+      assert_int_equal(st, JS_OK);
+      break;
+    }
+    assert_int_equal(st, JS_ENOMEM);
+    assert_null(h);
+  }
+  unload(&m);
+}
+
 /* yosys reads the design and elaborates its hierarchy (synthesis proper is hw/synth.c's). */
 static void test_yosys(void **state) {
   (void)state;
@@ -582,7 +611,8 @@ static void test_verilator(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bounds),    cmocka_unit_test(test_bounds_zero_row), cmocka_unit_test(test_golden),
-      cmocka_unit_test(test_structure), cmocka_unit_test(test_shift_add),       cmocka_unit_test(test_yosys),
+      cmocka_unit_test(test_structure), cmocka_unit_test(test_shift_add),       cmocka_unit_test(test_render_oom),
+      cmocka_unit_test(test_yosys),
       cmocka_unit_test(test_icarus),    cmocka_unit_test(test_verilator),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
