@@ -10,7 +10,9 @@
  *   - with yosys on PATH, yosys reads and elaborates it;
  *   - with iverilog and/or verilator on PATH, jsc_tiny and jsc_big at int8/int6/int4 run on
  *     random rows, combinational and pipelined, and every `o` line and every `t` line of the
- *     traced sample equals rt_int_run's codes.  A missing simulator skips its part (printed). */
+ *     traced sample equals rt_int_run's codes; so do a model with add, sub, mul and skip
+ *     connections, and models whose input quantizers are explicit nodes.  A missing simulator
+ *     skips its part (printed). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,6 +80,10 @@ static void randomize(const Graph *g, RtState *s, uint64_t seed) {
 
 static const float *state_param(void *ud, const Param *p) { return rt_state_tensor(ud, p->qualname); }
 
+/* Make the data-input quantizers explicit nodes after quantizing (as jscc test has them):
+ * the first layer then passes the input port's codes through. */
+static bool explicit_inputs;
+
 static void load(Model *m, const char *path, const char *cfg) {
   Diag d;
   diag_init(&d, stderr);
@@ -91,6 +97,7 @@ static void load(Model *m, const char *path, const char *cfg) {
   if (!st) m->g = m->prog->graphs[0];
   if (!st) st = pass_run_text("shape", m->g, &d);
   if (!st) st = pass_run_text(pipe, m->g, &d);
+  if (!st && explicit_inputs) st = ir_quant_explicit_inputs(m->g, &d);
   if (!st) st = rt_state_new(m->g, &m->s, &d);
   if (!st) randomize(m->g, m->s, 11);
   if (!st) st = cg_int_lower(m->g, state_param, m->s, &m->p, &d);
@@ -592,6 +599,12 @@ static void test_icarus(void **state) {
   for (int k = 0; k < 3; k++)
     for (int pl = 0; pl <= 6; pl += 3) check_sim(SIM_ICARUS, path, &sets[k], pl, 200);
   check_sim(SIM_ICARUS, path, &sets[3], -1, 200);
+  explicit_inputs = true;
+  for (int pl = 0; pl <= 3; pl += 3) {
+    check_sim(SIM_ICARUS, "examples/jsc_tiny.jsc", &sets[0], pl, 200);
+    check_sim(SIM_ICARUS, path, &sets[1], pl, 200);
+  }
+  explicit_inputs = false;
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   (void)system(cmd);
 }
