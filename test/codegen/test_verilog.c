@@ -46,6 +46,10 @@ static const FmtSet sets[] = {
              "bias_width=4, bias_frac_width=2}"},
     {"mixed-floor", "{name=integer, floor=true, data_in_width=8, data_in_frac_width=3, weight_width=6, "
                     "weight_frac_width=5, bias_width=12, bias_frac_width=10}"},
+    {"data_out", "{name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=5, "
+                 "bias_width=8, bias_frac_width=4, data_out_width=10, data_out_frac_width=6}"},
+    {"int16", "{name=integer, data_in_width=16, data_in_frac_width=8, weight_width=16, weight_frac_width=12, "
+              "bias_width=16, bias_frac_width=12}"},
 };
 
 /* A model quantized with random trained-like weights, lowered. */
@@ -559,7 +563,9 @@ typedef struct SimCase {
 static const SimCase icarus_cases[] = {
     {"examples/jsc_tiny.jsc", 0, 0, 300},  {"examples/jsc_tiny.jsc", 0, 2, 300}, {"examples/jsc_tiny.jsc", 1, 0, 300},
     {"examples/jsc_tiny.jsc", 1, 3, 300},  {"examples/jsc_tiny.jsc", 2, 0, 300}, {"examples/jsc_tiny.jsc", 2, 1, 300},
-    {"examples/jsc_tiny.jsc", 3, 4, 300},  {"examples/jsc_big.jsc", 0, -1, 300}, {"examples/jsc_big.jsc", 1, -1, 300},
+    {"examples/jsc_tiny.jsc", 3, 4, 300},  {"examples/jsc_tiny.jsc", 4, 0, 300}, {"examples/jsc_tiny.jsc", 4, 3, 300},
+    {"examples/jsc_tiny.jsc", 5, 0, 300},  {"examples/jsc_tiny.jsc", 5, 2, 300}, {"examples/jsc_big.jsc", 4, -1, 200},
+    {"examples/jsc_big.jsc", 5, -1, 100},  {"examples/jsc_big.jsc", 0, -1, 300}, {"examples/jsc_big.jsc", 1, -1, 300},
     {"examples/jsc_big.jsc", 2, -1, 300},  {"examples/jsc_big.jsc", 3, -1, 300}, {"examples/jsc_big.jsc", 0, 0, 20},
     {"examples/jsc_big.jsc", 1, 0, 20},    {"examples/jsc_big.jsc", 2, 0, 40},  {"examples/jsc_big.jsc", 2, 5, 40},
 };
