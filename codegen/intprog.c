@@ -48,7 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "intprog.h"
+#include "hdl.h"
 
 typedef struct Lower {
   IntProg *p;         /* the program being built */
@@ -685,4 +685,116 @@ void cg_int_print(StrBuf *sb, const IntProg *p) {
   }
   const IpVal *o = &p->vals[p->out];
   sb_printf(sb, "  logits = v%d * 2^-%d\n", p->out, o->frac);
+}
+
+/* ==== per-element bounds (hdl.h) ====
+ * The same interval arithmetic as the lowering, one interval per element instead of one per
+ * value, so a hardware datapath can size each element's wires by its own weight row.  Every
+ * step maps operand intervals to result intervals exactly as rt_int_run computes; the result
+ * is then intersected with the value's own bounds (both are sound, so the intersection is). */
+
+/* [lo, hi] of x * c for x in [l, h]. */
+static void mul_iv(double l, double h, double c, double *lo, double *hi) {
+  *lo = fmin(l * c, h * c);
+  *hi = fmax(l * c, h * c);
+}
+
+static void bounds_matvec(const IntProg *p, const IpStep *s, const double *al, const double *ah, double *lo, double *hi) {
+  for (int o = 0; o < p->vals[s->dst].n; o++) {
+    const int64_t *w = p->consts + s->w + (int64_t)o * s->nin;
+    double l = s->c >= 0 ? (double)p->consts[s->c + o] : 0, h = l;
+    for (int k = 0; k < s->nin; k++) {
+      double pl, ph;
+      mul_iv(al[k], ah[k], (double)w[k], &pl, &ph);
+      l += pl;
+      h += ph;
+    }
+    lo[o] = l;
+    hi[o] = h;
+  }
+}
+
+/* The requant of one element interval: the shift is monotone, then the clamp. */
+static void bounds_requant(const IpStep *s, double al, double ah, double *lo, double *hi) {
+  int sh = s->sh > 62 ? 62 : s->sh;
+  double l = shift_bound(al, sh, s->floor), h = shift_bound(ah, sh, s->floor);
+  *lo = fmax((double)s->lo, fmin((double)s->hi, l));
+  *hi = fmin((double)s->hi, fmax((double)s->lo, h));
+}
+
+/* Element j of a binary step. */
+static void bounds_binary(const IpStep *s, double al, double ah, double bl, double bh, double *lo, double *hi) {
+  if (s->kind == IP_MUL) {
+    double c[4] = {al * bl, al * bh, ah * bl, ah * bh};
+    *lo = fmin(fmin(c[0], c[1]), fmin(c[2], c[3]));
+    *hi = fmax(fmax(c[0], c[1]), fmax(c[2], c[3]));
+    return;
+  }
+  al = ldexp(al, s->sa), ah = ldexp(ah, s->sa), bl = ldexp(bl, s->sb), bh = ldexp(bh, s->sb);
+  *lo = s->kind == IP_ADD ? al + bl : al - bh;
+  *hi = s->kind == IP_ADD ? ah + bh : ah - bl;
+}
+
+static void bounds_step(const IntProg *p, const IpStep *s, IpBounds *b) {
+  double *lo = b->lo[s->dst], *hi = b->hi[s->dst];
+  const double *al = s->a >= 0 ? b->lo[s->a] : NULL, *ah = s->a >= 0 ? b->hi[s->a] : NULL;
+  const double *bl = s->b >= 0 ? b->lo[s->b] : NULL, *bh = s->b >= 0 ? b->hi[s->b] : NULL;
+  int n = p->vals[s->dst].n;
+  if (s->kind == IP_MATVEC) {
+    bounds_matvec(p, s, al, ah, lo, hi);
+    return;
+  }
+  for (int j = 0; j < n; j++) switch (s->kind) {
+    case IP_QUANT: lo[j] = (double)s->lo, hi[j] = (double)s->hi; break;
+    case IP_SCALE:
+      mul_iv(al[j], ah[j], (double)p->consts[s->w + j], &lo[j], &hi[j]);
+      lo[j] += (double)p->consts[s->c + j], hi[j] += (double)p->consts[s->c + j];
+      break;
+    case IP_REQUANT: bounds_requant(s, al[j], ah[j], &lo[j], &hi[j]); break;
+    case IP_RELU: lo[j] = fmax(al[j], 0), hi[j] = fmax(ah[j], 0); break;
+    default: bounds_binary(s, al[j], ah[j], bl[j], bh[j], &lo[j], &hi[j]); break;
+    }
+}
+
+Status cg_int_elem_bounds(const IntProg *p, IpBounds **out, Diag *d) {
+  *out = NULL;
+  IpBounds *b = ir_calloc(1, sizeof *b);
+  if (!b) return diag_oom(d);
+  b->nvals = p->nvals;
+  b->lo = ir_calloc((size_t)(p->nvals ? p->nvals : 1), sizeof(double *));
+  b->hi = ir_calloc((size_t)(p->nvals ? p->nvals : 1), sizeof(double *));
+  bool ok = b->lo && b->hi;
+  for (int v = 0; ok && v < p->nvals; v++) {
+    /* every element starts at its value's bounds: a value no step writes keeps them */
+    b->lo[v] = ir_malloc(sizeof(double) * (size_t)p->vals[v].n);
+    b->hi[v] = ir_malloc(sizeof(double) * (size_t)p->vals[v].n);
+    ok = b->lo[v] && b->hi[v];
+    for (int j = 0; ok && j < p->vals[v].n; j++) b->lo[v][j] = p->vals[v].lo, b->hi[v][j] = p->vals[v].hi;
+  }
+  if (!ok) {
+    cg_int_bounds_free(b);
+    return diag_oom(d);
+  }
+  for (int i = 0; i < p->nsteps; i++) {
+    const IpStep *s = &p->steps[i];
+    const IpVal *v = &p->vals[s->dst];
+    bounds_step(p, s, b);
+    for (int j = 0; j < v->n; j++) {
+      b->lo[s->dst][j] = fmin(fmax(b->lo[s->dst][j], v->lo), v->hi);
+      b->hi[s->dst][j] = fmax(fmin(b->hi[s->dst][j], v->hi), b->lo[s->dst][j]);
+    }
+  }
+  *out = b;
+  return JS_OK;
+}
+
+void cg_int_bounds_free(IpBounds *b) {
+  if (!b) return;
+  for (int v = 0; v < b->nvals; v++) {
+    if (b->lo) ir_free(b->lo[v]);
+    if (b->hi) ir_free(b->hi[v]);
+  }
+  ir_free(b->lo);
+  ir_free(b->hi);
+  ir_free(b);
 }
