@@ -38,12 +38,17 @@ typedef struct HwVerifyResult {
                          layer and element and both codes */
   double seconds;     /* building and running */
 } HwVerifyResult;
-/* Runs the design h of program p (or, for HW_SIM_C, the C unit in DIR/PREFIX.c) on the n rows
- * of x in the working directory dir and compares every output with rt_int_run's; on a
- * mismatch, reruns the first mismatching sample with its trace to name the first layer and
- * element that differ. */
-Status hw_verify(const IntProg *p, const CgHwDesign *h, HwSim sim, const char *dir, const float *x, int64_t n,
-                 HwVerifyResult *r, Diag *d);
+/* Runs the design of program p named top on the n rows of x and compares every output
+ * vector with rt_int_run's: HW_SIM_VERILATOR and HW_SIM_ICARUS simulate DIR/TOP.v (written by
+ * the caller) under the testbench of design h (cg_verilog_testbench); HW_SIM_C compiles
+ * DIR/TOP.c (cg_c_render's unit, prefix TOP) with its driver (h may be NULL).  Each
+ * simulator works in its own subdirectory of dir (verilator/, icarus/, c/), log.txt there.
+ * On a mismatch, the first mismatching sample is rerun with its trace to name the first
+ * layer and element that differ.  A tool that is not installed is not an error: r->ran is
+ * false and r->why says which. */
+Status hw_verify(const IntProg *p, const CgHwDesign *h, const char *top, HwSim sim, const char *dir, const float *x,
+                 int64_t n, HwVerifyResult *r, Diag *d);
+const char *hw_sim_name(HwSim s); /* "verilator", "icarus", "c" */
 
 /* ==== synth.c: yosys and nextpnr ==== */
 

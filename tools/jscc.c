@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "hw.h"
 #include "cuda.h"
 #include "exp.h"
 #include "frontend.h"
@@ -66,6 +67,7 @@ static void usage(FILE *f) {
         "       jscc diff MODEL.jsc --ckpt FILE --passes=...   (jscc diff --help)\n"
         "       jscc sweep MODEL.jsc [train options with lists or ranges]   (jscc sweep --help)\n"
         "       jscc report SWEEP_DIR|RUN_DIR... [--out DIR]   (jscc report --help)\n"
+        "       jscc emit MODEL.jsc --ckpt FILE --config FILE --target verilog|c   (jscc emit --help)\n"
         "\n"
         "Reads a model written in the .jsc language (spec/language.md) or jscc IR text\n"
         "(spec/ir.md), runs a pass pipeline over every model in it, and prints reports and\n"
@@ -296,6 +298,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "diff") == 0) return cmd_diff(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "report") == 0) return cmd_report(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "emit") == 0) return cmd_emit(argc - 1, argv + 1);
   Options opt = {.max_errors = 20};
   rt_data_opts_default(&opt.data);
   enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT };
@@ -371,9 +374,14 @@ int main(int argc, char **argv) {
 #else
       const char *hdf5 = "no";
 #endif
-      printf("features: llvm=%s hdf5=%s nvrtc=%s mpi=%s plplot=%s\n", cg_llvm_available() ? "yes" : "no", hdf5,
+      printf("features: llvm=%s hdf5=%s nvrtc=%s mpi=%s plplot=%s", cg_llvm_available() ? "yes" : "no", hdf5,
              cg_nvrtc_available(why, sizeof why) ? "yes" : "no", exp_mpi_built() ? "yes" : "no",
              exp_plot_available() ? "yes" : "no");
+      /* the open hardware tools jscc emit runs, where they are found */
+      static const HwTool hdl[] = {HW_VERILATOR, HW_IVERILOG, HW_YOSYS, HW_NEXTPNR_ICE40};
+      for (size_t k = 0; k < sizeof hdl / sizeof *hdl; k++)
+        printf(" %s=%s", hw_tool_name(hdl[k]), hw_tool_path(hdl[k]) ? "yes" : "no");
+      putchar('\n');
       return 0;
     }
     case 'h': usage(stdout); return 0;
