@@ -49,6 +49,18 @@ typedef struct HwVerifyResult {
 Status hw_verify(const IntProg *p, const CgHwDesign *h, const char *top, HwSim sim, const char *dir, const float *x,
                  int64_t n, HwVerifyResult *r, Diag *d);
 const char *hw_sim_name(HwSim s); /* "verilator", "icarus", "c" */
+/* One line of the trace text (codegen/hdl.h). */
+typedef struct HwTraceLine {
+  char kind;            /* 'o' an output vector, 't' a layer's codes */
+  int layer;            /* 't': the IntProg.nodes index; 'o': -1 */
+  int64_t sample;       /* >= 0 */
+  const int64_t *codes; /* [n], valid during the call */
+  int n;
+} HwTraceLine;
+typedef Status (*HwTraceFn)(void *ud, const HwTraceLine *l, Diag *d);
+/* Calls on() for every line of text (empty lines skipped); a malformed line is an error
+ * naming path:line.  The parser the fuzzer drives. */
+Status hw_trace_parse(const char *text, size_t len, const char *path, HwTraceFn on, void *ud, Diag *d);
 
 /* ==== synth.c: yosys and nextpnr ==== */
 

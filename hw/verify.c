@@ -192,72 +192,125 @@ static Status simulate(Sim *s, int64_t sample) {
 
 /* ---- reading the trace ---- */
 
-/* n decimal codes after *p; false when the line has fewer or something else. */
-static bool read_codes(char **p, int64_t *out, int n) {
-  for (int j = 0; j < n; j++) {
-    char *e;
-    errno = 0;
-    long long v = strtoll(*p, &e, 10);
-    if (e == *p || errno) return false;
-    out[j] = v;
-    *p = e;
+/* One decimal int64 at *p (optional '-'), skipping blanks before it; false when none or out
+ * of range. */
+static bool trace_int(const char **p, const char *end, int64_t *out) {
+  const char *q = *p;
+  while (q < end && (*q == ' ' || *q == '\t')) q++;
+  bool neg = q < end && *q == '-';
+  q += neg;
+  if (q == end || *q < '0' || *q > '9') return false;
+  uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  for (; q < end && *q >= '0' && *q <= '9'; q++) {
+    if (v > (lim - (uint64_t)(*q - '0')) / 10) return false;
+    v = v * 10 + (uint64_t)(*q - '0');
   }
-  while (**p == ' ' || **p == '\r') (*p)++;
-  return **p == '\n' || **p == 0;
+  *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+  *p = q;
+  return true;
 }
 
-/* Calls on(s, kind, layer, sample, line-rest) for every line of dir/trace.txt. */
-typedef Status (*LineFn)(Sim *s, char kind, long layer, int64_t sample, char *rest, void *ud);
-static Status each_line(Sim *s, LineFn on, void *ud) {
-  char path[4300];
-  snprintf(path, sizeof path, "%s/trace.txt", s->dir);
-  FILE *f = fopen(path, "r");
-  if (!f) return io_error(s->d, "read", path);
-  char *line = NULL;
-  size_t cap = 0;
-  Status st = JS_OK;
-  for (long ln = 1; !st && getline(&line, &cap, f) > 0; ln++) {
-    char *p = line, kind = *p++;
-    long layer = kind == 't' ? strtol(p, &p, 10) : -1;
-    long long sample = strtoll(p, &p, 10);
-    if ((kind != 'o' && kind != 't') || sample < 0 || sample >= s->n)
-      st = diag_error(s->d, (SrcLoc){0}, "%s:%ld: not a line of the trace: %.60s", path, ln, line);
-    else st = on(s, kind, layer, sample, p, ud);
+/* line = ("o" SAMPLE | "t" LAYER SAMPLE) { " " CODE } [ "\r" ] */
+static Status trace_line(const char *p, const char *end, const char *path, long ln, HwTraceLine *l, int64_t **codes,
+                         int *cap, Diag *d) {
+  int64_t layer = -1, sample;
+  l->kind = p < end ? *p : 0;
+  p += p < end;
+  bool ok = (l->kind == 'o' || l->kind == 't') && (l->kind == 'o' || trace_int(&p, end, &layer)) &&
+            trace_int(&p, end, &sample) && layer < INT32_MAX && sample >= 0;
+  for (l->n = 0; ok; l->n++) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
+    if (p == end) break;
+    if (l->n == *cap) {
+      int64_t *g = ir_realloc(*codes, sizeof(int64_t) * (size_t)(*cap = *cap ? 2 * *cap : 64));
+      if (!g) return diag_oom(d);
+      *codes = g;
+    }
+    ok = *cap < (1 << 24) && trace_int(&p, end, &(*codes)[l->n]);
   }
-  free(line);
-  fclose(f);
+  if (!ok) return diag_error(d, (SrcLoc){0}, "%s:%ld: not a line of the trace (o SAMPLE CODES..., t LAYER SAMPLE CODES...)", path, ln);
+  l->layer = (int)layer;
+  l->sample = sample;
+  l->codes = *codes;
+  return JS_OK;
+}
+
+Status hw_trace_parse(const char *text, size_t len, const char *path, HwTraceFn on, void *ud, Diag *d) {
+  int64_t *codes = NULL;
+  int cap = 0;
+  Status st = JS_OK;
+  const char *p = text, *end = text + len;
+  for (long ln = 1; !st && p < end; ln++) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+    HwTraceLine l;
+    if (e > p && !(st = trace_line(p, e, path, ln, &l, &codes, &cap, d))) st = on(ud, &l, d);
+    p = e + (nl != NULL);
+  }
+  ir_free(codes);
   return st;
 }
 
-static Status on_output(Sim *s, char kind, long layer, int64_t sample, char *rest, void *ud) {
-  if (kind != 'o') return JS_OK;
-  if (!read_codes(&rest, s->got + sample * s->out_n, s->out_n))
-    return diag_error(s->d, (SrcLoc){0}, "%s/trace.txt: sample %lld: not %d output codes", s->dir, (long long)sample,
-                      s->out_n);
-  s->seen[sample] = true;
+/* dir/trace.txt through hw_trace_parse. */
+static Status each_line(Sim *s, HwTraceFn on, void *ud) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/trace.txt", s->dir);
+  FILE *f = fopen(path, "rb");
+  if (!f) return io_error(s->d, "read", path);
+  StrBuf sb;
+  sb_init(&sb);
+  char buf[65536];
+  for (size_t k; (k = fread(buf, 1, sizeof buf, f)) > 0;) sb_putn(&sb, buf, k);
+  bool bad = ferror(f);
+  fclose(f);
+  Status st = bad ? io_error(s->d, "read", path) : sb.oom ? diag_oom(s->d) : JS_OK;
+  if (!st) st = hw_trace_parse(sb_str(&sb), sb.len, path, on, ud, s->d);
+  sb_free(&sb);
+  return st;
+}
+
+/* A line's sample must be one the simulation was given, with as many codes as its value. */
+static Status check_line(Sim *s, const HwTraceLine *l, int n) {
+  if (l->sample >= s->n)
+    return diag_error(s->d, (SrcLoc){0}, "%s/trace.txt: sample %lld: only %lld were simulated", s->dir, (long long)l->sample,
+                      (long long)s->n);
+  if (l->n != n)
+    return diag_error(s->d, (SrcLoc){0}, "%s/trace.txt: sample %lld: %d codes where %d were expected", s->dir,
+                      (long long)l->sample, l->n, n);
+  return JS_OK;
+}
+
+static Status on_output(void *ud, const HwTraceLine *l, Diag *d) {
+  Sim *s = ud;
+  if (l->kind != 'o') return JS_OK;
+  Status st = check_line(s, l, s->out_n);
+  if (st) return st;
+  memcpy(s->got + l->sample * s->out_n, l->codes, sizeof(int64_t) * (size_t)s->out_n);
+  s->seen[l->sample] = true;
   return JS_OK;
 }
 
 /* The first difference of one traced sample, in program order. */
 typedef struct FirstDiff {
+  Sim *s;
   int64_t sample;
   int layer, elem;     /* -1: none found */
   int64_t got, want;
-  int64_t *codes;      /* scratch */
 } FirstDiff;
 
-static Status on_trace(Sim *s, char kind, long layer, int64_t sample, char *rest, void *ud) {
+/* The first difference of one traced sample, in program order. */
+static Status on_trace(void *ud, const HwTraceLine *l, Diag *d) {
   FirstDiff *f = ud;
+  Sim *s = f->s;
   const IntProg *p = s->p;
-  if (kind != 't' || sample != f->sample) return JS_OK;
-  if (layer < 0 || layer >= p->nnodes) return diag_error(s->d, (SrcLoc){0}, "%s/trace.txt: no layer %ld", s->dir, layer);
-  int n = p->vals[p->nodes[layer].val].n;
-  if (!read_codes(&rest, f->codes, n))
-    return diag_error(s->d, (SrcLoc){0}, "%s/trace.txt: layer %ld: not %d codes", s->dir, layer, n);
-  const int64_t *want = s->want + sample * p->trace_width + p->nodes[layer].off;
+  if (l->kind != 't' || l->sample != f->sample) return JS_OK;
+  if (l->layer < 0 || l->layer >= p->nnodes) return diag_error(d, (SrcLoc){0}, "%s/trace.txt: no layer %d", s->dir, l->layer);
+  int n = p->vals[p->nodes[l->layer].val].n;
+  Status st = check_line(s, l, n);
+  if (st) return st;
+  const int64_t *want = s->want + l->sample * p->trace_width + p->nodes[l->layer].off;
   for (int j = 0; j < n; j++)
-    if (f->codes[j] != want[j] && (f->layer < 0 || layer < f->layer)) {
-      *f = (FirstDiff){f->sample, (int)layer, j, f->codes[j], want[j], f->codes};
+    if (l->codes[j] != want[j] && (f->layer < 0 || l->layer < f->layer)) {
+      f->layer = l->layer, f->elem = j, f->got = l->codes[j], f->want = want[j];
       break;
     }
   return JS_OK;
@@ -267,11 +320,9 @@ static Status on_trace(Sim *s, char kind, long layer, int64_t sample, char *rest
 static Status locate(Sim *s, int64_t i, int elem, HwVerifyResult *r) {
   const IntProg *p = s->p;
   const int64_t *w = s->want + i * p->trace_width + p->nodes[s->out_node].off;
-  FirstDiff f = {i, -1, -1, 0, 0, ir_malloc(sizeof(int64_t) * (size_t)(p->trace_width + 1))};
-  if (!f.codes) return diag_oom(s->d);
+  FirstDiff f = {s, i, -1, -1, 0, 0};
   Status st = simulate(s, i);
   if (!st) st = each_line(s, on_trace, &f);
-  ir_free(f.codes);
   if (st) return st;
   if (f.layer < 0) /* the layers agree and the output does not: the last step is wrong */
     snprintf(r->why, sizeof r->why, "sample %lld: output element %d: design %lld, integer executor %lld", (long long)i,
@@ -347,7 +398,7 @@ Status hw_verify(const IntProg *p, const CgHwDesign *h, const char *top, HwSim s
   Status st = sim_prepare(&s, dir, x);
   if (!st) st = build(&s);
   if (!st) st = simulate(&s, -1);
-  if (!st) st = each_line(&s, on_output, NULL);
+  if (!st) st = each_line(&s, on_output, &s);
   r->ran = !st;
   if (!st) st = compare(&s, r);
   r->seconds = now_s() - t0;
