@@ -10,8 +10,9 @@
 #   lzf          1/6            the LZF decompressor (a small function: it saturates fast)
 #   config       1/2            the config front end (a TOML subset; a small grammar)
 #   sweep        1/2            a sweep's sweep.json and journal (JSON documents and lines)
-# (30 gives 30 + 30 + 15 + 15 + 5 + 15 + 15 = 125 s of fuzzing, about 130 s in all.)  TARGETs (jsc
-# ir ckpt data lzf config sweep), or $FUZZ_TARGETS when none are given, pick a subset; $FUZZ_BUILD
+#   hw           1/2            what jscc emit reads back from simulators and yosys
+# (30 gives 30 + 30 + 15 + 15 + 5 + 15 + 15 + 15 = 140 s of fuzzing, about 150 s in all.)  TARGETs (jsc
+# ir ckpt data lzf config sweep hw), or $FUZZ_TARGETS when none are given, pick a subset; $FUZZ_BUILD
 # names the build directory (default build-fuzz).
 # A crash, leak, hang (>10 s per input) or sanitizer report fails the run, after every target
 # has run; reproducers are left in $FUZZ_BUILD/artifacts/fuzz_<target>/ (crash-*, leak-*,
@@ -23,10 +24,10 @@ secs=${1:-30}
 shift || true
 targets=("$@")
 # shellcheck disable=SC2206 # FUZZ_TARGETS is a space-separated list
-[ ${#targets[@]} -gt 0 ] || targets=(${FUZZ_TARGETS:-jsc ir ckpt data lzf config sweep})
+[ ${#targets[@]} -gt 0 ] || targets=(${FUZZ_TARGETS:-jsc ir ckpt data lzf config sweep hw})
 build=${FUZZ_BUILD:-build-fuzz}
 for t in "${targets[@]}"; do
-  case $t in jsc | ir | ckpt | data | lzf | config | sweep) ;; *) echo "fuzz.sh: unknown target '$t' (jsc ir ckpt data lzf config sweep)" >&2; exit 2 ;; esac
+  case $t in jsc | ir | ckpt | data | lzf | config | sweep | hw) ;; *) echo "fuzz.sh: unknown target '$t' (jsc ir ckpt data lzf config sweep hw)" >&2; exit 2 ;; esac
 done
 if [ ! -d "$build" ]; then
   CC=clang meson setup "$build" -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
@@ -45,6 +46,7 @@ seed_dirs() {
   lzf) echo "" ;;
   config) echo "examples/configs:toml test/bad/config:toml" ;;
   sweep) echo "test/data/sweep:json test/data/sweep:jsonl" ;;
+  hw) echo "test/data/hw:txt" ;;
   esac
 }
 
@@ -52,7 +54,7 @@ failed=()
 for t in "${targets[@]}"; do
   case $t in
   jsc | ir) s=$secs max_len=16384 extra=() ;;
-  ckpt | config | sweep) s=$(((secs + 1) / 2)) max_len=16384 extra=() ;;
+  ckpt | config | sweep | hw) s=$(((secs + 1) / 2)) max_len=16384 extra=() ;;
   # the HDF5 seed is 21 KB.  A corrupt chunk size makes libhdf5 malloc up to 4 GiB before it
   # finds the address out of range and fails cleanly (test/fuzz/crashes/README.md): allowed
   # here, as the allocation is never touched.
