@@ -46,7 +46,7 @@ seed_dirs() {
   lzf) echo "" ;;
   config) echo "examples/configs:toml test/bad/config:toml" ;;
   sweep) echo "test/data/sweep:json test/data/sweep:jsonl" ;;
-  hw) echo "test/data/hw:txt" ;;
+  hw) echo "test/data/hw:txt test/data/emit/tiny:json test/data/emit/wide_est:json" ;;
   esac
 }
 
