@@ -77,7 +77,9 @@ typedef struct HwSynthResult {
   HwCounts estimate;  /* cg_hw_estimate's totals, for comparison */
   char part[32];      /* iCE40: the part placed on ("hx8k-ct256"), "" when none fits */
   double fmax_mhz;    /* iCE40: nextpnr's Fmax; 0 when not placed */
-  double latency_ns;  /* latency cycles / Fmax; 0 when not placed */
+  double latency_ns;  /* latency cycles / Fmax; a combinational design (latency 0): one period of
+                         the registered wrapper nextpnr timed (input to output, plus a register's
+                         clock-to-out and setup); 0 when not placed */
   double seconds;     /* yosys and nextpnr */
 } HwSynthResult;
 /* Synthesizes h (DIR/TOP.v, written by the caller) with yosys' synth_xilinx or synth_ice40,
@@ -85,5 +87,20 @@ typedef struct HwSynthResult {
  * the smallest part it fits.  Logs and scripts stay in dir. */
 Status hw_synth(const CgHwDesign *h, HwFamily fam, const char *dir, int timeout_s, HwSynthResult *r, Diag *d);
 void hw_synth_free(HwSynthResult *r);
+/* The readers of yosys' and nextpnr's reports behind hw_synth, public so that tests and the
+ * fuzzer can feed them text without the tools installed. */
+/* Cell counts from the text of yosys' `stat -top TOP`: the block of each module named in
+ * modules[0..n) into per[i] (NULL when n is 0), and the "design hierarchy" block (the top with
+ * everything below it) into *total, or the top module's own block when the report has no
+ * hierarchy block (nothing below the top).  Cells are classed by family (HwCounts);
+ * other cells (IO buffers, MUXF7, the submodules' instances) are not counted.  JS_ERR naming
+ * the module the text lacks. */
+Status hw_parse_stat(const char *text, HwFamily fam, const char *top, const char *const *modules, int n,
+                     HwCounts *per, HwCounts *total, Diag *d);
+/* The last "Max frequency for clock ...: F MHz" of a nextpnr log, in MHz; 0 when none. */
+double hw_parse_fmax(const char *text);
+/* The last line of text starting with "ERROR:" (yosys, nextpnr), else its last non-blank
+ * line, copied into buf (cap bytes, cut to fit); "" for empty text. */
+void hw_last_error(const char *text, char *buf, size_t cap);
 
 #endif

@@ -26,7 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "synth_parse.h"
+#include "hw.h"
+
 
 /* nextpnr's target: the placer and router work toward it; --timing-allow-fail reports the
  * Fmax reached whether or not it is met.  About what iCE40 reaches with these adders (mac2:

@@ -46,7 +46,7 @@ seed_dirs() {
   lzf) echo "" ;;
   config) echo "examples/configs:toml test/bad/config:toml" ;;
   sweep) echo "test/data/sweep:json test/data/sweep:jsonl" ;;
-  hw) echo "test/data/hw:txt test/data/emit/tiny:json test/data/emit/wide_est:json" ;;
+  hw) echo "test/data/hw:txt test/data/hw:stat test/data/hw:log test/data/emit/tiny:json test/data/emit/wide_est:json" ;;
   esac
 }
 

@@ -4,7 +4,8 @@
  * leak or sanitizer report.  What parses must hold up: every trace line is an `o` or `t` line
  * with a sample >= 0, a `t` line has a layer >= 0, and the lines written back as text parse to
  * the same lines; a design read has an accuracy in [0, 1] or none, and no more mismatches than
- * samples.
+ * samples.  The same bytes also go through the readers of yosys' `stat` report and nextpnr's
+ * log (hw_parse_stat, hw_parse_fmax, hw_last_error).
  * FUZZ_VERBOSE=1 prints the diagnostics. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,25 @@ static void read_design(const uint8_t *data, size_t size, Diag *d) {
   arena_free(a);
 }
 
+/* The input as yosys' and nextpnr's reports, for both families. */
+static void read_reports(const uint8_t *data, size_t size, Diag *d) {
+  char *text = malloc(size + 1);
+  if (!text) die("out of memory");
+  memcpy(text, data, size);
+  text[size] = 0;
+  static const char *const mods[] = {"top_fc1", "top_fc2"};
+  for (int f = 0; f < 2; f++) {
+    HwCounts per[2], total;
+    hw_parse_stat(text, f ? HW_ICE40 : HW_XILINX, "top", mods, 2, per, &total, d);
+  }
+  double fmax = hw_parse_fmax(text);
+  if (fmax < 0 || fmax != fmax) die("a negative or NaN Fmax");
+  char err[64];
+  hw_last_error(text, err, sizeof err);
+  if (strlen(err) >= sizeof err) die("hw_last_error overflowed");
+  free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Diag d;
   diag_init(&d, getenv("FUZZ_VERBOSE") ? stderr : NULL);
@@ -67,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sb_free(&once);
   sb_free(&twice);
   read_design(data, size, &d);
+  read_reports(data, size, &d);
   diag_free(&d);
   return 0;
 }

@@ -14,7 +14,8 @@
 
 #include <cmocka.h>
 
-#include "synth_parse.h"
+#include "hw.h"
+
 
 static char dir[64];
 
