@@ -93,8 +93,9 @@ void hw_synth_free(HwSynthResult *r);
  * modules[0..n) into per[i] (NULL when n is 0), and the "design hierarchy" block (the top with
  * everything below it) into *total, or the top module's own block when the report has no
  * hierarchy block (nothing below the top).  Cells are classed by family (HwCounts);
- * other cells (IO buffers, MUXF7, the submodules' instances) are not counted.  JS_ERR naming
- * the module the text lacks. */
+ * other cells (IO buffers, MUXF7, the submodules' instances) are not counted.  A layer module
+ * the report lacks counts zero (yosys removes a module left without cells: a layer of wires
+ * only); JS_ERR when it lacks the top. */
 Status hw_parse_stat(const char *text, HwFamily fam, const char *top, const char *const *modules, int n,
                      HwCounts *per, HwCounts *total, Diag *d);
 /* The last "Max frequency for clock ...: F MHz" of a nextpnr log, in MHz; 0 when none. */
