@@ -44,6 +44,8 @@ static void emit_usage(FILE *f) {
         "                         output with the integer executor: Verilog in Verilator and\n"
         "                         in Icarus (each where installed), C with the C compiler\n"
         "  --samples N            rows --verify compares (default: the whole test split)\n"
+        "  --sim LIST             the Verilog simulators --verify runs: verilator, icarus or\n"
+        "                         verilator,icarus (default: both)\n"
         "  --synth FAMILY         xilinx (yosys synth_xilinx) and/or ice40 (synth_ice40, then\n"
         "                         nextpnr-ice40 for Fmax): LUT, FF, DSP and carry counts per\n"
         "                         layer and in total, beside the analytic estimate\n"
@@ -60,13 +62,14 @@ static void emit_usage(FILE *f) {
         f);
 }
 
-enum { E_TARGET = 400, E_TOP, E_PIPELINE, E_VERIFY, E_SAMPLES, E_SYNTH };
+enum { E_TARGET = 400, E_TOP, E_PIPELINE, E_VERIFY, E_SAMPLES, E_SYNTH, E_SIM };
 
 typedef struct EmitArgs {
   const char *path, *model, *passes, *config, *ckpt, *out, *top;
   bool verilog, c;        /* --target */
   int pipeline;           /* -1: one stage per linear layer */
   bool verify;
+  bool verilator, icarus; /* --sim */
   int64_t samples;        /* 0: the whole test split */
   bool xilinx, ice40;     /* --synth */
   RtDataOpts data;
@@ -91,7 +94,8 @@ static bool parse_list(const char *s, const char *const *names, bool *const *fla
 }
 
 static int emit_opt(int o, EmitArgs *a, char **argv) {
-  static const char *const targets[] = {"verilog", "c"}, *const families[] = {"xilinx", "ice40"};
+  static const char *const targets[] = {"verilog", "c"}, *const families[] = {"xilinx", "ice40"},
+                           *const sims[] = {"verilator", "icarus"};
   const char *bad = NULL;
   int64_t v;
   switch (o) {
@@ -102,6 +106,10 @@ static int emit_opt(int o, EmitArgs *a, char **argv) {
   case E_TARGET:
     a->verilog = a->c = false;
     if (!parse_list(optarg, targets, (bool *const[]){&a->verilog, &a->c}, 2, &bad)) return bad_name("emit", "target", bad, targets, 2);
+    return -1;
+  case E_SIM:
+    a->verilator = a->icarus = false;
+    if (!parse_list(optarg, sims, (bool *const[]){&a->verilator, &a->icarus}, 2, &bad)) return bad_name("emit", "simulator", bad, sims, 2);
     return -1;
   case E_SYNTH:
     if (!parse_list(optarg, families, (bool *const[]){&a->xilinx, &a->ice40}, 2, &bad))
@@ -131,10 +139,11 @@ static int emit_args(int argc, char **argv, EmitArgs *a) {
       {"out", required_argument, NULL, T_OUT},             {"target", required_argument, NULL, E_TARGET},
       {"top", required_argument, NULL, E_TOP},             {"pipeline", required_argument, NULL, E_PIPELINE},
       {"verify", no_argument, NULL, E_VERIFY},             {"samples", required_argument, NULL, E_SAMPLES},
-      {"synth", required_argument, NULL, E_SYNTH},         {"help", no_argument, NULL, 'h'},
+      {"synth", required_argument, NULL, E_SYNTH},         {"sim", required_argument, NULL, E_SIM},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  *a = (EmitArgs){.verilog = true, .pipeline = -1};
+  *a = (EmitArgs){.verilog = true, .pipeline = -1, .verilator = true, .icarus = true};
   rt_data_opts_default(&a->data);
   int64_t batch = 256;
   RtEngineKind engine = RT_ENGINE_AUTO;
@@ -302,8 +311,8 @@ static Status verify_one(Emit *E, HwSim sim, int64_t n) {
 static Status verify(Emit *E) {
   int64_t n = E->a.samples && E->a.samples < E->ds.test.n ? E->a.samples : E->ds.test.n;
   Status st = JS_OK;
-  if (E->a.verilog) st = verify_one(E, HW_SIM_VERILATOR, n);
-  if (!st && E->a.verilog) st = verify_one(E, HW_SIM_ICARUS, n);
+  if (E->a.verilog && E->a.verilator) st = verify_one(E, HW_SIM_VERILATOR, n);
+  if (!st && E->a.verilog && E->a.icarus) st = verify_one(E, HW_SIM_ICARUS, n);
   if (!st && E->a.c) st = verify_one(E, HW_SIM_C, n);
   return st;
 }
