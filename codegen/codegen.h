@@ -10,7 +10,15 @@
  * is known at run time: every other size is a constant in the generated code.
  *
  * codegen reads the IR and never the runtime: parameters are addressed by the offsets the
- * caller gives (the runtime's RtState layout), and the optimizer by CgOptim. */
+ * caller gives (the runtime's RtState layout), and the optimizer by CgOptim.
+ *
+ * The layer's files and where each is declared:
+ *   plan.c (plan.h)            the fusion plan                          below
+ *   llvm.c, kcache.c           the CPU renderer, JIT and kernel cache   below, llvm_jit.h, kcache.h
+ *   cuda.c, nvrtc.c, cudadrv.c the GPU renderer, NVRTC, the driver      cuda.h
+ *   intprog.c, intllvm.c       integer-only inference: the program      intprog.h
+ *   verilog.c, cemit.c         hardware: Verilog-2005 and bit-accurate C hdl.h
+ *   hwcost.c                   the analytic LUT/FF/DSP/carry estimate   hdl.h */
 #ifndef JSCC_CODEGEN_H
 #define JSCC_CODEGEN_H
 
