@@ -247,7 +247,7 @@ static double shift_elem(Emit *E, const IpStep *s, int j, Term *r) {
 static double requant_elem(Emit *E, const IpStep *s, int j) {
   Term r;
   double depth = shift_elem(E, s, j, &r);
-  char lo[40], hi[40], e[200];
+  char lo[40], hi[40], e[512]; /* 3 terms of 64 and 4 literals of 40: never cut */
   lit(lo, sizeof lo, s->lo);
   lit(hi, sizeof hi, s->hi);
   bool cl = r.lo < (double)s->lo, ch = r.hi > (double)s->hi;
