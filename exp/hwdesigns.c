@@ -152,7 +152,7 @@ static Status read_layer(const Hr *r, const JVal *v, const char *path) {
 }
 
 static Status read_design(const Hr *r, const JVal *top, ExpHwDesign *h) {
-  const JVal *dv, *layers, *io;
+  const JVal *dv, *layers = NULL, *io;
   Status st = get(r, top, NULL, "design", J_OBJ, true, &dv);
   if (st || !dv) return st;
   h->has_design = true;
@@ -162,7 +162,7 @@ static Status read_design(const Hr *r, const JVal *top, ExpHwDesign *h) {
   if (!st) st = read_estimates(r, dv, "design", h->estimate);
   if (!st) st = get_arr_of(r, dv, "design", "layers", J_OBJ, &layers);
   for (int i = 0; !st && layers && i < layers->n; i++) st = read_layer(r, &layers->items[i], item_path(r, "design", "layers", i));
-  h->nlayers = layers ? layers->n : 0;
+  h->nlayers = !st && layers ? layers->n : 0;
   return st;
 }
 

@@ -216,8 +216,8 @@ static Status trace_line(const char *p, const char *end, const char *path, long 
   int64_t layer = -1, sample;
   l->kind = p < end ? *p : 0;
   p += p < end;
-  bool ok = (l->kind == 'o' || l->kind == 't') && (l->kind == 'o' || trace_int(&p, end, &layer)) &&
-            trace_int(&p, end, &sample) && layer < INT32_MAX && sample >= 0;
+  bool ok = (l->kind == 'o' || (l->kind == 't' && trace_int(&p, end, &layer) && layer >= 0 && layer < INT32_MAX)) &&
+            trace_int(&p, end, &sample) && sample >= 0;
   for (l->n = 0; ok; l->n++) {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
     if (p == end) break;
