@@ -31,6 +31,7 @@
 #include "hdl.h"
 #include "passes.h"
 #include "runtime.h"
+#include "fixture.h"
 
 typedef struct FmtSet {
   const char *name;
@@ -80,84 +81,6 @@ static int teardown(void **state) {
   return getenv("JSCC_KEEP_CEMIT") || system(cmd) == 0 ? 0 : -1;
 }
 
-/* ---- models (as test_intinf.c loads them) ---- */
-
-typedef struct Model {
-  Arena *arena;
-  Program *prog;
-  Graph *g;
-} Model;
-
-static Status load_text(Model *m, const char *path, const char *text, const char *cfg, Diag *d) {
-  memset(m, 0, sizeof *m);
-  m->arena = arena_new();
-  SrcFile *src = NULL;
-  Status st = text ? ((src = diag_src_from_string(m->arena, path, text, strlen(text))) ? JS_OK : JS_ENOMEM)
-                   : diag_read_file(m->arena, path, &src, d);
-  if (!st) st = fe_parse(src, &m->prog, d);
-  if (!st) m->g = m->prog->graphs[0];
-  if (!st) st = pass_run_text("shape", m->g, d);
-  if (!st) {
-    char pipe[1024];
-    snprintf(pipe, sizeof pipe, "quantize{by=type, default=%s}", cfg);
-    st = pass_run_text(pipe, m->g, d);
-  }
-  return st;
-}
-
-static void unload(Model *m) {
-  ir_program_free(m->prog);
-  arena_free(m->arena);
-}
-
-/* Trained-like parameters (test_intinf.c's): Linear weights three times PyTorch's initial
- * spread, BatchNorm affine and statistics away from 1 and 0. */
-static RtState *trained_state(const Graph *g, uint64_t seed) {
-  Diag d;
-  diag_init(&d, stderr);
-  RtState *s = NULL;
-  assert_int_equal(rt_state_new(g, &s, &d), JS_OK);
-  diag_free(&d);
-  Rng rng;
-  rt_rng_seed(&rng, seed);
-  rt_state_init(s, &rng);
-  for (int i = 0; i < g->nparams; i++) {
-    const Param *p = g->params[i];
-    if (s->off[i] == (size_t)-1) continue;
-    float *t = s->data + s->off[i];
-    bool bn = p->owner && p->owner->type == MT_BATCHNORM1D;
-    for (size_t k = 0; k < s->numel[i]; k++) {
-      if (!bn && strcmp(p->name, "weight") == 0) t[k] *= 3.0f;
-      else if (bn && strcmp(p->name, "weight") == 0) t[k] = 0.5f + (float)rt_rng_uniform(&rng);
-      else if (bn && strcmp(p->name, "bias") == 0) t[k] = (float)rt_rng_normal(&rng) * 0.3f;
-      else if (strcmp(p->name, "running_mean") == 0) t[k] = (float)rt_rng_normal(&rng) * 0.5f;
-      else if (strcmp(p->name, "running_var") == 0) t[k] = 0.3f + 1.7f * (float)rt_rng_uniform(&rng);
-    }
-  }
-  return s;
-}
-
-/* Fixed parameters for the golden file: short binary fractions from the element's index, so
- * the rendering depends on no random number generator or libm. */
-static void fixed_state(RtState *s, const Graph *g) {
-  for (int i = 0; i < g->nparams; i++) {
-    const Param *p = g->params[i];
-    if (s->off[i] == (size_t)-1) continue;
-    float *t = s->data + s->off[i];
-    bool bn = p->owner && p->owner->type == MT_BATCHNORM1D;
-    for (size_t k = 0; k < s->numel[i]; k++) {
-      int e = (int)k;
-      if (strcmp(p->name, "running_var") == 0) t[k] = 0.5f + (float)(e % 3) / 4;
-      else if (strcmp(p->name, "running_mean") == 0) t[k] = (float)((e * 3) % 7 - 3) / 8;
-      else if (bn && strcmp(p->name, "weight") == 0) t[k] = 0.5f + (float)(e % 4) / 4;
-      else if (strcmp(p->name, "weight") == 0) t[k] = (float)((e * 7 + i * 5) % 17 - 8) / 8;
-      else t[k] = (float)((e * 5) % 9 - 4) / 16;
-    }
-  }
-}
-
-static const float *state_param(void *ud, const Param *p) { return rt_state_tensor(ud, p->qualname); }
-
 /* ---- files and the compiler ---- */
 
 static void write_text(const char *name, const char *text) {
@@ -167,19 +90,6 @@ static void write_text(const char *name, const char *text) {
   assert_non_null(f);
   fputs(text, f);
   assert_int_equal(fclose(f), 0);
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
 }
 
 /* A shell command in the scratch directory; its exit status. */
@@ -323,9 +233,9 @@ static int64_t check_prog(const IntProg *p, const char *label, const float *x, i
   assert_int_equal(rt_int_run(p, x, rows, logits, trace, &d), JS_OK);
   char path[256];
   snprintf(path, sizeof path, "%s/trace.txt", dir);
-  char *tt = slurp(path);
+  char *tt = fx_slurp(path);
   snprintf(path, sizeof path, "%s/logits.txt", dir);
-  char *lt = slurp(path);
+  char *lt = fx_slurp(path);
   assert_true(tt && lt);
   int64_t bad = compare_trace(p, trace, rows, tt), badl = compare_logits(p, logits, rows, lt);
   int kinds[8] = {0};
@@ -347,11 +257,11 @@ static int64_t check_prog(const IntProg *p, const char *label, const float *x, i
 static int check_model(const char *path, const char *text, const FmtSet *fs) {
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  if (load_text(&m, path, text, fs->cfg, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
-  RtState *s = trained_state(m.g, 11);
+  FxModel m;
+  if (fx_load(&m, path, text, fs->cfg, false, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
+  RtState *s = fx_trained_state(m.g, 11);
   IntProg *p = NULL;
-  if (cg_int_lower(m.g, state_param, s, &p, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
+  if (cg_int_lower(m.g, fx_state_param, s, &p, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
   float *x = rows_of(p->features);
   char label[128];
   snprintf(label, sizeof label, "%s %s", m.g->name, fs->name);
@@ -361,7 +271,7 @@ static int check_model(const char *path, const char *text, const FmtSet *fs) {
   free(x);
   cg_int_free(p);
   rt_state_free(s);
-  unload(&m);
+  fx_unload(&m);
   diag_free(&d);
   return lshifts;
 }
@@ -544,7 +454,7 @@ static void test_control(void **state) {
   assert_int_equal(rt_int_run(&good->p, x, N, logits, trace, &d), JS_OK);
   char path[256];
   snprintf(path, sizeof path, "%s/trace.txt", dir);
-  char *tt = slurp(path);
+  char *tt = fx_slurp(path);
   printf("control (a weight code off by one, expected to differ):\n");
   assert_true(compare_trace(&good->p, trace, N, tt) > 0);
   free(tt);
@@ -563,7 +473,7 @@ static void driver_refuses(const char *input, const char *args, const char *want
   assert_int_not_equal(sh("./drv %s 2>err.txt", args), 0);
   char path[256];
   snprintf(path, sizeof path, "%s/err.txt", dir);
-  char *err = slurp(path);
+  char *err = fx_slurp(path);
   if (!err || !strstr(err, want)) fail_msg("driver on '%s' (%s): expected '%s' in: %s", input, args, want, err ? err : "");
   free(err);
 }
@@ -601,7 +511,7 @@ static void test_driver_errors(void **state) {
   assert_int_equal(sh("./drv ok.txt out.txt 1"), 0);
   char path[256];
   snprintf(path, sizeof path, "%s/out.txt", dir);
-  char *out = slurp(path);
+  char *out = fx_slurp(path);
   assert_non_null(out);
   assert_non_null(strstr(out, "o 0 "));
   assert_non_null(strstr(out, "\no 1 "));
@@ -642,53 +552,25 @@ static void test_refusals(void **state) {
   free(b);
 }
 
-/* Compares `text` with test/golden/NAME (JSCC_UPDATE_GOLDEN=1 rewrites it), showing the first
- * line that differs. */
-static void check_golden(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "test/golden/%s", name);
-  const char *upd = getenv("JSCC_UPDATE_GOLDEN");
-  if (upd && strcmp(upd, "1") == 0) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return;
-  }
-  char *want = slurp(path);
-  if (!want) fail_msg("cannot read %s (JSCC_UPDATE_GOLDEN=1 creates it)", path);
-  if (strcmp(want, text) != 0) {
-    const char *a = want, *c = text;
-    int ln = 1;
-    while (*a && *a == *c) ln += *a == '\n', a++, c++;
-    while (a > want && a[-1] != '\n') a--, c--;
-    print_error("%s differs from line %d:\n  expected: %.*s\n  got:      %.*s\n", path, ln, (int)strcspn(a, "\n"), a,
-                (int)strcspn(c, "\n"), c);
-    free(want);
-    fail();
-  }
-  free(want);
-}
-
 static void test_golden(void **state) {
   (void)state;
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  assert_int_equal(load_text(&m, "examples/jsc_tiny.jsc", NULL, sets[0].cfg, &d), JS_OK);
+  FxModel m;
+  assert_int_equal(fx_load(&m, "examples/jsc_tiny.jsc", NULL, sets[0].cfg, false, &d), JS_OK);
   RtState *s = NULL;
   assert_int_equal(rt_state_new(m.g, &s, &d), JS_OK);
-  fixed_state(s, m.g);
+  fx_fixed_state(s, m.g);
   IntProg *p = NULL;
-  assert_int_equal(cg_int_lower(m.g, state_param, s, &p, &d), JS_OK);
+  assert_int_equal(cg_int_lower(m.g, fx_state_param, s, &p, &d), JS_OK);
   StrBuf sb;
   sb_init(&sb);
   assert_int_equal(cg_c_render(p, "jsc_tiny", &sb, &d), JS_OK);
-  check_golden("jsc_tiny.int8.c", sb_str(&sb));
+  fx_check_golden("jsc_tiny.int8.c", sb_str(&sb));
   sb_free(&sb);
   cg_int_free(p);
   rt_state_free(s);
-  unload(&m);
+  fx_unload(&m);
   diag_free(&d);
 }
 

@@ -33,6 +33,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "runtime.h"
+#include "fixture.h"
 #include "../cuda_emu.h"
 #include "../fail_nth.h"
 
@@ -86,47 +87,6 @@ static CgPlan *plan_opt(const Model *m, bool train, int64_t batch, const CgOptim
 }
 static CgPlan *plan(const Model *m, bool train, int64_t batch) { return plan_opt(m, train, batch, &ADAM); }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
-/* Compares `text` with test/golden/NAME (JSCC_UPDATE_GOLDEN=1 rewrites it), showing the first
- * line that differs. */
-static void check_golden(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "test/golden/%s", name);
-  const char *upd = getenv("JSCC_UPDATE_GOLDEN");
-  if (upd && strcmp(upd, "1") == 0) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return;
-  }
-  char *want = slurp(path);
-  if (!want) fail_msg("cannot read %s (JSCC_UPDATE_GOLDEN=1 creates it)", path);
-  if (strcmp(want, text) != 0) {
-    const char *a = want, *b = text;
-    int ln = 1;
-    while (*a && *a == *b) ln += *a == '\n', a++, b++;
-    while (a > want && a[-1] != '\n') a--, b--;
-    print_error("%s differs from line %d:\n  expected: %.*s\n  got:      %.*s\n", path, ln, (int)strcspn(a, "\n"), a,
-                (int)strcspn(b, "\n"), b);
-    free(want);
-    fail();
-  }
-  free(want);
-}
-
 static double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -176,7 +136,7 @@ static void render_compile(const char *what, const CgPlan *p, const char *golden
   char dyn[64];
   snprintf(dyn, sizeof dyn, "%zu bytes of shared", sh);
   assert_non_null(strstr(sb_str(&src), dyn)); /* the header states what the launch must give */
-  if (golden) check_golden(golden, sb_str(&src));
+  if (golden) fx_check_golden(golden, sb_str(&src));
   /* deterministic: a second rendering is the same text */
   StrBuf again;
   sb_init(&again);

@@ -29,6 +29,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "runtime.h"
+#include "fixture.h"
 
 static const char *const models[] = {"examples/jsc_tiny.jsc", "examples/jsc_toy.jsc", "examples/jsc_big.jsc",
                                      "examples/jsc_s.jsc",    "examples/jsc_trt.jsc", "examples/hls4ml_jsc.jsc"};
@@ -77,66 +78,8 @@ static int teardown(void **state) {
   return 0;
 }
 
-typedef struct Model {
-  Arena *arena;
-  Program *prog;
-  Graph *g;
-} Model;
-
-/* Make the data-input quantizers explicit nodes after quantizing (as jscc test and the JIT's
- * plan have them). */
+/* fx_load's explicit_inputs: the data-input quantizers as explicit nodes (test_explicit). */
 static bool explicit_inputs;
-
-/* Parse, shape and quantize with the default config `cfg` (NULL: not quantized). */
-static Status load_text(Model *m, const char *path, const char *text, const char *cfg, Diag *d) {
-  memset(m, 0, sizeof *m);
-  m->arena = arena_new();
-  SrcFile *src = NULL;
-  Status st = text ? ((src = diag_src_from_string(m->arena, path, text, strlen(text))) ? JS_OK : JS_ENOMEM)
-                   : diag_read_file(m->arena, path, &src, d);
-  if (!st) st = fe_parse(src, &m->prog, d);
-  if (!st) m->g = m->prog->graphs[0];
-  if (!st) st = pass_run_text("shape", m->g, d);
-  if (!st && cfg) {
-    char pipe[1024];
-    snprintf(pipe, sizeof pipe, "quantize{by=type, default=%s}", cfg);
-    st = pass_run_text(pipe, m->g, d);
-    if (!st && explicit_inputs) st = ir_quant_explicit_inputs(m->g, d);
-  }
-  return st;
-}
-
-static void unload(Model *m) {
-  ir_program_free(m->prog);
-  arena_free(m->arena);
-}
-
-/* Trained-like parameters: Linear weights three times PyTorch's initial spread, BatchNorm
- * affine and running statistics away from their initial 1 and 0. */
-static RtState *trained_state(const Graph *g, uint64_t seed) {
-  Diag d;
-  diag_init(&d, stderr);
-  RtState *s = NULL;
-  assert_int_equal(rt_state_new(g, &s, &d), JS_OK);
-  diag_free(&d);
-  Rng rng;
-  rt_rng_seed(&rng, seed);
-  rt_state_init(s, &rng);
-  for (int i = 0; i < g->nparams; i++) {
-    const Param *p = g->params[i];
-    if (s->off[i] == (size_t)-1) continue;
-    float *t = s->data + s->off[i];
-    bool bn = p->owner && p->owner->type == MT_BATCHNORM1D;
-    for (size_t k = 0; k < s->numel[i]; k++) {
-      if (!bn && strcmp(p->name, "weight") == 0) t[k] *= 3.0f;
-      else if (bn && strcmp(p->name, "weight") == 0) t[k] = 0.5f + (float)rt_rng_uniform(&rng);
-      else if (bn && strcmp(p->name, "bias") == 0) t[k] = (float)rt_rng_normal(&rng) * 0.3f;
-      else if (strcmp(p->name, "running_mean") == 0) t[k] = (float)rt_rng_normal(&rng) * 0.5f;
-      else if (strcmp(p->name, "running_var") == 0) t[k] = 0.3f + 1.7f * (float)rt_rng_uniform(&rng);
-    }
-  }
-  return s;
-}
 
 /* The reference's node values, by node. */
 typedef struct Obs {
@@ -181,17 +124,15 @@ static int64_t compare_ref(const IntProg *p, const Obs *o, const int64_t *trace,
   return bad;
 }
 
-static const float *state_param(void *ud, const Param *p) { return rt_state_tensor(ud, p->qualname); }
-
 /* One model (a file, or `text` named path) with one format set over `rows` rows. */
 static void check_text(const char *path, const char *text, const FmtSet *fs, int64_t rows) {
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  if (load_text(&m, path, text, fs->cfg, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
-  RtState *s = trained_state(m.g, 11);
+  FxModel m;
+  if (fx_load(&m, path, text, fs->cfg, explicit_inputs, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
+  RtState *s = fx_trained_state(m.g, 11);
   IntProg *p = NULL;
-  if (cg_int_lower(m.g, state_param, s, &p, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
+  if (cg_int_lower(m.g, fx_state_param, s, &p, &d)) fail_msg("%s %s: %s", path, fs->name, sb_str(&d.text));
   assert_int_equal(p->features, RT_JSC_FEATURES);
   assert_int_equal(p->classes, RT_JSC_CLASSES);
   assert_true(rows <= data.test.n);
@@ -260,7 +201,7 @@ static void check_text(const char *path, const char *text, const FmtSet *fs, int
   rt_interp_out_free(&out);
   cg_int_free(p);
   rt_state_free(s);
-  unload(&m);
+  fx_unload(&m);
   diag_free(&d);
 }
 
@@ -354,16 +295,16 @@ static void test_quant_in(void **state) {
 static void refused(const char *text, const char *cfg, const char *want) {
   Diag d;
   diag_init(&d, NULL);
-  Model m;
-  if (load_text(&m, "refuse.jsc", text, cfg, &d)) fail_msg("%s", sb_str(&d.text));
-  RtState *s = trained_state(m.g, 3);
+  FxModel m;
+  if (fx_load(&m, "refuse.jsc", text, cfg, explicit_inputs, &d)) fail_msg("%s", sb_str(&d.text));
+  RtState *s = fx_trained_state(m.g, 3);
   IntProg *p = NULL;
-  Status st = cg_int_lower(m.g, state_param, s, &p, &d);
+  Status st = cg_int_lower(m.g, fx_state_param, s, &p, &d);
   if (st == JS_OK || !strstr(sb_str(&d.text), want))
     fail_msg("expected a refusal with '%s', got status %d: %s", want, (int)st, sb_str(&d.text));
   assert_null(p);
   rt_state_free(s);
-  unload(&m);
+  fx_unload(&m);
   diag_free(&d);
 }
 
@@ -402,11 +343,11 @@ static void test_control(void **state) {
   (void)state;
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  assert_int_equal(load_text(&m, "examples/jsc_tiny.jsc", NULL, sets[0].cfg, &d), JS_OK);
-  RtState *s = trained_state(m.g, 1);
+  FxModel m;
+  assert_int_equal(fx_load(&m, "examples/jsc_tiny.jsc", NULL, sets[0].cfg, explicit_inputs, &d), JS_OK);
+  RtState *s = fx_trained_state(m.g, 1);
   IntProg *p = NULL;
-  assert_int_equal(cg_int_lower(m.g, state_param, s, &p, &d), JS_OK);
+  assert_int_equal(cg_int_lower(m.g, fx_state_param, s, &p, &d), JS_OK);
   int64_t rows = 64;
   Obs o = {.p = p, .vals = calloc((size_t)p->nnodes, sizeof(double *)), .rows = rows};
   RtTensor in = {.dtype = DT_F32, .rank = 2, .dims = {rows, RT_JSC_FEATURES}, .f = (float *)data.test.x};
@@ -427,7 +368,7 @@ static void test_control(void **state) {
   rt_interp_out_free(&out);
   cg_int_free(p);
   rt_state_free(s);
-  unload(&m);
+  fx_unload(&m);
   diag_free(&d);
 }
 
@@ -440,9 +381,9 @@ static void test_special_inputs(void **state) {
   Diag d;
   diag_init(&d, stderr);
   for (int k = 0; k < 2; k++) {
-    Model m;
-    assert_int_equal(load_text(&m, "examples/jsc_big.jsc", NULL, sets[k == 0 ? 0 : 4].cfg, &d), JS_OK);
-    RtState *s = trained_state(m.g, 2);
+    FxModel m;
+    assert_int_equal(fx_load(&m, "examples/jsc_big.jsc", NULL, sets[k == 0 ? 0 : 4].cfg, explicit_inputs, &d), JS_OK);
+    RtState *s = fx_trained_state(m.g, 2);
     RtIntExec *c = NULL, *j = NULL;
     assert_int_equal(rt_int_open(m.g, s, false, true, &c, &d), JS_OK);
     assert_int_equal(rt_int_open(m.g, s, true, true, &j, &d), JS_OK);
@@ -466,7 +407,7 @@ static void test_special_inputs(void **state) {
     rt_int_close(c);
     rt_int_close(j);
     rt_state_free(s);
-    unload(&m);
+    fx_unload(&m);
   }
   diag_free(&d);
 }
@@ -489,11 +430,11 @@ static void test_print(void **state) {
   (void)state;
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  assert_int_equal(load_text(&m, "examples/jsc_tiny.jsc", NULL, sets[0].cfg, &d), JS_OK);
-  RtState *s = trained_state(m.g, 1);
+  FxModel m;
+  assert_int_equal(fx_load(&m, "examples/jsc_tiny.jsc", NULL, sets[0].cfg, explicit_inputs, &d), JS_OK);
+  RtState *s = fx_trained_state(m.g, 1);
   IntProg *p = NULL;
-  assert_int_equal(cg_int_lower(m.g, state_param, s, &p, &d), JS_OK);
+  assert_int_equal(cg_int_lower(m.g, fx_state_param, s, &p, &d), JS_OK);
   StrBuf sb;
   sb_init(&sb);
   cg_int_print(&sb, p);
@@ -504,7 +445,7 @@ static void test_print(void **state) {
   sb_free(&sb);
   cg_int_free(p);
   rt_state_free(s);
-  unload(&m);
+  fx_unload(&m);
   diag_free(&d);
 }
 
@@ -526,7 +467,7 @@ static Value intervals_of(const Graph *g, const char *node) {
 static void run_intervals(Graph *g, RtState *s, StrBuf *sb) {
   Diag d;
   diag_init(&d, stderr);
-  PassData pd = {.ud = s, .param = state_param};
+  PassData pd = {.ud = s, .param = fx_state_param};
   Pipeline *pl = NULL;
   assert_int_equal(pass_pipeline_parse("intervals", &pl, &d), JS_OK);
   PassContext ctx = {.diag = &d, .report = sb, .data = s ? &pd : NULL};
@@ -541,8 +482,8 @@ static void test_intervals(void **state) {
                      "  return fc2(act(fc(x)))\n}\n";
   Diag d;
   diag_init(&d, stderr);
-  Model m;
-  assert_int_equal(load_text(&m, "t.jsc", text, sets[0].cfg, &d), JS_OK);
+  FxModel m;
+  assert_int_equal(fx_load(&m, "t.jsc", text, sets[0].cfg, explicit_inputs, &d), JS_OK);
   RtState *s = NULL;
   assert_int_equal(rt_state_new(m.g, &s, &d), JS_OK);
   const float w1[] = {0.5f, -0.25f, 0.125f, 1.0f}, b1[] = {0.125f, -0.5f}, w2[] = {1.5f, -2.0f}, b2[] = {0.0625f};
@@ -584,13 +525,13 @@ static void test_intervals(void **state) {
   sb_free(&md);
   sb_free(&sb);
   rt_state_free(s);
-  unload(&m);
+  fx_unload(&m);
 
   /* int16 (16,8): 2 * 2^15 * 2^15 + ... needs 33 bits: float32 is not exact */
-  assert_int_equal(load_text(&m, "t.jsc", text,
+  assert_int_equal(fx_load(&m, "t.jsc", text,
                              "{name=integer, data_in_width=16, data_in_frac_width=8, weight_width=16, weight_frac_width=8, "
                              "bias_width=16, bias_frac_width=8}",
-                             &d),
+                             explicit_inputs, &d),
                    JS_OK);
   sb_init(&sb);
   run_intervals(m.g, NULL, &sb);
@@ -601,7 +542,7 @@ static void test_intervals(void **state) {
   assert_string_equal(sb_str(&md), "{acc_frac=16, acc_bits=33, f32_exact=false, f64_exact=true, shift=8}");
   sb_free(&md);
   sb_free(&sb);
-  unload(&m);
+  fx_unload(&m);
   diag_free(&d);
 }
 

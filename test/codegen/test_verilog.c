@@ -30,6 +30,7 @@
 #include "hdl.h"
 #include "passes.h"
 #include "runtime.h"
+#include "fixture.h"
 #include "../fail_nth.h"
 
 typedef struct FmtSet {
@@ -54,35 +55,10 @@ static const FmtSet sets[] = {
 
 /* A model quantized with random trained-like weights, lowered. */
 typedef struct Model {
-  Arena *arena;
-  Program *prog;
-  Graph *g;
-  RtState *s;
-  IntProg *p;
+  FxModel fx; /* the quantized graph */
+  RtState *s; /* fx_trained_state(seed 11) */
+  IntProg *p; /* the lowering */
 } Model;
-
-/* Linear weights three times PyTorch's initial spread, BatchNorm affine and running
- * statistics away from their initial 1 and 0 (as test_intinf.c). */
-static void randomize(const Graph *g, RtState *s, uint64_t seed) {
-  Rng rng;
-  rt_rng_seed(&rng, seed);
-  rt_state_init(s, &rng);
-  for (int i = 0; i < g->nparams; i++) {
-    const Param *p = g->params[i];
-    if (s->off[i] == (size_t)-1) continue;
-    float *t = s->data + s->off[i];
-    bool bn = p->owner && p->owner->type == MT_BATCHNORM1D;
-    for (size_t k = 0; k < s->numel[i]; k++) {
-      if (!bn && strcmp(p->name, "weight") == 0) t[k] *= 3.0f;
-      else if (bn && strcmp(p->name, "weight") == 0) t[k] = 0.5f + (float)rt_rng_uniform(&rng);
-      else if (bn && strcmp(p->name, "bias") == 0) t[k] = (float)rt_rng_normal(&rng) * 0.3f;
-      else if (strcmp(p->name, "running_mean") == 0) t[k] = (float)rt_rng_normal(&rng) * 0.5f;
-      else if (strcmp(p->name, "running_var") == 0) t[k] = 0.3f + 1.7f * (float)rt_rng_uniform(&rng);
-    }
-  }
-}
-
-static const float *state_param(void *ud, const Param *p) { return rt_state_tensor(ud, p->qualname); }
 
 /* Make the data-input quantizers explicit nodes after quantizing (as jscc test has them):
  * the first layer then passes the input port's codes through. */
@@ -92,19 +68,9 @@ static void load(Model *m, const char *path, const char *cfg) {
   Diag d;
   diag_init(&d, stderr);
   memset(m, 0, sizeof *m);
-  m->arena = arena_new();
-  SrcFile *src = NULL;
-  char pipe[1024];
-  snprintf(pipe, sizeof pipe, "quantize{by=type, default=%s}", cfg);
-  Status st = diag_read_file(m->arena, path, &src, &d);
-  if (!st) st = fe_parse(src, &m->prog, &d);
-  if (!st) m->g = m->prog->graphs[0];
-  if (!st) st = pass_run_text("shape", m->g, &d);
-  if (!st) st = pass_run_text(pipe, m->g, &d);
-  if (!st && explicit_inputs) st = ir_quant_explicit_inputs(m->g, &d);
-  if (!st) st = rt_state_new(m->g, &m->s, &d);
-  if (!st) randomize(m->g, m->s, 11);
-  if (!st) st = cg_int_lower(m->g, state_param, m->s, &m->p, &d);
+  Status st = fx_load(&m->fx, path, NULL, cfg, explicit_inputs, &d);
+  if (!st) m->s = fx_trained_state(m->fx.g, 11);
+  if (!st) st = cg_int_lower(m->fx.g, fx_state_param, m->s, &m->p, &d);
   if (st) fail_msg("%s: %s", path, sb_str(&d.text));
   diag_free(&d);
 }
@@ -112,8 +78,7 @@ static void load(Model *m, const char *path, const char *cfg) {
 static void unload(Model *m) {
   cg_int_free(m->p);
   rt_state_free(m->s);
-  ir_program_free(m->prog);
-  arena_free(m->arena);
+  fx_unload(&m->fx);
 }
 
 /* n random rows: normal with a spread that saturates the input quantizer now and then. */
@@ -204,49 +169,11 @@ static CgHwDesign *render(const IntProg *p, int pipeline) {
   return h;
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
 static void write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
   fputs(text, f);
   fclose(f);
-}
-
-/* Compares `text` with test/golden/NAME (JSCC_UPDATE_GOLDEN=1 rewrites it), showing the first
- * line that differs. */
-static void check_golden(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "test/golden/%s", name);
-  const char *upd = getenv("JSCC_UPDATE_GOLDEN");
-  if (upd && strcmp(upd, "1") == 0) {
-    write_file(path, text);
-    return;
-  }
-  char *want = slurp(path);
-  if (!want) fail_msg("cannot read %s (JSCC_UPDATE_GOLDEN=1 creates it)", path);
-  if (strcmp(want, text) != 0) {
-    const char *a = want, *b = text;
-    int ln = 1;
-    while (*a && *a == *b) ln += *a == '\n', a++, b++;
-    while (a > want && a[-1] != '\n') a--, b--;
-    print_error("%s differs from line %d:\n  expected: %.*s\n  got:      %.*s\n", path, ln, (int)strcspn(a, "\n"), a,
-                (int)strcspn(b, "\n"), b);
-    free(want);
-    fail();
-  }
-  free(want);
 }
 
 static int count(const char *text, const char *what) {
@@ -266,7 +193,7 @@ static void test_golden(void **state) {
   Model m;
   load(&m, "examples/jsc_tiny.jsc", sets[0].cfg);
   CgHwDesign *h = render(m.p, 2);
-  check_golden("jsc_tiny.int8.v", sb_str(&h->verilog));
+  fx_check_golden("jsc_tiny.int8.v", sb_str(&h->verilog));
   cg_hw_design_free(h);
   unload(&m);
 }
@@ -477,7 +404,7 @@ static int64_t compare_line(const char *line, const int64_t *want, int n) {
 static int64_t compare_trace(const char *dir, const IntProg *p, const int64_t *tr, int64_t n, int64_t ts) {
   char path[300];
   snprintf(path, sizeof path, "%s/trace.txt", dir);
-  char *text = slurp(path);
+  char *text = fx_slurp(path);
   if (!text) return n;
   const IpNode *last = &p->nodes[p->nnodes - 1];
   int64_t bad = 0, outs = 0, traces = 0;

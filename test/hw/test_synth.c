@@ -15,23 +15,10 @@
 #include <cmocka.h>
 
 #include "hw.h"
+#include "../codegen/fixture.h"
 
 
 static char dir[64];
-
-/* A whole file as a string (the caller frees). */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  size_t got = s ? fread(s, 1, (size_t)n, f) : 0;
-  fclose(f);
-  if (s) s[got] = 0;
-  return s;
-}
 
 /* mac2.v as codegen/verilog.c would describe it: fc1 has 11 adders of 12 bits and 36
  * register bits, fc2 4 adders of 16 bits and 2 multipliers by constants (12 + 8 and 12 + 7
@@ -58,7 +45,7 @@ static void test_parse_stat(void **state) {
   Diag d;
   diag_init(&d, NULL);
   HwCounts per[2], total;
-  char *x = slurp("test/data/hw/mac2_xilinx.stat"), *i = slurp("test/data/hw/mac2_ice40.stat");
+  char *x = fx_slurp("test/data/hw/mac2_xilinx.stat"), *i = fx_slurp("test/data/hw/mac2_ice40.stat");
   assert_true(x && i);
   assert_int_equal(hw_parse_stat(x, HW_XILINX, "mac2", mac2_modules, 2, per, &total, &d), JS_OK);
   assert_counts(per[0], 157, 36, 0, 9); /* LUT2..LUT6 14 + 18 + 9 + 22 + 94; MUXF7/8 not */
@@ -96,7 +83,7 @@ static void test_parse_flat(void **state) {
 
 static void test_parse_nextpnr(void **state) {
   (void)state;
-  char *log = slurp("test/data/hw/mac2_nextpnr.log");
+  char *log = fx_slurp("test/data/hw/mac2_nextpnr.log");
   assert_non_null(log);
   assert_float_equal(hw_parse_fmax(log), 98.04, 1e-9); /* the last of the two: after routing */
   assert_float_equal(hw_parse_fmax("Info: no clocks\n"), 0, 0);

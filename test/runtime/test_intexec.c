@@ -53,6 +53,9 @@ typedef struct Model {
   RtState *s;
 } Model;
 
+/* Not test/codegen/fixture.c's fx_load + fx_trained_state: this takes a whole pipeline, and its
+ * parameters differ (seed 4, BatchNorm affine left at 1 and 0, other draws), and these tests
+ * keep theirs. */
 static void load(Model *m, const char *path, const char *pipeline) {
   memset(m, 0, sizeof *m);
   Diag d;

@@ -1,0 +1,45 @@
+/* fixture.h — helpers the codegen tests share (test_intinf.c, test_cemit.c, test_verilog.c,
+ * test_cuda.c; test/hw/test_synth.c reads files with fx_slurp): an example model parsed,
+ * shaped and quantized, trained-like and fixed parameters, and golden files. */
+#ifndef JSCC_TEST_CODEGEN_FIXTURE_H
+#define JSCC_TEST_CODEGEN_FIXTURE_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "runtime.h"
+
+/* A parsed program and its first graph, in one arena. */
+typedef struct FxModel {
+  Arena *arena;  /* owns the source text */
+  Program *prog; /* the parsed program */
+  Graph *g;      /* prog->graphs[0] */
+} FxModel;
+
+/* Parses `path` (or `text`, named path, when not NULL), runs shape and
+ * quantize{by=type, default=CFG} (cfg NULL: not quantized), then with `explicit_inputs` makes
+ * the data-input quantizers explicit nodes (as jscc test and the JIT's plan have them). */
+Status fx_load(FxModel *m, const char *path, const char *text, const char *cfg, bool explicit_inputs, Diag *d);
+void fx_unload(FxModel *m);
+
+/* Trained-like parameters from `seed`: Linear weights three times PyTorch's initial spread,
+ * BatchNorm affine and running statistics away from their initial 1 and 0. */
+RtState *fx_trained_state(const Graph *g, uint64_t seed);
+/* Fixed parameters for golden files: short binary fractions from the element's index, so the
+ * rendering depends on no random number generator or libm. */
+void fx_fixed_state(RtState *s, const Graph *g);
+/* The IpParamFn over an RtState (ud). */
+const float *fx_state_param(void *ud, const Param *p);
+
+/* A whole file as a string (the caller frees); NULL when it cannot be opened. */
+char *fx_slurp(const char *path);
+/* Compares `text` with test/golden/NAME, showing the first line that differs;
+ * JSCC_UPDATE_GOLDEN=1 rewrites the file instead. */
+void fx_check_golden(const char *name, const char *text);
+
+#endif
