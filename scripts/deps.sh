@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(gcc clang libclang-rt-14-dev llvm-14-dev meson ninja-build pkg-config flex bison libcmocka-dev libhdf5-dev graphviz time
       libplplot-dev plplot-driver-cairo chromium libopenmpi-dev openmpi-bin
-      verilator g++ make iverilog yosys nextpnr-ice40 fpga-icestorm-chipdb "$@")
+      verilator g++ make iverilog yosys nextpnr-ice40 "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
