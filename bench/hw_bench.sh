@@ -8,7 +8,7 @@
 #   2. for each width W in 8, 6, 4: quantization-aware fine-tuning from the float checkpoint,
 #      `jscc train MODEL --passes=quantize{every op: integer, W bits} --init FLOAT --max-epochs 3`
 #      (--quick: 1), so the 4-bit points are QAT's, not post-training quantization's;
-#   3. `jscc emit MODEL --ckpt QAT --passes=... --verify --samples 2000 --synth xilinx,ice40`:
+#   3. `jscc emit MODEL --ckpt QAT --passes=... --verify --samples 2000 --sim verilator --synth xilinx,ice40`:
 #      the test accuracy of the integer program (what the hardware computes), the check in
 #      Verilator (a design that disagrees fails the bench), yosys synth_xilinx LUTs, FFs, DSPs
 #      and carry cells, the latency in cycles (one register stage per linear layer), and
@@ -16,7 +16,10 @@
 # Writes bench/results/hw_DATE.md (hw_DATE-quick.md), with the published points for
 # comparison; --synth-n N (a small synthetic data set, for trying the script) prints the
 # report without writing it; --keep DIR keeps the runs and emit directories there (DIR/MODEL-eW:
-# what bench/hw_calibrate.sh --emit refits the estimate on, and what `jscc report` shows).
+# what bench/hw_calibrate.sh --emit refits the estimate on, and what `jscc report` shows), and
+# a later run with the same --keep reuses every design already finished there; --widths W,...
+# picks the widths (default 8,6,4).  iCE40 synthesis and placement run where the estimate says
+# the design can fit the largest part (hx8k, 7,680 LUTs); bigger designs get synth_xilinx only.
 # Installs what is missing (scripts/deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,7 @@ cd "$(dirname "$0")/.."
 quick=0
 synth_n=""
 keep=""
+widths=(8 6 4)
 models=(jsc_tiny jsc_big hls4ml_jsc)
 while (($#)); do
   case $1 in
@@ -32,10 +36,12 @@ while (($#)); do
               IFS=, read -r -a models <<<"$2"; shift ;;
     --synth-n) [[ ${2:-} =~ ^[0-9]+$ ]] || { echo "hw_bench.sh: --synth-n needs a number" >&2; exit 2; }
                synth_n=$2; shift ;;
+    --widths) [[ ${2:-} =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "hw_bench.sh: --widths needs W,W,..." >&2; exit 2; }
+              IFS=, read -r -a widths <<<"$2"; shift ;;
     --keep) [ $# -ge 2 ] || { echo "hw_bench.sh: --keep needs a directory" >&2; exit 2; }
             keep=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "hw_bench.sh: unknown option '$1' (--quick, --models, --synth-n, --keep, --help)" >&2; exit 2 ;;
+    *) echo "hw_bench.sh: unknown option '$1' (--quick, --models, --widths, --synth-n, --keep, --help)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -62,25 +68,44 @@ synth_col() { awk -v fam="synth $1" -v row="$2" -v col="$3" '
 
 rows=()
 for m in "${models[@]}"; do
-  echo "== $m: float training ($epochs epochs)"
-  "$jscc" train examples/$m.jsc --max-epochs $epochs "${data[@]}" --out "$work/$m-float" --quiet >/dev/null
-  for w in 8 6 4; do
-    echo "== $m int$w: QAT ($qat_epochs epochs), emit, verify, synthesize"
-    "$jscc" train examples/$m.jsc --passes="$(fmt $w)" --init "$work/$m-float/best.safetensors" \
-      --max-epochs $qat_epochs "${data[@]}" --out "$work/$m-q$w" --quiet >/dev/null
+  if [ ! -s "$work/$m-float/best.safetensors" ]; then
+    echo "== $m: float training ($epochs epochs)"
+    rm -rf "$work/$m-float"
+    "$jscc" train examples/$m.jsc --max-epochs $epochs "${data[@]}" --out "$work/$m-float" --quiet >/dev/null
+  fi
+  for w in "${widths[@]}"; do
     out=$work/$m-e$w
+    fresh=0
+    if [ ! -s "$out/emit.json" ] || ! grep -q '"synth": {"xilinx"' "$out/emit.json"; then
+      echo "== $m int$w: QAT ($qat_epochs epochs), emit, verify, synthesize"
+      rm -rf "$work/$m-q$w"
+      "$jscc" train examples/$m.jsc --passes="$(fmt $w)" --init "$work/$m-float/best.safetensors" \
+        --max-epochs $qat_epochs "${data[@]}" --out "$work/$m-q$w" --quiet >/dev/null
+      fresh=1
+    fi
+    # the estimate alone (milliseconds): the est. LUT column, and iCE40 only where the design
+    # can fit an hx8k
     "$jscc" emit examples/$m.jsc --ckpt "$work/$m-q$w/best.safetensors" --passes="$(fmt $w)" "${data[@]}" \
-      --out "$out" --verify --samples 2000 --synth xilinx,ice40 >"$out.log" 2>&1 ||
-      { cat "$out.log"; echo "hw_bench.sh: jscc emit failed for $m int$w" >&2; exit 1; }
+      --out "$work/$m-est$w" >/dev/null 2>&1 || { echo "hw_bench.sh: jscc emit failed for $m int$w" >&2; exit 1; }
+    est=$(grep -oE '"estimate_xilinx": \{"lut": [0-9]+' "$work/$m-est$w/emit.json" | head -1 | grep -oE '[0-9]+$')
+    ice=$(grep -oE '"estimate_ice40": \{"lut": [0-9]+' "$work/$m-est$w/emit.json" | head -1 | grep -oE '[0-9]+$')
+    fam=xilinx
+    [ "$ice" -le 6900 ] && fam=xilinx,ice40
+    if [ $fresh = 1 ]; then
+      "$jscc" emit examples/$m.jsc --ckpt "$work/$m-q$w/best.safetensors" --passes="$(fmt $w)" "${data[@]}" \
+        --out "$out" --verify --samples 2000 --sim verilator --synth $fam >"$out.log" 2>&1 ||
+        { cat "$out.log"; echo "hw_bench.sh: jscc emit failed for $m int$w" >&2; exit 1; }
+    fi
     grep -qE '^verify verilator: [0-9]+ samples agree' "$out.log" ||
       { cat "$out.log"; echo "hw_bench.sh: $m int$w: not verified in Verilator" >&2; exit 1; }
     acc=$(num test_accuracy "$out/emit.json")
     lat=$(num latency_cycles "$out/emit.json")
-    fmax=$(grep -oE 'Fmax [0-9.]+ MHz, latency [0-9.]+ ns' "$out.log" | head -1)
-    part=$(grep -oE 'nextpnr-ice40 on [a-z0-9-]+' "$out.log" | sed 's/.* on //')
+    fmax=$(grep -oE 'Fmax [0-9.]+ MHz, latency [0-9.]+ ns' "$out.log" | head -1 || true)
+    part=$(grep -oE 'nextpnr-ice40 on [a-z0-9-]+' "$out.log" | sed 's/.* on //' || true)
+    ice_lut=$(synth_col ice40 total 1 "$out.log")
     row="| $m | int$w | $(printf '%.4f' "$acc") | $(synth_col xilinx total 1 "$out.log") | $(synth_col xilinx total 2 "$out.log")"
-    row+=" | $(synth_col xilinx total 3 "$out.log") | $(synth_col xilinx total 4 "$out.log") | $(synth_col xilinx estimate 1 "$out.log")"
-    row+=" | $lat | $(synth_col ice40 total 1 "$out.log") | ${part:-does not fit} | ${fmax:--} |"
+    row+=" | $(synth_col xilinx total 3 "$out.log") | $(synth_col xilinx total 4 "$out.log") | $est"
+    row+=" | $lat | ${ice_lut:-not run (est. $ice)} | ${part:-does not fit} | ${fmax:--} |"
     rows+=("$row")
     echo "$row"
   done

@@ -95,8 +95,10 @@ static void test_parse_nextpnr(void **state) {
   free(log);
 }
 
-/* The analytic estimate on mac2: the formulas of codegen/hwcost.c, and LUTs per layer within
- * 20% of what yosys made of it (the captured reports; mac2 is one of the fit's designs). */
+/* The analytic estimate on mac2: flip-flops and DSPs exact, and the design's LUTs within 50%
+ * of what yosys made of it (the captured reports).  mac2 is hand-written, not one of the
+ * renderer's designs the coefficients were fitted on (codegen/hwcost.c gives the fit's
+ * errors: per design 21% mean and 45% at most on Xilinx, 7% at most on iCE40). */
 static void test_estimate(void **state) {
   (void)state;
   CgHwCost per[2], total;
@@ -105,11 +107,10 @@ static void test_estimate(void **state) {
   assert_float_equal(total.ff, 37, 0); /* + the valid bit */
   assert_float_equal(per[1].dsp, 2, 0);
   assert_float_equal(total.dsp, 2, 0);
-  const double xilinx_lut[] = {157, 30}, ice40_lut[] = {171, 290};
-  for (int i = 0; i < 2; i++) assert_float_equal(per[i].lut, xilinx_lut[i], 0.2 * xilinx_lut[i]);
+  assert_float_equal(total.lut, 187, 0.5 * 187);
   assert_true(per[0].carry > 0 && per[1].carry > 0);
   cg_hw_estimate(&mac2, HW_ICE40, per, &total);
-  for (int i = 0; i < 2; i++) assert_float_equal(per[i].lut, ice40_lut[i], 0.2 * ice40_lut[i]);
+  assert_float_equal(total.lut, 461, 0.5 * 461);
   assert_float_equal(total.dsp, 0, 0);
   assert_float_equal(total.lut, per[0].lut + per[1].lut, 1e-9);
   CgHwDesign empty = {.top = "e", .latency = 0};
