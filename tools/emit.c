@@ -129,6 +129,18 @@ static int emit_opt(int o, EmitArgs *a, char **argv) {
   }
 }
 
+static bool ident_char(char c, bool first) {
+  return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (!first && c >= '0' && c <= '9');
+}
+
+/* A Verilog and C identifier: [A-Za-z_][A-Za-z0-9_]*. */
+static bool is_ident(const char *s) {
+  if (!ident_char(*s, true)) return false;
+  while (*++s)
+    if (!ident_char(*s, false)) return false;
+  return true;
+}
+
 /* -1 when the command line parsed, else the exit code. */
 static int emit_args(int argc, char **argv, EmitArgs *a) {
   static const struct option longopts[] = {
@@ -160,6 +172,7 @@ static int emit_args(int argc, char **argv, EmitArgs *a) {
   if (!a->ckpt) return sub_usage_error("emit", "give the weights with --ckpt FILE");
   if (!a->passes && !a->config) return sub_usage_error("emit", "give the quantization with --passes=PIPELINE or --config FILE");
   if ((a->xilinx || a->ice40) && !a->verilog) return sub_usage_error("emit", "--synth needs --target verilog");
+  if (a->top && !is_ident(a->top)) return sub_usage_error("emit", "--top '%s' is not a Verilog or C identifier", a->top);
   a->path = argv[optind];
   return -1;
 }
@@ -197,22 +210,12 @@ static Status load(Emit *E) {
   return st;
 }
 
-static bool is_ident(const char *s) {
-  if (!*s || !(s[0] == '_' || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z'))) return false;
-  for (; *s; s++)
-    if (!(*s == '_' || (*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))) return false;
-  return true;
-}
-
 /* The output directory and the top name (--top, else the model's name made an identifier). */
 static Status place(Emit *E) {
   const char *model = E->e->prog->model;
-  if (E->a.top && !is_ident(E->a.top))
-    return diag_error(&E->d, (SrcLoc){0}, "--top '%s' is not a Verilog or C identifier", E->a.top);
-  snprintf(E->top, sizeof E->top, "%s%s", E->a.top || !(*model >= '0' && *model <= '9') ? "" : "m_",
-           E->a.top ? E->a.top : model);
+  snprintf(E->top, sizeof E->top, "%s%s", E->a.top || ident_char(*model, true) ? "" : "m_", E->a.top ? E->a.top : model);
   for (char *c = E->top; *c; c++) /* a model's name may hold what an identifier may not */
-    if (!is_ident((char[]){'a', *c, 0})) *c = '_';
+    if (!ident_char(*c, false)) *c = '_';
   if (E->a.out) snprintf(E->dir, sizeof E->dir, "%s", E->a.out);
   else {
     char stamp[32];

@@ -122,7 +122,7 @@ expect bad-family 2 "unknown synthesis family" -- emit examples/jsc_tiny.jsc --c
 expect synth-c 2 "--synth needs --target verilog" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" --target c --synth xilinx
 expect bad-pipeline 2 "--pipeline" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" --pipeline -1
 expect deep-pipeline 1 "so at most pipeline 8" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" "${small[@]}" --pipeline 64 --out "$tmp/deep"
-expect bad-top 1 "not a Verilog or C identifier" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" "${small[@]}" --top '9 x' --out "$tmp/badtop"
+expect bad-top 2 "not a Verilog or C identifier" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" "${small[@]}" --top '9 x' --out "$tmp/badtop"
 expect bad-ckpt 1 "" -- emit examples/jsc_tiny.jsc --ckpt examples/jsc_tiny.jsc --passes="$(fmt 8 4)" "${small[@]}" --out "$tmp/bad2"
 expect help 0 "usage: jscc emit" -- emit --help
 
