@@ -136,7 +136,7 @@ Graph *pick_model(Program *p, const char *name, const char *path, Diag *d, Statu
 /* Reads the model, then runs `pre` (the user's transforms, e.g. quantize) on both copies
  * before `shape` and `shape,grad`.  The forward copy gets explicit input quantizers, as the
  * training copy has them from `grad` (both compute the same; the JIT's plan wants them). */
-Status model_load(Model *m, const char *path, const char *name, const Pipeline *pre, Diag *d) {
+Status model_load_fwd(Model *m, const char *path, const char *name, const Pipeline *pre, Diag *d) {
   memset(m, 0, sizeof *m);
   if (!(m->files = arena_new())) return diag_oom(d);
   PassContext ctx = {.diag = d};
@@ -146,6 +146,12 @@ Status model_load(Model *m, const char *path, const char *name, const Pipeline *
   if (!st && pre) st = pass_pipeline_run(pre, m->fwd, &ctx);
   if (!st) st = pass_run_text("shape", m->fwd, d);
   if (!st) st = ir_quant_explicit_inputs(m->fwd, d);
+  return st;
+}
+
+Status model_load(Model *m, const char *path, const char *name, const Pipeline *pre, Diag *d) {
+  PassContext ctx = {.diag = d};
+  Status st = model_load_fwd(m, path, name, pre, d);
   if (!st) st = parse_program(m->src, &m->pt, d);
   if (!st && !(m->train = ir_program_find(m->pt, m->fwd->name))) st = diag_error(d, (SrcLoc){0}, "model vanished");
   if (!st && pre) st = pass_pipeline_run(pre, m->train, &ctx);

@@ -73,6 +73,9 @@ int bad_name(const char *cmd, const char *what, const char *arg, const char *con
 /* Reads the model, runs `pre` (the user's transforms) on both copies, then `shape` and
  * `shape,grad`. */
 Status model_load(Model *m, const char *path, const char *name, const Pipeline *pre, Diag *d);
+/* The forward copy only (m->train NULL): for commands that never train (jscc emit), so a
+ * model the training graph refuses (several outputs) still loads. */
+Status model_load_fwd(Model *m, const char *path, const char *name, const Pipeline *pre, Diag *d);
 void model_free(Model *m);
 /* -1 when o is one of the shared options (and valid), 0 when it is not, else a usage exit. */
 int shared_opt(const char *cmd, int o, const SharedOpts *so);

@@ -203,7 +203,7 @@ typedef struct Emit {
 /* The model, quantized by the pipeline, with its checkpoint, lowered to integers. */
 static Status load(Emit *E) {
   Status st = pipe_build(E->a.passes, E->a.config, true, &E->ps, &E->d);
-  if (!st) st = model_load(&E->m, E->a.path, E->a.model, E->ps.pl, &E->d);
+  if (!st) st = model_load_fwd(&E->m, E->a.path, E->a.model, E->ps.pl, &E->d);
   if (!st) st = rt_state_new(E->m.fwd, &E->s, &E->d);
   if (!st) st = rt_ckpt_load(E->a.ckpt, E->s, &E->d);
   if (!st) st = rt_int_open(E->m.fwd, E->s, false, true, &E->e, &E->d);

@@ -124,6 +124,8 @@ expect bad-pipeline 2 "--pipeline" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" 
 expect deep-pipeline 1 "so at most pipeline 8" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" "${small[@]}" --pipeline 64 --out "$tmp/deep"
 expect bad-top 2 "not a Verilog or C identifier" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" "${small[@]}" --top '9 x' --out "$tmp/badtop"
 expect bad-ckpt 1 "" -- emit examples/jsc_tiny.jsc --ckpt examples/jsc_tiny.jsc --passes="$(fmt 8 4)" "${small[@]}" --out "$tmp/bad2"
+# a model with two outputs loads (emit never builds the training graph): the checkpoint is what is wrong
+expect two-outputs 1 "missing tensor" -- emit examples/all_ops.jsc --ckpt "$ckpt" --passes="$(fmt 8 4)" "${small[@]}" --out "$tmp/bad3"
 expect help 0 "usage: jscc emit" -- emit --help
 
 echo "emit: $pass passed, $fail failed"
