@@ -98,7 +98,7 @@ static void test_parse_nextpnr(void **state) {
 /* The analytic estimate on mac2: flip-flops and DSPs exact, and the design's LUTs within 50%
  * of what yosys made of it (the captured reports).  mac2 is hand-written, not one of the
  * renderer's designs the coefficients were fitted on (codegen/hwcost.c gives the fit's
- * errors: per design 21% mean and 45% at most on Xilinx, 7% at most on iCE40). */
+ * errors: per design 14% mean and 36% at most on Xilinx, 7% at most on iCE40). */
 static void test_estimate(void **state) {
   (void)state;
   CgHwCost per[2], total;
