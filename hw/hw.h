@@ -98,7 +98,8 @@ void hw_synth_free(HwSynthResult *r);
  * only); JS_ERR when it lacks the top. */
 Status hw_parse_stat(const char *text, HwFamily fam, const char *top, const char *const *modules, int n,
                      HwCounts *per, HwCounts *total, Diag *d);
-/* The last "Max frequency for clock ...: F MHz" of a nextpnr log, in MHz; 0 when none. */
+/* The last "Max frequency for clock ...: F MHz" of a nextpnr log with F finite and positive, in
+ * MHz; 0 when none. */
 double hw_parse_fmax(const char *text);
 /* The last line of text starting with "ERROR:" (yosys, nextpnr), else its last non-blank
  * line, copied into buf (cap bytes, cut to fit); "" for empty text. */

@@ -105,7 +105,9 @@ static void stat_line(const char *line, size_t len, HwFamily fam, HwCounts **cur
     *cells = true;
   } else if (*cells && *cur && sscanf(buf, " %127s %lld", cell, &count) == 2) {
     int64_t *slot = cell_slot(*cur, fam, cell);
-    if (slot) *slot += count;
+    /* a count no synthesis makes (negative, beyond 2^40 cells) is not one of ours: skipped,
+     * so the sums can never overflow */
+    if (slot && count >= 0 && count <= (INT64_C(1) << 40) && *slot <= (INT64_C(1) << 61)) *slot += count;
   } else if (strspn(buf, " \t\r") == len) {
     *cells = false;
   }
@@ -138,7 +140,7 @@ double hw_parse_fmax(const char *text) {
   for (const char *p = strstr(text, "Max frequency for clock"); p; p = strstr(p + 1, "Max frequency for clock")) {
     const char *colon = strstr(p, "': ");
     double f;
-    if (colon && colon - p < 512 && sscanf(colon + 3, "%lf MHz", &f) == 1) mhz = f;
+    if (colon && colon - p < 512 && sscanf(colon + 3, "%lf MHz", &f) == 1 && isfinite(f) && f > 0) mhz = f;
   }
   return mhz;
 }
