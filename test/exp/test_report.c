@@ -19,6 +19,7 @@
 
 #include "exp.h"
 #include "../fail_nth.h"
+#include "report_oom.h"
 
 static const char *const fixture[] = {"test/data/sweep"};
 
@@ -373,27 +374,7 @@ static void test_run_dir(void **state) {
 /* Every allocation of loading and rendering fails in turn: reported, never a crash or leak. */
 static void test_oom(void **state) {
   (void)state;
-  FailNth h;
-  for (long n = 0;; n++) {
-    Diag d;
-    diag_init(&d, NULL);
-    fail_nth_install(&h, n);
-    ExpStudy *s;
-    Status st = exp_study_load(fixture, 1, &s, &d);
-    StrBuf sb;
-    sb_init(&sb);
-    ExpReportOpts o;
-    exp_report_opts_default(&o);
-    if (!st) exp_report_html(&sb, s, &o, NULL, 0, "none");
-    bool done = h.calls <= n;
-    ir_set_alloc_hook(NULL, NULL);
-    if (!st) exp_study_free(s);
-    assert_true(st == JS_OK || st == JS_ENOMEM);
-    assert_true(st == JS_OK || d.nerrors == 1);
-    sb_free(&sb);
-    diag_free(&d);
-    if (done) break;
-  }
+  check_report_oom(fixture, 1);
 }
 
 int main(void) {
