@@ -468,4 +468,53 @@ bool exp_plot_available(void); /* false in a build without PLplot */
 Status exp_plot_figures(const ExpStudy *s, int best, const char *figdir, ExpFigure **figs, int *nfigs,
                         Diag *d);
 
+/* ==== sampler.c: the samplers of jscc search (grid, random, TPE, NSGA-II) ====
+ * spec/search.md "Samplers" says what each does and where it differs from Optuna's. */
+typedef enum ExpSamplerKind { EXP_SAMPLER_RANDOM, EXP_SAMPLER_TPE, EXP_SAMPLER_NSGAII, EXP_SAMPLER_GRID } ExpSamplerKind;
+bool exp_sampler_parse(const char *name, ExpSamplerKind *out);   /* "random", "tpe", "nsgaii", "grid" */
+const char *exp_sampler_name(ExpSamplerKind k);
+/* One parameter of the search space: the trial picks an index in [0, n). */
+typedef struct ExpParam {
+  int n;              /* choices (>= 1) */
+  bool ordered;       /* the choices are numbers in increasing order (widths): TPE treats the index as an ordered integer (Optuna's IntDistribution, as MASE's suggest_int(key, 0, n-1)); else categorical */
+} ExpParam;
+/* A finished trial, as the samplers learn from it. */
+typedef struct ExpObs {
+  int trial;          /* its trial number (NSGA-II's generation is trial / population) */
+  const int *x;       /* [nparams] the chosen indices */
+  const double *y;    /* [nobj] objective values, every one to be MINIMISED (the caller negates maximised ones) */
+  bool ok;            /* false: the trial failed (no y); samplers skip it as Optuna skips failed trials */
+} ExpObs;
+/* The samplers' knobs, Optuna's defaults from exp_sampler_opts_default. */
+typedef struct ExpSamplerOpts {
+  int n_startup;      /* TPE: random trials first (Optuna: 10); <= 0: default */
+  int n_ei_candidates;/* TPE: 24 */
+  int population;     /* NSGA-II: population size (Optuna: 50) */
+  double mutation_prob;   /* NSGA-II: <= 0: 1/nparams (Optuna's default) */
+  double crossover_prob;  /* NSGA-II: 0.9 */
+  double swapping_prob;   /* NSGA-II uniform crossover: 0.5 */
+} ExpSamplerOpts;
+void exp_sampler_opts_default(ExpSamplerOpts *o);
+/* Trial `trial`'s choices x[nparams], from the seed, the trial number and the finished trials
+ * hist[0..nhist) only: the same arguments give the same choices (a resumed search asks again
+ * and gets the same trial).  nobj >= 1.  Grid: the trial-th point of the grid in an order
+ * shuffled by the seed; JS_ERR with a message when trial >= the grid's size (exp_grid_size).
+ * o may be NULL (the defaults).  TPE and NSGA-II learn only from the trials of hist that are
+ * ok, numbered below `trial` and have finite objectives; an index out of range in one of
+ * them is an error.  Bad arguments (a parameter without choices, nobj outside 1..64, a
+ * probability outside [0, 1]) are JS_ERR, allocation failures JS_ENOMEM. */
+Status exp_sampler_ask(ExpSamplerKind k, const ExpSamplerOpts *o, const ExpParam *params, int nparams, int nobj,
+                       uint64_t seed, int trial, const ExpObs *hist, int nhist, int *x, Diag *d);
+/* The grid's size (the product of the choices), saturating at INT64_MAX. */
+int64_t exp_grid_size(const ExpParam *params, int nparams);
+
+/* ==== pareto.c: non-dominated sorting, the Pareto front, hypervolume (objectives minimised) ==== */
+/* rank[i] = 0 for the non-dominated points of y[n][nobj] (row-major), 1 for the next front, ... ; NaN rows get rank n (last) */
+Status exp_nondominated_rank(const double *y, int n, int nobj, int *rank, Diag *d);
+/* The hypervolume dominated by the points (minimised objectives) and bounded by ref[nobj]; points not strictly better than ref in every objective add nothing.  Exact for any nobj (an exact algorithm: 2-D sweep; for more, e.g. the WFG or inclusion–exclusion-free slicing method)
+ * Here: slicing along the last objective down to the 2-D sweep.  NaN when memory runs out. */
+double exp_hypervolume(const double *y, int n, int nobj, const double *ref);
+/* NSGA-II's crowding distance of the points idx[0..m) of one front (inf at the ends) */
+void exp_crowding(const double *y, int nobj, const int *idx, int m, double *dist);
+
 #endif
