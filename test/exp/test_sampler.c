@@ -305,7 +305,7 @@ static double mean_best(ExpSamplerKind k, int np, int n, bool ordered, void (*f)
 }
 
 /* 6 ordered parameters of 7 choices, the squared distance to a hidden optimum; 30 seeds of
- * 60 trials.  Random's mean best is about 15, TPE's about 4. */
+ * 60 trials.  Random's mean best is about 9, TPE's about 3 (2.3 to 3.7 over other seeds). */
 static void test_tpe_beats_random(void **state) {
   (void)state;
   double r = mean_best(EXP_SAMPLER_RANDOM, 6, 7, true, sphere, 30, 60);
@@ -320,7 +320,7 @@ static void test_tpe_categorical(void **state) {
   double r = mean_best(EXP_SAMPLER_RANDOM, 6, 5, false, mismatches, 30, 80);
   double t = mean_best(EXP_SAMPLER_TPE, 6, 5, false, mismatches, 30, 80);
   printf("mismatches, mean best of 80 trials: random %.2f, tpe %.2f\n", r, t);
-  assert_true(t < 0.75 * r);
+  assert_true(t < 0.8 * r); /* about 0.55 to 0.7 over other seeds */
 }
 
 /* Mean hypervolume (reference (1, 4)) over seeds of 80 trials on the discrete ZDT1. */
@@ -342,8 +342,8 @@ static void test_multi_objective(void **state) {
   (void)state;
   double r = mean_hv(EXP_SAMPLER_RANDOM, 20), t = mean_hv(EXP_SAMPLER_TPE, 20), n = mean_hv(EXP_SAMPLER_NSGAII, 20);
   printf("zdt1, mean hypervolume of 80 trials: random %.3f, motpe %.3f, nsgaii %.3f\n", r, t, n);
-  assert_true(t > 1.1 * r);
-  assert_true(n > 1.1 * r);
+  assert_true(t > 1.2 * r); /* about 1.35 to 1.45 over other seeds */
+  assert_true(n > 1.2 * r); /* about 1.3 to 1.4 */
 }
 
 /* ---- Pareto ---- */
