@@ -412,6 +412,20 @@ static Status sample_tpe(Ask *k, int *x) {
 
 /* ==== NSGA-II ==== */
 
+/* idx[m] by dist[m], largest first, stably (an insertion sort: a front is small). */
+static void sort_by_crowding(int *idx, double *dist, int m) {
+  for (int i = 1; i < m; i++) {
+    int u = idx[i], j = i;
+    double v = dist[i];
+    for (; j > 0 && v > dist[j - 1]; j--) {
+      dist[j] = dist[j - 1];
+      idx[j] = idx[j - 1];
+    }
+    dist[j] = v;
+    idx[j] = u;
+  }
+}
+
 /* Elitist selection (Optuna's NSGAIIElitePopulationSelectionStrategy): pool[m] by front,
  * whole fronts while they fit in the population, the front that does not by crowding
  * distance, largest first (earlier in the pool on a tie). */
@@ -429,11 +443,7 @@ static Status nsga_elite(Ask *k, const ExpObs **pool, int m, const ExpObs **out,
       if (rank[i] == r) idx[nf++] = i;
     if (*nout + nf > P) {
       exp_crowding(y, nobj, idx, nf, dist);
-      for (int i = 1; i < nf; i++) /* insertion sort by distance, descending: stable */
-        for (int j = i; j > 0 && dist[j] > dist[j - 1]; j--) {
-          double t = dist[j]; dist[j] = dist[j - 1]; dist[j - 1] = t;
-          int u = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = u;
-        }
+      sort_by_crowding(idx, dist, nf);
       nf = P - *nout;
     }
     for (int i = 0; i < nf; i++) out[(*nout)++] = pool[idx[i]];

@@ -27,6 +27,7 @@ typedef struct Hist {
   int n;
   int x[MAXT][MAXP];
   double y[MAXT][2];
+  double y3[MAXT][3]; /* three objectives */
   ExpObs obs[MAXT];
 } Hist;
 
@@ -289,6 +290,34 @@ static void test_oom(void **state) {
   }
 }
 
+/* TPE is random (the random sampler's very draws) until n_startup trials have finished ok:
+ * a failed one does not count; with three objectives too (MOTPE's 3-D hypervolumes). */
+static void test_tpe_startup(void **state) {
+  (void)state;
+  Problem pb = problem(4, 9, true, 2, zdt1, 4);
+  pb.nobj = 3; /* zdt1 writes two: the third is set below */
+  static Hist h;
+  h.n = 0;
+  int differ = 0;
+  for (int t = 0; t < 40; t++) {
+    int x[MAXP], xr[MAXP];
+    ask_ok(EXP_SAMPLER_TPE, NULL, &pb, 3, &h, x);
+    ask_ok(EXP_SAMPLER_RANDOM, NULL, &pb, 3, &h, xr);
+    bool failed = t == 4;
+    int ok = t - (t > 4);
+    if (ok < 10) assert_memory_equal(x, xr, (size_t)pb.np * sizeof *x);
+    else differ += memcmp(x, xr, (size_t)pb.np * sizeof *x) != 0;
+    memcpy(h.x[t], x, sizeof x);
+    double y3[3];
+    zdt1(&pb, x, y3);
+    y3[2] = fabs(x[1] - 4.0) + fabs(x[2] - 2.0);
+    memcpy(h.y3[t], y3, sizeof y3);
+    h.obs[t] = (ExpObs){.trial = t, .x = h.x[t], .y = h.y3[t], .ok = !failed};
+    h.n++;
+  }
+  assert_true(differ > 20); /* of 30 model-based asks */
+}
+
 /* ---- samplers: the searches work ---- */
 
 /* Mean over seeds of the best value found in ntrials. */
@@ -437,6 +466,7 @@ int main(void) {
       cmocka_unit_test(test_failed_ignored), cmocka_unit_test(test_random_uniform),
       cmocka_unit_test(test_grid),           cmocka_unit_test(test_grid_big),
       cmocka_unit_test(test_bad_args),       cmocka_unit_test(test_oom),
+      cmocka_unit_test(test_tpe_startup),
       cmocka_unit_test(test_tpe_beats_random), cmocka_unit_test(test_tpe_categorical),
       cmocka_unit_test(test_multi_objective), cmocka_unit_test(test_ranks),
       cmocka_unit_test(test_hypervolume_known), cmocka_unit_test(test_hypervolume_random),
