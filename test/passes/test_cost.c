@@ -140,6 +140,26 @@ static void test_logicnets_table(void **state) {
   ir_graph_free(g);
 }
 
+/* conv1d: Conv1d(4, 6, 3, stride=1, padding=1) on [B, 4, 8]: m = 6 * 8 outputs per sample,
+ * n = 4 * 3 taps each; b_a 4, b_w 4: bops 48*12*(16 + 8 + log2 12); LUTs: A = 4 + 4 + 4 = 12,
+ * X = 48: 48*(12*16/2 + 12*12) = 48*240 = 11520; MASE's in*out = 4*6 at 4 bits. */
+static void test_conv1d(void **state) {
+  (void)state;
+  Graph *g = ir_graph_new("conv");
+  Node *x = th_input(g, "x", "f32[B,4,8]");
+  int64_t a[5] = {4, 6, 3, 1, 1};
+  th_module(g, NULL, "conv", "Conv1d", 5, a);
+  Value arg = val_node(x);
+  th_output(g, th_node(g, OP_CALL_MODULE, "conv", 1, &arg));
+  quantize_node(g, "conv", 4, 4, 0);
+  PassQuantCost c = cost_of(g, NULL);
+  assert_true(fabs(c.bops - 48 * 12 * (24 + log2(12))) < 1e-9);
+  assert_true(c.lut_estimate == 11520);
+  assert_true(c.average_bitwidth == 4.0);
+  assert_int_equal(c.weights, 6 * 4 * 3);
+  ir_graph_free(g);
+}
+
 static void test_unshaped_refused(void **state) {
   (void)state;
   Graph *g = small();
@@ -222,6 +242,7 @@ int main(void) {
       cmocka_unit_test(test_float_model),     cmocka_unit_test(test_partially_quantized),
       cmocka_unit_test(test_bypass_is_float), cmocka_unit_test(test_nonzero_weights),
       cmocka_unit_test(test_logicnets_table), cmocka_unit_test(test_unshaped_refused),
+      cmocka_unit_test(test_conv1d),
       cmocka_unit_test(test_pass_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
