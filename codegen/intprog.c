@@ -26,8 +26,13 @@
  *   relu     max(a, 0) (a relu without data_in).
  *   add/sub  both operands aligned to the finer point by left shifts; mul: a * b at fa + fb.
  *   logits   dequantized at the end: (float)((double)c * 2^-frac).
- *   dropout (eval), identity and flatten of [B, n] pass their operand through; an explicit
+ *   dropout (eval), identity, flatten of [B, n] and a view or reshape that keeps its input's
+ *   type pass their operand through (the node's value is its operand's); an explicit
  *   quantize(x, fmt) node (ir_quant_explicit_inputs) is a quant or a requant.
+ *   a parameter operand of add, sub or mul (x * scale, x + shift, shift - x; one value per
+ *   feature, or one for all) is a scale step a * S + T with the parameter's codes under the
+ *   quantizers the reference applies to it (an explicit quantize node's format, then the
+ *   node's data_in), aligned as two rows are.
  *
  * Why bit-exact: the fake-quant reference (runtime/interp.c) computes the same real numbers in
  * double: Q_in(x) and Q_w(W) lie on 2^-fx and 2^-fw grids, their products on 2^-(fx+fw), and
@@ -231,6 +236,14 @@ static const float *values_of(Lower *L, const Node *n, const Param *p) {
   return v;
 }
 
+/* The parameter a get_attr node reads, or an explicit quantize(get_attr) node quantizes; else NULL. */
+static const Param *const_param(const Node *n) {
+  if (n->op == OP_GET_ATTR) return n->param;
+  if (n->mop != MOP_QUANTIZE || n->nargs < 1 || n->args[0].kind != VAL_NODE) return NULL;
+  const Node *src = n->args[0].u.node;
+  return src->op == OP_GET_ATTR ? src->param : NULL;
+}
+
 /* An operand that must be a row tensor [B, k] with an integer value. */
 static int operand(Lower *L, const Node *n, const Value *v, const char *what) {
   if (!v || v->kind != VAL_NODE) {
@@ -241,8 +254,9 @@ static int operand(Lower *L, const Node *n, const Value *v, const char *what) {
   const Node *src = v->u.node;
   int id = L->vid[pos_of(L, src)];
   if (id == -1) {
-    if (src->op == OP_GET_ATTR)
-      refuse(L, n, "its %s is the parameter '%s': the integer lowering takes row tensors only", what, src->target);
+    if (src->op == OP_GET_ATTR || const_param(src))
+      refuse(L, n, "its %s is the parameter '%s': the integer lowering takes a parameter only as an operand of add, sub "
+                   "or mul (a per-feature constant)", what, const_param(src) ? const_param(src)->qualname : src->target);
     else
       refuse(L, n, "its %s '%s' has no integer value", what, src->name);
     return -2;
@@ -440,12 +454,158 @@ static int lower_binary(Lower *L, const Node *n, MaseOp op, int a, int b) {
   return v;
 }
 
+/* ---- a parameter as an operand of add, sub or mul: a per-feature constant ----
+ * x * scale, x + shift, shift - x with scale, shift model parameters of n (or 1) elements,
+ * broadcast over the rows.  The reference quantizes the parameter as a data input (the node's
+ * data_in, after the explicit quantize node's format when ir_quant_explicit_inputs made one),
+ * so its codes come from the same quantizers, and the step is a scale: a * S + T with
+ * S = the codes, T = 0 (mul), or S = +-2^sa, T = +-codes << sc (add, sub; aligned to the finer
+ * point as two rows are). */
+
+typedef struct ConstOp {
+  const Param *p;     /* the parameter */
+  int64_t *codes;     /* [n] its codes broadcast to the row, ir_malloc'd */
+  int frac;           /* their point */
+  double mag;         /* max |code| */
+} ConstOp;
+
+/* The formats that quantize src's parameter, in order; the last one names the codes' point. */
+static Status const_formats(Lower *L, const Node *n, const QCfg *q, const Node *src, QFmt f[2], int *nf) {
+  *nf = 0;
+  if (src->op != OP_GET_ATTR) {
+    if (ir_qfmt_from_value(&src->args[1], &f[0], L->d, src->loc)) return JS_ERR;
+    (*nf)++;
+  }
+  if (q->has[QS_DATA_IN]) f[(*nf)++] = q->fmt[QS_DATA_IN];
+  const Param *p = const_param(src);
+  if (*nf == 0) return refuse(L, n, "the parameter '%s' it reads is float (the node has no data_in format)", p->qualname);
+  for (int i = 0; i < *nf; i++)
+    if (f[i].kind != QK_INTEGER)
+      return refuse(L, n, "the parameter '%s' it reads is quantized to %s, not integer", p->qualname, ir_qkind_name(f[i].kind));
+  return JS_OK;
+}
+
+static Status const_operand(Lower *L, const Node *n, const QCfg *q, const Node *src, int nfeat, ConstOp *c) {
+  const Param *p = c->p = const_param(src);
+  QFmt f[2];
+  int nf;
+  if (const_formats(L, n, q, src, f, &nf)) return JS_ERR;
+  const TensorType *t = &p->type;
+  int64_t cnt = ir_type_numel(t);
+  bool row = t->rank <= 1 || (t->rank == 2 && t->dims[0].size == 1);
+  if (!row || (cnt != 1 && cnt != nfeat)) {
+    StrBuf ty;
+    sb_init(&ty);
+    ir_type_print(&ty, t);
+    Status st = refuse(L, n, "the parameter '%s' (%s) is not one value per feature of its %d-feature rows", p->qualname,
+                       ty.oom ? "?" : sb_str(&ty), nfeat);
+    sb_free(&ty);
+    return st;
+  }
+  const float *v = values_of(L, n, p);
+  if (!v) return JS_ERR;
+  if (!(c->codes = ir_malloc(sizeof(int64_t) * (size_t)nfeat))) {
+    L->oom = true;
+    return JS_ENOMEM;
+  }
+  c->frac = f[nf - 1].frac_width;
+  c->mag = 0;
+  for (int j = 0; j < nfeat; j++) {
+    double x = v[cnt == 1 ? 0 : j];
+    for (int i = 0; i < nf; i++) x = ir_quant_f64(&f[i], x);
+    c->codes[j] = ir_quant_code(&f[nf - 1], x);
+    c->mag = fmax(c->mag, fabs((double)c->codes[j]));
+  }
+  return JS_OK;
+}
+
+/* S and T of the step (see above); refused when the point or the bound is out of range. */
+static Status const_scale(Lower *L, const Node *n, MaseOp op, bool const_first, const IpVal *av, const ConstOp *c,
+                          int64_t *S, int64_t *T, int *frac) {
+  int sa = 0, sc = 0;
+  if (op == MOP_MUL) {
+    *frac = av->frac + c->frac;
+    if (check_mag(L, n, c->mag * fmax(fabs(av->lo), fabs(av->hi)), "product")) return JS_ERR;
+  } else {
+    *frac = av->frac > c->frac ? av->frac : c->frac;
+    sa = *frac - av->frac;
+    sc = *frac - c->frac;
+    if (sa > 61 || sc > 61) return refuse(L, n, "its operands' binary points are %d bits apart", sa + sc);
+    double m = ldexp(fmax(fabs(av->lo), fabs(av->hi)), sa) + ldexp(c->mag, sc);
+    if (check_mag(L, n, m, "sum")) return JS_ERR;
+  }
+  int64_t one = op == MOP_SUB && const_first ? -(INT64_C(1) << sa) : INT64_C(1) << sa;
+  int64_t sign = op == MOP_SUB && !const_first ? -1 : 1;
+  for (int j = 0; j < av->n; j++) {
+    S[j] = op == MOP_MUL ? c->codes[j] : one;
+    T[j] = op == MOP_MUL ? 0 : sign * c->codes[j] * (INT64_C(1) << sc);
+  }
+  return JS_OK;
+}
+
+/* add, sub or mul of the row `a` and the parameter operand `src`. */
+static int lower_const_binary(Lower *L, const Node *n, const QCfg *q, int a, const Node *src, bool const_first) {
+  IpVal av = L->p->vals[a];
+  ConstOp c = {0};
+  Status cst = const_operand(L, n, q, src, av.n, &c);
+  if (cst) return cst == JS_ENOMEM ? -1 : -2;
+  int64_t so = new_consts(L, av.n), to = so < 0 ? -1 : new_consts(L, av.n);
+  int frac = 0;
+  Status st = to < 0 ? JS_ENOMEM
+                     : const_scale(L, n, n->mop, const_first, &av, &c, L->p->consts + so, L->p->consts + to, &frac);
+  ir_free(c.codes);
+  if (st) return st == JS_ENOMEM ? -1 : -2;
+  const int64_t *S = L->p->consts + so, *T = L->p->consts + to;
+  double lo = 0, hi = 0;
+  for (int j = 0; j < av.n; j++) {
+    double s = (double)S[j], t = (double)T[j];
+    double l = t + fmin(s * av.lo, s * av.hi), h = t + fmax(s * av.lo, s * av.hi);
+    if (j == 0 || l < lo) lo = l;
+    if (j == 0 || h > hi) hi = h;
+  }
+  int v = new_val(L, av.n, frac, lo, hi, NULL);
+  IpStep *s = v < 0 ? NULL : new_step(L, IP_SCALE, n);
+  if (!s) return -1;
+  s->dst = v;
+  s->a = a;
+  s->w = so;
+  s->c = to;
+  if (n->mop == MOP_MUL) L->p->macs += av.n;
+  return v;
+}
+
+/* add, sub, mul: two rows, or a row and a parameter. */
+static int lower_add_sub_mul(Lower *L, const Node *n, const QCfg *q) {
+  const Value *x = arg_of(n, 0, "input"), *y = arg_of(n, 1, "other");
+  const Node *px = x && x->kind == VAL_NODE && const_param(x->u.node) ? x->u.node : NULL;
+  const Node *py = y && y->kind == VAL_NODE && const_param(y->u.node) ? y->u.node : NULL;
+  if (px && py) return refuse(L, n, "both operands are parameters: integer-only inference needs a row operand"), -2;
+  if (px || py) {
+    int a = data_in(L, n, q, px ? y : x, px ? "other operand" : "input", false);
+    if (a < 0) return a;
+    return lower_const_binary(L, n, q, a, px ? px : py, px != NULL);
+  }
+  int a = data_in(L, n, q, x, "input", false);
+  if (a < 0) return a;
+  int b = data_in(L, n, q, y, "other operand", false);
+  if (b < 0) return b;
+  return lower_binary(L, n, n->mop, a, b);
+}
+
 /* A node that passes its operand through: dropout in eval mode, identity, a flatten that
- * keeps [B, n]. */
+ * keeps [B, n], a view or reshape whose result has its input's type ([B, n] -> [B, n]). */
 static bool transparent(const Node *n, const char **why) {
   *why = NULL;
   switch (n->mop) {
   case MOP_IDENTITY: return true;
+  case MOP_VIEW:
+  case MOP_RESHAPE: {
+    const Value *in = arg_of(n, 0, "input");
+    if (in && in->kind == VAL_NODE && in->u.node->has_type && n->has_type && ir_type_equal(&in->u.node->type, &n->type))
+      return true;
+    *why = "a view or reshape that changes the shape has no integer form (rows stay [B, features])";
+    return false;
+  }
   case MOP_DROPOUT:
     if (n->op == OP_CALL_MODULE) return true; /* eval mode: the identity */
     {
@@ -465,6 +625,7 @@ static Status lower_node(Lower *L, const Node *n) {
   IntProg *p = L->p;
   const char *why = NULL;
   if (n->mop == MOP_NONE) return refuse(L, n, "a call of a container module has no integer form; flatten it first");
+  if (n->mop == MOP_QUANTIZE && const_param(n)) return JS_OK; /* a parameter: the add, sub or mul reading it lowers it */
   if (!n->has_type || n->type.rank != 2 || n->type.dims[1].size < 1)
     return refuse(L, n, "its result is not a [B, features] tensor");
   if (transparent(n, &why)) {
@@ -539,11 +700,7 @@ static Status lower_node(Lower *L, const Node *n) {
   case MOP_ADD:
   case MOP_SUB:
   case MOP_MUL: {
-    int a = data_in(L, n, &q, arg_of(n, 0, "input"), "input", false);
-    if (a < 0) return a == -1 ? diag_oom(L->d) : JS_ERR;
-    int b = data_in(L, n, &q, arg_of(n, 1, "other"), "other operand", false);
-    if (b < 0) return b == -1 ? diag_oom(L->d) : JS_ERR;
-    v = lower_binary(L, n, n->mop, a, b);
+    v = lower_add_sub_mul(L, n, &q);
     break;
   }
   case MOP_CONV1D: return refuse(L, n, "conv1d is not lowered to integers yet (jscc's integer datapath covers [B, features] rows)");

@@ -18,7 +18,7 @@
 typedef enum IpKind {
   IP_QUANT,   /* dst[j] = clamp(round(x[j] * 2^frac), lo, hi): the float input row to codes */
   IP_MATVEC,  /* dst[o] = B[o] + sum_k a[k] * W[o * nin + k]   (W, B: codes in IntProg.consts) */
-  IP_SCALE,   /* dst[j] = a[j] * S[j] + T[j]                 (folded batch_norm1d) */
+  IP_SCALE,   /* dst[j] = a[j] * S[j] + T[j]                 (folded batch_norm1d; a parameter operand of add, sub, mul) */
   IP_REQUANT, /* dst[j] = clamp(shift(a[j], sh), lo, hi): sh > 0 a rounding right shift,
                  sh < 0 a left shift, sh == 0 the clamp alone */
   IP_RELU,    /* dst[j] = max(a[j], 0) */
@@ -85,8 +85,9 @@ typedef const float *(*IpParamFn)(void *ud, const Param *p);
  * between the input and the logits that is not quantized with integer formats (a linear or
  * batch_norm1d without weight and bias formats, the first node without data_in), an op the
  * integer datapath has no exact form for (sigmoid, tanh, softmax, conv1d, matmul, div...),
- * a tensor that is not [B, features], a program whose worst-case codes need more than 62
- * bits. */
+ * a tensor that is not [B, features], a view or reshape that changes the shape, a parameter
+ * anywhere but as an operand of add, sub or mul, a program whose worst-case codes need more
+ * than 62 bits. */
 Status cg_int_lower(const Graph *g, IpParamFn param, void *ud, IntProg **out, Diag *d);
 void cg_int_free(IntProg *p);
 /* The program, for people (one line per step with its value's point and bounds). */

@@ -86,6 +86,8 @@ static bool integer_cfg(const Node *n, QCfg *q) {
 
 static bool transparent(const Node *n) {
   if (n->mop == MOP_IDENTITY || (n->mop == MOP_DROPOUT && n->op == OP_CALL_MODULE)) return true;
+  if ((n->mop == MOP_VIEW || n->mop == MOP_RESHAPE) && n->nargs > 0 && n->args[0].kind == VAL_NODE)
+    return n->has_type && n->args[0].u.node->has_type && ir_type_equal(&n->type, &n->args[0].u.node->type);
   return n->mop == MOP_FLATTEN && n->has_type && n->type.rank == 2;
 }
 

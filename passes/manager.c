@@ -19,6 +19,9 @@
 
 #include "passes.h"
 
+static const PassOption cost_opts[] = {
+    {"file", OPT_STR, "", NULL, "also write the table to this file (atomically)"},
+};
 static const PassOption dce_opts[] = {
     {"verbose", OPT_BOOL, "false", NULL, "write how many nodes were removed (and which) to the report"},
 };
@@ -75,6 +78,9 @@ static const PassOption report_meta_opts[] = {
 
 /* The registry, in --list-passes order. */
 static const PassInfo registry[] = {
+    {"cost", pass_cost,
+     "cost metrics of a quantized graph: MASE's average bitwidth, bit operations (BOPs), an analytic LUT count",
+     cost_opts, NOPT(cost_opts), false, "shape"},
     {"dce", pass_dce, "remove nodes whose results are unused, to a fixed point (fx's eliminate_dead_code)",
      dce_opts, NOPT(dce_opts), true, NULL},
     {"grad", pass_grad,

@@ -178,4 +178,26 @@ Status pass_report_meta(Graph *g, const PassArgs *args, PassContext *ctx);
 /* intervals.c: integer ranges, accumulator widths and requantization shifts of integer-quantized nodes. */
 Status pass_intervals(Graph *g, const PassArgs *args, PassContext *ctx);
 
+/* ==== cost.c: what a quantized model costs (spec/quant.md, "Cost metrics") ==== */
+
+/* What a quantized model costs, from its graph alone (after `shape` and `quantize`).  Every
+ * linear and conv1d node is a layer; widths are its config's, 32 for a float slot. */
+typedef struct PassQuantCost {
+  double average_bitwidth; /* MASE's: sum(in*out*weight_width) / sum(in*out) over quantized linear and conv1d
+                              layers (in, out: the weight's dims 1 and 0); 32 when none is quantized; a float
+                              weight slot counts 32 */
+  double bops;             /* bit operations per sample, Hawks et al. (2021): per layer m*n*(p*b_a*b_w + b_a + b_w
+                              + log2 n), m outputs per sample, n fan-in, p the fraction of non-zero quantized
+                              weights (1 without weights) */
+  double lut_estimate;     /* analytic LUT count: LogicNets' LUTCost for fan-in bits <= 12 when cheaper, else
+                              constant multipliers and an adder tree per output */
+  int64_t weights;         /* weight elements of every layer counted */
+} PassQuantCost;
+/* weights_or_null (its param callback) gives the parameters' values, to count non-zero quantized
+ * weights; NULL or no values: p = 1.  Errors (a node without a type, a weight of unknown
+ * shape) name the node. */
+Status pass_quant_cost(const Graph *g, const PassData *weights_or_null, PassQuantCost *out, Diag *d);
+/* The `cost` pass: a table of every layer's numbers and the totals (for people). */
+Status pass_cost(Graph *g, const PassArgs *args, PassContext *ctx);
+
 #endif /* JSCC_PASSES_H */

@@ -84,7 +84,7 @@ static void usage(FILE *f) {
         "  --config=FILE          the pipeline from a config file's [passes.*] tables (MASE's\n"
         "                         TOML; spec/config.md) instead of --passes\n"
         "  --ckpt=FILE            weights for the passes that read them (profile,\n"
-        "                         report-weights, intervals): a safetensors state_dict\n"
+        "                         report-weights, intervals, cost): a safetensors state_dict\n"
         "  --data=PATH, --synth-n=N, --cache-dir=DIR, --no-cache\n"
         "                         the JSC data `profile` samples (default: synthetic)\n"
         "  --split=NAME           the split `profile` samples: train (default), val or test\n"

@@ -107,6 +107,16 @@ if "$jscc" --version | grep -q 'llvm=yes'; then
   check qat-jit-equals-ref cmp -s "$tmp/qj.txt" "$tmp/qr.txt"
 fi
 
+# integer-only inference lowers a no-op view and reshape, an Identity and parameter operands
+# (test/models/int_noop.jsc): the integer engines predict what the reference does, row for row
+expect noop-train 0 "" -- train test/models/int_noop.jsc --max-epochs 1 "${small[@]}" --engine ref --out "$tmp/noop" --quiet
+for e in ref int int-c; do
+  expect "noop-test-$e" 0 "test accuracy" -- test test/models/int_noop.jsc --ckpt "$tmp/noop/best.safetensors" --passes="$INT8" "${small[@]}" --engine "$e"
+  grep -A13 '^test accuracy' "$tmp/out" >"$tmp/noop-$e"
+done
+check noop-int-equals-ref cmp -s "$tmp/noop-ref" "$tmp/noop-int"
+check noop-int-c-equals-ref cmp -s "$tmp/noop-ref" "$tmp/noop-int-c"
+
 # bad configs name the key (exit 1); usage errors exit 2
 printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = 8\nweight_width = 0\n' >"$tmp/w0.toml"
 expect cfg-width0 1 "weight_width: 0 is not a width (1..32)" -- examples/jsc_tiny.jsc --config "$tmp/w0.toml"

@@ -242,6 +242,36 @@ static void test_functional(void **state) {
   for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) check_text("functional.jsc", text, &sets[k], 333);
 }
 
+/* What lowers without arithmetic of its own (a view and a reshape that keep [B, n], an
+ * Identity module) and a parameter as a per-feature constant (x * scale, x + shift,
+ * shift - x): test/models/int_noop.jsc, with and without the explicit quantize nodes (which
+ * then quantize the parameters too); then parameters of one element, of shape [1, n], first
+ * or second operand, and a parameter read by two nodes. */
+static void test_noop_and_params(void **state) {
+  (void)state;
+  for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) check_text("test/models/int_noop.jsc", NULL, &sets[k], 333);
+  explicit_inputs = true;
+  for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) check_text("test/models/int_noop.jsc", NULL, &sets[k], 257);
+  explicit_inputs = false;
+  const char *text = "model P {\n"
+                     "  input x: f32[B, 16]\n"
+                     "  param g: f32[1] = uniform(0.5, 2.0)\n"
+                     "  param row: f32[1, 8] = uniform(-1.0, 1.0)\n"
+                     "  param c: f32[] = uniform(-1.0, 1.0)\n"
+                     "  fc = Linear(16, 8)\n"
+                     "  head = Linear(8, 5)\n"
+                     "  h = g * fc(x).reshape(-1, 8)\n"
+                     "  h = (h - row).relu() * row\n"
+                     "  h = c + h - c\n"
+                     "  return head(h.view(-1, 8))\n"
+                     "}\n";
+  for (int e = 0; e < 2; e++) {
+    explicit_inputs = e;
+    for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) check_text("params.jsc", text, &sets[k], 211);
+  }
+  explicit_inputs = false;
+}
+
 /* The rounding right shift is the quantizer's rounding: code(a / 2^sh) for fixed[32, 0]. */
 static void test_rshift(void **state) {
   (void)state;
@@ -331,6 +361,10 @@ static void test_refusals(void **state) {
           "{name=minifloat_ieee, data_in_width=8, data_in_exponent_width=4, weight_width=8, weight_exponent_width=4, "
           "bias_width=8, bias_exponent_width=4}",
           "not integer");
+  /* a parameter that no add, sub or mul reads as a per-feature constant */
+  refused("model A {\n  input x: f32[B, 16]\n  param s: f32[5] = ones\n  return s\n}\n", int8,
+          "node 'output': its logits is the parameter 's': the integer lowering takes a parameter only as an operand of "
+          "add, sub or mul");
   /* the worst case of 32-bit codes over 64 terms leaves 62 bits */
   refused("model A {\n  input x: f32[B, 16]\n  fc = Linear(16, 64)\n  fc2 = Linear(64, 5)\n  return fc2(fc(x))\n}\n",
           "{name=integer, data_in_width=32, data_in_frac_width=16, weight_width=32, weight_frac_width=30, "
@@ -549,7 +583,7 @@ static void test_intervals(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rshift),   cmocka_unit_test(test_quant_in), cmocka_unit_test(test_examples),
-      cmocka_unit_test(test_functional), cmocka_unit_test(test_explicit),
+      cmocka_unit_test(test_functional), cmocka_unit_test(test_explicit), cmocka_unit_test(test_noop_and_params),
       cmocka_unit_test(test_refusals), cmocka_unit_test(test_control),  cmocka_unit_test(test_no_llvm),
       cmocka_unit_test(test_print),    cmocka_unit_test(test_intervals), cmocka_unit_test(test_special_inputs),
   };

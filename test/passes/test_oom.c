@@ -86,10 +86,16 @@ static void test_fail_from_nth(void **state) {
   sweep("metadata,report-graph,params", true);
 }
 
+static void test_cost(void **state) {
+  sweep("shape,cost", false);
+  sweep("shape,cost", true);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fail_nth),
       cmocka_unit_test(test_fail_from_nth),
+      cmocka_unit_test(test_cost),
   };
   return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
 }

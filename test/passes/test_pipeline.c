@@ -30,7 +30,7 @@ static const char *parse_err(const char *text) {
 }
 
 static void test_registry(void **state) {
-  const char *want[] = {"dce",           "grad",           "intervals", "metadata", "params",
+  const char *want[] = {"cost",          "dce",           "grad",           "intervals", "metadata", "params",
                         "profile",       "quantize",       "report-graph", "report-meta", "report-weights",
                         "shape",         "summarize-quant", "verify"};
   int nwant = (int)(sizeof want / sizeof *want);
@@ -126,11 +126,11 @@ static void test_implicit_shape(void **state) {
 
 static void test_parse_errors(void **state) {
   assert_string_equal(parse_err("shap"),
-                      "error: --passes: unknown pass 'shap' (did you mean 'shape'?); valid passes: dce, grad, "
+                      "error: --passes: unknown pass 'shap' (did you mean 'shape'?); valid passes: cost, dce, grad, "
                       "intervals, metadata, params, profile, quantize, report-graph, report-meta, report-weights, "
                       "shape, summarize-quant, verify\n");
   assert_string_equal(parse_err("shape,zzzzzz"),
-                      "error: --passes: unknown pass 'zzzzzz'; valid passes: dce, grad, intervals, metadata, params, "
+                      "error: --passes: unknown pass 'zzzzzz'; valid passes: cost, dce, grad, intervals, metadata, params, "
                       "profile, quantize, report-graph, report-meta, report-weights, shape, summarize-quant, verify\n");
   assert_string_equal(parse_err("dce{verbos=true}"),
                       "error: --passes: pass 'dce' has no option 'verbos' (did you mean 'verbose'?); valid options: verbose\n");
