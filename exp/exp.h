@@ -146,6 +146,9 @@ Status exp_trial_run(const ExpSweep *sw, int id, RtTrainConfig *c, const ExpTria
  * trials pending and is the Status: the sweep stops, and --resume runs them again. */
 Status exp_group_run(const ExpSweep *sw, const int *ids, int n, RtTrainConfig *cfg, const ExpTrialEnv *env,
                      ExpResult *res, Diag *d);
+/* A trial's run directory made ready: c continues from its committed epoch (resume_dir), or
+ * starts afresh in it (out_dir; files of an uncommitted start removed). */
+Status exp_trial_dir_ready(const char *path, RtTrainConfig *c, Diag *d);
 /* Its end line, then --keep's deletions. */
 Status exp_trial_end(const ExpSweep *sw, int id, const ExpResult *r, const ExpTrialEnv *env, Diag *d);
 
@@ -467,6 +470,22 @@ bool exp_plot_available(void); /* false in a build without PLplot */
  * s->arena); `best` picks the slice of the axes a figure does not show. */
 Status exp_plot_figures(const ExpStudy *s, int best, const char *figdir, ExpFigure **figs, int *nfigs,
                         Diag *d);
+/* A figure of points and lines in data coordinates (jscc search's fronts). */
+typedef enum ExpSeriesKind { EXP_SERIES_POINTS, EXP_SERIES_LINE, EXP_SERIES_DASHED } ExpSeriesKind;
+typedef struct ExpSeries {
+  const char *label;     /* the legend's text */
+  int n;
+  const double *x, *y;   /* [n] */
+  ExpSeriesKind kind;
+} ExpSeries;
+typedef struct ExpScatter {
+  const char *name, *title, *caption, *xlabel, *ylabel;
+  bool logx;             /* a log x axis in whole decades */
+  int nseries;
+  const ExpSeries *series;
+} ExpScatter;
+/* figdir/NAME.svg and .png, and *out (its strings and SVG in a). */
+Status exp_plot_scatter(const ExpScatter *sc, const char *figdir, Arena *a, ExpFigure *out, Diag *d);
 
 /* ==== sampler.c: the samplers of jscc search (grid, random, TPE, NSGA-II) ====
  * spec/search.md "Samplers" says what each does and where it differs from Optuna's. */
@@ -516,5 +535,179 @@ Status exp_nondominated_rank(const double *y, int n, int nobj, int *rank, Diag *
 double exp_hypervolume(const double *y, int n, int nobj, const double *ref);
 /* NSGA-II's crowding distance of the points idx[0..m) of one front (inf at the ends) */
 void exp_crowding(const double *y, int nobj, const int *idx, int m, double *dist);
+/* ==== search.c: a quantization search — MASE's [search] tables, the space, a trial's config ====
+ * spec/search.md is the reference.  (The samplers are sampler.c's, the fronts pareto.c's.) */
+
+#define EXP_SEARCH_MAX_PARAMS 512
+
+/* What a trial is scored on.  Maximised or minimised as the config says. */
+typedef enum ExpMetric {
+  EXP_M_ACCURACY,          /* the validation split's accuracy (micro) */
+  EXP_M_LOSS,              /* its mean cross-entropy */
+  EXP_M_AVERAGE_BITWIDTH,  /* MASE's: the weights' bits, averaged over the quantized layers' in·out */
+  EXP_M_MEMORY_DENSITY,    /* MASE's: compare_to / average_bitwidth */
+  EXP_M_BOPS,              /* bit operations per inference (passes/cost.c) */
+  EXP_M_LUT_ESTIMATE,      /* analytic LUT count (passes/cost.c) */
+  EXP_NMETRICS
+} ExpMetric;
+const char *exp_metric_name(ExpMetric m);          /* "accuracy", ... */
+bool exp_metric_lookup(const char *name, ExpMetric *out);
+
+typedef struct ExpObjective {
+  ExpMetric metric;
+  double scale;            /* MASE's: the objective is scale * value */
+  bool maximize;
+} ExpObjective;
+
+typedef enum ExpScoring { EXP_SCORE_PTQ, EXP_SCORE_QAT } ExpScoring;
+
+/* One searched key of one node: "seq_blocks_2/config/weight_width" and its choices. */
+typedef struct ExpSearchParam {
+  const char *key;         /* MASE's flattened key */
+  int node;                /* index into ExpSearch.nodes */
+  const char *field;       /* "weight_width" */
+  int n;                   /* choices */
+  Value *choices;          /* [n] as the config wrote them */
+  bool ordered;            /* numbers in increasing order (TPE's ordered kernel) */
+} ExpSearchParam;
+
+typedef struct ExpSearchNode {
+  const char *name;        /* the node ("seq_blocks_2") */
+  MaseOp op;
+  const char *seed;        /* the seed entry it took ("default", its name or its op) */
+  int first, nparams;      /* its parameters: params[first .. first + nparams) */
+} ExpSearchNode;
+
+typedef SrcLoc (*ExpLocFn)(void *ud, const char *path);  /* a config key's location ("a.b.c") */
+typedef struct ExpSeedLoc { ExpLocFn fn; void *ud; } ExpSeedLoc;
+
+typedef struct ExpSearch {
+  Arena *a;                /* owns the strings and arrays below (the choices are the config's) */
+  /* [search.strategy] */
+  ExpSamplerKind sampler;  /* setup.sampler (tpe) */
+  ExpSamplerOpts sopts;    /* setup.population_size, n_startup_trials */
+  int n_trials;            /* setup.n_trials (20): configurations sampled */
+  int jobs;                /* setup.n_jobs (1): trials at once */
+  double timeout_s;        /* setup.timeout (0: none): no new trial after it */
+  bool sum_scaled;         /* setup.sum_scaled_metrics: one objective, the sum of scale * value */
+  bool sum_maximize;       /* setup.direction */
+  int nobj;
+  ExpObjective obj[EXP_NMETRICS]; /* metrics.*, sorted by name as MASE does */
+  double compare_to;       /* hw_runner.average_bitwidth.compare_to (32) */
+  ExpScoring scoring;      /* ptq, or qat when sw_runner.basic_train is given */
+  int64_t num_samples;     /* sw_runner.basic_evaluation.num_samples: PTQ's validation rows (0 or -1: all) */
+  int64_t epochs;          /* basic_train.max_epochs (2): QAT epochs per trial (ASHA's largest rung) */
+  double lr, weight_decay; /* basic_train.learning_rate (1e-3), weight_decay (0) */
+  OptimKind optimizer;     /* basic_train.optimizer (adam) */
+  SchedKind sched;         /* basic_train.lr_scheduler (constant) */
+  int64_t batch_size;      /* basic_train.batch_size (0: the command's) */
+  bool asha;               /* [search.strategy.asha] or --asha: successive halving on the epochs */
+  int64_t min_epochs, eta; /* asha.min_epochs (1), asha.eta (3) */
+  /* [search.search_space] */
+  bool by_name;            /* setup.by */
+  const Value *seed_table; /* seed (borrowed from the config) */
+  ExpSeedLoc seed_loc;
+  /* the space (exp_search_space) */
+  int nnodes;
+  ExpSearchNode *nodes;
+  int nparams;
+  ExpSearchParam *params;
+} ExpSearch;
+
+Status exp_search_new(ExpSearch **out, Diag *d);   /* MASE's defaults */
+void exp_search_free(ExpSearch *s);
+/* The [search] tables of a config (root: its Value tree; loc: where each key is, for errors
+ * at file:line:col).  Unknown keys, MASE features jscc lacks and bad values are errors
+ * naming the key.  The config must outlive s. */
+Status exp_search_read(ExpSearch *s, const Value *root, ExpLocFn loc, void *ud, Diag *d);
+/* The parameters, from the model's forward graph (node names and ops). */
+Status exp_search_space(ExpSearch *s, const Graph *g, Diag *d);
+void exp_search_params(const ExpSearch *s, ExpParam *out);   /* [nparams] for the sampler */
+int64_t exp_search_size(const ExpSearch *s);                  /* configurations in the space */
+/* Trial x's quantize step as --passes text ("quantize{by=name, default={name=NA}, ...}"). */
+void exp_search_passes(const ExpSearch *s, const int *x, StrBuf *sb);
+/* The same as a MASE-format config ([passes.quantize] tables), after a comment line. */
+void exp_search_toml(const ExpSearch *s, const int *x, const char *comment, StrBuf *sb);
+void exp_search_choice(const ExpSearch *s, int param, int index, StrBuf *sb); /* one choice's text */
+/* Objective k (minimised: maximised ones negated) of a trial's metrics[EXP_NMETRICS]. */
+double exp_search_objective(const ExpSearch *s, int k, const double *metric);
+int exp_search_nobj(const ExpSearch *s);  /* 1 with sum_scaled_metrics, else nobj */
+
+/* The metrics a trial's quantized graph gives before it runs: average_bitwidth,
+ * memory_density, bops, lut_estimate (passes/cost.c; weights, when given, count the
+ * non-zero quantized weights for BOPs). */
+Status exp_search_costs(const ExpSearch *s, const Graph *fwd, const PassData *weights, double *metric, Diag *d);
+
+/* ==== searchrun.c: running a search (threads, journal, --resume, ASHA) ==== */
+
+#define EXP_SEARCH_MAX_RUNGS 16
+/* ASHA's rungs: the epochs of each (min_epochs * eta^k below epochs, then epochs); one rung
+ * without ASHA (PTQ: 0 epochs). */
+int exp_search_rungs(const ExpSearch *s, int64_t *epochs);
+
+typedef struct ExpSearchTrial {
+  int id;
+  int *x;                  /* [nparams] the chosen index of each parameter */
+  const char *passes;      /* its quantize step (set once it first runs) */
+  ExpStatus status;        /* pending until scored; ok, diverged, failed */
+  int rung;                /* the last rung scored (-1: none) */
+  int64_t epochs;          /* QAT: epochs trained */
+  double metric[EXP_NMETRICS];
+  double rung_acc[EXP_SEARCH_MAX_RUNGS];  /* accuracy and loss at each rung (NAN: not run, or */
+  double rung_loss[EXP_SEARCH_MAX_RUNGS]; /* not ok there): ASHA ranks a rung by them */
+  double test_acc;         /* the test split's accuracy (QAT: the best epoch's weights) */
+  double seconds;          /* scoring time, all rungs */
+  char error[256];         /* failed: the first line of the message */
+} ExpSearchTrial;
+
+/* What the command provides: exp/ reads no model files. */
+typedef struct ExpSearchHooks {
+  /* The model with `passes` applied, forward and training graphs, and the float checkpoint's
+   * weights for the cost metrics (may be NULL); *handle is given back to unload.  Called on
+   * the coordinating thread. */
+  Status (*load)(void *ud, const char *passes, const Graph **fwd, const Graph **train, const PassData **weights,
+                 void **handle, Diag *d);
+  void (*unload)(void *ud, void *handle);
+  /* After each score (on the coordinating thread): progress. */
+  void (*on_score)(void *ud, const ExpSearchTrial *t, int scored, int total);
+  void *ud;
+} ExpSearchHooks;
+
+typedef struct ExpSearchRun {
+  const ExpSearch *s;
+  const char *dir;         /* the search directory (exists) */
+  const char *ckpt;        /* the float checkpoint: PTQ's weights, QAT's --init */
+  RtTrainConfig base;      /* dataset (loaded), batch size, engine, kernels, kernel cache, optimizer,
+                              schedule, seed: what every trial shares */
+  uint64_t seed;           /* the sampler's */
+  int jobs;                /* trials at once */
+  ExpSearchHooks hooks;
+} ExpSearchRun;
+/* Replays DIR/journal.jsonl if there is one, then samples and scores until n_trials are
+ * sampled (or the grid or the timeout ends it) and nothing more is promotable; results.csv,
+ * front.csv and front/ are rewritten after every score.  *trials (owned by s's arena) gets
+ * every sampled trial. */
+Status exp_search_run(const ExpSearchRun *r, ExpSearchTrial **trials, int *ntrials, Diag *d);
+
+/* ==== searchout.c: results.csv, front.csv, front/NNN.toml ==== */
+/* The front: trials[i] scored ok and non-dominated on the objectives (on_front[n]). */
+Status exp_search_front(const ExpSearch *s, const ExpSearchTrial *t, int n, bool *on_front, Diag *d);
+/* DIR/results.csv (every sampled trial: choices, metrics), DIR/front.csv and one
+ * DIR/front/trial-NNN.toml per front point (a config jscc transform and train --config take),
+ * each replaced atomically. */
+Status exp_search_write(const ExpSearch *s, const char *dir, const ExpSearchTrial *t, int n, Diag *d);
+/* The hypervolume of the front (trials i with ok[i] and front[i]) in the space of the
+ * objectives' unscaled values, from the worst point: a maximised metric's min(0, every ok
+ * trial's), a minimised one's max(ref[metric] (the float model's), every ok trial's).
+ * metric[i] is trial i's metrics.  NAN when memory runs out. */
+double exp_search_hypervolume(int nobj, const ExpMetric *obj, const bool *maximize, const double *const *metric,
+                              const bool *ok, const bool *front, int n, const double *ref);
+
+/* ==== searchreport.c: a search directory's report.html ==== */
+bool exp_is_search_dir(const char *dir);  /* whether DIR holds a search.json */
+/* DIR/report.html (o->out: elsewhere) from search.json, the journal and front.csv: the
+ * summary and hypervolume, the front, accuracy against average bits, BOPs and LUTs (with
+ * the float model), every trial. */
+Status exp_search_report(const char *dir, const ExpReportOpts *o, Diag *d);
 
 #endif

@@ -31,6 +31,7 @@ typedef struct Line {
   int n;
   double *x, *y;         /* [n] */
   int color, style;
+  bool marks;            /* markers only, no line (a scatter) */
 } Line;
 
 /* What one figure shows, independent of the output device. */
@@ -448,9 +449,9 @@ static void draw_lines(const Plot *p) {
       for (int k = 0; k < l->n; k++) x[k] = log10(l->x[k]);
     if (!x) continue; /* out of memory: the line is left out, the figure still drawn */
     plcol0(l->color), pllsty(l->style), plwidth(2);
-    if (l->n > 1) plline(l->n, x, l->y);
+    if (l->n > 1 && !l->marks) plline(l->n, x, l->y);
     plssym(0, p->points ? 2.5 : 1);
-    if (l->n <= 12) plpoin(l->n, x, l->y, 17);
+    if (l->n <= 12 || l->marks) plpoin(l->n, x, l->y, l->marks ? 4 : 17);
     plssym(0, 1);
     plcol0(1);
     if (p->points && l->n > 0) point_label_text(x[l->n - 1], l->y[l->n - 1], x0, x1, l->label);
@@ -592,6 +593,27 @@ static int build_plots(Pb *b, Plot *pl) {
   return n;
 }
 
+/* A scatter figure's plot: each series a line, a dashed line or markers. */
+static Status scatter_plot(const ExpScatter *sc, Arena *a, Plot *pl, Diag *d) {
+  *pl = (Plot){.name = sc->name, .title = sc->title, .caption = sc->caption, .xlabel = sc->xlabel, .ylabel = sc->ylabel,
+               .logx = sc->logx, .decades = sc->logx};
+  if (!(pl->lines = arena_alloc(a, sizeof *pl->lines * (size_t)(sc->nseries ? sc->nseries : 1)))) return diag_oom(d);
+  for (int i = 0; i < sc->nseries; i++) {
+    const ExpSeries *e = &sc->series[i];
+    if (e->n == 0) continue;
+    Line *l = &pl->lines[pl->nlines++];
+    *l = (Line){.label = e->label, .n = e->n, .x = (double *)e->x, .y = (double *)e->y, .color = color_of(i),
+                .style = e->kind == EXP_SERIES_DASHED ? 2 : 1, .marks = e->kind == EXP_SERIES_POINTS};
+  }
+  return JS_OK;
+}
+
+Status exp_plot_scatter(const ExpScatter *sc, const char *figdir, Arena *a, ExpFigure *out, Diag *d) {
+  Plot pl;
+  Status st = scatter_plot(sc, a, &pl, d);
+  return st ? st : emit(&pl, figdir, out, a, d);
+}
+
 bool exp_plot_available(void) { return true; }
 
 Status exp_plot_figures(const ExpStudy *s, int best, const char *figdir, ExpFigure **figs, int *nfigs, Diag *d) {
@@ -612,6 +634,11 @@ Status exp_plot_figures(const ExpStudy *s, int best, const char *figdir, ExpFigu
 }
 
 #else /* !JSCC_HAVE_PLPLOT */
+
+Status exp_plot_scatter(const ExpScatter *sc, const char *figdir, Arena *a, ExpFigure *out, Diag *d) {
+  (void)sc, (void)figdir, (void)a, (void)out;
+  return diag_error(d, (SrcLoc){0}, "this jscc was built without PLplot: no figures");
+}
 
 bool exp_plot_available(void) { return false; }
 

@@ -1143,6 +1143,7 @@ static Status report_figures(const ExpStudy *s, const ExpReportOpts *o, const ch
 }
 
 Status exp_report(const char *const *dirs, int ndirs, const ExpReportOpts *o, Diag *d) {
+  if (ndirs == 1 && exp_is_search_dir(dirs[0])) return exp_search_report(dirs[0], o, d); /* jscc search's */
   ExpStudy *s;
   Status st = exp_study_load(dirs, ndirs, &s, d);
   if (st) return st;

@@ -79,7 +79,7 @@ static void clear_dir(const char *path) {
 }
 
 /* Continue from a committed epoch, or start in an empty directory. */
-static Status trial_dir_ready(const char *path, RtTrainConfig *c, Diag *d) {
+Status exp_trial_dir_ready(const char *path, RtTrainConfig *c, Diag *d) {
   char p[4200];
   snprintf(p, sizeof p, "%s/last.optim.safetensors", path);
   if (access(p, F_OK) == 0) {
@@ -171,7 +171,7 @@ static void trial_prepare(TrialCtx *t, const ExpTrialEnv *env, int id, RtTrainCo
   t->th = (ExpTbHook){NULL, epoch_event, &t->ec};
   c->on_epoch = epoch_event;
   c->on_epoch_ud = &t->ec;
-  t->st = trial_dir_ready(t->path, c, &t->td);
+  t->st = exp_trial_dir_ready(t->path, c, &t->td);
   if (!t->st && env->tensorboard) { /* one log directory per trial, named like it */
     char tdir[8200];
     snprintf(tdir, sizeof tdir, "%s/%s", env->tensorboard, strrchr(t->path, '/') + 1);

@@ -59,6 +59,23 @@ void rt_kernel_set_free(RtKernelSet *ks) {
   ir_free(ks);
 }
 
+void rt_kernel_set_forget(RtKernelSet *ks, const Graph *g) {
+  if (!ks) return;
+  pthread_mutex_lock(&ks->lock);
+  int k = 0;
+  for (int i = 0; i < ks->n; i++) {
+    if (ks->e[i].key.g != g) {
+      ks->e[k++] = ks->e[i];
+      continue;
+    }
+    cg_kernel_free(ks->e[i].kernel);
+    cg_plan_free(ks->e[i].plan);
+    ir_free(ks->e[i].why);
+  }
+  ks->n = k;
+  pthread_mutex_unlock(&ks->lock);
+}
+
 static KsKey key_of(const Graph *g, const CgOptions *o) {
   KsKey k;
   memset(&k, 0, sizeof k);

@@ -40,6 +40,9 @@ uint64_t rt_hash64(const void *data, size_t len);
 typedef struct RtKernelSet RtKernelSet;
 Status rt_kernel_set_new(RtKernelSet **out, Diag *d);
 void rt_kernel_set_free(RtKernelSet *ks);          /* after every borrower has finished */
+/* Drops (and frees) the kernels built for g, whose borrowers have all finished: a caller
+ * that frees a graph forgets it first, since the set knows graphs by their address. */
+void rt_kernel_set_forget(RtKernelSet *ks, const Graph *g);
 /* The plan and kernel for g under o (o->observe must be NULL), built at the first call; a
  * failure is remembered and reported again to every later caller.  *compile_ms is the time
  * this call spent compiling (0 when the kernel existed); *cache_hit whether the build loaded

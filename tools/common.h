@@ -113,5 +113,6 @@ int cmd_diff(int argc, char **argv);      /* diff.c */
 int cmd_sweep(int argc, char **argv);     /* sweep.c */
 int cmd_report(int argc, char **argv);    /* report.c */
 int cmd_emit(int argc, char **argv);      /* emit.c */
+int cmd_search(int argc, char **argv);    /* search.c */
 
 #endif

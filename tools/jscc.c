@@ -68,6 +68,7 @@ static void usage(FILE *f) {
         "       jscc sweep MODEL.jsc [train options with lists or ranges]   (jscc sweep --help)\n"
         "       jscc report SWEEP_DIR|RUN_DIR... [--out DIR]   (jscc report --help)\n"
         "       jscc emit MODEL.jsc --ckpt FILE --config FILE --target verilog|c   (jscc emit --help)\n"
+        "       jscc search MODEL.jsc --ckpt FILE --config SEARCH.toml   (jscc search --help)\n"
         "\n"
         "Reads a model written in the .jsc language (spec/language.md) or jscc IR text\n"
         "(spec/ir.md), runs a pass pipeline over every model in it, and prints reports and\n"
@@ -299,6 +300,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "report") == 0) return cmd_report(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "emit") == 0) return cmd_emit(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "search") == 0) return cmd_search(argc - 1, argv + 1);
   Options opt = {.max_errors = 20};
   rt_data_opts_default(&opt.data);
   enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT };
