@@ -2,9 +2,14 @@
  *
  * What spans many runs: sweeps over training options (the trial list, the journal that is
  * their only source of truth, the worker threads and MPI ranks that run them, results.csv),
- * the HTML report and its figures, and TensorBoard event files.  The layer sits above
- * runtime/ (it calls rt_train and rt_test for every trial) and below tools/; spec/sweep.md
- * is its reference.
+ * quantization searches (MASE's search space, the samplers, Pareto fronts, ASHA), the HTML
+ * reports and their figures, and TensorBoard event files.  The layer sits above runtime/ (it
+ * calls rt_train and rt_test for every trial) and below tools/; spec/sweep.md and
+ * spec/search.md are its references.
+ *
+ * Files: sweep.c, results.c, runner.c, journal.c, mpi.c (sweeps); tboard.c, tbrun.c
+ * (TensorBoard); report.c, plot.c, hwdesigns.c (reports); sampler.c, pareto.c, search.c,
+ * searchrun.c, searchout.c, searchreport.c (searches).
  *
  * As everywhere: functions that can fail return a Status and report through a Diag; none
  * exits; all memory goes through ir_malloc/ir_free.
