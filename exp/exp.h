@@ -633,7 +633,8 @@ int64_t exp_search_size(const ExpSearch *s);                  /* configurations 
 void exp_search_passes(const ExpSearch *s, const int *x, StrBuf *sb);
 /* The same as a MASE-format config ([passes.quantize] tables), after a comment line. */
 void exp_search_toml(const ExpSearch *s, const int *x, const char *comment, StrBuf *sb);
-void exp_search_choice(const ExpSearch *s, int param, int index, StrBuf *sb); /* one choice's text */
+/* One choice as text: a string as it is, a number as --passes writes it. */
+void exp_search_choice(const ExpSearch *s, int param, int index, StrBuf *sb);
 /* Objective k (minimised: maximised ones negated) of a trial's metrics[EXP_NMETRICS]. */
 double exp_search_objective(const ExpSearch *s, int k, const double *metric);
 int exp_search_nobj(const ExpSearch *s);  /* 1 with sum_scaled_metrics, else nobj */
@@ -693,6 +694,9 @@ typedef struct ExpSearchRun {
  * front.csv and front/ are rewritten after every score.  *trials (owned by s's arena) gets
  * every sampled trial. */
 Status exp_search_run(const ExpSearchRun *r, ExpSearchTrial **trials, int *ntrials, Diag *d);
+/* A journal's text replayed as --resume replays it (every event checked against the space;
+ * errors name the line); *ntrials gets the trials it sampled.  For tests and the fuzzer. */
+Status exp_search_replay(const ExpSearch *s, const SrcFile *journal, int *ntrials, Diag *d);
 
 /* ==== searchout.c: results.csv, front.csv, front/NNN.toml ==== */
 /* The front: trials[i] scored ok and non-dominated on the objectives (on_front[n]). */

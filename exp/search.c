@@ -421,9 +421,14 @@ void exp_search_params(const ExpSearch *s, ExpParam *out) {
 static void choice_text(StrBuf *sb, const Value *v, bool toml) {
   if (v->kind == VAL_STR) {
     sb_putc(sb, '"');
-    for (const char *c = v->u.s; *c; c++) {
+    for (const unsigned char *c = (const unsigned char *)v->u.s; *c; c++) {
+      if (*c < 0x20 || *c == 0x7f) { /* TOML and JSON take \u00XX; --passes takes the byte quoted */
+        if (toml) sb_printf(sb, "\\u%04x", *c);
+        else sb_putc(sb, (char)*c);
+        continue;
+      }
       if (*c == '"' || *c == '\\') sb_putc(sb, '\\');
-      sb_putc(sb, *c);
+      sb_putc(sb, (char)*c);
     }
     sb_putc(sb, '"');
   } else if (v->kind == VAL_INT) {
@@ -489,7 +494,9 @@ void exp_search_toml(const ExpSearch *s, const int *x, const char *comment, StrB
 }
 
 void exp_search_choice(const ExpSearch *s, int param, int index, StrBuf *sb) {
-  choice_text(sb, &s->params[param].choices[index], false);
+  const Value *v = &s->params[param].choices[index];
+  if (v->kind == VAL_STR) sb_puts(sb, v->u.s);
+  else choice_text(sb, v, false);
 }
 
 /* ==== objectives ==== */

@@ -63,16 +63,8 @@ static void csv_row(StrBuf *sb, const ExpSearch *s, const ExpSearchTrial *t, boo
   for (int i = 0; i < s->nparams; i++) {
     sb_clear(&c);
     exp_search_choice(s, i, t->x[i], &c);
-    const char *v = sb_str(&c);
-    size_t n = strlen(v);
     sb_putc(sb, ',');
-    if (n >= 2 && v[0] == '"') { /* a string choice: its text, unquoted */
-      char buf[256];
-      snprintf(buf, sizeof buf, "%.*s", (int)(n - 2), v + 1);
-      sb_put_csv_field(sb, buf);
-    } else {
-      sb_put_csv_field(sb, v);
-    }
+    sb_put_csv_field(sb, sb_str(&c));
   }
   sb_free(&c);
   for (int m = 0; m < EXP_NMETRICS; m++) csv_num(sb, t->metric[m]);

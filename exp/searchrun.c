@@ -519,6 +519,21 @@ static Status open_journal(St *S) {
   return exp_journal_open(path, &S->j, S->d);
 }
 
+Status exp_search_replay(const ExpSearch *s, const SrcFile *journal, int *ntrials, Diag *d) {
+  ExpSearchRun r = {.s = s, .jobs = 1};
+  St S = {.r = &r, .s = s, .d = d};
+  S.nrungs = exp_search_rungs(s, S.rung_epochs);
+  S.t = arena_alloc(s->a, sizeof *S.t * (size_t)s->n_trials);
+  S.pending_run = arena_alloc(s->a, sizeof *S.pending_run * (size_t)s->n_trials);
+  Arena *a = arena_new();
+  if (!S.t || !S.pending_run || !a) return arena_free(a), diag_oom(d);
+  for (int i = 0; i < s->n_trials; i++) S.pending_run[i] = -1;
+  Status st = exp_journal_parse(journal, a, replay, &S, d);
+  arena_free(a);
+  *ntrials = S.ntrials;
+  return st;
+}
+
 Status exp_search_run(const ExpSearchRun *r, ExpSearchTrial **trials, int *ntrials, Diag *d) {
   const ExpSearch *s = r->s;
   St S = {.r = r, .s = s, .d = d, .start = now_s()};

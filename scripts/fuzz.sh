@@ -12,7 +12,7 @@
 #   sweep        1/2            a sweep's sweep.json and journal (JSON documents and lines)
 #   hw           1/2            what jscc emit reads back from simulators and yosys
 # (30 gives 30 + 30 + 15 + 15 + 5 + 15 + 15 + 15 = 140 s of fuzzing, about 150 s in all.)  TARGETs (jsc
-# ir ckpt data lzf config sweep hw), or $FUZZ_TARGETS when none are given, pick a subset; $FUZZ_BUILD
+# ir ckpt data lzf config sweep hw search), or $FUZZ_TARGETS when none are given, pick a subset; $FUZZ_BUILD
 # names the build directory (default build-fuzz).
 # A crash, leak, hang (>10 s per input) or sanitizer report fails the run, after every target
 # has run; reproducers are left in $FUZZ_BUILD/artifacts/fuzz_<target>/ (crash-*, leak-*,
@@ -24,10 +24,10 @@ secs=${1:-30}
 shift || true
 targets=("$@")
 # shellcheck disable=SC2206 # FUZZ_TARGETS is a space-separated list
-[ ${#targets[@]} -gt 0 ] || targets=(${FUZZ_TARGETS:-jsc ir ckpt data lzf config sweep hw})
+[ ${#targets[@]} -gt 0 ] || targets=(${FUZZ_TARGETS:-jsc ir ckpt data lzf config sweep hw search})
 build=${FUZZ_BUILD:-build-fuzz}
 for t in "${targets[@]}"; do
-  case $t in jsc | ir | ckpt | data | lzf | config | sweep | hw) ;; *) echo "fuzz.sh: unknown target '$t' (jsc ir ckpt data lzf config sweep hw)" >&2; exit 2 ;; esac
+  case $t in jsc | ir | ckpt | data | lzf | config | sweep | hw | search) ;; *) echo "fuzz.sh: unknown target '$t' (jsc ir ckpt data lzf config sweep hw search)" >&2; exit 2 ;; esac
 done
 if [ ! -d "$build" ]; then
   CC=clang meson setup "$build" -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
@@ -47,6 +47,7 @@ seed_dirs() {
   config) echo "examples/configs:toml test/bad/config:toml" ;;
   sweep) echo "test/data/sweep:json test/data/sweep:jsonl" ;;
   hw) echo "test/data/hw:txt test/data/hw:stat test/data/hw:log test/data/emit/tiny:json test/data/emit/wide_est:json" ;;
+  search) echo "test/data/search:toml test/data/search:jsonl examples/configs:toml" ;;
   esac
 }
 
@@ -54,7 +55,7 @@ failed=()
 for t in "${targets[@]}"; do
   case $t in
   jsc | ir) s=$secs max_len=16384 extra=() ;;
-  ckpt | config | sweep | hw) s=$(((secs + 1) / 2)) max_len=16384 extra=() ;;
+  ckpt | config | sweep | hw | search) s=$(((secs + 1) / 2)) max_len=16384 extra=() ;;
   # the HDF5 seed is 21 KB.  A corrupt chunk size makes libhdf5 malloc up to 4 GiB before it
   # finds the address out of range and fails cleanly (test/fuzz/crashes/README.md): allowed
   # here, as the allocation is never touched.

@@ -254,6 +254,14 @@ static Status hashes(const SearchArgs *a, uint64_t h[3], Diag *d) {
   return st;
 }
 
+/* A choice as JSON: strings and booleans as they are, numbers (non-finite ones as null). */
+static void json_value(StrBuf *sb, const Value *v) {
+  if (v->kind == VAL_STR) sb_put_json_str(sb, v->u.s);
+  else if (v->kind == VAL_BOOL) sb_puts(sb, v->u.b ? "true" : "false");
+  else if (v->kind == VAL_INT) sb_printf(sb, "%lld", (long long)v->u.i);
+  else sb_put_json_num(sb, v->kind == VAL_FLOAT ? v->u.f : NAN);
+}
+
 static Status write_json(const SearchArgs *a, const ExpSearch *s, const char *dir, const uint64_t h[3], const Ref *ref,
                          Diag *d) {
   StrBuf sb;
@@ -278,7 +286,7 @@ static Status write_json(const SearchArgs *a, const ExpSearch *s, const char *di
     sb_printf(&sb, "%s\n    {\"key\": ", i ? "," : "");
     sb_put_json_str(&sb, s->params[i].key);
     sb_puts(&sb, ", \"choices\": [");
-    for (int c = 0; c < s->params[i].n; c++) sb_puts(&sb, c ? ", " : ""), exp_search_choice(s, i, c, &sb);
+    for (int c = 0; c < s->params[i].n; c++) sb_puts(&sb, c ? ", " : ""), json_value(&sb, &s->params[i].choices[c]);
     sb_puts(&sb, "]}");
   }
   sb_puts(&sb, "],\n  \"float\": {");

@@ -276,12 +276,61 @@ static void test_front_and_hypervolume(void **state) {
   fe_config_free(cfg);
 }
 
+/* The journal replayed as --resume replays it; a line that does not fit the space is
+ * refused, naming it. */
+static void test_replay(void **state) {
+  (void)state;
+  char text[4096];
+  snprintf(text, sizeof text, "%s[search.strategy.sw_runner.basic_train]\nmax_epochs = 3\n[search.strategy.asha]\n", base);
+  FeConfig *cfg;
+  Graph *g;
+  Program *p = tiny(&g);
+  ExpSearch *s = read_text(text, &cfg, NULL, 0);
+  Diag d;
+  diag_init(&d, stderr);
+  assert_int_equal(exp_search_space(s, g, &d), JS_OK);
+  diag_free(&d);
+  const char *good = "{\"ev\":\"sample\",\"trial\":0,\"x\":[0,1,1,0,0,0,2,0]}\n{\"ev\":\"run\",\"trial\":0,\"rung\":1}\n"
+                     "{\"ev\":\"sample\",\"trial\":1,\"x\":[0,0,0,0,1,1,1,0]}\n{\"ev\":\"sample\",\"tri";
+  SrcFile src = {"journal.jsonl", good, strlen(good)};
+  int n = -1;
+  diag_init(&d, stderr);
+  assert_int_equal(exp_search_replay(s, &src, &n, &d), JS_OK); /* the torn last line is not an event */
+  assert_int_equal(n, 2);
+  diag_free(&d);
+  const char *bad[][2] = {
+      {"{\"ev\":\"sample\",\"trial\":0,\"x\":[0,1]}\n", "journal.jsonl:1: a sample's choices do not fit the search space"},
+      {"{\"ev\":\"sample\",\"trial\":0,\"x\":[0,1,1,0,0,0,3,0]}\n", "journal.jsonl:1: a sample's choice is outside"},
+      {"{\"ev\":\"sample\",\"trial\":1,\"x\":[0,1,1,0,0,0,2,0]}\n", "journal.jsonl:1: a sample event out of order"},
+      {"{\"ev\":\"run\",\"trial\":0,\"rung\":0}\n", "journal.jsonl:1: a run event without a sampled trial"},
+      {"{\"ev\":\"sample\",\"trial\":0,\"x\":[0,1,1,0,0,0,2,0]}\n{\"ev\":\"score\",\"trial\":0,\"rung\":2}\n",
+       "journal.jsonl:2: a score event without its trial, rung"},
+      {"{\"ev\":\"end\",\"trial\":0}\n", "journal.jsonl:1: an unknown event"},
+      {"[1]\n", "journal.jsonl:1:"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    FeConfig *cfg2;
+    ExpSearch *s2 = read_text(text, &cfg2, NULL, 0);
+    diag_init(&d, NULL);
+    assert_int_equal(exp_search_space(s2, g, &d), JS_OK);
+    SrcFile b = {"journal.jsonl", bad[i][0], strlen(bad[i][0])};
+    assert_int_not_equal(exp_search_replay(s2, &b, &n, &d), JS_OK);
+    if (!strstr(sb_str(&d.text), bad[i][1])) fail_msg("wanted '%s', got '%s'", bad[i][1], sb_str(&d.text));
+    diag_free(&d);
+    exp_search_free(s2);
+    fe_config_free(cfg2);
+  }
+  exp_search_free(s);
+  fe_config_free(cfg);
+  ir_program_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read),         cmocka_unit_test(test_read_qat),
       cmocka_unit_test(test_errors),       cmocka_unit_test(test_space),
       cmocka_unit_test(test_space_by_type), cmocka_unit_test(test_objectives),
-      cmocka_unit_test(test_front_and_hypervolume),
+      cmocka_unit_test(test_front_and_hypervolume), cmocka_unit_test(test_replay),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
