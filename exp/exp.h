@@ -210,6 +210,15 @@ typedef Status (*ExpMpiPrepare)(void *ud, const ExpSweep *sw, int trial, RtTrain
 /* A rank other than 0: the sweep directory from rank 0, its sweep.json, then one trial at a
  * time until rank 0 has none left.  Nothing is written but the trials' directories. */
 Status exp_mpi_work(ExpMpi *m, ExpMpiPrepare prepare, void *ud, Diag *d);
+/* A search's messages (exp/searchrun.c drives them): rank 0 starts the workers on the search
+ * directory; each worker waits for it (*dir NULL: rank 0 stopped first; ir_free it), then
+ * takes jobs ("TRIAL RUNG PASSES"; "" stops it) and answers each with a result. */
+Status exp_mpi_search_start(ExpMpi *m, const char *dir, Diag *d);
+Status exp_mpi_search_wait_start(ExpMpi *m, char **dir, Diag *d);
+Status exp_mpi_job_send(ExpMpi *m, int rank, const char *job, Diag *d);
+Status exp_mpi_job_recv(ExpMpi *m, char **job, Diag *d);             /* *job: ir_free */
+Status exp_mpi_result_send(ExpMpi *m, const char *result, Diag *d);
+Status exp_mpi_result_wait(ExpMpi *m, int *rank, char **result, Diag *d); /* from any rank; ir_free */
 /* MPI_Finalize and free (NULL allowed).  Rank 0 first tells workers that are still waiting
  * for the sweep to stop (it failed before it began); a rank whose MPI failed ends the job
  * (MPI_Abort), since the others could wait for it forever. */
@@ -686,7 +695,8 @@ typedef struct ExpSearchRun {
   RtTrainConfig base;      /* dataset (loaded), batch size, engine, kernels, kernel cache, optimizer,
                               schedule, seed: what every trial shares */
   uint64_t seed;           /* the sampler's */
-  int jobs;                /* trials at once */
+  int jobs;                /* trials at once: threads, or with mpi the other ranks (size - 1) */
+  ExpMpi *mpi;             /* NULL: worker threads; else rank 0 hands the trials to the ranks */
   ExpSearchHooks hooks;
 } ExpSearchRun;
 /* Replays DIR/journal.jsonl if there is one, then samples and scores until n_trials are
@@ -694,6 +704,9 @@ typedef struct ExpSearchRun {
  * front.csv and front/ are rewritten after every score.  *trials (owned by s's arena) gets
  * every sampled trial. */
 Status exp_search_run(const ExpSearchRun *r, ExpSearchTrial **trials, int *ntrials, Diag *d);
+/* A rank other than 0 under mpirun: the jobs rank 0 hands it (r->mpi; r as rank 0's, with
+ * the same hooks), scored one at a time, each result sent back, until rank 0 says stop. */
+Status exp_search_work(const ExpSearchRun *r, Diag *d);
 /* A journal's text replayed as --resume replays it (every event checked against the space;
  * errors name the line); *ntrials gets the trials it sampled.  For tests and the fuzzer. */
 Status exp_search_replay(const ExpSearch *s, const SrcFile *journal, int *ntrials, Diag *d);

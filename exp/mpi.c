@@ -1,4 +1,5 @@
-/* exp/mpi.c — a sweep spread over the ranks of `mpirun -np N jscc sweep ...`.
+/* exp/mpi.c — a sweep spread over the ranks of `mpirun -np N jscc sweep ...`, and the
+ * messages of a search spread the same way (`mpirun -np N jscc search ...`, below).
  *
  * Rank 0 is the sweep as it is without MPI — it holds the directory's lock, sweep.json and
  * the journal, rewrites results.csv and prints the progress — except that it trains
@@ -328,6 +329,58 @@ Status exp_mpi_work(ExpMpi *m, ExpMpiPrepare prepare, void *ud, Diag *d) {
   return st;
 }
 
+/* ==== a search's messages (jscc search under mpirun) ====
+ *   START  0 -> w  "S" DIR NUL (score what rank 0 hands out for the search in DIR), or "s"
+ *   JOB    0 -> w  text: "TRIAL RUNG PASSES", or "" (stop)
+ *   RESULT w -> 0  text: the trial's result as JSON (exp/searchrun.c) */
+
+Status exp_mpi_search_start(ExpMpi *m, const char *dir, Diag *d) {
+  StrBuf sb;
+  sb_init(&sb);
+  sb_printf(&sb, "S%s", dir);
+  sb_putc(&sb, 0);
+  Status st = sb.oom ? diag_oom(d) : JS_OK;
+  for (int r = 1; !st && r < m->size; r++) st = send_chars(m, sb.data, sb.len, r, TAG_START, d);
+  m->started = true;
+  sb_free(&sb);
+  return st;
+}
+
+Status exp_mpi_search_wait_start(ExpMpi *m, char **dir, Diag *d) {
+  MPI_Status ms;
+  char *start = NULL;
+  *dir = NULL;
+  Status st = wait_msg(m, 0, TAG_START, &ms, d);
+  if (!st) st = recv_text(m, &ms, &start, d);
+  if (!st && start[0] == 'S' && start[1]) {
+    memmove(start, start + 1, strlen(start));
+    *dir = start;
+    return JS_OK;
+  }
+  ir_free(start); /* rank 0 stopped before the search began, and says why */
+  return st;
+}
+
+Status exp_mpi_job_send(ExpMpi *m, int rank, const char *job, Diag *d) { return send_text(m, job, rank, TAG_TRIAL, d); }
+
+Status exp_mpi_job_recv(ExpMpi *m, char **job, Diag *d) {
+  MPI_Status ms;
+  *job = NULL;
+  Status st = wait_msg(m, 0, TAG_TRIAL, &ms, d);
+  if (!st) st = recv_text(m, &ms, job, d);
+  return st;
+}
+
+Status exp_mpi_result_send(ExpMpi *m, const char *result, Diag *d) { return send_text(m, result, 0, TAG_LINE, d); }
+
+Status exp_mpi_result_wait(ExpMpi *m, int *rank, char **result, Diag *d) {
+  MPI_Status ms;
+  *result = NULL;
+  Status st = wait_msg(m, MPI_ANY_SOURCE, TAG_LINE, &ms, d);
+  if (!st) *rank = ms.MPI_SOURCE, st = recv_text(m, &ms, result, d);
+  return st;
+}
+
 void exp_mpi_end(ExpMpi *m) {
   if (!m) return;
   Diag d;
@@ -364,6 +417,12 @@ Status exp_mpi_serve(ExpMpi *m, const ExpSweep *sw, ExpResult *res, const ExpTri
   return no_mpi(d);
 }
 Status exp_mpi_work(ExpMpi *m, ExpMpiPrepare prepare, void *ud, Diag *d) { return no_mpi(d); }
+Status exp_mpi_search_start(ExpMpi *m, const char *dir, Diag *d) { return no_mpi(d); }
+Status exp_mpi_search_wait_start(ExpMpi *m, char **dir, Diag *d) { return *dir = NULL, no_mpi(d); }
+Status exp_mpi_job_send(ExpMpi *m, int rank, const char *job, Diag *d) { return no_mpi(d); }
+Status exp_mpi_job_recv(ExpMpi *m, char **job, Diag *d) { return *job = NULL, no_mpi(d); }
+Status exp_mpi_result_send(ExpMpi *m, const char *result, Diag *d) { return no_mpi(d); }
+Status exp_mpi_result_wait(ExpMpi *m, int *rank, char **result, Diag *d) { return *result = NULL, no_mpi(d); }
 void exp_mpi_end(ExpMpi *m) {}
 
 #endif

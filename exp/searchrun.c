@@ -107,10 +107,10 @@ static Status journal_sample(St *S, const ExpSearchTrial *t) {
   return jline(S, &sb);
 }
 
-static Status journal_run(St *S, int trial, int rung) {
+static Status journal_run(St *S, int trial, int rung, int rank) {
   StrBuf sb;
   sb_init(&sb);
-  sb_printf(&sb, "{\"ev\":\"run\",\"trial\":%d,\"rung\":%d}\n", trial, rung);
+  sb_printf(&sb, "{\"ev\":\"run\",\"trial\":%d,\"rung\":%d,\"rank\":%d}\n", trial, rung, rank);
   return jline(S, &sb);
 }
 
@@ -385,27 +385,36 @@ typedef struct WorkArg {
   Job *jb;
 } WorkArg;
 
+/* Job jb scored into res (a copy of its trial): status, accuracy, loss, epochs, test_acc. */
+static void score(St *S, Job *jb, ExpSearchTrial *res) {
+  Diag td;
+  diag_init(&td, NULL);
+  res->rung = jb->rung;
+  res->error[0] = 0;
+  if (S->s->scoring == EXP_SCORE_PTQ) ptq(S, jb, res, &td);
+  else qat(S, jb, res, &td);
+  if (res->status == EXP_FAILED) first_line(&td, res->error, sizeof res->error);
+  diag_free(&td);
+}
+
+/* A scored copy into its trial (under the lock, or on the coordinator). */
+static void publish(St *S, Job *jb, const ExpSearchTrial *res) {
+  ExpSearchTrial *t = &S->t[jb->trial];
+  t->metric[EXP_M_ACCURACY] = res->metric[EXP_M_ACCURACY], t->metric[EXP_M_LOSS] = res->metric[EXP_M_LOSS];
+  t->status = res->status, t->rung = res->rung, t->epochs = res->epochs, t->test_acc = res->test_acc;
+  memcpy(t->error, res->error, sizeof t->error);
+  t->seconds = (isnan(t->seconds) ? 0 : t->seconds) + now_s() - jb->t0;
+  jb->done = true;
+}
+
 static void *work(void *arg) {
   WorkArg *w = arg;
   St *S = w->S;
   Job *jb = w->jb;
   ExpSearchTrial res = S->t[jb->trial]; /* scored in a copy, published under the lock */
-  Diag td;
-  diag_init(&td, NULL);
-  res.rung = jb->rung;
-  res.error[0] = 0;
-  if (S->s->scoring == EXP_SCORE_PTQ) ptq(S, jb, &res, &td);
-  else qat(S, jb, &res, &td);
-  if (res.status == EXP_FAILED) first_line(&td, res.error, sizeof res.error);
-  diag_free(&td);
+  score(S, jb, &res);
   pthread_mutex_lock(&S->lock);
-  ExpSearchTrial *t = &S->t[jb->trial];
-  for (int m = 0; m < EXP_NMETRICS; m++)
-    if (m == EXP_M_ACCURACY || m == EXP_M_LOSS) t->metric[m] = res.metric[m];
-  t->status = res.status, t->rung = res.rung, t->epochs = res.epochs, t->test_acc = res.test_acc;
-  memcpy(t->error, res.error, sizeof t->error);
-  t->seconds = (isnan(t->seconds) ? 0 : t->seconds) + now_s() - jb->t0;
-  jb->done = true;
+  publish(S, jb, &res);
   pthread_cond_signal(&S->cond);
   pthread_mutex_unlock(&S->lock);
   ir_free(w);
@@ -439,6 +448,90 @@ static Status refused(St *S, Job *jb, ExpSearchTrial *t) {
   return collect(S, jb);
 }
 
+/* ==== MPI: jobs to the ranks, results back (exp/mpi.c carries them) ==== */
+
+/* The job to the rank of jb's slot (slot i: rank i + 1); the model stays loaded here for
+ * the trial's costs until its result comes. */
+static Status send_job(St *S, Job *jb, const ExpSearchTrial *t) {
+  char *job = arena_printf(S->s->a, "%d %d %s", jb->trial, jb->rung, t->passes);
+  Status st = job ? exp_mpi_job_send(S->r->mpi, (int)(jb - S->jobs) + 1, job, S->d) : diag_oom(S->d);
+  if (!st) S->inflight++;
+  return st;
+}
+
+/* A result as JSON: what a worker rank scored. */
+static void result_json(StrBuf *sb, const ExpSearchTrial *t) {
+  sb_printf(sb, "{\"trial\":%d,\"rung\":%d,\"epochs\":%lld,\"status\":\"%s\",\"accuracy\":", t->id, t->rung,
+            (long long)t->epochs, exp_status_name(t->status));
+  sb_put_json_num(sb, t->metric[EXP_M_ACCURACY]);
+  sb_puts(sb, ",\"loss\":");
+  sb_put_json_num(sb, t->metric[EXP_M_LOSS]);
+  sb_puts(sb, ",\"test_acc\":");
+  sb_put_json_num(sb, t->test_acc);
+  sb_puts(sb, ",\"error\":");
+  sb_put_json_str(sb, t->error);
+  sb_puts(sb, "}");
+}
+
+static double jnum(const JVal *o, const char *k) { return json_get(o, k) ? json_num(json_get(o, k)) : NAN; }
+
+/* A worker's result into its job's trial. */
+static Status take_result(St *S, int rank, const char *text) {
+  Arena *a = arena_new();
+  JVal v;
+  JsonError e;
+  uint64_t id, epochs;
+  Job *jb = rank >= 1 && rank <= S->r->jobs ? &S->jobs[rank - 1] : NULL;
+  const JVal *stv;
+  bool ok = a && json_parse(a, text, strlen(text), "result", &v, &e) && jb && jb->trial >= 0 &&
+            json_uint(json_get(&v, "trial"), &id) && id == (uint64_t)jb->trial &&
+            json_uint(json_get(&v, "epochs"), &epochs) && (stv = json_get(&v, "status")) && stv->kind == J_STR;
+  if (ok) {
+    ExpSearchTrial res = S->t[jb->trial];
+    res.rung = jb->rung, res.epochs = (int64_t)epochs;
+    res.status = !strcmp(stv->str, "ok") ? EXP_OK : !strcmp(stv->str, "diverged") ? EXP_DIVERGED : EXP_FAILED;
+    res.metric[EXP_M_ACCURACY] = jnum(&v, "accuracy"), res.metric[EXP_M_LOSS] = jnum(&v, "loss");
+    res.test_acc = jnum(&v, "test_acc");
+    const JVal *err = json_get(&v, "error");
+    snprintf(res.error, sizeof res.error, "%s", err && err->kind == J_STR ? err->str : "");
+    publish(S, jb, &res);
+  }
+  arena_free(a);
+  return ok ? JS_OK : diag_error(S->d, (SrcLoc){0}, "rank %d sent a result that is not its job's", rank);
+}
+
+Status exp_search_work(const ExpSearchRun *r, Diag *d) {
+  St S = {.r = r, .s = r->s, .d = d};
+  S.nrungs = exp_search_rungs(r->s, S.rung_epochs);
+  for (;;) {
+    char *job = NULL;
+    Status st = exp_mpi_job_recv(r->mpi, &job, d);
+    int trial, rung, n = 0;
+    if (st || !job[0]) return ir_free(job), st;
+    if (sscanf(job, "%d %d %n", &trial, &rung, &n) != 2 || !n || rung < 0 || rung >= S.nrungs || trial < 0)
+      st = diag_error(d, (SrcLoc){0}, "rank 0 sent a job that is not one: '%.60s'", job);
+    ExpSearchTrial t = {.id = trial, .passes = job + n, .rung = rung, .test_acc = NAN};
+    for (int m = 0; m < EXP_NMETRICS; m++) t.metric[m] = NAN;
+    Job jb = {.trial = trial, .rung = rung};
+    const PassData *w;
+    Diag ld;
+    diag_init(&ld, NULL);
+    if (!st && r->hooks.load(r->hooks.ud, t.passes, &jb.fwd, &jb.train, &w, &jb.model, &ld)) /* rank 0 loaded it */
+      t.status = EXP_FAILED, first_line(&ld, t.error, sizeof t.error);
+    else if (!st)
+      score(&S, &jb, &t);
+    diag_free(&ld);
+    if (jb.model) r->hooks.unload(r->hooks.ud, jb.model);
+    StrBuf sb;
+    sb_init(&sb);
+    result_json(&sb, &t);
+    if (!st) st = sb.oom ? diag_oom(d) : exp_mpi_result_send(r->mpi, sb_str(&sb), d);
+    sb_free(&sb);
+    ir_free(job);
+    if (st) return st;
+  }
+}
+
 /* The trial's model and cost metrics, then a worker. */
 static Status dispatch(St *S, int trial, int rung) {
   ExpSearchTrial *t = &S->t[trial];
@@ -447,8 +540,9 @@ static Status dispatch(St *S, int trial, int rung) {
   for (int i = 0; i < r->jobs && !jb; i++)
     if (S->jobs[i].trial < 0) jb = &S->jobs[i];
   *jb = (Job){.trial = trial, .rung = rung, .t0 = now_s()};
-  Status st = journal_run(S, trial, rung);
+  Status st = journal_run(S, trial, rung, r->mpi ? (int)(jb - S->jobs) + 1 : 0);
   if (!st && (st = load(S, jb, t)) == JS_ERR) return refused(S, jb, t);
+  if (r->mpi && !st) return send_job(S, jb, t);
   WorkArg *w = st ? NULL : ir_malloc(sizeof *w);
   if (!st && !w) st = diag_oom(S->d);
   pthread_t th;
@@ -481,7 +575,17 @@ static Status collect(St *S, Job *jb) {
   return st;
 }
 
+static Status wait_result(St *S) {
+  int rank = -1;
+  char *text = NULL;
+  Status st = exp_mpi_result_wait(S->r->mpi, &rank, &text, S->d);
+  if (!st) st = take_result(S, rank, text);
+  ir_free(text);
+  return st ? st : collect(S, &S->jobs[rank - 1]);
+}
+
 static Status wait_one(St *S) {
+  if (S->r->mpi) return wait_result(S);
   pthread_mutex_lock(&S->lock);
   Job *jb = NULL;
   for (;;) {
@@ -548,7 +652,14 @@ Status exp_search_run(const ExpSearchRun *r, ExpSearchTrial **trials, int *ntria
   pthread_cond_init(&S.cond, NULL);
   Status st = open_journal(&S);
   if (!st) st = exp_search_write(s, r->dir, S.t, S.ntrials, d);
+  if (!st && r->mpi) st = exp_mpi_search_start(r->mpi, r->dir, d);
   if (!st) st = loop(&S);
+  for (int k = 1; r->mpi && k <= r->jobs && exp_mpi_rank(r->mpi) == 0; k++) { /* every worker stops */
+    Diag q;
+    diag_init(&q, NULL);
+    if (exp_mpi_job_send(r->mpi, k, "", &q) && !st) st = diag_error(d, (SrcLoc){0}, "rank %d could not be stopped", k);
+    diag_free(&q);
+  }
   exp_journal_close(S.j);
   pthread_cond_destroy(&S.cond);
   pthread_mutex_destroy(&S.lock);

@@ -218,3 +218,9 @@ const char *kernel_cache_dir(const RtDataOpts *o, char *buf, size_t cap) {
   if (o->no_cache || !ir_cache_dir(o->cache_dir, buf, cap)) return NULL;
   return buf;
 }
+
+bool mpi_launched(void) {
+  const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+  if (!n) n = getenv("PMI_SIZE");
+  return n && atoi(n) > 1;
+}

@@ -80,6 +80,9 @@ void model_free(Model *m);
 /* -1 when o is one of the shared options (and valid), 0 when it is not, else a usage exit. */
 int shared_opt(const char *cmd, int o, const SharedOpts *so);
 
+/* Whether mpirun started this process with several ranks (its environment says so): only
+ * then is MPI started, so a plain jscc sweep or search needs no MPI runtime. */
+bool mpi_launched(void);
 /* The cache directory for compiled kernels (NULL with --no-cache), in buf. */
 const char *kernel_cache_dir(const RtDataOpts *o, char *buf, size_t cap);
 /* The value of key in a dict Value (a config's root table); NULL when absent. */

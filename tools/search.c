@@ -358,6 +358,7 @@ typedef struct Sess {
   int lock;
   uint64_t seed;
   Ref ref;
+  ExpMpi *mpi;          /* under mpirun: rank 0 hands the trials to the other ranks */
 } Sess;
 
 static Status lock_dir(const char *dir, int *fd, Diag *d) {
@@ -471,22 +472,32 @@ static void print_front(const Sess *x, const ExpSearchTrial *t, int n) {
   ir_free(on);
 }
 
+/* What every trial shares: data, batch size, engine, kernels, QAT's optimizer and schedule. */
+static void run_config(Sess *x, Ctx *c, ExpSearchRun *r) {
+  *c = (Ctx){&x->a, x->s, x->a.quiet, exp_search_nobj(x->s), x->ks};
+  *r = (ExpSearchRun){.s = x->s, .dir = x->dir, .ckpt = x->a.ckpt, .seed = x->seed, .jobs = x->s->jobs, .mpi = x->mpi};
+  if (x->mpi) r->jobs = exp_mpi_size(x->mpi) - 1; /* one trial per other rank */
+  rt_train_config_default(&r->base);
+  r->base.dataset = &x->data, r->base.batch_size = x->a.batch, r->base.engine = x->a.engine, r->base.kernels = x->ks;
+  r->base.kernel_cache = x->a.data.no_cache ? NULL : x->kdir, r->base.seed = x->seed, r->base.model_path = x->a.model_path;
+  r->base.model_hash = rt_hash64(x->m.src->text, x->m.src->len);
+  rt_optim_default(&r->base.optim, x->s->optimizer);
+  r->base.optim.lr = x->s->lr, r->base.optim.weight_decay = x->s->weight_decay;
+  r->base.sched.kind = x->s->sched, r->base.sched.t_max = x->s->epochs;
+  if (x->s->batch_size) r->base.batch_size = x->s->batch_size;
+  r->base.argc = x->a.argc, r->base.argv = x->a.argv, r->base.config_path = x->a.config;
+  r->hooks = (ExpSearchHooks){load_model, unload_model, on_score, c};
+}
+
 static Status run(Sess *x, Diag *d) {
-  Ctx c = {&x->a, x->s, x->a.quiet, exp_search_nobj(x->s), x->ks};
-  ExpSearchRun r = {.s = x->s, .dir = x->dir, .ckpt = x->a.ckpt, .seed = x->seed, .jobs = x->s->jobs};
-  rt_train_config_default(&r.base);
-  r.base.dataset = &x->data, r.base.batch_size = x->a.batch, r.base.engine = x->a.engine, r.base.kernels = x->ks;
-  r.base.kernel_cache = x->a.data.no_cache ? NULL : x->kdir, r.base.seed = x->seed, r.base.model_path = x->a.model_path;
-  r.base.model_hash = rt_hash64(x->m.src->text, x->m.src->len);
-  rt_optim_default(&r.base.optim, x->s->optimizer);
-  r.base.optim.lr = x->s->lr, r.base.optim.weight_decay = x->s->weight_decay;
-  r.base.sched.kind = x->s->sched, r.base.sched.t_max = x->s->epochs;
-  if (x->s->batch_size) r.base.batch_size = x->s->batch_size;
-  r.base.argc = x->a.argc, r.base.argv = x->a.argv, r.base.config_path = x->a.config;
-  r.hooks = (ExpSearchHooks){load_model, unload_model, on_score, &c};
-  printf("search: %d parameters, %lld configurations; %s sampler, %d trials, %s scoring%s; in %s\n", x->s->nparams,
+  Ctx c;
+  ExpSearchRun r;
+  run_config(x, &c, &r);
+  printf("search: %d parameters, %lld configurations; %s sampler, %d trials, %s scoring%s; in %s", x->s->nparams,
          (long long)exp_search_size(x->s), exp_sampler_name(x->s->sampler), x->s->n_trials,
          x->s->scoring == EXP_SCORE_QAT ? "QAT" : "PTQ", x->s->asha ? " with ASHA" : "", x->dir);
+  if (x->mpi) printf(" (%d MPI ranks score the trials)", r.jobs);
+  printf("\n");
   fflush(stdout);
   ExpSearchTrial *t;
   int n;
@@ -495,17 +506,24 @@ static Status run(Sess *x, Diag *d) {
   return st;
 }
 
+/* The config, model and space, the data and the kernel set. */
+static int load_all(Sess *x, Diag *d, Status *st) {
+  int code = prepare(x, d, st);
+  if (code >= 0) return code;
+  *st = rt_data_load(&x->a.data, &x->data, d);
+  x->have_data = !*st;
+  if (!*st) printf("data: %s; train %lld, val %lld, test %lld rows\n", x->data.desc, (long long)x->data.train.n,
+                   (long long)x->data.val.n, (long long)x->data.test.n);
+  kernel_cache_dir(&x->a.data, x->kdir, sizeof x->kdir);
+  if (!*st) *st = rt_kernel_set_new(&x->ks, d);
+  return *st ? exit_of(*st, d) : -1;
+}
+
 static int search_main(Sess *x, const JVal *resumed, Diag *d) {
   Status st = JS_OK;
-  int code = prepare(x, d, &st);
+  int code = load_all(x, d, &st);
   if (code >= 0) return code;
-  st = rt_data_load(&x->a.data, &x->data, d);
-  x->have_data = !st;
-  if (!st) printf("data: %s; train %lld, val %lld, test %lld rows\n", x->data.desc, (long long)x->data.train.n,
-                  (long long)x->data.val.n, (long long)x->data.test.n);
-  kernel_cache_dir(&x->a.data, x->kdir, sizeof x->kdir);
-  if (!st) st = rt_kernel_set_new(&x->ks, d);
-  if (!st) st = start(x, resumed, d);
+  st = start(x, resumed, d);
   if (!st) st = run(x, d);
   if (!st && !x->a.no_report) {
     const char *dirs[] = {x->dir};
@@ -541,19 +559,48 @@ static int resume_args(Sess *x, const SearchArgs *now, JVal *root, Diag *d) {
   return -1;
 }
 
+/* A rank other than 0 under mpirun: the search rank 0 names, read from its search.json as
+ * --resume reads it, then the trials rank 0 hands out.  Rank 0 speaks for the search, so
+ * this rank's stdout is dropped; errors still show. */
+static int search_worker(Sess *x, Diag *d) {
+  char *dir = NULL;
+  if (!freopen("/dev/null", "w", stdout)) diag_note(d, (SrcLoc){0}, "rank %d: cannot drop its output", exp_mpi_rank(x->mpi));
+  Status st = exp_mpi_search_wait_start(x->mpi, &dir, d);
+  if (st || !dir) return exit_of(st, d); /* rank 0 stopped first (and says why) */
+  SearchArgs now = {.resume = dir};
+  JVal root;
+  int code = resume_args(x, &now, &root, d);
+  if (code < 0) code = load_all(x, d, &st);
+  if (code < 0) {
+    Ctx c;
+    ExpSearchRun r;
+    x->dir = x->a.out;
+    run_config(x, &c, &r);
+    code = exit_of(exp_search_work(&r, d), d);
+  }
+  ir_free(dir);
+  return code;
+}
+
+static int search_cmd(Sess *x, int argc, char **argv, Diag *d) {
+  SearchArgs now;
+  int code = search_args_parse(argc, argv, &now);
+  if (code >= 0) return code;
+  JVal root;
+  if (now.resume) code = resume_args(x, &now, &root, d);
+  else x->a = now;
+  return code < 0 ? search_main(x, now.resume ? &root : NULL, d) : code;
+}
+
 int cmd_search(int argc, char **argv) {
   Sess x = {.lock = -1};
   Diag d;
   diag_init(&d, stderr);
-  SearchArgs now;
-  int code = search_args_parse(argc, argv, &now);
-  if (code >= 0) return code;
-  x.ar = arena_new();
-  JVal root;
-  if (!x.ar) code = exit_of(diag_oom(&d), &d);
-  else if (now.resume) code = resume_args(&x, &now, &root, &d);
-  else x.a = now;
-  if (code < 0) code = search_main(&x, now.resume ? &root : NULL, &d);
+  int code = -1;
+  Status st = JS_OK;
+  if (!(x.ar = arena_new())) code = exit_of(diag_oom(&d), &d);
+  else if (mpi_launched() && (st = exp_mpi_init(&x.mpi, &d))) code = exit_of(st, &d);
+  if (code < 0) code = exp_mpi_rank(x.mpi) > 0 ? search_worker(&x, &d) : search_cmd(&x, argc, argv, &d);
   fflush(stdout);
   if (x.lock >= 0) close(x.lock);
   rt_kernel_set_free(x.ks);
@@ -561,6 +608,7 @@ int cmd_search(int argc, char **argv) {
   model_free(&x.m);
   exp_search_free(x.s);
   fe_config_free(x.cfg);
+  exp_mpi_end(x.mpi);
   arena_free(x.ar);
   diag_free(&d);
   return code;

@@ -707,14 +707,6 @@ static int sweep(int argc, char **argv, ExpMpi *mpi) {
 
 /* ==== under mpirun (exp/mpi.c) ==== */
 
-/* mpirun's environment, with several ranks: only then is MPI started, so a plain jscc
- * sweep needs no MPI runtime. */
-static bool mpi_launch(void) {
-  const char *n = getenv("OMPI_COMM_WORLD_SIZE");
-  if (!n) n = getenv("PMI_SIZE");
-  return n && atoi(n) > 1;
-}
-
 static Status worker_prepare(void *ud, const ExpSweep *sw, int t, RtTrainConfig *c, Diag *d) {
   return prepare_trial(sw, t, ud, c, d) >= 0 ? JS_EUSAGE : JS_OK;
 }
@@ -731,7 +723,7 @@ static int sweep_worker(ExpMpi *mpi, Diag *d) {
 }
 
 int cmd_sweep(int argc, char **argv) {
-  if (!mpi_launch()) return sweep(argc, argv, NULL);
+  if (!mpi_launched()) return sweep(argc, argv, NULL);
   Diag d;
   diag_init(&d, stderr);
   ExpMpi *mpi = NULL;
