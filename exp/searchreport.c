@@ -186,7 +186,9 @@ static Status cost_figure(Rep *r, ExpMetric cost, const char *name, const char *
 
 static Status figures(Rep *r, const char *figdir, ExpFigure *figs, int *nfigs) {
   *nfigs = 0;
-  if (!exp_plot_available()) return JS_OK;
+  int scored = 0;
+  for (int i = 0; i < r->ntrials; i++) scored += ok(&r->t[i]);
+  if (!exp_plot_available() || !scored) return JS_OK; /* nothing to draw yet */
   if (!ir_mkdir_p(figdir, 0777)) return diag_error(r->d, (SrcLoc){0}, "cannot create '%s': %s", figdir, strerror(errno)), JS_EIO;
   Status st = cost_figure(r, EXP_M_AVERAGE_BITWIDTH, "search_bits", "average weight bits", false, figdir, &figs[0]);
   if (!st) st = cost_figure(r, EXP_M_BOPS, "search_bops", "BOPs per inference (log scale)", true, figdir, &figs[1]);
@@ -305,7 +307,8 @@ static void page(Rep *r, StrBuf *sb, const ExpFigure *figs, int nfigs) {
   summary(r, sb);
   front_table(r, sb);
   if (nfigs) sb_puts(sb, "<h2>Figures</h2>\n");
-  else sb_puts(sb, "<p>No figures: this jscc was built without PLplot.</p>\n");
+  else if (!exp_plot_available()) sb_puts(sb, "<p>No figures: this jscc was built without PLplot.</p>\n");
+  else sb_puts(sb, "<p>No figures yet: no trial has scored.</p>\n");
   for (int i = 0; i < nfigs; i++) {
     sb_printf(sb, "<figure id=\"%s\">\n<h3>", figs[i].name);
     sb_put_html(sb, figs[i].title);

@@ -169,5 +169,10 @@ expect refused 0 "unknown number format 'integr'" -- search examples/jsc_tiny.js
   --out "$tmp/R" --n-trials 8 --no-report
 check refused-recorded bash -c "grep -q ',failed,' '$tmp/R/results.csv'"
 
+sed 's/^name = \["integer"\]/name = ["integr"]/' "$tmp/s.toml" >"$tmp/all-refused.toml"
+expect all-refused 0 "Pareto front (0 of 4 trials)" -- search examples/jsc_tiny.jsc --ckpt "$F" --config "$tmp/all-refused.toml" \
+  "${small[@]}" --out "$tmp/AR" --n-trials 4
+check all-refused-report grep -q "No figures yet: no trial has scored" "$tmp/AR/report.html"
+
 echo "search: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
