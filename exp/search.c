@@ -447,6 +447,28 @@ static bool written(const ExpSearch *s, const ExpSearchParam *p, const Value *v)
   return op_has_key(s->nodes[p->node].op, p->field);
 }
 
+/* The format a trial chose for a node (its "name" choice); false when none or not a format. */
+static bool node_kind(const ExpSearch *s, int node, const int *x, QKind *k) {
+  const ExpSearchNode *sn = &s->nodes[node];
+  for (int i = sn->first; i < sn->first + sn->nparams; i++)
+    if (strcmp(s->params[i].field, "name") == 0) {
+      const Value *v = &s->params[i].choices[x[i]];
+      return v->kind == VAL_STR && ir_qkind_parse(v->u.s, k);
+    }
+  return false;
+}
+
+/* Whether trial x writes parameter i into its node's config: not a "NA" width, not a key of
+ * a slot the op lacks, and (format choice as an axis) not a key the chosen format does not
+ * take (minifloat's exponent_width beside an integer choice). */
+static bool trial_writes(const ExpSearch *s, int i, const int *x) {
+  const ExpSearchParam *p = &s->params[i];
+  QKind k;
+  if (!written(s, p, &p->choices[x[i]])) return false;
+  if (strcmp(p->field, "name") == 0 || !node_kind(s, p->node, x, &k)) return true;
+  return ir_qcfg_key_valid(s->nodes[p->node].op, k, p->field);
+}
+
 static bool node_skipped(const ExpSearch *s, int node, const int *x) {
   const ExpSearchNode *sn = &s->nodes[node];
   for (int i = sn->first; i < sn->first + sn->nparams; i++)
@@ -466,7 +488,7 @@ void exp_search_passes(const ExpSearch *s, const int *x, StrBuf *sb) {
     bool first = true;
     for (int i = sn->first; i < sn->first + sn->nparams; i++) {
       const Value *v = &s->params[i].choices[x[i]];
-      if (!written(s, &s->params[i], v)) continue;
+      if (!trial_writes(s, i, x)) continue;
       sb_printf(sb, "%s%s=", first ? "" : ", ", s->params[i].field);
       choice_text(sb, v, false);
       first = false;
@@ -485,7 +507,7 @@ void exp_search_toml(const ExpSearch *s, const int *x, const char *comment, StrB
     sb_printf(sb, "\n[passes.quantize.%s.config]\n", sn->name);
     for (int i = sn->first; i < sn->first + sn->nparams; i++) {
       const Value *v = &s->params[i].choices[x[i]];
-      if (!written(s, &s->params[i], v)) continue;
+      if (!trial_writes(s, i, x)) continue;
       sb_printf(sb, "%s = ", s->params[i].field);
       choice_text(sb, v, true);
       sb_putc(sb, '\n');

@@ -453,6 +453,9 @@ typedef struct QCfg {
  * None means "leave the node alone" and gives JS_OK with *skip true. */
 Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, bool *skip, Diag *d,
                       SrcLoc loc);
+/* Whether `key` is one a config of that format takes for that op (a slot the op lacks, or a
+ * field the format has not, is not): jscc search leaves out the others. */
+bool ir_qcfg_key_valid(MaseOp op, QKind kind, const char *key);
 /* The ops a config may quantize, and the slots each one has. */
 bool ir_op_quantizable(MaseOp op);
 bool ir_op_has_qslot(MaseOp op, QSlot s);

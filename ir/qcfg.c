@@ -531,3 +531,11 @@ Status ir_quant_explicit_inputs(Graph *g, Diag *d) {
   return JS_OK;
 }
 
+
+bool ir_qcfg_key_valid(MaseOp op, QKind kind, const char *key) {
+  char keys[64][40];
+  int n = valid_keys(op, kind, keys, 64);
+  for (int i = 0; i < n; i++)
+    if (strcmp(keys[i], key) == 0) return true;
+  return false;
+}

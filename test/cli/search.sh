@@ -174,5 +174,12 @@ expect all-refused 0 "Pareto front (0 of 4 trials)" -- search examples/jsc_tiny.
   "${small[@]}" --out "$tmp/AR" --n-trials 4
 check all-refused-report grep -q "No figures yet: no trial has scored" "$tmp/AR/report.html"
 
+# the format as an axis: each trial's config holds only the keys its format takes
+expect format-axis 0 "Pareto front" -- search examples/jsc_tiny.jsc --ckpt "$F" --config test/data/search/format_axis.toml \
+  "${small[@]}" --out "$tmp/FA" --no-report
+check format-axis-ok bash -c "[ \$(grep -c ',ok,' '$tmp/FA/results.csv') -eq 10 ]"
+check format-axis-keys bash -c "grep -q 'name=\"\"minifloat_ieee\"\", data_in_width=[48], data_in_exponent_width=3, data_in_exponent_bias=3, weight_width' '$tmp/FA/results.csv' &&
+  grep -q 'name=\"\"integer\"\", data_in_width=[48], data_in_frac_width=3, weight_width=[48], weight_frac_width=3}' '$tmp/FA/results.csv'"
+
 echo "search: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
