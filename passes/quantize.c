@@ -10,7 +10,8 @@
  * entry: an op name (by=type), a node name (by=name) or a POSIX extended regular expression
  * that must match a whole node name (by=regex_name; quote it in --passes).  An entry's value
  * is the config, or MASE's {config={...}} around it.  A node takes the entry that matches it
- * (regexes: the first, in the order written), else `default`; name="NA" leaves it alone.
+ * (regexes: the first, in the order written), else `default` when MASE's pass would visit it
+ * (its QUANTIZEABLE_OP list: not batch_norm1d); name="NA" leaves it alone.
  *
  * Checks, each naming the entry and key: an op that is not quantizable or unknown (with "did
  * you mean"), a node name that does not exist, a regex that does not compile or matches no
@@ -19,7 +20,7 @@
  * graph has no such op, so a typo never passes silently.
  *
  * Differences from MASE, on purpose: batch_norm1d is quantizable (folded form, spec/quant.md
- * §3); the caller's options are not mutated (MASE pops `by`); a node name or regex that
+ * §3) where an entry names it; the caller's options are not mutated (MASE pops `by`); a node name or regex that
  * matches nothing is an error, not a silent no-op.  When the `metadata` pass has run, the
  * node's common.args/results entries get the format's type and precision (integer: "fixed",
  * [width, frac_width]), as MASE records them.  The pass prints nothing (a dump after it
@@ -47,6 +48,24 @@ static const Value *unwrap(const Value *v) {
 
 static bool node_quantizable(const Node *n) {
   return (n->op == OP_CALL_MODULE || n->op == OP_CALL_FUNCTION || n->op == OP_CALL_METHOD) && ir_op_quantizable(n->mop);
+}
+
+/* MASE's QUANTIZEABLE_OP (passes/graph/transforms/quantize/quantize.py): the ops its
+ * quantize pass visits at all, so the only ones `default` applies to.  jscc quantizes
+ * batch_norm1d too, but only where an entry names it (by type, name or regex), so that a
+ * MASE config quantizes exactly what MASE quantizes. */
+static const char *const mase_quantizeable[] = {
+    "add",         "bmm",        "conv1d",          "conv2d",   "convtranspose2d", "matmul",   "mul",
+    "linear",      "relu",       "sub",             "batch_norm2d", "layer_norm",  "group_norm",
+    "instance_norm2d", "rms_norm", "selu",          "tanh",     "gelu",            "softsign", "softplus",
+    "grouped_query_attention",
+};
+
+static bool default_applies(const Node *n) {
+  const OpInfo *oi = ir_op_info(n->mop);
+  for (size_t i = 0; oi && i < sizeof mase_quantizeable / sizeof mase_quantizeable[0]; i++)
+    if (strcmp(oi->name, mase_quantizeable[i]) == 0) return true;
+  return false;
 }
 
 static int quantizable_op_names(const char **out, int cap) {
@@ -142,6 +161,7 @@ Status pass_quantize(Graph *g, const PassArgs *args, PassContext *ctx) {
       }
     }
     Value filtered;
+    if (!cfg && !default_applies(n)) continue;
     if (!cfg) {
       /* the default spans ops with and without parameters: weight and bias keys apply only
        * where the op has them */

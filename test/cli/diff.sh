@@ -18,8 +18,11 @@ check() {
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name"; head -30 "$tmp/out" "$tmp/err"; fi
 }
 
-int8='quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}'
-int24='quantize{by=type, default={name=integer, data_in_width=24, data_in_frac_width=16, weight_width=24, weight_frac_width=20, bias_width=24, bias_frac_width=20}}'
+# every quantizable node: `default` (MASE's ops: Linear, ReLU) and BatchNorm1d, named
+c8='name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4'
+c24='name=integer, data_in_width=24, data_in_frac_width=16, weight_width=24, weight_frac_width=20, bias_width=24, bias_frac_width=20'
+int8="quantize{by=type, default={$c8}, batch_norm1d={$c8}}"
+int24="quantize{by=type, default={$c24}, batch_norm1d={$c24}}"
 
 expect train 0 "" -- train examples/jsc_tiny.jsc --max-epochs 1 "${small[@]}" --engine ref --out "$tmp/run" --quiet
 ckpt=$tmp/run/best.safetensors

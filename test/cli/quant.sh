@@ -19,7 +19,8 @@ pass=0; fail=0
 . "$(dirname "$0")/lib.sh"
 small=(--synth-n 5000 --cache-dir "$tmp/cache")
 cfg=examples/configs/jsc_tiny_by_type.toml
-INT8='quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}'
+C8='name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4'
+INT8="quantize{by=type, default={$C8}, batch_norm1d={$C8}}" # BatchNorm1d named: default leaves it float
 
 check() {
   local name=$1; shift

@@ -75,15 +75,36 @@ static void test_default_spans_ops(void **state) {
   (void)state;
   Graph *g = th_jsc_big();
   Status st;
-  /* one default with weight keys quantizes BatchNorm, ReLU and Linear: ReLU ignores weight_* */
+  /* one default with weight keys quantizes ReLU and Linear (ReLU ignores weight_*), and,
+   * as MASE's, leaves BatchNorm1d in float: it is not among MASE's quantizable ops */
   run(g, "quantize{default={" INT8 "}}", &st);
   assert_int_equal(st, JS_OK);
-  int n = 0;
+  int n = 0, bn = 0;
+  for (Node *m = g->first; m; m = m->next) {
+    QCfg q;
+    if (ir_node_qcfg(m, &q)) n++;
+    if (m->mop == MOP_BATCH_NORM1D) bn++, assert_false(ir_node_qcfg(m, &q));
+  }
+  assert_int_equal(bn, 4);
+  assert_int_equal(n, 4 + 5); /* 4 Linear, 5 ReLU */
+  ir_graph_free(g);
+  /* naming batch_norm1d quantizes it too: the whole model */
+  g = th_jsc_big();
+  run(g, "quantize{default={" INT8 "}, batch_norm1d={" INT8 "}}", &st);
+  assert_int_equal(st, JS_OK);
+  n = 0;
   for (Node *m = g->first; m; m = m->next) {
     QCfg q;
     if (ir_node_qcfg(m, &q)) n++;
   }
   assert_int_equal(n, 4 + 4 + 5); /* 4 BatchNorm1d, 4 Linear, 5 ReLU */
+  ir_graph_free(g);
+  /* and so does a by=name entry, while the default skips the other BatchNorms */
+  g = th_jsc_big();
+  run(g, "quantize{by=name, default={" INT8 "}, seq_blocks_0={" INT8 "}}", &st);
+  assert_int_equal(st, JS_OK);
+  assert_true(quantized(g, "seq_blocks_0"));
+  assert_false(quantized(g, "seq_blocks_3"));
   ir_graph_free(g);
 }
 
