@@ -453,6 +453,11 @@ typedef struct QCfg {
  * None means "leave the node alone" and gives JS_OK with *skip true. */
 Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, bool *skip, Diag *d,
                       SrcLoc loc);
+/* The same, with each error located where its key was written: keyloc(ud, "weight_width")
+ * (a config file's location; SrcLoc{0} when unknown, and then `loc`). */
+typedef SrcLoc (*QKeyLocFn)(void *ud, const char *key);
+Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *out, bool *skip, Diag *d, SrcLoc loc,
+                         QKeyLocFn keyloc, void *ud);
 /* The ops a config may quantize, and the slots each one has. */
 bool ir_op_quantizable(MaseOp op);
 bool ir_op_has_qslot(MaseOp op, QSlot s);

@@ -31,6 +31,9 @@ ckpt=$tmp/run/best.safetensors
 expect agree 0 "result: every must-agree pair agrees" -- diff examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$int8" "${small[@]}" --samples 500
 check ref-vs-int grep -qE '^fake-quant ref vs integer C: +agree \(4 nodes and the logits x 500 rows, max \|diff\| 0\)' "$tmp/out"
 check f32-exact grep -qF 'intervals: float32 fake quantization is exact for every integer node' "$tmp/out"
+# frac_width above width, as MASE accepts it (fixed[4,6]: a range below 1): every executor agrees
+expect frac-above-width 0 "result: every must-agree pair agrees" -- diff examples/jsc_tiny.jsc --ckpt "$ckpt" --config test/data/mase/frac_above_width.toml "${small[@]}" --samples 500
+check frac-above-width-int grep -qE '^fake-quant ref vs integer C: +agree' "$tmp/out"
 check quant-error grep -qE '^  seq_blocks_2 +max \|diff\| [0-9.e-]+ +mean \|diff\| ' "$tmp/out"
 check data-line bash -c "head -1 '$tmp/out' | grep -q '^data: SYNTHETIC.*test split, first 500 rows'"
 jit=0

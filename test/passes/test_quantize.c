@@ -150,15 +150,20 @@ static void test_errors_name_the_key(void **state) {
                "linear.config: data_in_width: 0 is not a width (1..32)");
   expect_error("quantize{linear={name=integer, data_in_width=33, weight_width=8}}",
                "linear.config: data_in_width: 33 is not a width (1..32)");
-  expect_error("quantize{linear={name=integer, data_in_width=8, weight_width=8, weight_frac_width=9}}",
-               "linear.config: weight_frac_width: 9 is more than weight_width 8");
+  expect_error("quantize{linear={name=integer, data_in_width=8, weight_width=8, weight_frac_width=65}}",
+               "linear.config: weight_frac_width: 65 is out of range (0..64)");
+  expect_error("quantize{linear={name=integer, data_in_width=8, weight_width=8, weight_frac_width=-1}}",
+               "linear.config: weight_frac_width: -1 is out of range (0..64)");
   expect_error("quantize{linear={name=integr, data_in_width=8, weight_width=8}}",
                "name: unknown number format 'integr' (did you mean 'integer'?)");
   expect_error("quantize{linear={name=integer, data_in_width=8}}", "linear.config: missing key 'weight_width'");
   expect_error("quantize{relu={name=integer, data_in_width=8, weight_width=8}}", "'weight_width': relu has no weight");
   expect_error("quantize{linear={name=integer, data_in_width=8.5, weight_width=8}}", "data_in_width must be an integer");
-  expect_error("quantize{linear={name=ternary, data_in_mean=true, weight_mean=true}}",
-               "data_in: ternary needs whole-tensor statistics");
+  expect_error("quantize{linear={name=ternary, weight_width=2, weight_median=0.02}}",
+               "weight_median: a fixed value of the statistic is not supported");
+  expect_error("quantize{linear={name=binary, weight_width=1, weight_stochastic=1}}",
+               "weight_stochastic: stochastic binarization is not supported");
+  expect_error("quantize{linear={name=binary, weight_width=1, weight_bipolar=2}}", "weight_bipolar must be true or false");
   expect_error("quantize{by=name, seq_blocks_9={" INT8 "}}", "by=name entry 'seq_blocks_9' names no node");
   expect_error("quantize{by=name, seq_blocks_0={" INT8 "}, seq_block_2={" INT8 "}}", "did you mean 'seq_blocks_2'?");
   expect_error("quantize{by=regex_name, 'seq_blocks_9.*'={" INT8 "}}",
