@@ -34,7 +34,8 @@ static const PassOption grad_opts[] = {
 static const PassOption quantize_opts[] = {
     {"by", OPT_ENUM, "type", "type|name|regex_name", "match entries against each node's op, its name, or a regex over its name"},
     {"default", OPT_VALUE, "", NULL, "config for quantizable nodes no entry matches ({name=NA}: leave them)"},
-    {"*", OPT_VALUE, "", NULL, "OP|NODE|REGEX={name=integer, data_in_width=8, ...}: one entry per op, node or regex"},
+    {"*", OPT_VALUE, "", NULL, "OP|NODE|REGEX={name=integer, data_in_width=8, ...}: one entry per op, node or regex "
+                               "(Python's re.fullmatch); MASE's report, baseline_weight_path, load_type: ignored"},
 };
 static const PassOption intervals_opts[] = {
     {"weights", OPT_BOOL, "true", NULL, "use the loaded weights' actual codes for the (w) columns (false: format bounds only)"},

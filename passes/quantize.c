@@ -6,25 +6,28 @@
  *             bias_frac_width=4}}'
  *
  * or, from a config file, MASE's own tables ([passes.quantize] by="type",
- * [passes.quantize.linear.config] ...).  Every option other than `by` and `default` is an
- * entry: an op name (by=type), a node name (by=name) or a POSIX extended regular expression
- * that must match a whole node name (by=regex_name; quote it in --passes).  An entry's value
+ * [passes.quantize.linear.config] ...; spec/config.md §11).  Every option other than `by` and
+ * `default` whose value is a table (or "NA") is an entry: an op name (by=type), a node name
+ * (by=name) or a regex that must match a whole node name (by=regex_name: Python's
+ * re.fullmatch through PCRE2, regex.c; quote it in --passes).  Other keys are MASE's pass
+ * arguments (report, baseline_weight_path, load_type: ignored) or refused.  An entry's value
  * is the config, or MASE's {config={...}} around it.  A node takes the entry that matches it
  * (regexes: the first, in the order written), else `default` when MASE's pass would visit it
  * (its QUANTIZEABLE_OP list: not batch_norm1d); name="NA" leaves it alone.
  *
- * Checks, each naming the entry and key: an op that is not quantizable or unknown (with "did
- * you mean"), a node name that does not exist, a regex that does not compile or matches no
- * quantizable node, and every config error of ir_qcfg_decode (unknown key, width 0 or above
- * 32, frac_width above width, ...).  Configs of by=type entries are checked even when the
- * graph has no such op, so a typo never passes silently.
+ * Checks, each naming the entry and key and, from a config file, located at the key: an op
+ * that is not quantizable or unknown (with "did you mean"), a node name that does not exist,
+ * a regex that does not compile or matches no quantizable node, and every config error of
+ * ir_qcfg_decode_at (unknown key, width 0 or above 32, frac_width past 64, ...).  Configs of
+ * by=type entries are checked even when the graph has no such op, so a typo never passes
+ * silently.
  *
  * Differences from MASE, on purpose: batch_norm1d is quantizable (folded form, spec/quant.md
- * §3) where an entry names it; the caller's options are not mutated (MASE pops `by`); a node name or regex that
- * matches nothing is an error, not a silent no-op.  When the `metadata` pass has run, the
- * node's common.args/results entries get the format's type and precision (integer: "fixed",
- * [width, frac_width]), as MASE records them.  The pass prints nothing (a dump after it
- * parses back); summarize-quant reports what changed. */
+ * §3) where an entry names it; the caller's options are not mutated (MASE pops `by`); a node
+ * name or regex that matches nothing is an error, not a silent no-op.  When the `metadata`
+ * pass has run, the node's common.args/results entries get the format's type and precision
+ * (integer: "fixed", [width, frac_width]), as MASE records them.  The pass prints nothing (a
+ * dump after it parses back); summarize-quant reports what changed. */
 #include <stdio.h>
 #include <string.h>
 

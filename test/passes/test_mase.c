@@ -15,6 +15,7 @@
  *
  *   # expect: 9:1: error: quantize: default.config: weight_width: 0 is not a width (1..32)
  *
+ * test/data/mase/search/ holds MASE search configs for `jscc search`; here they must parse.
  * The regex dialect (Python's, through PCRE2) is checked on its own at the end. */
 #include <dirent.h>
 #include <stdio.h>
@@ -29,11 +30,11 @@ static SrcLoc cfg_loc(void *ud, const char *path) {
   return fe_config_loc(ud, path);
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(a, b);
 }
 
-/* The .toml files of dir, sorted (names in a static table; n returned). */
+/* The .toml files of dir, sorted (names in a table of 128-byte rows; n returned). */
 static int list_tomls(const char *dir, char names[][128], int cap) {
   DIR *dh = opendir(dir);
   assert_non_null(dh);
@@ -41,15 +42,10 @@ static int list_tomls(const char *dir, char names[][128], int cap) {
   struct dirent *e;
   while ((e = readdir(dh)) && n < cap) {
     size_t len = strlen(e->d_name);
-    if (len > 5 && len < 128 && strcmp(e->d_name + len - 5, ".toml") == 0) snprintf(names[n++], 128, "%s", e->d_name);
+    if (len > 5 && len < 128 && strcmp(e->d_name + len - 5, ".toml") == 0) memcpy(names[n++], e->d_name, len + 1);
   }
   closedir(dh);
-  const char *ptrs[256];
-  for (int i = 0; i < n; i++) ptrs[i] = names[i];
-  qsort(ptrs, (size_t)n, sizeof *ptrs, cmp_str);
-  char tmp[256][128];
-  for (int i = 0; i < n; i++) snprintf(tmp[i], 128, "%s", ptrs[i]);
-  memcpy(names, tmp, sizeof(tmp[0]) * (size_t)n);
+  qsort(names, (size_t)n, 128, cmp_name);
   return n;
 }
 
@@ -193,6 +189,25 @@ static void test_bad(void **state) {
   }
 }
 
+/* MASE's search configs (for jscc search): valid TOML with a [search.search_space] seed. */
+static void test_search_configs(void **state) {
+  (void)state;
+  static char names[64][128];
+  int n = list_tomls("test/data/mase/search", names, 64);
+  assert_true(n >= 2);
+  for (int i = 0; i < n; i++) {
+    char path[300];
+    snprintf(path, sizeof path, "test/data/mase/search/%.127s", names[i]);
+    Diag d;
+    diag_init(&d, NULL);
+    FeConfig *c = NULL;
+    if (fe_config_read(path, &c, &d)) fail_msg("%s", sb_str(&d.text));
+    assert_true(fe_config_loc(c, "search.search_space.seed.default.config.name").line > 0);
+    fe_config_free(c);
+    diag_free(&d);
+  }
+}
+
 static bool rx(const char *pat, const char *name) {
   PassRegex *r = NULL;
   char err[256];
@@ -235,6 +250,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_corpus),
       cmocka_unit_test(test_bad),
+      cmocka_unit_test(test_search_configs),
       cmocka_unit_test(test_regex_dialect),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
