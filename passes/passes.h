@@ -182,7 +182,7 @@ Status pass_regex_compile(const char *pat, PassRegex **out, char *err, size_t er
 /* True when the pattern matches the whole of s. */
 bool pass_regex_fullmatch(const PassRegex *r, const char *s);
 void pass_regex_free(PassRegex *r); /* NULL is allowed */
-/* The dialect this build reads: Python's (PCRE2), or POSIX extended without PCRE2. */
+/* The dialect this build reads, for messages: Python's (PCRE2), or POSIX extended. */
 const char *pass_regex_dialect(void);
 /* params.c: parameters and buffers per node and module, with totals. */
 Status pass_params(Graph *g, const PassArgs *args, PassContext *ctx);

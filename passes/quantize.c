@@ -107,7 +107,7 @@ static Status regex_compile(Entry *e, Diag *d) {
   Status st = pass_regex_compile(e->key, &e->re, msg, sizeof msg);
   if (st == JS_ENOMEM) return diag_oom(d);
   if (st)
-    return diag_error(d, e->at, "quantize: by=regex_name entry '%s' is not a valid regular expression (%s dialect): %s",
+    return diag_error(d, e->at, "quantize: by=regex_name entry '%s' is not a valid regular expression (%s): %s",
                       e->key, pass_regex_dialect(), msg);
   return JS_OK;
 }
@@ -271,8 +271,8 @@ static Status quantize_nodes(Graph *g, By by, Entry *es, int ne, const Entry *de
   }
   for (int i = 0; i < ne; i++)
     if (by == BY_REGEX && !es[i].matched)
-      return diag_error(d, es[i].at, "quantize: by=regex_name entry '%s' matches no quantizable node of model '%s'",
-                        es[i].key, g->name);
+      return diag_error(d, es[i].at, "quantize: by=regex_name entry '%s' matches no quantizable node of model '%s' "
+                        "(read as a whole-name match, %s)", es[i].key, g->name, pass_regex_dialect());
   return JS_OK;
 }
 

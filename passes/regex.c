@@ -34,7 +34,7 @@ struct PassRegex {
 #ifdef JSCC_HAVE_PCRE2
 
 const char *pass_regex_dialect(void) {
-  return "Python's (PCRE2)";
+  return "Python's dialect, through PCRE2";
 }
 
 Status pass_regex_compile(const char *pat, PassRegex **out, char *err, size_t errlen) {
@@ -82,7 +82,7 @@ void pass_regex_free(PassRegex *r) {
 #else /* POSIX */
 
 const char *pass_regex_dialect(void) {
-  return "POSIX extended (this jscc is built without PCRE2, so not Python's)";
+  return "POSIX extended dialect: this jscc is built without PCRE2, so not Python's";
 }
 
 Status pass_regex_compile(const char *pat, PassRegex **out, char *err, size_t errlen) {
