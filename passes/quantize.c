@@ -123,6 +123,28 @@ static void regex_free(Entry *e) {
 
 /* ---- the pass ---- */
 
+/* A config's weight and bias keys apply only where the op has them, as MASE reads only the
+ * entries of the op's slots (its configs give ReLU the Linear's keys; the default spans both).
+ * *out is cfg itself or a copy without those keys. */
+static Status drop_param_keys(Graph *g, MaseOp op, const Value *cfg, const Value **out, Value *filtered, Diag *d) {
+  *out = cfg;
+  if (!cfg || cfg->kind != VAL_DICT || ir_op_has_qslot(op, QS_WEIGHT)) return JS_OK;
+  int k = 0;
+  *filtered = (Value){.kind = VAL_DICT};
+  filtered->u.dict.keys = arena_alloc(g->arena, sizeof(char *) * (size_t)(cfg->u.dict.n + 1));
+  filtered->u.dict.vals = arena_alloc(g->arena, sizeof(Value) * (size_t)(cfg->u.dict.n + 1));
+  if (!filtered->u.dict.keys || !filtered->u.dict.vals) return diag_oom(d);
+  for (int i = 0; i < cfg->u.dict.n; i++) {
+    const char *key = cfg->u.dict.keys[i];
+    if (strncmp(key, "weight_", 7) == 0 || strncmp(key, "bias_", 5) == 0) continue;
+    filtered->u.dict.keys[k] = key;
+    filtered->u.dict.vals[k++] = cfg->u.dict.vals[i];
+  }
+  filtered->u.dict.n = k;
+  *out = filtered;
+  return JS_OK;
+}
+
 /* Checks the config of entry e for op (errors located at the key that is wrong). */
 static Status check_config(const Entry *e, MaseOp op, const char *node, QCfg *q, bool *skip, Diag *d, SrcLoc fallback) {
   char what[192];
@@ -131,10 +153,28 @@ static Status check_config(const Entry *e, MaseOp op, const char *node, QCfg *q,
   return ir_qcfg_decode_at(op, e->cfg, what, q, skip, d, e->at.file ? e->at : fallback, entry_key_loc, (void *)e);
 }
 
+/* A by=type entry MASE's pass reads past without a match: one naming a node (MASE's own
+ * configs/tests/quantize/ternary_scaled.toml has one) or an op of MASE's that jscc does not
+ * have (conv2d, layer_norm, ...), which no jscc graph holds.  Accepted with a warning. */
+static bool type_entry_unused(Graph *g, const Entry *e, Diag *d) {
+  if (ir_graph_find_node(g, e->key)) {
+    diag_warning(d, e->at, "quantize: '%s' names a node, not an op: a by=\"type\" entry names an op, so MASE's pass "
+                 "never uses it, nor does jscc's (write by=\"name\" to quantize the node)", e->key);
+    return true;
+  }
+  for (size_t i = 0; i < sizeof mase_quantizeable / sizeof mase_quantizeable[0]; i++)
+    if (strcmp(e->key, mase_quantizeable[i]) == 0) {
+      diag_warning(d, e->at, "quantize: MASE's op '%s' is not one of jscc's: the entry quantizes nothing", e->key);
+      return true;
+    }
+  return false;
+}
+
 static Status check_entry(Graph *g, By by, Entry *e, Diag *d) {
   SrcLoc at = e->at;
   if (by == BY_TYPE) {
     MaseOp op = ir_op_lookup(e->key);
+    if (op == MOP_NONE && type_entry_unused(g, e, d)) return JS_OK;
     if (op == MOP_NONE || !ir_op_quantizable(op)) {
       const char *names[MOP_COUNT];
       int n = quantizable_op_names(names, MOP_COUNT);
@@ -147,7 +187,10 @@ static Status check_entry(Graph *g, By by, Entry *e, Diag *d) {
     /* check the config against the op even if the graph has none */
     QCfg q;
     bool skip;
-    return check_config(e, op, NULL, &q, &skip, d, at);
+    Value filtered;
+    Entry fe = *e;
+    Status st = drop_param_keys(g, op, e->cfg, &fe.cfg, &filtered, d);
+    return st ? st : check_config(&fe, op, NULL, &q, &skip, d, at);
   }
   if (by == BY_NAME) {
     Node *n = ir_graph_find_node(g, e->key);
@@ -215,27 +258,6 @@ static Entry *match(By by, Entry *es, int ne, const Node *n) {
   return first;
 }
 
-/* The default (and a regex entry) spans ops with and without parameters: its weight and bias
- * keys apply only where the op has them.  *out is cfg itself or a copy without those keys. */
-static Status default_for(Graph *g, const Node *n, const Value *cfg, const Value **out, Value *filtered, Diag *d) {
-  *out = cfg;
-  if (!cfg || cfg->kind != VAL_DICT || ir_op_has_qslot(n->mop, QS_WEIGHT)) return JS_OK;
-  int k = 0;
-  *filtered = (Value){.kind = VAL_DICT};
-  filtered->u.dict.keys = arena_alloc(g->arena, sizeof(char *) * (size_t)(cfg->u.dict.n + 1));
-  filtered->u.dict.vals = arena_alloc(g->arena, sizeof(Value) * (size_t)(cfg->u.dict.n + 1));
-  if (!filtered->u.dict.keys || !filtered->u.dict.vals) return diag_oom(d);
-  for (int i = 0; i < cfg->u.dict.n; i++) {
-    const char *key = cfg->u.dict.keys[i];
-    if (strncmp(key, "weight_", 7) == 0 || strncmp(key, "bias_", 5) == 0) continue;
-    filtered->u.dict.keys[k] = key;
-    filtered->u.dict.vals[k++] = cfg->u.dict.vals[i];
-  }
-  filtered->u.dict.n = k;
-  *out = filtered;
-  return JS_OK;
-}
-
 /* Quantizes node n with entry e's config (cfg: e's, or the default's filtered for n). */
 static Status apply(Node *n, const Entry *e, const Value *cfg, Diag *d) {
   if (!cfg || cfg->kind == VAL_NONE) return JS_OK;
@@ -261,12 +283,7 @@ static Status quantize_nodes(Graph *g, By by, Entry *es, int ne, const Entry *de
     Status st;
     if (!e && !default_applies(n)) continue;
     if (!e) e = def;
-    /* the default and a regex may span ops with and without parameters */
-    if (e == def || by == BY_REGEX) {
-      if ((st = default_for(g, n, e->cfg, &cfg, &filtered, d))) return st;
-    } else {
-      cfg = e->cfg;
-    }
+    if ((st = drop_param_keys(g, n->mop, e->cfg, &cfg, &filtered, d))) return st;
     if ((st = apply(n, e, cfg, d))) return st;
   }
   for (int i = 0; i < ne; i++)

@@ -128,6 +128,8 @@ expect cfg-syntax 1 "$tmp/syn.toml:1:" -- examples/jsc_tiny.jsc --config "$tmp/s
 for c in by_type_module_style by_name_logicnets ternary_scaled; do
   expect "mase-$c" 0 "wrote $tmp/mase-$c/model.ir" -- transform examples/jsc_toy.jsc --config "test/data/mase/$c.toml" --out "$tmp/mase-$c"
 done
+expect mase-node-as-type 0 "test/data/mase/ternary_scaled.toml:35:18: warning: quantize: 'seq_blocks_1' names a node, not an op" -- transform examples/jsc_tiny.jsc --config test/data/mase/ternary_scaled.toml --out "$tmp/mase-ts"
+expect mase-conv2d 0 "test/data/mase/by_type_cnn_shape.toml:23:18: warning: quantize: MASE's op 'conv2d' is not one of jscc's" -- examples/jsc_toy.jsc --config test/data/mase/by_type_cnn_shape.toml
 if "$jscc" --version | grep -q 'pcre2=yes'; then # Python's regex dialect
   expect mase-by_regex_name 0 "wrote $tmp/mase-rx/model.ir" -- transform examples/jsc_toy.jsc --config test/data/mase/by_regex_name.toml --out "$tmp/mase-rx"
   check mase-regex-dialect grep -qF 'quant linear_integer{name="integer", data_in_width=6, data_in_frac_width=3, weight_width=6, weight_frac_width=3}' "$tmp/mase-rx/model.ir"

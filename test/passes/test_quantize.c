@@ -108,6 +108,20 @@ static void test_default_spans_ops(void **state) {
   ir_graph_free(g);
 }
 
+/* As MASE reads only the keys of an op's slots, a ReLU entry may carry a Linear's weight and
+ * bias keys (MASE's configs do): they are ignored, whatever their values. */
+static void test_param_keys_where_no_params(void **state) {
+  (void)state;
+  Graph *g = th_jsc_tiny();
+  Status st;
+  run(g, "quantize{relu={name=integer, data_in_width=8, weight_width=0, bias_frac_width=99}}", &st);
+  assert_int_equal(st, JS_OK);
+  QCfg q;
+  assert_true(ir_node_qcfg(ir_graph_find_node(g, "seq_blocks_1"), &q));
+  assert_true(q.has[QS_DATA_IN] && !q.has[QS_WEIGHT] && !q.has[QS_BIAS]);
+  ir_graph_free(g);
+}
+
 static void test_by_name_and_regex(void **state) {
   (void)state;
   Graph *g = th_jsc_big();
@@ -157,7 +171,7 @@ static void test_errors_name_the_key(void **state) {
   expect_error("quantize{linear={name=integr, data_in_width=8, weight_width=8}}",
                "name: unknown number format 'integr' (did you mean 'integer'?)");
   expect_error("quantize{linear={name=integer, data_in_width=8}}", "linear.config: missing key 'weight_width'");
-  expect_error("quantize{relu={name=integer, data_in_width=8, weight_width=8}}", "'weight_width': relu has no weight");
+  expect_error("quantize{relu={name=integer, data_in_width=8, data_out_width=0}}", "relu.config: data_out_width: 0 is not a width");
   expect_error("quantize{linear={name=integer, data_in_width=8.5, weight_width=8}}", "data_in_width must be an integer");
   expect_error("quantize{linear={name=ternary, weight_width=2, weight_median=0.02}}",
                "weight_median: a fixed value of the statistic is not supported");
@@ -258,7 +272,7 @@ int main(void) {
       cmocka_unit_test(test_by_type),          cmocka_unit_test(test_mase_form_defaults_and_na),
       cmocka_unit_test(test_default_spans_ops), cmocka_unit_test(test_by_name_and_regex),
       cmocka_unit_test(test_errors_name_the_key), cmocka_unit_test(test_metadata_records_formats),
-      cmocka_unit_test(test_from_config_value),
+      cmocka_unit_test(test_from_config_value), cmocka_unit_test(test_param_keys_where_no_params),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
