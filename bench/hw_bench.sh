@@ -58,8 +58,10 @@ fi
 data=(); [ -z "$synth_n" ] || data=(--synth-n "$synth_n" --cache-dir "$work/cache")
 epochs=10; qat_epochs=3
 [ $quick = 0 ] || { epochs=3; qat_epochs=1; }
-fmt() { # every quantizable op at W bits: data W/2 fractional bits, weights W-2
-  echo "quantize{by=type, default={name=integer, data_in_width=$1, data_in_frac_width=$(($1 / 2)), weight_width=$1, weight_frac_width=$(($1 - 2)), bias_width=$1, bias_frac_width=$(($1 / 2))}}"
+fmt() { # every quantizable op at W bits: data W/2 fractional bits, weights W-2 (BatchNorm1d
+  # named: `default` leaves it in float, as MASE's does)
+  local c="name=integer, data_in_width=$1, data_in_frac_width=$(($1 / 2)), weight_width=$1, weight_frac_width=$(($1 - 2)), bias_width=$1, bias_frac_width=$(($1 / 2))"
+  echo "quantize{by=type, default={$c}, batch_norm1d={$c}}"
 }
 num() { grep -oE "\"$1\": *[-0-9.e]+" "$2" | head -1 | sed 's/.*: *//'; }
 # the N-th number of the `total` (or `estimate`) row after the "synth FAMILY" line

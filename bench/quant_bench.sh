@@ -37,8 +37,10 @@ trap 'rm -rf "$tmp"' EXIT
 out=bench/results/quant_$(date +%Y-%m-%d)$suffix.md
 mkdir -p bench/results
 
-q() { # width frac -> the quantize pipeline
-  echo "quantize{by=type, default={name=integer, data_in_width=$1, data_in_frac_width=$2, weight_width=$1, weight_frac_width=$2, bias_width=$1, bias_frac_width=$2}}"
+q() { # width frac -> the quantize pipeline: every quantizable op (BatchNorm1d named, since
+  # `default` leaves it in float, as MASE's does)
+  local c="name=integer, data_in_width=$1, data_in_frac_width=$2, weight_width=$1, weight_frac_width=$2, bias_width=$1, bias_frac_width=$2"
+  echo "quantize{by=type, default={$c}, batch_norm1d={$c}}"
 }
 acc() { awk '/^test accuracy/ {printf "%.2f", 100 * $3}'; }
 median_train() { # metrics.csv -> the median train_seconds of epochs 2..

@@ -456,6 +456,11 @@ Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, 
 /* Whether `key` is one a config of that format takes for that op (a slot the op lacks, or a
  * field the format has not, is not): jscc search leaves out the others. */
 bool ir_qcfg_key_valid(MaseOp op, QKind kind, const char *key);
+/* The same, with each error located where its key was written: keyloc(ud, "weight_width")
+ * (a config file's location; SrcLoc{0} when unknown, and then `loc`). */
+typedef SrcLoc (*QKeyLocFn)(void *ud, const char *key);
+Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *out, bool *skip, Diag *d, SrcLoc loc,
+                         QKeyLocFn keyloc, void *ud);
 /* The ops a config may quantize, and the slots each one has. */
 bool ir_op_quantizable(MaseOp op);
 bool ir_op_has_qslot(MaseOp op, QSlot s);

@@ -5,7 +5,8 @@
  * ...}.  Keys are <slot>_<field> for the slots data_in, weight, bias, data_out and the fields
  * of the format kind named by `name`:
  *
- *   integer (fixed)        width, frac_width (default width // 2, as MASE)
+ *   integer (fixed)        width, frac_width (default width // 2, as MASE; 0..64, above the
+ *                          width too, as MASE allows)
  *   minifloat_ieee/denorm  width, exponent_width, exponent_bias (default (2^E - 1) >> 1)
  *   log                    width, exponent_bias (default 2^(width-2) - 1)
  *   block_fp               width, exponent_width, exponent_bias, block_size (default 16)
@@ -57,8 +58,10 @@ static unsigned kind_fields(QKind k) {
   case QK_MINIFLOAT_DENORM: return 1u << F_WIDTH | 1u << F_EXPW | 1u << F_EXPB;
   case QK_LOG: return 1u << F_WIDTH | 1u << F_EXPB;
   case QK_BLOCK_FP: return 1u << F_WIDTH | 1u << F_EXPW | 1u << F_EXPB | 1u << F_BLOCK;
-  case QK_BINARY: return 1u << F_STOCH | 1u << F_BIPOLAR;
-  case QK_TERNARY: return 1u << F_SCALING | 1u << F_MEAN | 1u << F_MEDIAN | 1u << F_MAX;
+  /* binary and ternary: MASE's configs also write <slot>_width (1, 2) and <slot>_frac_width
+   * (0), which its quantizers never read: accepted, and ignored */
+  case QK_BINARY: return 1u << F_WIDTH | 1u << F_FRAC | 1u << F_STOCH | 1u << F_BIPOLAR;
+  case QK_TERNARY: return 1u << F_WIDTH | 1u << F_FRAC | 1u << F_SCALING | 1u << F_MEAN | 1u << F_MEDIAN | 1u << F_MAX;
   case QK_COUNT: break;
   }
   return 0;
@@ -67,9 +70,23 @@ static unsigned kind_fields(QKind k) {
 typedef struct Dec {
   const char *what;
   Diag *d;
-  SrcLoc loc;
+  SrcLoc loc;       /* the config's own location: for errors no single key has */
   MaseOp op;
+  QKeyLocFn keyloc; /* where a key of the config was written, or NULL */
+  void *ud;
 } Dec;
+
+/* Where `key` was written, else the config's location. */
+static SrcLoc key_at(const Dec *D, const char *key) {
+  SrcLoc l = D->keyloc ? D->keyloc(D->ud, key) : (SrcLoc){0};
+  return l.file ? l : D->loc;
+}
+
+static SrcLoc slot_key_at(const Dec *D, const char *slot, const char *field) {
+  char key[64];
+  snprintf(key, sizeof key, "%s_%s", slot, field);
+  return key_at(D, key);
+}
 
 static const Value *get(const Value *cfg, const char *key) {
   for (int i = 0; i < cfg->u.dict.n; i++)
@@ -94,7 +111,7 @@ static Status get_int(Dec *D, const Value *cfg, const char *key, bool *present, 
     *out = (int64_t)v->u.f;
     return JS_OK;
   }
-  return diag_error(D->d, D->loc, "%s: %s must be an integer, got %s", D->what, key, val_kind_name(v));
+  return diag_error(D->d, key_at(D, key), "%s: %s must be an integer, got %s", D->what, key, val_kind_name(v));
 }
 
 static Status get_bool(Dec *D, const Value *cfg, const char *key, bool *present, bool *out) {
@@ -105,35 +122,76 @@ static Status get_bool(Dec *D, const Value *cfg, const char *key, bool *present,
     *out = v->u.b;
     return JS_OK;
   }
-  return diag_error(D->d, D->loc, "%s: %s must be true or false, got %s", D->what, key, val_kind_name(v));
+  return diag_error(D->d, key_at(D, key), "%s: %s must be true or false, got %s", D->what, key, val_kind_name(v));
+}
+
+/* binary's stochastic and bipolar: true/false, or MASE's 0/1 ("0 represent 'false' to make
+ * sure generate toml file array is homogeneous", configs/tests/quantize/binary.toml). */
+static Status get_flag(Dec *D, const Value *cfg, const char *key, bool *present, bool *out) {
+  const Value *v = get(cfg, key);
+  if (v && v->kind == VAL_INT && (v->u.i == 0 || v->u.i == 1)) {
+    *present = true;
+    *out = v->u.i == 1;
+    return JS_OK;
+  }
+  return get_bool(D, cfg, key, present, out);
+}
+
+/* ternary's mean, median, max: MASE's value of that statistic, or "NA" to take it from the
+ * profile; jscc computes it from the tensor itself, so true (choose it) or "NA" (absent). */
+static Status get_stat(Dec *D, const Value *cfg, const char *key, bool *present, bool *out) {
+  const Value *v = get(cfg, key);
+  if (v && (v->kind == VAL_INT || v->kind == VAL_FLOAT))
+    return diag_error(D->d, key_at(D, key), "%s: %s: a fixed value of the statistic is not supported: jscc "
+                      "computes it from the weights (write \"NA\", or true to choose this statistic)", D->what, key);
+  return get_bool(D, cfg, key, present, out);
+}
+
+/* Reads the keys of slot s for kind into has/val/bval; *any: one of them is given. */
+static Status read_slot(Dec *D, const Value *cfg, unsigned fields, const char *sn, bool *has, int64_t *val, bool *bval,
+                        bool *any) {
+  char key[64];
+  *any = false;
+  for (int f = 0; f < F_COUNT; f++) {
+    if (!(fields & (1u << f))) continue;
+    snprintf(key, sizeof key, "%s_%s", sn, field_names[f]);
+    Status st = f == F_STOCH || f == F_BIPOLAR              ? get_flag(D, cfg, key, &has[f], &bval[f])
+                : f == F_MEAN || f == F_MEDIAN || f == F_MAX ? get_stat(D, cfg, key, &has[f], &bval[f])
+                : f >= F_STOCH                               ? get_bool(D, cfg, key, &has[f], &bval[f])
+                                                             : get_int(D, cfg, key, &has[f], &val[f]);
+    if (st) return st;
+    *any |= has[f];
+  }
+  return JS_OK;
 }
 
 static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q, bool floor_) {
-  char key[64];
   unsigned fields = kind_fields(kind);
   const char *sn = slot_names[s];
   int64_t val[F_COUNT] = {0};
   bool has[F_COUNT] = {0}, any = false;
   bool bval[F_COUNT] = {0};
-  for (int f = 0; f < F_COUNT; f++) {
-    if (!(fields & (1u << f))) continue;
-    snprintf(key, sizeof key, "%s_%s", sn, field_names[f]);
-    Status st = f >= F_STOCH ? get_bool(D, cfg, key, &has[f], &bval[f]) : get_int(D, cfg, key, &has[f], &val[f]);
-    if (st) return st;
-    any |= has[f];
-  }
-  bool present = (fields & (1u << F_WIDTH)) ? has[F_WIDTH] : any;
+  /* MASE's binary and ternary layers quantize the weight only (linearBinary, linearTernary,
+   * ReLUBinary/ReLUTernary pass x and bias through): keys of the other slots are accepted
+   * and ignored, unread, as MASE leaves them */
+  bool weight_only = kind == QK_BINARY || kind == QK_TERNARY;
+  if (weight_only && s != QS_WEIGHT) return JS_OK;
+  Status rs = read_slot(D, cfg, fields, sn, has, val, bval, &any);
+  if (rs) return rs;
+  bool present = (fields & (1u << F_WIDTH)) && !weight_only ? has[F_WIDTH] : any;
   if (!present) {
     if (any) {
       for (int f = 0; f < F_COUNT; f++)
         if (has[f])
-          return diag_error(D->d, D->loc, "%s: %s_%s is given but %s_width is not", D->what, sn, field_names[f], sn);
+          return diag_error(D->d, slot_key_at(D, sn, field_names[f]), "%s: %s_%s is given but %s_width is not", D->what, sn, field_names[f], sn);
     }
     return JS_OK;
   }
+  int first = 0;
+  while (first < F_COUNT - 1 && !has[first]) first++;
   if (!ir_op_has_qslot(D->op, s)) {
     const OpInfo *oi = ir_op_info(D->op);
-    return diag_error(D->d, D->loc, "%s: %s has no %s: the %s_* keys do not apply", D->what, oi ? oi->name : "?", sn,
+    return diag_error(D->d, slot_key_at(D, sn, field_names[first]), "%s: %s has no %s: the %s_* keys do not apply", D->what, oi ? oi->name : "?", sn,
                       sn);
   }
   QFmt *f = &q->fmt[s];
@@ -142,13 +200,14 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
   f->is_signed = true;
   if (kind == QK_INTEGER) {
     int64_t w = val[F_WIDTH];
-    if (w < 1 || w > 32) return diag_error(D->d, D->loc, "%s: %s_width: %lld is not a width (1..32)", D->what, sn, (long long)w);
+    if (w < 1 || w > 32)
+      return diag_error(D->d, slot_key_at(D, sn, "width"), "%s: %s_width: %lld is not a width (1..32)", D->what, sn, (long long)w);
+    /* MASE takes any frac_width; above the width the range is below 1 (fixed[4,6]: steps of
+     * 2^-6 up to 7/64).  64 keeps 2^-f a normal float, so every executor agrees. */
     int64_t fr = has[F_FRAC] ? val[F_FRAC] : w / 2;
-    if (fr > w)
-      return diag_error(D->d, D->loc, "%s: %s_frac_width: %lld is more than %s_width %lld", D->what, sn, (long long)fr, sn,
-                        (long long)w);
-    if (fr < 0)
-      return diag_error(D->d, D->loc, "%s: %s_frac_width: %lld is negative (0..%s_width)", D->what, sn, (long long)fr, sn);
+    if (fr < 0 || fr > 64)
+      return diag_error(D->d, slot_key_at(D, sn, "frac_width"), "%s: %s_frac_width: %lld is out of range (0..64)",
+                        D->what, sn, (long long)fr);
     f->width = (int)w;
     f->frac_width = (int)fr;
     f->floor = floor_;
@@ -157,45 +216,42 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
   } else if (kind == QK_MINIFLOAT_IEEE || kind == QK_MINIFLOAT_DENORM || kind == QK_BLOCK_FP || kind == QK_LOG) {
     int64_t w = val[F_WIDTH];
     if (w < 2 || w > 32)
-      return diag_error(D->d, D->loc, "%s: %s_width: %lld is not a width for %s (2..32)", D->what, sn, (long long)w,
+      return diag_error(D->d, slot_key_at(D, sn, "width"), "%s: %s_width: %lld is not a width for %s (2..32)", D->what, sn, (long long)w,
                         ir_qkind_name(kind));
     f->width = (int)w;
     int64_t e = 0;
     if (kind != QK_LOG) {
-      if (!has[F_EXPW]) return diag_error(D->d, D->loc, "%s: missing key '%s_exponent_width'", D->what, sn);
+      if (!has[F_EXPW]) return diag_error(D->d, slot_key_at(D, sn, "width"), "%s: missing key '%s_exponent_width'", D->what, sn);
       e = val[F_EXPW];
       int64_t emax = kind == QK_BLOCK_FP ? 16 : w - 1;
       if (e < 1 || e > emax || e > 16)
-        return diag_error(D->d, D->loc, "%s: %s_exponent_width: %lld is not in 1..%lld for %s_width %lld", D->what, sn,
+        return diag_error(D->d, slot_key_at(D, sn, "exponent_width"), "%s: %s_exponent_width: %lld is not in 1..%lld for %s_width %lld", D->what, sn,
                           (long long)e, (long long)(emax > 16 ? 16 : emax), sn, (long long)w);
       f->exp_width = (int)e;
     }
     int64_t defb = kind == QK_LOG ? ((int64_t)1 << (w - 2)) - 1 : (((int64_t)1 << e) - 1) >> 1;
     int64_t b = has[F_EXPB] ? val[F_EXPB] : defb;
     if (b < -(1 << 20) || b > (1 << 20))
-      return diag_error(D->d, D->loc, "%s: %s_exponent_bias: %lld is out of range", D->what, sn, (long long)b);
+      return diag_error(D->d, slot_key_at(D, sn, "exponent_bias"), "%s: %s_exponent_bias: %lld is out of range", D->what, sn, (long long)b);
     f->exp_bias = (int)b;
     if (kind == QK_BLOCK_FP) {
       int64_t bs = has[F_BLOCK] ? val[F_BLOCK] : 16;
       if (bs < 1 || bs > 65536)
-        return diag_error(D->d, D->loc, "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
+        return diag_error(D->d, slot_key_at(D, sn, "block_size"), "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
       f->block_size = (int)bs;
     }
   } else if (kind == QK_BINARY) {
     f->width = 1;
     f->bipolar = has[F_BIPOLAR] ? bval[F_BIPOLAR] : true;
     if (has[F_STOCH] && bval[F_STOCH])
-      return diag_error(D->d, D->loc, "%s: %s_stochastic: stochastic binarization is not supported (it would make runs "
+      return diag_error(D->d, slot_key_at(D, sn, "stochastic"), "%s: %s_stochastic: stochastic binarization is not supported (it would make runs "
                         "irreproducible); use false", D->what, sn);
   } else if (kind == QK_TERNARY) {
-    if (s == QS_DATA_IN || s == QS_DATA_OUT)
-      return diag_error(D->d, D->loc, "%s: %s: ternary needs whole-tensor statistics, so it applies to weight and bias "
-                        "only", D->what, sn);
     f->width = 2;
     f->scaling = has[F_SCALING] && bval[F_SCALING];
     int nstat = (has[F_MEAN] && bval[F_MEAN]) + (has[F_MEDIAN] && bval[F_MEDIAN]) + (has[F_MAX] && bval[F_MAX]);
     if (nstat > 1)
-      return diag_error(D->d, D->loc, "%s: %s: choose one of %s_mean, %s_median, %s_max", D->what, sn, sn, sn, sn);
+      return diag_error(D->d, slot_key_at(D, sn, field_names[first]), "%s: %s: choose one of %s_mean, %s_median, %s_max", D->what, sn, sn, sn, sn);
     f->tstat = has[F_MEDIAN] && bval[F_MEDIAN] ? QT_MEDIAN : has[F_MAX] && bval[F_MAX] ? QT_MAX : QT_MEAN;
   }
   q->has[s] = true;
@@ -205,8 +261,10 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
 /* Every key a config for this kind and op may hold, for "unknown key" and "did you mean". */
 static int valid_keys(MaseOp op, QKind kind, char keys[][40], int cap) {
   int n = 0;
-  const char *fixed[] = {"name", "bypass", "floor"};
-  for (int i = 0; i < 3 && n < cap; i++) snprintf(keys[n++], 40, "%s", fixed[i]);
+  /* binary_training: MASE's binary configs write it; only binary_residual reads it */
+  const char *fixed[] = {"name", "bypass", "floor", "binary_training"};
+  int nfixed = kind == QK_BINARY ? 4 : 3;
+  for (int i = 0; i < nfixed && n < cap; i++) snprintf(keys[n++], 40, "%s", fixed[i]);
   unsigned fields = kind_fields(kind);
   for (int s = 0; s < QS_COUNT; s++) {
     if (!ir_op_has_qslot(op, (QSlot)s)) continue;
@@ -217,7 +275,12 @@ static int valid_keys(MaseOp op, QKind kind, char keys[][40], int cap) {
 }
 
 Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, bool *skip, Diag *d, SrcLoc loc) {
-  Dec D = {.what = what ? what : "quantize", .d = d, .loc = loc, .op = op};
+  return ir_qcfg_decode_at(op, cfg, what, out, skip, d, loc, NULL, NULL);
+}
+
+Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *out, bool *skip, Diag *d, SrcLoc loc,
+                         QKeyLocFn keyloc, void *ud) {
+  Dec D = {.what = what ? what : "quantize", .d = d, .loc = loc, .op = op, .keyloc = keyloc, .ud = ud};
   memset(out, 0, sizeof *out);
   *skip = false;
   if (!cfg || cfg->kind == VAL_NONE || (cfg->kind == VAL_STR && strcmp(cfg->u.s, "NA") == 0)) {
@@ -236,14 +299,14 @@ Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, 
     *skip = true;
     return JS_OK;
   }
-  if (name->kind != VAL_STR) return diag_error(d, loc, "%s: name must be a string, got %s", D.what, val_kind_name(name));
+  if (name->kind != VAL_STR) return diag_error(d, key_at(&D, "name"), "%s: name must be a string, got %s", D.what, val_kind_name(name));
   QKind kind;
   if (!ir_qkind_parse(name->u.s, &kind)) {
     const char *c[QK_COUNT + 1];
     for (int k = 0; k < QK_COUNT; k++) c[k] = ir_qkind_name((QKind)k);
     c[QK_COUNT] = "fixed";
     const char *h = diag_closest(name->u.s, c, QK_COUNT + 1);
-    return diag_error(d, loc, "%s: name: unknown number format '%s'%s%s%s (integer, fixed, minifloat_ieee, "
+    return diag_error(d, key_at(&D, "name"), "%s: name: unknown number format '%s'%s%s%s (integer, fixed, minifloat_ieee, "
                       "minifloat_denorm, log, block_fp, binary, ternary)", D.what, name->u.s, h ? " (did you mean '" : "",
                       h ? h : "", h ? "'?)" : "");
   }
@@ -268,17 +331,17 @@ Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, 
       size_t sl = strlen(slot_names[s]);
       if (strncmp(k, slot_names[s], sl) == 0 && k[sl] == '_' && !ir_op_has_qslot(op, (QSlot)s)) {
         const OpInfo *oi = ir_op_info(op);
-        return diag_error(d, loc, "%s: '%s': %s has no %s", D.what, k, oi ? oi->name : "?", slot_names[s]);
+        return diag_error(d, key_at(&D, k), "%s: '%s': %s has no %s", D.what, k, oi ? oi->name : "?", slot_names[s]);
       }
     }
-    return diag_error(d, loc, "%s: unknown key '%s' for name=\"%s\"%s%s%s", D.what, k, ir_qkind_name(kind),
+    return diag_error(d, key_at(&D, k), "%s: unknown key '%s' for name=\"%s\"%s%s%s", D.what, k, ir_qkind_name(kind),
                       h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
   }
   bool has, floor_ = false, bypass = false;
   Status st;
   if ((st = get_bool(&D, cfg, "floor", &has, &floor_)) || (st = get_bool(&D, cfg, "bypass", &has, &bypass))) return st;
   if (floor_ && kind != QK_INTEGER)
-    return diag_error(d, loc, "%s: floor applies to integer formats only, not %s", D.what, ir_qkind_name(kind));
+    return diag_error(d, key_at(&D, "floor"), "%s: floor applies to integer formats only, not %s", D.what, ir_qkind_name(kind));
   out->kind = kind;
   out->bypass = bypass;
   for (int s = 0; s < QS_COUNT; s++)
@@ -472,8 +535,8 @@ Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc) {
   }
   switch (out->kind) {
   case QK_INTEGER:
-    if (out->width < 1 || out->width > 32 || out->frac_width < 0 || out->frac_width > out->width)
-      return diag_error(d, loc, "quantize: integer format needs 1 <= width <= 32 and 0 <= frac_width <= width");
+    if (out->width < 1 || out->width > 32 || out->frac_width < 0 || out->frac_width > 64)
+      return diag_error(d, loc, "quantize: integer format needs 1 <= width <= 32 and 0 <= frac_width <= 64");
     break;
   case QK_MINIFLOAT_IEEE:
   case QK_MINIFLOAT_DENORM:

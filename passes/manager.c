@@ -37,7 +37,8 @@ static const PassOption grad_opts[] = {
 static const PassOption quantize_opts[] = {
     {"by", OPT_ENUM, "type", "type|name|regex_name", "match entries against each node's op, its name, or a regex over its name"},
     {"default", OPT_VALUE, "", NULL, "config for quantizable nodes no entry matches ({name=NA}: leave them)"},
-    {"*", OPT_VALUE, "", NULL, "OP|NODE|REGEX={name=integer, data_in_width=8, ...}: one entry per op, node or regex"},
+    {"*", OPT_VALUE, "", NULL, "OP|NODE|REGEX={name=integer, data_in_width=8, ...}: one entry per op, node or regex "
+                               "(Python's re.fullmatch); MASE's report, baseline_weight_path, load_type: ignored"},
 };
 static const PassOption intervals_opts[] = {
     {"weights", OPT_BOOL, "true", NULL, "use the loaded weights' actual codes for the (w) columns (false: format bounds only)"},
@@ -200,6 +201,37 @@ const Value *pass_arg_value(const PassArgs *a, const char *key) {
 SrcLoc pass_arg_loc(const PassArgs *a, const char *key) {
   int i = a && a->pass ? opt_index(a->pass, key) : -1;
   return i >= 0 && a->locs ? a->locs[i] : (SrcLoc){0};
+}
+
+/* One component of a dotted key, as TOML writes it: bare when it can be, else quoted. */
+static void put_key(StrBuf *sb, const char *k) {
+  bool bare = *k != 0;
+  for (const char *c = k; *c && bare; c++) bare = isalnum((unsigned char)*c) || *c == '_' || *c == '-';
+  if (bare) {
+    sb_puts(sb, k);
+    return;
+  }
+  sb_putc(sb, '"');
+  for (const unsigned char *c = (const unsigned char *)k; *c; c++) {
+    if (*c == '"' || *c == '\\') sb_printf(sb, "\\%c", *c);
+    else if (*c < 0x20 || *c == 0x7f) sb_printf(sb, "\\u%04x", *c);
+    else sb_putc(sb, (char)*c);
+  }
+  sb_putc(sb, '"');
+}
+
+SrcLoc pass_arg_path_loc(const PassArgs *a, const char *const *path, int n) {
+  if (!a || !a->loc) return (SrcLoc){0};
+  StrBuf sb;
+  sb_init(&sb);
+  if (a->loc_prefix && *a->loc_prefix) sb_puts(&sb, a->loc_prefix);
+  for (int i = 0; i < n; i++) {
+    if (sb.len) sb_putc(&sb, '.');
+    put_key(&sb, path[i]);
+  }
+  SrcLoc l = sb.oom ? (SrcLoc){0} : a->loc(a->loc_ud, sb_str(&sb));
+  sb_free(&sb);
+  return l;
 }
 
 static Status read_nested_text(Arena *a, const PassInfo *p, const PassOption *o, const char *text, Value *out,
@@ -822,6 +854,27 @@ static const char *const mase_alias[][2] = {
     {"report_weights", "report-weights"},
 };
 
+/* MASE's passes that jscc does not have (chop/passes/graph PASSES and the cases of its
+ * transform action, the module passes, and the removed TensorRT/ONNX ones): a config that
+ * names one is refused with that said, not as an unknown pass. */
+static const char *const mase_only[] = {
+    "init_metadata", "add_common_metadata", "add_software_metadata", "report_node_shape", "report_node_type",
+    "calculate_avg_bits", "add_pruning_metadata", "add_natural_sparsity", "hook_inspection",
+    "verify_common_metadata", "verify_metadata", "verify_software_metadata", "load_mase_graph",
+    "load_node_meta_param", "save_mase_graph", "save_node_meta_param", "onnxruntime", "onnx", "onnx_annotate",
+    "prune", "prune_detach_hook", "remove_prune_wrappers", "conv_bn_fusion", "logicnets_fusion", "tensorrt",
+    "tensorrt_fake_quantize", "tensorrt_calibrate", "tensorrt_fine_tune", "runtime_analysis", "raise_granularity",
+    "patch_metadata", "insert_lora_adapter", "fuse_lora_weights", "autosharding", "resharding", "attention_swap",
+    "add_movement_metadata", "export_fx_graph", "emit_verilog", "emit_internal_rtl", "emit_bram", "emit_cocotb",
+    "emit_vivado_project", "emit_mlir_hls", "emit_logicnets",
+};
+
+static bool is_mase_only(const char *name) {
+  for (size_t i = 0; i < sizeof mase_only / sizeof mase_only[0]; i++)
+    if (strcmp(name, mase_only[i]) == 0) return true;
+  return false;
+}
+
 static const PassInfo *lookup_config_name(const char *name) {
   for (size_t i = 0; i < sizeof mase_alias / sizeof mase_alias[0]; i++)
     if (strcmp(name, mase_alias[i][0]) == 0) return pass_lookup(mase_alias[i][1]);
@@ -839,12 +892,21 @@ typedef struct CfgCtx {
   Diag *d;
 } CfgCtx;
 
+/* "prefix.pass" as a dotted key, in the pipeline's arena (NULL when out of memory). */
+static const char *cfg_pass_path(Arena *a, const CfgCtx *c, const char *pass) {
+  StrBuf sb;
+  sb_init(&sb);
+  if (c->prefix && *c->prefix) sb_printf(&sb, "%s.", c->prefix);
+  put_key(&sb, pass);
+  const char *s = sb.oom ? NULL : arena_strdup(a, sb_str(&sb));
+  sb_free(&sb);
+  return s;
+}
+
 static SrcLoc cfg_loc(const CfgCtx *c, const char *pass, const char *key) {
-  if (!c->loc) return (SrcLoc){0};
-  char path[512];
-  snprintf(path, sizeof path, "%s%s%s%s%s", c->prefix ? c->prefix : "", c->prefix && *c->prefix ? "." : "", pass,
-           key ? "." : "", key ? key : "");
-  return c->loc(c->ud, path);
+  PassArgs a = {.loc = c->loc, .loc_ud = c->ud, .loc_prefix = c->prefix};
+  const char *path[2] = {pass, key};
+  return pass_arg_path_loc(&a, path, key ? 2 : 1);
 }
 
 static Status cfg_option(const CfgCtx *c, Arena *a, const char *pname, const PassOption *o, const Value *v, Value *out,
@@ -919,6 +981,12 @@ Status pass_pipeline_from_value(const Value *passes, const char *prefix, SrcLoc 
     const Value *opts = &passes->u.dict.vals[i];
     SrcLoc at = cfg_loc(&c, name, NULL);
     const PassInfo *p = lookup_config_name(name);
+    if (!p && is_mase_only(name)) {
+      diag_error(d, at, "passes.%s: MASE's '%s' pass is not available in jscc (jscc's passes: jscc --list-passes)",
+                 name, name);
+      st = JS_EUSAGE;
+      break;
+    }
     if (!p) {
       const char *names[NPASSES];
       for (int j = 0; j < NPASSES; j++) names[j] = registry[j].name;
@@ -937,6 +1005,12 @@ Status pass_pipeline_from_value(const Value *passes, const char *prefix, SrcLoc 
     PipelineStep *step;
     if ((st = add_required(&ps, p, 0))) break;
     if ((st = add_step(&ps, p, false, &step))) break;
+    step->args.loc = loc;
+    step->args.loc_ud = ud;
+    if (loc && !(step->args.loc_prefix = cfg_pass_path(pl->arena, &c, name))) {
+      st = diag_oom(d);
+      break;
+    }
     if (p->noptions && !(step->args.locs = arena_alloc(pl->arena, sizeof(SrcLoc) * (size_t)p->noptions))) {
       st = diag_oom(d);
       break;

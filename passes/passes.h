@@ -42,6 +42,11 @@ typedef struct PassArgs {
   const struct PassInfo *pass; /* whose schema the values follow */
   Value *vals;                 /* pass->noptions values (NULL when it has none) */
   SrcLoc *locs;                /* pass->noptions locations (NULL: none known) */
+  /* A config file's pipeline: where any key below the pass's table was written, by its path
+   * from there ("linear.config.weight_width"; see pass_arg_path_loc).  NULL for --passes. */
+  SrcLoc (*loc)(void *ud, const char *path);
+  void *loc_ud;
+  const char *loc_prefix; /* the pass's table as a dotted key: "passes.quantize" (NULL: the root) */
 } PassArgs;
 
 /* Data a pass may need beyond the graph, supplied by the tool that runs the pipeline (a pass
@@ -101,6 +106,10 @@ const char *pass_arg_str(const PassArgs *a, const char *key); /* OPT_STR and OPT
 const Value *pass_arg_value(const PassArgs *a, const char *key); /* OPT_VALUE: VAL_NONE when not given */
 /* Where option `key` was written (a config file's file:line:col), or SrcLoc{0} for --passes. */
 SrcLoc pass_arg_loc(const PassArgs *a, const char *key);
+/* Where a key below the pass's table was written: `path` is its components below the table,
+ * n of them, each a raw key (quoted here as TOML needs); SrcLoc{0} for --passes or an
+ * unknown key. */
+SrcLoc pass_arg_path_loc(const PassArgs *a, const char *const *path, int n);
 /* A report pass's output: written to its `file` option (atomically) when set, and appended
  * to ctx->report. */
 Status pass_emit_report(const char *pass, const StrBuf *sb, const PassArgs *args, PassContext *ctx);
@@ -165,6 +174,16 @@ Status pass_report_graph(Graph *g, const PassArgs *args, PassContext *ctx);
 void pass_fx_graph_text(StrBuf *sb, const Graph *g);
 /* quantize.c: MASE's quantize_transform_pass; configs on nodes (spec/quant.md). */
 Status pass_quantize(Graph *g, const PassArgs *args, PassContext *ctx);
+
+/* ==== regex.c: by=regex_name patterns, matched as Python's re.fullmatch ==== */
+typedef struct PassRegex PassRegex;
+/* Compiles pat (any bytes, NUL-terminated): JS_ERR with the reason in err, JS_ENOMEM. */
+Status pass_regex_compile(const char *pat, PassRegex **out, char *err, size_t errlen);
+/* True when the pattern matches the whole of s. */
+bool pass_regex_fullmatch(const PassRegex *r, const char *s);
+void pass_regex_free(PassRegex *r); /* NULL is allowed */
+/* The dialect this build reads, for messages: Python's (PCRE2), or POSIX extended. */
+const char *pass_regex_dialect(void);
 /* params.c: parameters and buffers per node and module, with totals. */
 Status pass_params(Graph *g, const PassArgs *args, PassContext *ctx);
 /* summarize_quant.c: MASE's summarize_quantization_analysis_pass (per-node table, histogram, CSVs). */

@@ -2,7 +2,7 @@
 # scripts/deps.sh [EXTRA-PACKAGE...] — install the Debian packages jscc needs to build and
 # test, plus any extra ones named (the benchmark adds PyTorch and OpenBLAS); idempotent.
 set -euo pipefail
-pkgs=(gcc clang libclang-rt-14-dev llvm-14-dev meson ninja-build pkg-config flex bison libcmocka-dev libhdf5-dev graphviz time
+pkgs=(gcc clang libclang-rt-14-dev llvm-14-dev meson ninja-build pkg-config flex bison libcmocka-dev libhdf5-dev libpcre2-dev graphviz time
       libplplot-dev plplot-driver-cairo chromium libopenmpi-dev openmpi-bin
       verilator g++ make iverilog yosys nextpnr-ice40 "$@")
 missing=()

@@ -44,7 +44,7 @@ seed_dirs() {
   ckpt) echo "test/data/ckpt:safetensors" ;;
   data) echo "test/data/jsc:csv test/data/jsc:arff test/data/jsc:h5" ;;
   lzf) echo "" ;;
-  config) echo "examples/configs:toml test/bad/config:toml" ;;
+  config) echo "examples/configs:toml test/bad/config:toml test/data/mase:toml test/data/mase/bad:toml test/data/mase/search:toml" ;;
   sweep) echo "test/data/sweep:json test/data/sweep:jsonl" ;;
   hw) echo "test/data/hw:txt test/data/hw:stat test/data/hw:log test/data/emit/tiny:json test/data/emit/wide_est:json" ;;
   search) echo "test/data/search:toml test/data/search:jsonl examples/configs:toml" ;;

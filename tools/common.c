@@ -35,6 +35,24 @@ const Value *cfg_lookup(const Value *d, const char *key) {
   return NULL;
 }
 
+/* MASE's [transform] table: style "graph" (fx passes) or "module" (passes on the nn.Module,
+ * saving only its state_dict).  jscc has one style: a pipeline over the IR graph, writing the
+ * IR and the checkpoint; both are accepted and read the same (spec/config.md §10). */
+static Status check_transform_table(const FeConfig *c, Diag *d) {
+  const Value *t = cfg_lookup(fe_config_root(c), "transform");
+  if (!t) return JS_OK;
+  if (t->kind != VAL_DICT)
+    return diag_error(d, fe_config_loc(c, "transform"), "transform: expected a table ([transform] style = \"graph\"), "
+                      "got %s", val_kind_name(t));
+  const Value *s = cfg_lookup(t, "style");
+  if (s && (s->kind != VAL_STR || (strcmp(s->u.s, "graph") != 0 && strcmp(s->u.s, "module") != 0)))
+    return diag_error(d, fe_config_loc(c, "transform.style"), "transform.style: MASE's styles are \"graph\" and "
+                      "\"module\" (jscc runs both as its one pipeline over the graph), got %s%s%s",
+                      s->kind == VAL_STR ? "'" : "", s->kind == VAL_STR ? s->u.s : val_kind_name(s),
+                      s->kind == VAL_STR ? "'" : "");
+  return JS_OK;
+}
+
 /* The pipeline of --passes (a usage error when malformed) or of a config file's [passes.*]
  * tables (an input error, located in the file). */
 Status pipe_build(const char *passes, const char *config, bool need_passes, PipeSrc *ps, Diag *d) {
@@ -46,6 +64,7 @@ Status pipe_build(const char *passes, const char *config, bool need_passes, Pipe
   if (passes) return pass_pipeline_parse(passes, &ps->pl, d) ? JS_EUSAGE : JS_OK;
   if (!config) return JS_OK;
   Status st = fe_config_read(config, &ps->cfg, d);
+  if (!st && check_transform_table(ps->cfg, d)) st = JS_ERR;
   if (st) return st;
   const Value *pv = cfg_lookup(fe_config_root(ps->cfg), "passes");
   if (!pv && !need_passes) return JS_OK; /* a config of training keys only */

@@ -376,9 +376,14 @@ int main(int argc, char **argv) {
 #else
       const char *hdf5 = "no";
 #endif
-      printf("features: llvm=%s hdf5=%s nvrtc=%s mpi=%s plplot=%s", cg_llvm_available() ? "yes" : "no", hdf5,
+#ifdef JSCC_HAVE_PCRE2
+      const char *pcre2 = "yes";
+#else
+      const char *pcre2 = "no";
+#endif
+      printf("features: llvm=%s hdf5=%s nvrtc=%s mpi=%s plplot=%s pcre2=%s", cg_llvm_available() ? "yes" : "no", hdf5,
              cg_nvrtc_available(why, sizeof why) ? "yes" : "no", exp_mpi_built() ? "yes" : "no",
-             exp_plot_available() ? "yes" : "no");
+             exp_plot_available() ? "yes" : "no", pcre2);
       /* the open hardware tools jscc emit runs, where they are found */
       static const HwTool hdl[] = {HW_VERILATOR, HW_IVERILOG, HW_YOSYS, HW_NEXTPNR_ICE40};
       for (size_t k = 0; k < sizeof hdl / sizeof *hdl; k++)

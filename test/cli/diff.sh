@@ -18,8 +18,11 @@ check() {
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name"; head -30 "$tmp/out" "$tmp/err"; fi
 }
 
-int8='quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}'
-int24='quantize{by=type, default={name=integer, data_in_width=24, data_in_frac_width=16, weight_width=24, weight_frac_width=20, bias_width=24, bias_frac_width=20}}'
+# every quantizable node: `default` (MASE's ops: Linear, ReLU) and BatchNorm1d, named
+c8='name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4'
+c24='name=integer, data_in_width=24, data_in_frac_width=16, weight_width=24, weight_frac_width=20, bias_width=24, bias_frac_width=20'
+int8="quantize{by=type, default={$c8}, batch_norm1d={$c8}}"
+int24="quantize{by=type, default={$c24}, batch_norm1d={$c24}}"
 
 expect train 0 "" -- train examples/jsc_tiny.jsc --max-epochs 1 "${small[@]}" --engine ref --out "$tmp/run" --quiet
 ckpt=$tmp/run/best.safetensors
@@ -28,6 +31,9 @@ ckpt=$tmp/run/best.safetensors
 expect agree 0 "result: every must-agree pair agrees" -- diff examples/jsc_tiny.jsc --ckpt "$ckpt" --passes="$int8" "${small[@]}" --samples 500
 check ref-vs-int grep -qE '^fake-quant ref vs integer C: +agree \(4 nodes and the logits x 500 rows, max \|diff\| 0\)' "$tmp/out"
 check f32-exact grep -qF 'intervals: float32 fake quantization is exact for every integer node' "$tmp/out"
+# frac_width above width, as MASE accepts it (fixed[4,6]: a range below 1): every executor agrees
+expect frac-above-width 0 "result: every must-agree pair agrees" -- diff examples/jsc_tiny.jsc --ckpt "$ckpt" --config test/data/mase/frac_above_width.toml "${small[@]}" --samples 500
+check frac-above-width-int grep -qE '^fake-quant ref vs integer C: +agree' "$tmp/out"
 check quant-error grep -qE '^  seq_blocks_2 +max \|diff\| [0-9.e-]+ +mean \|diff\| ' "$tmp/out"
 check data-line bash -c "head -1 '$tmp/out' | grep -q '^data: SYNTHETIC.*test split, first 500 rows'"
 jit=0

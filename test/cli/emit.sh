@@ -19,8 +19,10 @@ check() {
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name"; head -30 "$tmp/out" "$tmp/err"; fi
 }
 have() { "$jscc" --version | grep -q " $1=yes"; }
-fmt() { # fmt W F: every quantizable op at W bits, F fractional (weights keep W-2 of them)
-  echo "quantize{by=type, default={name=integer, data_in_width=$1, data_in_frac_width=$2, weight_width=$1, weight_frac_width=$(($1 - 2)), bias_width=$1, bias_frac_width=$2}}"
+fmt() { # fmt W F: every quantizable op at W bits, F fractional (weights keep W-2 of them);
+  # BatchNorm1d is named, since `default` leaves it in float as MASE's does
+  local c="name=integer, data_in_width=$1, data_in_frac_width=$2, weight_width=$1, weight_frac_width=$(($1 - 2)), bias_width=$1, bias_frac_width=$2"
+  echo "quantize{by=type, default={$c}, batch_norm1d={$c}}"
 }
 # verified SIM N: the line for SIM says N samples agree, or (tool missing) not checked
 verified() {

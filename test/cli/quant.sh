@@ -19,7 +19,8 @@ pass=0; fail=0
 . "$(dirname "$0")/lib.sh"
 small=(--synth-n 5000 --cache-dir "$tmp/cache")
 cfg=examples/configs/jsc_tiny_by_type.toml
-INT8='quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}'
+C8='name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4'
+INT8="quantize{by=type, default={$C8}, batch_norm1d={$C8}}" # BatchNorm1d named: default leaves it float
 
 check() {
   local name=$1; shift
@@ -124,14 +125,34 @@ printf '[passes.quantize]\nby = "type"\n[passes.quantize.lienar.config]\nname = 
 expect cfg-unknown-op 1 "'lienar' is not an op" -- examples/jsc_tiny.jsc --config "$tmp/op.toml"
 printf '[passes.quantise]\nby = "type"\n' >"$tmp/pass.toml"
 expect cfg-unknown-pass 1 "$tmp/pass.toml:1:9: error: passes.quantise: unknown pass 'quantise' (did you mean 'quantize'?)" -- examples/jsc_tiny.jsc --config "$tmp/pass.toml"
-printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = 8\nweight_width = 8\nweight_frac_width = 9\n' >"$tmp/fr.toml"
-expect cfg-frac 1 "weight_frac_width: 9 is more than weight_width 8" -- examples/jsc_tiny.jsc --config "$tmp/fr.toml"
+printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = 8\nweight_width = 8\nweight_frac_width = 65\n' >"$tmp/fr.toml"
+expect cfg-frac 1 "$tmp/fr.toml:7:1: error: quantize: linear.config: weight_frac_width: 65 is out of range (0..64)" -- examples/jsc_tiny.jsc --config "$tmp/fr.toml"
 printf '[passes.quantize]\nby = "regex_name"\n[passes.quantize."seq_blocks_9.*".config]\nname = "integer"\ndata_in_width = 8\n' >"$tmp/re.toml"
 expect cfg-regex-empty 1 "matches no quantizable node" -- examples/jsc_tiny.jsc --config "$tmp/re.toml"
 printf 'passes = 3\n' >"$tmp/np.toml"
 expect cfg-no-tables 1 "$tmp/np.toml:1:1: error: passes: the config has no passes" -- examples/jsc_tiny.jsc --config "$tmp/np.toml"
 printf '[passes.quantize\n' >"$tmp/syn.toml"
 expect cfg-syntax 1 "$tmp/syn.toml:1:" -- examples/jsc_tiny.jsc --config "$tmp/syn.toml"
+
+# MASE's own configs, as MASE reads them (test/data/mase/; test_mase.c checks every node's format)
+for c in by_type_module_style by_name_logicnets ternary_scaled; do
+  expect "mase-$c" 0 "wrote $tmp/mase-$c/model.ir" -- transform examples/jsc_toy.jsc --config "test/data/mase/$c.toml" --out "$tmp/mase-$c"
+done
+expect mase-node-as-type 0 "test/data/mase/ternary_scaled.toml:35:18: warning: quantize: 'seq_blocks_1' names a node, not an op" -- transform examples/jsc_tiny.jsc --config test/data/mase/ternary_scaled.toml --out "$tmp/mase-ts"
+expect mase-conv2d 0 "test/data/mase/by_type_cnn_shape.toml:23:18: warning: quantize: MASE's op 'conv2d' is not one of jscc's" -- examples/jsc_toy.jsc --config test/data/mase/by_type_cnn_shape.toml
+if "$jscc" --version | grep -q 'pcre2=yes'; then # Python's regex dialect
+  expect mase-by_regex_name 0 "wrote $tmp/mase-rx/model.ir" -- transform examples/jsc_toy.jsc --config test/data/mase/by_regex_name.toml --out "$tmp/mase-rx"
+  check mase-regex-dialect grep -qF 'quant linear_integer{name="integer", data_in_width=6, data_in_frac_width=3, weight_width=6, weight_frac_width=3}' "$tmp/mase-rx/model.ir"
+fi
+expect mase-prune 1 "test/data/mase/bad/prune.toml:13:9: error: passes.prune: MASE's 'prune' pass is not available in jscc" -- examples/jsc_tiny.jsc --config test/data/mase/bad/prune.toml
+printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "integer"\nweight_width = 8\n[transform]\nstyle = "graf"\n' >"$tmp/style.toml"
+expect cfg-style 1 "$tmp/style.toml:7:1: error: transform.style: MASE's styles are \"graph\" and \"module\"" -- transform examples/jsc_tiny.jsc --config "$tmp/style.toml" --out "$tmp/style"
+printf '[passes.quantize]\nby = "type"\n[passes.quantize.default.config]\nname = "integer"\ndata_in_width = 8\nweight_width = 0\n' >"$tmp/dw0.toml"
+expect cfg-default-located 1 "$tmp/dw0.toml:6:1: error: quantize: default.config (node 'seq_blocks_2'): weight_width: 0 is not a width (1..32)" -- examples/jsc_tiny.jsc --config "$tmp/dw0.toml"
+if "$jscc" --version | grep -q 'pcre2=yes'; then
+  printf '[passes.quantize]\nby = "regex_name"\n[passes.quantize."seq_blocks_(2".config]\nname = "integer"\nweight_width = 8\n' >"$tmp/rx.toml"
+  expect cfg-regex-pcre2 1 "$tmp/rx.toml:3:18: error: quantize: by=regex_name entry 'seq_blocks_(2' is not a valid regular expression (Python's dialect, through PCRE2): missing closing parenthesis" -- examples/jsc_tiny.jsc --config "$tmp/rx.toml"
+fi
 expect both-pipelines 2 "--passes and --config both give a pipeline" -- examples/jsc_tiny.jsc --passes=shape --config "$cfg"
 expect transform-no-pipeline 2 "give the pipeline with --passes=PIPELINE or --config FILE" -- transform examples/jsc_tiny.jsc
 expect report-weights-no-ckpt 1 "report-weights needs weights" -- examples/jsc_tiny.jsc --passes="$INT8,report-weights"

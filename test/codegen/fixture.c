@@ -17,8 +17,9 @@ Status fx_load(FxModel *m, const char *path, const char *text, const char *cfg, 
   if (!st) m->g = m->prog->graphs[0];
   if (!st) st = pass_run_text("shape", m->g, d);
   if (!st && cfg) {
-    char pipe[1024];
-    snprintf(pipe, sizeof pipe, "quantize{by=type, default=%s}", cfg);
+    /* BatchNorm too: MASE's default leaves it in float, jscc quantizes it where it is named */
+    char pipe[2048];
+    snprintf(pipe, sizeof pipe, "quantize{by=type, default=%s, batch_norm1d=%s}", cfg, cfg);
     st = pass_run_text(pipe, m->g, d);
     if (!st && explicit_inputs) st = ir_quant_explicit_inputs(m->g, d);
   }

@@ -22,8 +22,9 @@ typedef struct FxModel {
 } FxModel;
 
 /* Parses `path` (or `text`, named path, when not NULL), runs shape and
- * quantize{by=type, default=CFG} (cfg NULL: not quantized), then with `explicit_inputs` makes
- * the data-input quantizers explicit nodes (as jscc test and the JIT's plan have them). */
+ * quantize{by=type, default=CFG, batch_norm1d=CFG} (every quantizable node; cfg NULL: not
+ * quantized), then with `explicit_inputs` makes the data-input quantizers explicit nodes (as
+ * jscc test and the JIT's plan have them). */
 Status fx_load(FxModel *m, const char *path, const char *text, const char *cfg, bool explicit_inputs, Diag *d);
 void fx_unload(FxModel *m);
 

@@ -220,7 +220,8 @@ static void check_model(const char *path, int64_t batch, int64_t n, double tol) 
  * were one to appear, one element would differ by a grid step, far above the tolerance. */
 static const char *const INT8 =
     "quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, "
-    "weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
+    "weight_frac_width=4, bias_width=8, bias_frac_width=4}, batch_norm1d={name=integer, data_in_width=8, "
+    "data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
 
 static void test_quantized(void **state) {
   (void)state;

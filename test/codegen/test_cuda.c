@@ -150,7 +150,8 @@ static void render_compile(const char *what, const CgPlan *p, const char *golden
 
 static const char *const INT8 =
     "quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, "
-    "weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
+    "weight_frac_width=4, bias_width=8, bias_frac_width=4}, batch_norm1d={name=integer, data_in_width=8, "
+    "data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
 
 /* name: the golden files' stem; quant: a quantize pass run before shape,grad (or NULL). */
 static void check_model(const char *name, const char *quant, bool big_batch) {

@@ -27,7 +27,8 @@
 #include "runtime.h"
 
 #define INT8 "quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, " \
-             "weight_frac_width=4, bias_width=8, bias_frac_width=4}}"
+             "weight_frac_width=4, bias_width=8, bias_frac_width=4}, batch_norm1d={name=integer, data_in_width=8, " \
+             "data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}"
 
 static char tmp_dir[] = "/tmp/jscc_kcache_XXXXXX";
 

@@ -3,7 +3,10 @@
  * What parses must hold up:
  *   - the root is a table, and fe_config_loc knows every key and item of the tree by its path;
  *   - the tree written back as TOML (inline tables and arrays, one key per line) parses to an
- *     equal tree.
+ *     equal tree;
+ *   - every key and string, compiled as a quantize by=regex_name pattern (passes/regex.c, PCRE2
+ *     or POSIX), compiles or is refused with a reason, and matches node names without a crash
+ *     or a hang (test/fuzz/corpus/fuzz_config/mase_regex.toml seeds it).
  * FUZZ_VERBOSE=1 prints the diagnostics. */
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "passes.h"
 
 static void die(const char *what, const char *detail) {
   fprintf(stderr, "fuzz_config: %s\n%s\n", what, detail ? detail : "");
@@ -30,6 +34,27 @@ static void check_locs(const FeConfig *c, Arena *a, const Value *v, const char *
     SrcLoc loc = fe_config_loc(c, p);
     if (!loc.file || loc.line < 1 || loc.col < 1) die("fe_config_loc does not know a key of the tree:", p);
     check_locs(c, a, dict ? &v->u.dict.vals[i] : &v->u.seq.items[i], p);
+  }
+}
+
+/* Every key and string below v as a regex over a few node names. */
+static void check_regexes(const Value *v, int depth) {
+  static const char *const names[] = {"seq_blocks_2", "seq_blocks_10", "x", "", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac"};
+  bool dict = v->kind == VAL_DICT;
+  if (depth > 8 || (!dict && v->kind != VAL_LIST && v->kind != VAL_STR)) return;
+  int n = v->kind == VAL_STR ? 1 : dict ? v->u.dict.n : v->u.seq.n;
+  for (int i = 0; i < n; i++) {
+    const char *pat = v->kind == VAL_STR ? v->u.s : dict ? v->u.dict.keys[i] : NULL;
+    if (pat) {
+      PassRegex *r = NULL;
+      char err[256] = "";
+      Status st = pass_regex_compile(pat, &r, err, sizeof err);
+      if (st == JS_OK && !r) die("a regex compiled to nothing:", pat);
+      if (st == JS_ERR && !*err) die("a regex refused without a reason:", pat);
+      for (size_t k = 0; r && k < sizeof names / sizeof *names; k++) (void)pass_regex_fullmatch(r, names[k]);
+      pass_regex_free(r);
+    }
+    if (v->kind != VAL_STR) check_regexes(dict ? &v->u.dict.vals[i] : &v->u.seq.items[i], depth + 1);
   }
 }
 
@@ -101,6 +126,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     const Value *root = fe_config_root(c);
     if (root->kind != VAL_DICT) die("the root is not a table", NULL);
     check_locs(c, a, root, NULL);
+    check_regexes(root, 0);
     /* write back, read again */
     StrBuf sb;
     sb_init(&sb);

@@ -75,15 +75,50 @@ static void test_default_spans_ops(void **state) {
   (void)state;
   Graph *g = th_jsc_big();
   Status st;
-  /* one default with weight keys quantizes BatchNorm, ReLU and Linear: ReLU ignores weight_* */
+  /* one default with weight keys quantizes ReLU and Linear (ReLU ignores weight_*), and,
+   * as MASE's, leaves BatchNorm1d in float: it is not among MASE's quantizable ops */
   run(g, "quantize{default={" INT8 "}}", &st);
   assert_int_equal(st, JS_OK);
-  int n = 0;
+  int n = 0, bn = 0;
+  for (Node *m = g->first; m; m = m->next) {
+    QCfg q;
+    if (ir_node_qcfg(m, &q)) n++;
+    if (m->mop == MOP_BATCH_NORM1D) bn++, assert_false(ir_node_qcfg(m, &q));
+  }
+  assert_int_equal(bn, 4);
+  assert_int_equal(n, 4 + 5); /* 4 Linear, 5 ReLU */
+  ir_graph_free(g);
+  /* naming batch_norm1d quantizes it too: the whole model */
+  g = th_jsc_big();
+  run(g, "quantize{default={" INT8 "}, batch_norm1d={" INT8 "}}", &st);
+  assert_int_equal(st, JS_OK);
+  n = 0;
   for (Node *m = g->first; m; m = m->next) {
     QCfg q;
     if (ir_node_qcfg(m, &q)) n++;
   }
   assert_int_equal(n, 4 + 4 + 5); /* 4 BatchNorm1d, 4 Linear, 5 ReLU */
+  ir_graph_free(g);
+  /* and so does a by=name entry, while the default skips the other BatchNorms */
+  g = th_jsc_big();
+  run(g, "quantize{by=name, default={" INT8 "}, seq_blocks_0={" INT8 "}}", &st);
+  assert_int_equal(st, JS_OK);
+  assert_true(quantized(g, "seq_blocks_0"));
+  assert_false(quantized(g, "seq_blocks_3"));
+  ir_graph_free(g);
+}
+
+/* As MASE reads only the keys of an op's slots, a ReLU entry may carry a Linear's weight and
+ * bias keys (MASE's configs do): they are ignored, whatever their values. */
+static void test_param_keys_where_no_params(void **state) {
+  (void)state;
+  Graph *g = th_jsc_tiny();
+  Status st;
+  run(g, "quantize{relu={name=integer, data_in_width=8, weight_width=0, bias_frac_width=99}}", &st);
+  assert_int_equal(st, JS_OK);
+  QCfg q;
+  assert_true(ir_node_qcfg(ir_graph_find_node(g, "seq_blocks_1"), &q));
+  assert_true(q.has[QS_DATA_IN] && !q.has[QS_WEIGHT] && !q.has[QS_BIAS]);
   ir_graph_free(g);
 }
 
@@ -129,15 +164,20 @@ static void test_errors_name_the_key(void **state) {
                "linear.config: data_in_width: 0 is not a width (1..32)");
   expect_error("quantize{linear={name=integer, data_in_width=33, weight_width=8}}",
                "linear.config: data_in_width: 33 is not a width (1..32)");
-  expect_error("quantize{linear={name=integer, data_in_width=8, weight_width=8, weight_frac_width=9}}",
-               "linear.config: weight_frac_width: 9 is more than weight_width 8");
+  expect_error("quantize{linear={name=integer, data_in_width=8, weight_width=8, weight_frac_width=65}}",
+               "linear.config: weight_frac_width: 65 is out of range (0..64)");
+  expect_error("quantize{linear={name=integer, data_in_width=8, weight_width=8, weight_frac_width=-1}}",
+               "linear.config: weight_frac_width: -1 is out of range (0..64)");
   expect_error("quantize{linear={name=integr, data_in_width=8, weight_width=8}}",
                "name: unknown number format 'integr' (did you mean 'integer'?)");
   expect_error("quantize{linear={name=integer, data_in_width=8}}", "linear.config: missing key 'weight_width'");
-  expect_error("quantize{relu={name=integer, data_in_width=8, weight_width=8}}", "'weight_width': relu has no weight");
+  expect_error("quantize{relu={name=integer, data_in_width=8, data_out_width=0}}", "relu.config: data_out_width: 0 is not a width");
   expect_error("quantize{linear={name=integer, data_in_width=8.5, weight_width=8}}", "data_in_width must be an integer");
-  expect_error("quantize{linear={name=ternary, data_in_mean=true, weight_mean=true}}",
-               "data_in: ternary needs whole-tensor statistics");
+  expect_error("quantize{linear={name=ternary, weight_width=2, weight_median=0.02}}",
+               "weight_median: a fixed value of the statistic is not supported");
+  expect_error("quantize{linear={name=binary, weight_width=1, weight_stochastic=1}}",
+               "weight_stochastic: stochastic binarization is not supported");
+  expect_error("quantize{linear={name=binary, weight_width=1, weight_bipolar=2}}", "weight_bipolar must be true or false");
   expect_error("quantize{by=name, seq_blocks_9={" INT8 "}}", "by=name entry 'seq_blocks_9' names no node");
   expect_error("quantize{by=name, seq_blocks_0={" INT8 "}, seq_block_2={" INT8 "}}", "did you mean 'seq_blocks_2'?");
   expect_error("quantize{by=regex_name, 'seq_blocks_9.*'={" INT8 "}}",
@@ -232,7 +272,7 @@ int main(void) {
       cmocka_unit_test(test_by_type),          cmocka_unit_test(test_mase_form_defaults_and_na),
       cmocka_unit_test(test_default_spans_ops), cmocka_unit_test(test_by_name_and_regex),
       cmocka_unit_test(test_errors_name_the_key), cmocka_unit_test(test_metadata_records_formats),
-      cmocka_unit_test(test_from_config_value),
+      cmocka_unit_test(test_from_config_value), cmocka_unit_test(test_param_keys_where_no_params),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,7 +51,8 @@
 
 static const char *const INT8 =
     "quantize{by=type, default={name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, "
-    "weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
+    "weight_frac_width=4, bias_width=8, bias_frac_width=4}, batch_norm1d={name=integer, data_in_width=8, "
+    "data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
 
 /* ---- what the tests share ---- */
 
