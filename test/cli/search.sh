@@ -174,6 +174,12 @@ expect all-refused 0 "Pareto front (0 of 4 trials)" -- search examples/jsc_tiny.
   "${small[@]}" --out "$tmp/AR" --n-trials 4
 check all-refused-report grep -q "No figures yet: no trial has scored" "$tmp/AR/report.html"
 
+# MASE's own search configs (test/data/mase/search/) run as they are
+for f in test/data/mase/search/*.toml; do
+  expect "mase-$(basename "$f" .toml)" 0 "Pareto front" -- search examples/jsc_tiny.jsc --ckpt "$F" --config "$f" \
+    "${small[@]}" --out "$tmp/MS-$(basename "$f" .toml)" --n-trials 3 --no-report
+done
+
 # the format as an axis: each trial's config holds only the keys its format takes
 expect format-axis 0 "Pareto front" -- search examples/jsc_tiny.jsc --ckpt "$F" --config test/data/search/format_axis.toml \
   "${small[@]}" --out "$tmp/FA" --no-report
