@@ -119,7 +119,7 @@ md=$work/report.md
   echo
   echo "- LogicNets (Umuroglu et al. 2020; Vivado 2019.2): JSC-S 232 LUTs at 68.8 %, JSC-M 14,576 LUTs at 71.5 %, JSC-L 38,925 LUTs at 72.6 % test accuracy."
   echo "- hls4ml (Duarte et al. 2018): the 16-64-32-32-5 MLP at ap_fixed<16,6> keeps its float accuracy, about 75 % (76.1–76.7 % trained longer); with 6-bit weights and activations and 75 % pruning, 75.4–76.1 %."
-  echo "- HGQ (Sun et al. 2024) trains per-weight bit widths on the same task and reaches the data's ceiling (about 76.5–77 %) at a fraction of hls4ml's resources; its exact LUT counts are not quoted here."
+  echo "- HGQ (Sun et al. 2024) trains per-weight bit widths on the same task; its paper reports accuracies near the data's ceiling (about 76.5–77 %) with far fewer resources than hls4ml's uniform quantization.  Its exact LUT counts are not quoted here (the paper could not be consulted from this machine)."
   echo
   echo "jscc's own LUT column is its analytic estimate (spec/quant.md §7), not a synthesis; \`jscc emit --synth\` counts a front point's LUTs with yosys."
 } >"$md"
