@@ -151,6 +151,9 @@ Status exp_trial_run(const ExpSweep *sw, int id, RtTrainConfig *c, const ExpTria
  * trials pending and is the Status: the sweep stops, and --resume runs them again. */
 Status exp_group_run(const ExpSweep *sw, const int *ids, int n, RtTrainConfig *cfg, const ExpTrialEnv *env,
                      ExpResult *res, Diag *d);
+/* The first line of d's messages without "error: " ("failed without a message" when none):
+ * a failed trial's reason. */
+void exp_first_error(const Diag *d, char *out, size_t cap);
 /* A trial's run directory made ready: c continues from its committed epoch (resume_dir), or
  * starts afresh in it (out_dir; files of an uncommitted start removed). */
 Status exp_trial_dir_ready(const char *path, RtTrainConfig *c, Diag *d);

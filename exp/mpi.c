@@ -219,6 +219,15 @@ static Status on_line(Serve *s, const MPI_Status *ms, Arena *a, Diag *d) {
   return st;
 }
 
+/* sb's bytes to every worker as its START (sb freed). */
+static Status start_all(ExpMpi *m, StrBuf *sb, Diag *d) {
+  Status st = sb->oom ? diag_oom(d) : JS_OK;
+  for (int r = 1; !st && r < m->size; r++) st = send_chars(m, sb->data, sb->len, r, TAG_START, d);
+  m->started = true;
+  sb_free(sb);
+  return st;
+}
+
 /* Every worker's START: the sweep directory, --keep and --tensorboard. */
 static Status start_workers(ExpMpi *m, const ExpTrialEnv *env, Diag *d) {
   StrBuf sb;
@@ -227,11 +236,7 @@ static Status start_workers(ExpMpi *m, const ExpTrialEnv *env, Diag *d) {
   sb_putc(&sb, 0);
   sb_puts(&sb, env->tensorboard ? env->tensorboard : "");
   sb_putc(&sb, 0);
-  Status st = sb.oom ? diag_oom(d) : JS_OK;
-  for (int r = 1; !st && r < m->size; r++) st = send_chars(m, sb.data, sb.len, r, TAG_START, d);
-  m->started = true;
-  sb_free(&sb);
-  return st;
+  return start_all(m, &sb, d);
 }
 
 /* Messages until every worker has stopped; an MPI failure ends it at once. */
@@ -339,11 +344,7 @@ Status exp_mpi_search_start(ExpMpi *m, const char *dir, Diag *d) {
   sb_init(&sb);
   sb_printf(&sb, "S%s", dir);
   sb_putc(&sb, 0);
-  Status st = sb.oom ? diag_oom(d) : JS_OK;
-  for (int r = 1; !st && r < m->size; r++) st = send_chars(m, sb.data, sb.len, r, TAG_START, d);
-  m->started = true;
-  sb_free(&sb);
-  return st;
+  return start_all(m, &sb, d);
 }
 
 Status exp_mpi_search_wait_start(ExpMpi *m, char **dir, Diag *d) {

@@ -95,7 +95,7 @@ Status exp_trial_dir_ready(const char *path, RtTrainConfig *c, Diag *d) {
 }
 
 /* The first line of a Diag's text, without "error: ". */
-static void first_error(const Diag *d, char *out, size_t cap) {
+void exp_first_error(const Diag *d, char *out, size_t cap) {
   const char *msg = sb_str(&d->text), *p = strstr(msg, "error: ");
   if (p) msg = p + 7;
   size_t n = strcspn(msg, "\n");
@@ -191,7 +191,7 @@ static void trial_prepare(TrialCtx *t, const ExpTrialEnv *env, int id, RtTrainCo
 
 static void trial_failed(TrialCtx *t, ExpResult *r) {
   r->status = EXP_FAILED;
-  first_error(&t->td, r->error, sizeof r->error);
+  exp_first_error(&t->td, r->error, sizeof r->error);
 }
 
 /* A trial resumed after its last epoch was committed (killed before its end line) runs no
@@ -275,7 +275,7 @@ Status exp_group_run(const ExpSweep *sw, const int *ids, int n, RtTrainConfig *c
   for (int i = 0; i < begun; i++) {
     if (run && !st[i]) { /* the group's failure */
       char why[512];
-      first_error(&gd, why, sizeof why);
+      exp_first_error(&gd, why, sizeof why);
       st[i] = diag_error(&t[i].td, (SrcLoc){0}, "%s", why);
     }
     trial_finish(&t[i], &cs[i], st[i], &tr[i], &res[ids[i]]);
@@ -285,7 +285,7 @@ Status exp_group_run(const ExpSweep *sw, const int *ids, int n, RtTrainConfig *c
   if (!jst && run && !gd.nerrors) run = JS_ERR;
   if (!jst && run) {
     char why[512];
-    first_error(&gd, why, sizeof why);
+    exp_first_error(&gd, why, sizeof why);
     jst = diag_error(d, (SrcLoc){0}, "a GPU group of %d trials stopped: %s", n, why);
     for (int i = 0; i < begun; i++) exp_result_init(&res[ids[i]]);
   }
@@ -367,7 +367,7 @@ static void *worker(void *arg) {
     pthread_mutex_lock(&p->lock);
     if (st) {
       p->stop = true;
-      if (!p->why[0]) first_error(&jd, p->why, sizeof p->why);
+      if (!p->why[0]) exp_first_error(&jd, p->why, sizeof p->why);
     }
     for (int i = 0; !st && i < n; i++) {
       if (r[i].status == EXP_PENDING) continue;

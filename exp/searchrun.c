@@ -326,13 +326,6 @@ static Status next_job(St *S, int *trial, int *rung) {
 
 /* ==== scoring (on a worker) ==== */
 
-static void first_line(const Diag *d, char *out, size_t cap) {
-  const char *msg = sb_str(&d->text), *p = strstr(msg, "error: ");
-  if (p) msg = p + 7;
-  size_t n = strcspn(msg, "\n");
-  snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), msg);
-  if (!out[0]) snprintf(out, cap, "failed without a message");
-}
 
 static Status evaluate(const St *S, const Job *jb, const char *ckpt, RtSplitKind split, int64_t rows, RtEvalResult *ev,
                        Diag *d) {
@@ -393,7 +386,7 @@ static void score(St *S, Job *jb, ExpSearchTrial *res) {
   res->error[0] = 0;
   if (S->s->scoring == EXP_SCORE_PTQ) ptq(S, jb, res, &td);
   else qat(S, jb, res, &td);
-  if (res->status == EXP_FAILED) first_line(&td, res->error, sizeof res->error);
+  if (res->status == EXP_FAILED) exp_first_error(&td, res->error, sizeof res->error);
   diag_free(&td);
 }
 
@@ -434,8 +427,8 @@ static Status load(St *S, Job *jb, ExpSearchTrial *t) {
   const PassData *w = NULL;
   Status st = h->load(h->ud, t->passes, &jb->fwd, &jb->train, &w, &jb->model, &ld);
   if (!st) st = exp_search_costs(S->s, jb->fwd, w, t->metric, &ld);
-  if (st == JS_ERR) first_line(&ld, t->error, sizeof t->error);
-  else if (st) st = diag_error(S->d, (SrcLoc){0}, "trial %d: %s", t->id, (first_line(&ld, t->error, sizeof t->error), t->error));
+  if (st == JS_ERR) exp_first_error(&ld, t->error, sizeof t->error);
+  else if (st) st = diag_error(S->d, (SrcLoc){0}, "trial %d: %s", t->id, (exp_first_error(&ld, t->error, sizeof t->error), t->error));
   diag_free(&ld);
   return st;
 }
@@ -517,7 +510,7 @@ Status exp_search_work(const ExpSearchRun *r, Diag *d) {
     Diag ld;
     diag_init(&ld, NULL);
     if (!st && r->hooks.load(r->hooks.ud, t.passes, &jb.fwd, &jb.train, &w, &jb.model, &ld)) /* rank 0 loaded it */
-      t.status = EXP_FAILED, first_line(&ld, t.error, sizeof t.error);
+      t.status = EXP_FAILED, exp_first_error(&ld, t.error, sizeof t.error);
     else if (!st)
       score(&S, &jb, &t);
     diag_free(&ld);

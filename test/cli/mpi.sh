@@ -121,24 +121,8 @@ under_mpi usage 2 "unknown option" -- sweep examples/jsc_tiny.jsc --no-such-opti
 # ---- jscc search on 3 ranks: rank 0 samples and records, ranks 1 and 2 score ----
 expect search-float 0 "" -- train examples/jsc_tiny.jsc --max-epochs 1 --synth-n 20000 --cache-dir "$tmp/cache" \
   --out "$tmp/SF" --quiet
-cat >"$tmp/s.toml" <<'TOML'
-[search.search_space]
-setup.by = "name"
-[search.search_space.seed.default.config]
-name = ["integer"]
-data_in_width = [4, 8]
-data_in_frac_width = [2, 3]
-weight_width = [2, 4, 8]
-weight_frac_width = [1, 2]
-[search.strategy.setup]
-n_trials = 8
-sampler = "random"
-[search.strategy.metrics]
-accuracy.direction = "maximize"
-average_bitwidth.direction = "minimize"
-TOML
-search=(search examples/jsc_tiny.jsc --ckpt "$tmp/SF/best.safetensors" --config "$tmp/s.toml" --synth-n 20000
-        --cache-dir "$tmp/cache" --scoring qat --epochs 3 --asha)
+search=(search examples/jsc_tiny.jsc --ckpt "$tmp/SF/best.safetensors" --config test/data/search/search_toy_tpe.toml
+        --sampler random --n-trials 8 --synth-n 20000 --cache-dir "$tmp/cache" --scoring qat --epochs 3 --asha)
 under_mpi search-mpi 0 "(2 MPI ranks score the trials)" -- "${search[@]}" --out "$tmp/SM"
 check search-mpi-scored bash -c "[ \$(grep -c ',ok,' '$tmp/SM/results.csv') -eq 8 ] && [ \$(grep -c '^front configs:' '$tmp/out') -eq 1 ]"
 check search-mpi-ranks bash -c "grep -q '\"ev\":\"run\",.*\"rank\":1' '$tmp/SM/journal.jsonl' &&
@@ -150,7 +134,7 @@ expect search-local 0 "" -- "${search[@]}" --out "$tmp/SL" --no-report
 check search-same-choices bash -c "diff <(cut -d, -f1,5-15 '$tmp/SM/results.csv' | sort) <(cut -d, -f1,5-15 '$tmp/SL/results.csv' | sort)"
 timeout 120 "${mpirun[@]}" -np 1 "$jscc" "${search[@]}" --out "$tmp/S1" --no-report >/dev/null 2>&1
 check search-one-rank grep -q '"ev":"run",.*"rank":0' "$tmp/S1/journal.jsonl"
-sed 's/n_trials = 8/n_trial = 8/' "$tmp/s.toml" >"$tmp/bad.toml"
+sed 's/n_trials = 16/n_trial = 16/' test/data/search/search_toy_tpe.toml >"$tmp/bad.toml"
 under_mpi search-bad 1 "unknown key 'n_trial'" -- search examples/jsc_tiny.jsc --ckpt "$tmp/SF/best.safetensors" \
   --config "$tmp/bad.toml" --synth-n 20000 --cache-dir "$tmp/cache" --out "$tmp/SB"
 

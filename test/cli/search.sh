@@ -25,41 +25,7 @@ expect float 0 "" -- train examples/jsc_tiny.jsc --max-epochs 2 "${small[@]}" --
 F=$tmp/F/best.safetensors
 
 # MASE's configs/examples/search_toy_tpe.toml, with choices jsc_tiny's nodes take
-cat >"$tmp/s.toml" <<'EOF'
-model = "jsc-tiny"
-seed = 42
-[search.search_space]
-name = "graph/quantize/mixed_precision_ptq"
-[search.search_space.setup]
-by = "name"
-[search.search_space.seed.default.config]
-name = ["integer"]
-data_in_width = [4, 8]
-data_in_frac_width = [2, 3]
-weight_width = [2, 4, 8]
-weight_frac_width = [1, 2]
-bias_width = [4, 8]
-bias_frac_width = [2, 3]
-[search.strategy]
-name = "optuna"
-eval_mode = true
-[search.strategy.sw_runner.basic_evaluation]
-data_loader = "val_dataloader"
-num_samples = 512
-[search.strategy.hw_runner.average_bitwidth]
-compare_to = 32
-[search.strategy.setup]
-n_jobs = 1
-n_trials = 16
-timeout = 20000
-sampler = "tpe"
-sum_scaled_metrics = false
-[search.strategy.metrics]
-accuracy.scale = 1.0
-accuracy.direction = "maximize"
-average_bitwidth.scale = 0.2
-average_bitwidth.direction = "minimize"
-EOF
+cp test/data/search/search_toy_tpe.toml "$tmp/s.toml"
 
 # ---- PTQ: the directory and its files ----
 expect ptq 0 "Pareto front" -- search examples/jsc_tiny.jsc --ckpt "$F" --config "$tmp/s.toml" "${small[@]}" --out "$tmp/P"
