@@ -6,7 +6,7 @@
 # directories (test/data/emit/) beside it give the page its hardware designs.  Checks the page,
 # the figures (PNG signature, SVG root element), a single run directory, emit directories
 # alone, and bad input (exit 1, the file and line named, no report written) and usage (exit 2).
-# With `browser`: loads the page in headless Chromium instead, checks that it logs nothing to
+# With `browser`: loads the page (and a jscc search's) in headless Chromium instead, checks that it logs nothing to
 # the console, that every figure loaded with a non-zero size, and takes a screenshot
 # (REPORT_SHOT=FILE keeps it, REPORT_KEEP=DIR the sweep); exits 77 (skipped) where Chromium is not installed.
 # Run from the source root.
@@ -155,6 +155,14 @@ var p=document.createElement("pre");p.id="probe";p.textContent="images="+im.leng
   got=$(sed -n 's/.*<pre id="probe">\([^<]*\)<.*/\1/p' "$tmp/dom.html")
   check "browser-probe ($got)" test "$got" = "images=$nfig broken=0 errors=0"
   echo "browser: $got"
+  # a jscc search's page: its three figures inline, nothing on the console
+  "$jscc" train "$model" --max-epochs 1 --synth-n 3000 --cache-dir "$tmp/cache" --out "$tmp/sfloat" --quiet >/dev/null 2>&1
+  "$jscc" search "$model" --ckpt "$tmp/sfloat/best.safetensors" --config test/data/search/search_toy_tpe.toml \
+    --n-trials 6 --synth-n 3000 --cache-dir "$tmp/cache" --out "$tmp/search" --quiet >/dev/null 2>&1
+  timeout 120 "$chrome" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "file://$tmp/search/report.html" \
+    >"$tmp/sdom.html" 2>"$tmp/chrome3.err"
+  check browser-search-figures bash -c "[ \$(grep -o '<svg' '$tmp/sdom.html' | wc -l) -ge 3 ] && grep -q 'Pareto front' '$tmp/sdom.html'"
+  check browser-search-no-console-messages bash -c "! grep -E 'CONSOLE|Uncaught|Failed to load' '$tmp/chrome3.err'"
   echo "pass $pass fail $fail"
   [ $fail -eq 0 ]
   exit
