@@ -578,6 +578,8 @@ static bool is_dir(const char *p) {
 static Status check_dirs(ExpStudy *s, const char *const *dirs, int ndirs, Diag *d) {
   for (int i = 0; i < ndirs; i++) {
     bool sweep = file_exists(dirs[i], "sweep.json", s->arena);
+    if (file_exists(dirs[i], "search.json", s->arena)) /* alone it has its own page (exp_search_report) */
+      return diag_error(d, (SrcLoc){0}, "'%s' is a jscc search: report on it alone", dirs[i]);
     if (sweep && ndirs > 1)
       return diag_error(d, (SrcLoc){0}, "'%s' is a sweep: report on it alone (or with emit directories)", dirs[i]);
     if (!sweep && !file_exists(dirs[i], "metrics.csv", s->arena) && !file_exists(dirs[i], "manifest.json", s->arena))

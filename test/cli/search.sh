@@ -39,6 +39,9 @@ check ptq-journal bash -c "[ \$(grep -c '\"ev\":\"score\"' '$P/journal.jsonl') -
 check ptq-report bash -c "grep -q 'Pareto front' '$P/report.html' && grep -q 'Hypervolume' '$P/report.html'"
 check ptq-figures bash -c "[ ! -d '$P/figures' ] || ls '$P'/figures/search_bits.svg '$P'/figures/search_bops.svg '$P'/figures/search_luts.svg >/dev/null"
 check ptq-hypervolume grep -q "^hypervolume: " "$tmp/out"
+expect report-alone 1 "is a jscc search: report on it alone" -- report "$P" "$tmp/F"
+expect report-again 0 "" -- report "$P" --out "$tmp/PR"
+check report-again-page grep -q 'Pareto front' "$tmp/PR/report.html"
 check ptq-float bash -c "grep -q '\"float\": {\"accuracy\": 0\\.' '$P/search.json'"
 # each trial's choice of seq_blocks_2's weight_width is one of the config's
 check ptq-choices bash -c "awk -F, 'NR > 1 && (\$11 != 2 && \$11 != 4 && \$11 != 8) { bad = 1 } END { exit bad }' '$P/results.csv'"
