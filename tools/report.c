@@ -1,6 +1,6 @@
 /* tools/report.c — `jscc report`: report.html with figures for a sweep directory, or for one
  * or more run directories, and for emit directories beside them or alone (spec/sweep.md §5;
- * the work is exp_report in exp/report.c).
+ * the work is exp_report in exp/report.c), or for a search directory (spec/search.md §6).
  *
  * This is the only part of jscc report that exits; it is called from tools/jscc.c's main.
  * Exit status: 0 written, 1 an input error (no report written), 2 bad usage. */
@@ -29,6 +29,10 @@ static void report_usage(FILE *f) {
         "LUT/FF/DSP/carry per FPGA family from yosys, or jscc's estimate where synthesis did\n"
         "not run, iCE40 Fmax, each simulator's verification) and the figure of test\n"
         "accuracy against LUTs.\n"
+        "\n"
+        "A search directory of jscc search (search.json), given alone, gets its own page: the\n"
+        "Pareto front with its hypervolume, accuracy against average bits, BOPs and LUTs, and\n"
+        "every trial (spec/search.md §6).\n"
         "\n"
         "options:\n"
         "  --out DIR        where report.html and figures/ go (default: the first\n"
@@ -93,7 +97,7 @@ int cmd_report(int argc, char **argv) {
     default: return report_usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (optind == argc) return report_usage_error("expected a sweep, run or emit directory (jscc report DIR)");
+  if (optind == argc) return report_usage_error("expected a sweep, run, emit or search directory (jscc report DIR)");
   Diag d;
   diag_init(&d, stderr);
   Status st = JS_OK;

@@ -233,7 +233,7 @@ expect neither 1 "is neither a sweep (sweep.json) nor a run directory" -- report
 expect sweep-not-alone 1 "is a sweep: report on it alone" -- report "$sw" "$run"
 
 # ---- usage: exit 2 ----
-expect no-dir 2 "expected a sweep, run or emit directory" -- report
+expect no-dir 2 "expected a sweep, run, emit or search directory" -- report
 expect bad-metric 2 "unknown metric 'val_ac' (did you mean 'val_acc'?)" -- report "$sw" --metric val_ac
 expect bad-option 2 "unknown option '--bogus'" -- report "$sw" --bogus
 expect help 0 "usage: jscc report" -- report --help
