@@ -73,6 +73,7 @@ typedef struct R {
   Val *vals;                  /* [value id] */
   int cur_n;                  /* features of the instruction being rendered */
   VecCache vcache[256];       /* vectors loaded in the current straight-line region (bcast) */
+  LLVMValueRef qexp[3];       /* the exponent threshold tables (i32 *), made on first use */
   int nvcache;
   size_t ninst;
 } R;
@@ -344,6 +345,206 @@ static LLVMValueRef quant_int(R *r, LLVMValueRef x, const QFmt *f) {
   return LLVMBuildFMul(r->b, y, qconst(r, x, 1.0 / scale), "");
 }
 
+/* ---- the other number formats: ir/quant.c's float functions on a vector of rows ----
+ *
+ * Each step is the reference's, with two changes that provably give the same bits:
+ *  - the exponent decisions clamp(ceil|floor|rne(L(v)), lo, hi) come from v's bits and a
+ *    per-binade threshold (ir_quant_exp_table, gathered from a constant table), not log2;
+ *  - the scalings |x| 2^(M-e) and k 2^(e-M) are done in double with e clamped to
+ *    [-300, 300]: every float times 2^s with |s| <= 362 is exact in double, so the mantissa
+ *    k = rint(...) is the reference's wherever ldexpf is exact, and where ldexpf is not (a
+ *    subnormal product, below 1/2, or an overflow) both give 0 or saturate.  The final
+ *    product rounds once to float, as ldexpf and the reference's (float)ldexp do.  Clamping
+ *    e to +-300 changes no output: beyond it k is 0 or saturated and 2^(e-M) is 0 or inf in
+ *    float alike. */
+enum { QE_CAP = 300 };
+
+static LLVMValueRef vci(R *r, int v) { return splat(r, ci32(r, (uint32_t)v)); }
+static LLVMTypeRef vdt(R *r) { return LLVMVectorType(r->f64, (unsigned)r->V); }
+static LLVMValueRef vcd(R *r, double v) {
+  LLVMTypeRef t = vdt(r);
+  LLVMValueRef u = LLVMBuildInsertElement(r->b, LLVMGetUndef(t), LLVMConstReal(r->f64, v), ci32(r, 0), "");
+  return LLVMBuildShuffleVector(r->b, u, LLVMGetUndef(t), LLVMConstNull(LLVMVectorType(r->i32, (unsigned)r->V)), "");
+}
+static LLVMValueRef isel(R *r, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, p, a, b, ""), a, b, "");
+}
+static LLVMValueRef fsel(R *r, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef t, LLVMValueRef f) {
+  return LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, p, a, b, ""), t, f, "");
+}
+
+/* 2^s as doubles, for s (i32 lanes) in [-1022, 1023]: the exponent field built directly. */
+static LLVMValueRef pow2d(R *r, LLVMValueRef s) {
+  LLVMTypeRef vl = LLVMVectorType(r->i64, (unsigned)r->V);
+  LLVMValueRef e = LLVMBuildSExt(r->b, LLVMBuildAdd(r->b, s, vci(r, 1023), ""), vl, "");
+  LLVMValueRef u = LLVMBuildInsertElement(r->b, LLVMGetUndef(vl), ci64(r, 52), ci32(r, 0), "");
+  u = LLVMBuildShuffleVector(r->b, u, LLVMGetUndef(vl), LLVMConstNull(LLVMVectorType(r->i32, (unsigned)r->V)), "");
+  return LLVMBuildBitCast(r->b, LLVMBuildShl(r->b, e, u, ""), vdt(r), "");
+}
+
+/* The module's constant threshold table of decision `how` (ir_quant_exp_table), made once. */
+static LLVMValueRef qexp_table(R *r, int how) {
+  if (r->qexp[how]) return r->qexp[how];
+  int32_t thr[IR_QEXP_N];
+  ir_quant_exp_table(how, thr);
+  LLVMValueRef el[IR_QEXP_N];
+  for (int i = 0; i < IR_QEXP_N; i++) el[i] = ci32(r, (uint32_t)thr[i]);
+  LLVMTypeRef at = LLVMArrayType(r->i32, IR_QEXP_N);
+  static const char *const names[3] = {"jscc_qexp_ceil", "jscc_qexp_floor", "jscc_qexp_rne"};
+  LLVMValueRef g = LLVMAddGlobal(r->mod, at, names[how]);
+  LLVMSetInitializer(g, LLVMConstArray(r->i32, el, IR_QEXP_N));
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 64);
+  return r->qexp[how] = LLVMConstBitCast(g, LLVMPointerType(r->i32, 0));
+}
+
+static LLVMValueRef gather_i32(R *r, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMValueRef ptrs = LLVMBuildGEP2(r->b, r->i32, base, &idx, 1, "");
+  LLVMTypeRef tys[2] = {r->vi, LLVMTypeOf(ptrs)};
+  unsigned id = LLVMLookupIntrinsicID("llvm.masked.gather", 18);
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(r->mod, id, tys, 2);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(r->ctx, id, tys, 2);
+  LLVMValueRef ones[64];
+  for (int l = 0; l < r->V; l++) ones[l] = LLVMConstInt(r->i1, 1, 0);
+  LLVMValueRef args[4] = {ptrs, ci32(r, 4), LLVMConstVector(ones, (unsigned)r->V), LLVMGetUndef(r->vi)};
+  return LLVMBuildCall2(r->b, ft, f, args, 4, "");
+}
+
+static int qcap(int64_t v) { return (int)(v < -QE_CAP ? -QE_CAP : v > QE_CAP ? QE_CAP : v); }
+
+/* The exponent range [-b, 2^E-1-b] (log: [-b, 2^(w-1)-1-b]), clamped to +-QE_CAP. */
+static void qexp_range(const QFmt *f, int *lo, int *hi) {
+  int ebits = f->kind == QK_LOG ? f->width - 1 : f->exp_width;
+  int64_t top = ebits >= 62 ? INT64_MAX / 2 : ebits <= 0 ? 0 : (INT64_C(1) << ebits) - 1;
+  *lo = qcap(-(int64_t)f->exp_bias);
+  *hi = qcap(top - f->exp_bias);
+}
+
+/* clamp(how(L(v)), lo, hi) for v >= 0, not NaN, as i32 lanes (ir_quant_exp_bits, plus 0 -> lo
+ * and inf -> hi as log2's -inf and inf clamp). */
+static LLVMValueRef qexp(R *r, LLVMValueRef v, int how, int lo, int hi) {
+  LLVMValueRef small = LLVMBuildFCmp(r->b, LLVMRealOLT, v, vconst(r, 0x1p-126), "");
+  LLVMValueRef vs = LLVMBuildSelect(r->b, small, LLVMBuildFMul(r->b, v, vconst(r, 0x1p64), ""), v, "");
+  LLVMValueRef bits = LLVMBuildBitCast(r->b, vs, r->vi, "");
+  LLVMValueRef E = LLVMBuildSub(r->b, LLVMBuildLShr(r->b, bits, vci(r, 23), ""), vci(r, 127), "");
+  E = LLVMBuildSub(r->b, E, LLVMBuildSelect(r->b, small, vci(r, 64), vci(r, 0), ""), "");
+  LLVMValueRef m = LLVMBuildAnd(r->b, bits, vci(r, 0x7fffff), "");
+  LLVMValueRef idx = LLVMBuildSub(r->b, E, vci(r, IR_QEXP_EMIN), "");
+  idx = isel(r, LLVMIntSGT, idx, vci(r, 0));
+  idx = isel(r, LLVMIntSLT, idx, vci(r, IR_QEXP_N - 1));
+  LLVMValueRef up = LLVMBuildICmp(r->b, LLVMIntSGE, m, gather_i32(r, qexp_table(r, how), idx), "");
+  LLVMValueRef e = LLVMBuildAdd(r->b, E, LLVMBuildZExt(r->b, up, r->vi, ""), "");
+  e = isel(r, LLVMIntSGT, e, vci(r, lo));
+  e = isel(r, LLVMIntSLT, e, vci(r, hi));
+  e = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, 0), ""), vci(r, lo), e, "");
+  return LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, INFINITY), ""), vci(r, hi), e, "");
+}
+
+static LLVMValueRef vfabs(R *r, LLVMValueRef x) { return intrinsic(r, "llvm.fabs", LLVMTypeOf(x), &x, 1); }
+static LLVMValueRef vrintd(R *r, LLVMValueRef x) { return intrinsic(r, "llvm.rint", LLVMTypeOf(x), &x, 1); }
+
+/* M: the minifloats' w-E-1, block_fp's w-1 (0..31 for the widths qcfg accepts). */
+static int qmant(const QFmt *f) {
+  int m = f->kind == QK_BLOCK_FP ? f->width - 1 : f->width - f->exp_width - 1;
+  return m < 0 ? 0 : m > 62 ? 62 : m;
+}
+
+/* min(rint(t), kmax) with the reference's float kmax = fl(2^M - 1) (2^M from M = 25). */
+static LLVMValueRef qkmax(R *r, LLVMValueRef k, int M) {
+  LLVMValueRef kmax = vcd(r, (double)(float)(ldexp(1.0, M) - 1));
+  return fsel(r, LLVMRealOGT, k, kmax, kmax, k);
+}
+
+/* sign(x) * q, then the pass-through of |x| <= fl(1e-8) (x + 0.0) and NaN (x itself). */
+static LLVMValueRef qfinish(R *r, LLVMValueRef x, LLVMValueRef ax, LLVMValueRef q, bool pass) {
+  q = fsel(r, LLVMRealOLT, x, vconst(r, 0), LLVMBuildFNeg(r->b, q, ""), q);
+  if (pass) q = fsel(r, LLVMRealOLE, ax, vconst(r, 1e-8f), LLVMBuildFAdd(r->b, x, vconst(r, 0), ""), q);
+  return fsel(r, LLVMRealUNO, x, x, x, q);
+}
+
+/* k 2^(e-M+d) rounded once to float, from double k and i32 lanes e. */
+static LLVMValueRef qscale(R *r, LLVMValueRef k, LLVMValueRef e, int M, int d) {
+  LLVMValueRef s = LLVMBuildAdd(r->b, e, vci(r, d - M), "");
+  return LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, k, pow2d(r, s), ""), r->vf, "");
+}
+/* v 2^(M-e+d) in double (exact). */
+static LLVMValueRef qunscale(R *r, LLVMValueRef v, LLVMValueRef e, int M, int d) {
+  LLVMValueRef s = LLVMBuildSub(r->b, vci(r, M + d), e, "");
+  return LLVMBuildFMul(r->b, LLVMBuildFPExt(r->b, v, vdt(r), ""), pow2d(r, s), "");
+}
+
+/* minifloat_denorm and minifloat_ieee (ir/quant.c minifloat_f32). */
+static LLVMValueRef quant_minifloat(R *r, LLVMValueRef x, const QFmt *f) {
+  int lo, hi, M = qmant(f);
+  qexp_range(f, &lo, &hi);
+  LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), ""), q;
+  if (f->kind == QK_MINIFLOAT_DENORM) {
+    LLVMValueRef e = qexp(r, vn, IR_QEXP_CEIL, lo, hi);
+    q = qscale(r, qkmax(r, vrintd(r, qunscale(r, ax, e, M, 0)), M), e, M, 0);
+  } else {
+    LLVMValueRef e = qexp(r, vn, IR_QEXP_FLOOR, lo, hi);
+    /* e == lo: subnormal, no implicit 1 and the mantissa counts 2^(e-M+1) */
+    LLVMValueRef qs = qscale(r, qkmax(r, vrintd(r, qunscale(r, ax, e, M, -1)), M), e, M, 1);
+    LLVMValueRef k = vrintd(r, LLVMBuildFSub(r->b, qunscale(r, ax, e, M, 0), vcd(r, ldexp(1.0, M)), ""));
+    k = fsel(r, LLVMRealOLT, k, vcd(r, 0), vcd(r, 0), qkmax(r, k, M)); /* k < 0 when the nudge crossed 2^e */
+    LLVMValueRef qn = qscale(r, LLVMBuildFAdd(r->b, vcd(r, ldexp(1.0, M)), k, ""), e, M, 0);
+    q = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntEQ, e, vci(r, lo), ""), qs, qn, "");
+  }
+  return qfinish(r, x, ax, q, true);
+}
+
+/* log (ir/quant.c log_f32): sign(fl(x + c)) 2^e, e from fl(|x| + c); an exact zero and NaN stay. */
+static LLVMValueRef quant_log(R *r, LLVMValueRef x, const QFmt *f) {
+  int lo, hi;
+  qexp_range(f, &lo, &hi);
+  int64_t b = -(int64_t)f->exp_bias; /* MASE's c = 2^-b * 0.1, as ir/quant.c log_c */
+  float c = (float)(ldexp(1.0, (int)(b < -4000 ? -4000 : b > 4000 ? 4000 : b)) * 0.1);
+  LLVMValueRef s = LLVMBuildFAdd(r->b, x, vconst(r, c), "");
+  LLVMValueRef e = qexp(r, LLVMBuildFAdd(r->b, vfabs(r, x), vconst(r, c), ""), IR_QEXP_ROUND, lo, hi);
+  LLVMValueRef p = LLVMBuildFPTrunc(r->b, pow2d(r, e), r->vf, "");
+  LLVMValueRef q = fsel(r, LLVMRealOGT, s, vconst(r, 0), p, fsel(r, LLVMRealOLT, s, vconst(r, 0), LLVMBuildFNeg(r->b, p, ""), vconst(r, 0)));
+  q = fsel(r, LLVMRealOEQ, x, vconst(r, 0), x, q);
+  return fsel(r, LLVMRealUNO, x, x, x, q);
+}
+
+/* binary: x >= 0 ? 1 : (bipolar ? -1 : 0); NaN stays. */
+static LLVMValueRef quant_binary(R *r, LLVMValueRef x, const QFmt *f) {
+  LLVMValueRef q = fsel(r, LLVMRealOGE, x, vconst(r, 0), vconst(r, 1), vconst(r, f->bipolar ? -1 : 0));
+  return fsel(r, LLVMRealUNO, x, x, x, q);
+}
+
+/* One block_fp element given its block's exponent e (ir/quant.c bfp_f32). */
+static LLVMValueRef quant_bfp1(R *r, LLVMValueRef x, LLVMValueRef e, const QFmt *f) {
+  int M = qmant(f);
+  LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), "");
+  LLVMValueRef q = qscale(r, qkmax(r, vrintd(r, qunscale(r, vn, e, M, 0)), M), e, M, 0);
+  return qfinish(r, x, ax, q, true);
+}
+
+/* The block exponent of x[j] for j in [s, s+len): clamp(ceil(L(max |x|))), NaN left out. */
+static LLVMValueRef quant_bfp_exp(R *r, const Inst *in, int s, int len) {
+  int lo, hi;
+  qexp_range(&in->qf, &lo, &hi);
+  LLVMValueRef m = vconst(r, 0);
+  for (int j = s; j < s + len; j++) {
+    LLVMValueRef a = vfabs(r, opdc(r, in->a, j));
+    m = fsel(r, LLVMRealOGT, a, m, a, m);
+  }
+  return qexp(r, m, IR_QEXP_CEIL, lo, hi);
+}
+
+/* An elementwise quantizer of a vector of rows (block_fp is emit_quant_bfp's). */
+static LLVMValueRef quant_ew(R *r, LLVMValueRef x, const QFmt *f) {
+  switch (f->kind) {
+  case QK_MINIFLOAT_IEEE:
+  case QK_MINIFLOAT_DENORM: return quant_minifloat(r, x, f);
+  case QK_LOG: return quant_log(r, x, f);
+  case QK_BINARY: return quant_binary(r, x, f);
+  default: return quant_int(r, x, f);
+  }
+}
+
 /* One elementwise feature j. */
 static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
   LLVMValueRef a = in->a.kind ? opd(r, in->a, j) : NULL, b = in->b.kind ? opd(r, in->b, j) : NULL;
@@ -384,7 +585,7 @@ static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
     return LLVMBuildSelect(r->b, c, vconst(r, 1), zero, "");
   }
   case EW_FMA: return fmuladd(r, a, b, opd(r, in->c3, j));
-  case EW_QUANT: return quant_int(r, a, &in->qf);
+  case EW_QUANT: return quant_ew(r, a, &in->qf);
   }
   return zero;
 }
@@ -464,8 +665,24 @@ static void features(R *r, const Inst *in, int n, bool loop_ok) {
   loop(r, ci64(r, n), feature, (void *)in);
 }
 
+/* block_fp of a row value: a shared exponent per block of block_size features (ir/quant.c's
+ * blocks along the last dim, a short last block its own), unrolled over the features. */
+static void emit_quant_bfp(R *r, const Inst *in) {
+  new_val_storage(r, in->dst, in->n);
+  int bs = in->qf.block_size > 0 && in->qf.block_size < in->n ? in->qf.block_size : in->n;
+  for (int s = 0; s < in->n; s += bs) {
+    int len = s + bs < in->n ? bs : in->n - s;
+    LLVMValueRef e = quant_bfp_exp(r, in, s, len);
+    for (int j = s; j < s + len; j++) val_set(r, in->dst, ci64(r, j), quant_bfp1(r, opdc(r, in->a, j), e, &in->qf));
+  }
+}
+
 static void emit_inst(R *r, const Inst *in) {
   r->cur_n = in->n;
+  if (in->kind == I_EW && in->ew == EW_QUANT && in->qf.kind == QK_BLOCK_FP) {
+    emit_quant_bfp(r, in);
+    return;
+  }
   switch (in->kind) {
   case I_LOAD:
   case I_LOADX:
@@ -655,6 +872,43 @@ static void quant_body(R *r, LLVMValueRef j, void *ud) {
   storef(r, quant_int(r, v, &pt->qf), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, j, ci64(r, pt->dst), ""));
 }
 
+/* A parameter (or stat vector) quantized with a format other than fixed point: a call, once
+ * per step, to the C reference itself (ir_quant_tensor: block_fp's blocks along `row`,
+ * ternary's whole-tensor statistics), bound into every JIT as an absolute symbol (jit_new),
+ * so a cached object links it too.  The format travels as a constant i32 array. */
+enum { QF_WORDS = 10 };
+static void qfmt_pack(const QFmt *f, int32_t w[QF_WORDS]) {
+  int32_t v[QF_WORDS] = {f->kind, f->width, f->frac_width, f->exp_width, f->exp_bias, f->block_size,
+                         f->is_signed, f->floor, f->bipolar | f->scaling << 1, f->tstat};
+  memcpy(w, v, sizeof v);
+}
+static void jscc_quant_params(const int32_t *w, const float *src, float *dst, int64_t n, int64_t row) {
+  QFmt f = {.kind = (QKind)w[0], .width = w[1], .frac_width = w[2], .exp_width = w[3], .exp_bias = w[4],
+            .block_size = w[5], .is_signed = w[6], .floor = w[7], .bipolar = w[8] & 1, .scaling = (w[8] >> 1) & 1,
+            .tstat = (QTernaryStat)w[9]};
+  ir_quant_tensor(&f, src, dst, n, row);
+}
+#define QUANT_PARAMS_SYM "jscc_quant_params"
+
+static void quant_call(R *r, const Point *pt) {
+  int32_t w[QF_WORDS];
+  qfmt_pack(&pt->qf, w);
+  LLVMValueRef el[QF_WORDS];
+  for (int i = 0; i < QF_WORDS; i++) el[i] = ci32(r, (uint32_t)w[i]);
+  LLVMValueRef g = LLVMAddGlobal(r->mod, LLVMArrayType(r->i32, QF_WORDS), "jscc_qfmt");
+  LLVMSetInitializer(g, LLVMConstArray(r->i32, el, QF_WORDS));
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMTypeRef i32p = LLVMPointerType(r->i32, 0);
+  LLVMTypeRef at[5] = {i32p, r->fp, r->fp, r->i64, r->i64};
+  LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(r->ctx), at, 5, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(r->mod, QUANT_PARAMS_SYM);
+  if (!fn) fn = LLVMAddFunction(r->mod, QUANT_PARAMS_SYM, ft);
+  LLVMValueRef args[5] = {LLVMConstBitCast(g, i32p), fptr(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], ci64(r, pt->src)),
+                          fptr(r, r->arg[A_SCRATCH], ci64(r, pt->dst)), ci64(r, pt->n), ci64(r, pt->row > 0 ? pt->row : pt->n)};
+  LLVMBuildCall2(r->b, ft, fn, args, 5, "");
+}
+
 /* A quantized BatchNorm's folded scale and shift from its batch statistics (double). */
 static void bn_fold_body(R *r, LLVMValueRef j, void *ud) {
   const Point *pt = ud;
@@ -771,6 +1025,10 @@ static void render(R *r) {
     const Stage *st = &p->stages[s];
     for (int i = 0; i < st->npre; i++) {
       const Point *pt = &st->pre[i];
+      if (pt->kind == PT_QUANT && pt->qf.kind != QK_INTEGER) {
+        quant_call(r, pt);
+        continue;
+      }
       LoopBody fnb = pt->kind == PT_COPY ? copy_body : pt->kind == PT_BN_TRAIN ? bn_train_body
                      : pt->kind == PT_QUANT ? quant_body : pt->kind == PT_BN_FOLD ? bn_fold_body : bn_eval_body;
       loop(r, ci64(r, pt->n), fnb, (void *)pt);
@@ -903,6 +1161,16 @@ static Status jit_new(const Host *h, int cgl, const char *who, LLVMOrcLLJITRef *
     return cg_llvm_err(d, who, "resolving process symbols", e);
   }
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(*jit), gen);
+  /* the parameter quantizer the kernels call (quant_call), whether or not the executable
+   * exports its symbols */
+  LLVMJITCSymbolMapPair qp = {LLVMOrcLLJITMangleAndIntern(*jit, QUANT_PARAMS_SYM),
+                              {(LLVMOrcExecutorAddress)(uintptr_t)jscc_quant_params,
+                               {LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable, 0}}};
+  if ((e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(*jit), LLVMOrcAbsoluteSymbols(&qp, 1)))) {
+    LLVMOrcDisposeLLJIT(*jit);
+    *jit = NULL;
+    return cg_llvm_err(d, who, "binding the parameter quantizer", e);
+  }
   return JS_OK;
 }
 

@@ -431,6 +431,17 @@ void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t
 void ir_quant_tensor_f64(const QFmt *f, const double *x, double *y, int64_t n, int64_t row);
 /* For QK_INTEGER: the integer code of x (clamp(round(x * 2^f))), as int64. */
 int64_t ir_quant_code(const QFmt *f, double x);
+/* The exponent decisions ceil, floor or rne of L(v) = (float)log2((double)v) for a positive
+ * finite float v, as the kernels make them from v's bits (quant.c explains why this is
+ * exact): ir_quant_exp_table fills the per-binade mantissa thresholds of one decision for
+ * binades E = IR_QEXP_EMIN .. IR_QEXP_EMIN + IR_QEXP_N - 1, ir_quant_exp_bits applies them
+ * (the kernels' C twin) and ir_quant_exp_ref is the decision from log2 itself. */
+enum { IR_QEXP_CEIL, IR_QEXP_FLOOR, IR_QEXP_ROUND };
+#define IR_QEXP_EMIN (-149)
+#define IR_QEXP_N 277
+void ir_quant_exp_table(int how, int32_t thr[IR_QEXP_N]);
+int ir_quant_exp_bits(const int32_t thr[IR_QEXP_N], float v);
+int ir_quant_exp_ref(int how, float v);
 /* "fixed[8,4]", "minifloat_ieee[8,4,7]", "log[8,3]", "block_fp[8,4,7,16]", "binary", "ternary". */
 void ir_qfmt_print(StrBuf *sb, const QFmt *f);
 

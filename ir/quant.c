@@ -189,7 +189,7 @@ static float log2_f(float v) {
   return (float)log2((double)v);
 }
 
-enum { EXP_CEIL, EXP_FLOOR, EXP_ROUND };
+enum { EXP_CEIL = IR_QEXP_CEIL, EXP_FLOOR = IR_QEXP_FLOOR, EXP_ROUND = IR_QEXP_ROUND };
 
 /* clamp(ceil|floor|rne(L(v)), lo, hi) for v >= 0, not NaN (v = 0 and inf clamp to an end). */
 static int exp_of(float v, int how, int64_t lo, int64_t hi) {
@@ -199,6 +199,53 @@ static int exp_of(float v, int how, int64_t lo, int64_t hi) {
   if (e < lo) e = lo; /* (float)lo may round: the int64 bounds decide */
   if (e > hi) e = hi;
   return (int)(e < -EXP_CAP ? -EXP_CAP : e > EXP_CAP ? EXP_CAP : e);
+}
+
+/* ---- the exponent decisions from a float's bits (the kernels' form) ----
+ *
+ * A positive finite float is v = 2^E (1 + m 2^-23) with E and the 23 mantissa bits m read
+ * from its bits (a subnormal is first scaled by 2^64, exactly).  log2 v lies in [E, E+1), so
+ * ceil, floor and rne of L(v) are E or E+1, and since L is monotone (log2 is, and rounding
+ * to float keeps order) the decision is E + (m >= thr[E]) with one threshold per binade:
+ * the smallest m whose decision is E+1 (2^23: none).  The thresholds are found here by
+ * bisection with the very L the reference uses, so the kernels make the reference's
+ * decisions without calling log2; test/ir/test_quant.c compares the two on every float
+ * within 2^12 ulps of each threshold and on millions of others (ir_quant_exp_bits is the C
+ * twin of the kernels' code). */
+
+static int decide(int how, float v) {
+  float l = log2_f(v);
+  return (int)(how == IR_QEXP_CEIL ? ceilf(l) : how == IR_QEXP_FLOOR ? floorf(l) : rintf(l));
+}
+
+void ir_quant_exp_table(int how, int32_t thr[IR_QEXP_N]) {
+  for (int i = 0; i < IR_QEXP_N; i++) {
+    int E = IR_QEXP_EMIN + i;
+    int32_t lo = 0, hi = 1 << 23; /* the answer is in [lo, hi] */
+    while (lo < hi) {
+      int32_t mid = lo + (hi - lo) / 2;
+      float v = (float)ldexp(1.0 + ldexp(mid, -23), E); /* a subnormal binade rounds: monotone still */
+      if (decide(how, v) > E) hi = mid;
+      else lo = mid + 1;
+    }
+    thr[i] = lo;
+  }
+}
+
+int ir_quant_exp_bits(const int32_t thr[IR_QEXP_N], float v) {
+  int shift = 0;
+  if (v < 0x1p-126f) v *= 0x1p64f, shift = 64;
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  int E = (int)(u >> 23) - 127 - shift;
+  int32_t m = (int32_t)(u & 0x7fffff);
+  int i = E - IR_QEXP_EMIN;
+  i = i < 0 ? 0 : i >= IR_QEXP_N ? IR_QEXP_N - 1 : i;
+  return E + (m >= thr[i]);
+}
+
+int ir_quant_exp_ref(int how, float v) {
+  return decide(how, v);
 }
 
 /* ---- integer ---- */

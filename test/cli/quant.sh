@@ -107,6 +107,23 @@ if "$jscc" --version | grep -q 'llvm=yes'; then
   check qat-jit-equals-ref cmp -s "$tmp/qj.txt" "$tmp/qr.txt"
 fi
 
+# every number format trains on the fused kernels: the plan renders it, so `train` never
+# falls back to the reference executor
+if "$jscc" --version | grep -q 'llvm=yes'; then
+  formats=(
+    'minifloat_ieee {name=minifloat_ieee, data_in_width=8, data_in_exponent_width=4, weight_width=8, weight_exponent_width=4, bias_width=8, bias_exponent_width=4, data_out_width=8, data_out_exponent_width=4}'
+    'minifloat_denorm {name=minifloat_denorm, data_in_width=8, data_in_exponent_width=4, weight_width=8, weight_exponent_width=4, bias_width=8, bias_exponent_width=4}'
+    'log {name=log, data_in_width=8, weight_width=8, bias_width=8}'
+    'block_fp {name=block_fp, data_in_width=8, data_in_exponent_width=8, data_in_block_size=4, weight_width=8, weight_exponent_width=8, weight_block_size=4, bias_width=8, bias_exponent_width=8}'
+    'binary {name=binary, data_in_bipolar=true, weight_bipolar=true, bias_bipolar=false}'
+    'ternary {name=ternary, weight_scaling_factor=true, weight_median=true, bias_mean=true}'
+  )
+  for f in "${formats[@]}"; do
+    expect "qat-jit-${f%% *}" 0 "engine: jit" -- train examples/jsc_tiny.jsc --passes="quantize{by=type, default=${f#* }}" \
+      --max-epochs 1 "${small[@]}" --out "$tmp/q-${f%% *}"
+  done
+fi
+
 # bad configs name the key (exit 1); usage errors exit 2
 printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = 8\nweight_width = 0\n' >"$tmp/w0.toml"
 expect cfg-width0 1 "weight_width: 0 is not a width (1..32)" -- examples/jsc_tiny.jsc --config "$tmp/w0.toml"
