@@ -450,9 +450,22 @@ static int qmant(const QFmt *f) {
   return m < 0 ? 0 : m > 62 ? 62 : m;
 }
 
+/* The scalings run in float when every power they use is a normal float and the mantissa
+ * fits a float's (M <= 23; 2^M + k < 2^24 is then exact too): a product by an exact power of
+ * two rounds once, as ldexpf does, so the float path is the reference's own arithmetic and
+ * costs half the double one.  Otherwise in double (exact; see above). */
+static bool qfloat_ok(int M, int lo, int hi) {
+  return M <= 23 && M + 1 - lo <= 127 && M - 1 - hi >= -126 && hi - M + 1 <= 127 && lo - M >= -126;
+}
+static LLVMValueRef qc(R *r, bool fl, double v) { return fl ? vconst(r, v) : vcd(r, v); }
+/* 2^s as floats, for s (i32 lanes) in [-126, 127]. */
+static LLVMValueRef pow2f(R *r, LLVMValueRef s) {
+  return LLVMBuildBitCast(r->b, LLVMBuildShl(r->b, LLVMBuildAdd(r->b, s, vci(r, 127), ""), vci(r, 23), ""), r->vf, "");
+}
+
 /* min(rint(t), kmax) with the reference's float kmax = fl(2^M - 1) (2^M from M = 25). */
-static LLVMValueRef qkmax(R *r, LLVMValueRef k, int M) {
-  LLVMValueRef kmax = vcd(r, (double)(float)(ldexp(1.0, M) - 1));
+static LLVMValueRef qkmax(R *r, bool fl, LLVMValueRef k, int M) {
+  LLVMValueRef kmax = qc(r, fl, (double)(float)(ldexp(1.0, M) - 1));
   return fsel(r, LLVMRealOGT, k, kmax, kmax, k);
 }
 
@@ -463,14 +476,16 @@ static LLVMValueRef qfinish(R *r, LLVMValueRef x, LLVMValueRef ax, LLVMValueRef 
   return fsel(r, LLVMRealUNO, x, x, x, q);
 }
 
-/* k 2^(e-M+d) rounded once to float, from double k and i32 lanes e. */
-static LLVMValueRef qscale(R *r, LLVMValueRef k, LLVMValueRef e, int M, int d) {
+/* k 2^(e-M+d) rounded once to float, from k (float or double lanes) and i32 lanes e. */
+static LLVMValueRef qscale(R *r, bool fl, LLVMValueRef k, LLVMValueRef e, int M, int d) {
   LLVMValueRef s = LLVMBuildAdd(r->b, e, vci(r, d - M), "");
+  if (fl) return LLVMBuildFMul(r->b, k, pow2f(r, s), "");
   return LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, k, pow2d(r, s), ""), r->vf, "");
 }
-/* v 2^(M-e+d) in double (exact). */
-static LLVMValueRef qunscale(R *r, LLVMValueRef v, LLVMValueRef e, int M, int d) {
+/* v 2^(M-e+d): in float (as ldexpf) or in double (exact). */
+static LLVMValueRef qunscale(R *r, bool fl, LLVMValueRef v, LLVMValueRef e, int M, int d) {
   LLVMValueRef s = LLVMBuildSub(r->b, vci(r, M + d), e, "");
+  if (fl) return LLVMBuildFMul(r->b, v, pow2f(r, s), "");
   return LLVMBuildFMul(r->b, LLVMBuildFPExt(r->b, v, vdt(r), ""), pow2d(r, s), "");
 }
 
@@ -478,17 +493,18 @@ static LLVMValueRef qunscale(R *r, LLVMValueRef v, LLVMValueRef e, int M, int d)
 static LLVMValueRef quant_minifloat(R *r, LLVMValueRef x, const QFmt *f) {
   int lo, hi, M = qmant(f);
   qexp_range(f, &lo, &hi);
+  bool fl = qfloat_ok(M, lo, hi);
   LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), ""), q;
   if (f->kind == QK_MINIFLOAT_DENORM) {
     LLVMValueRef e = qexp(r, vn, IR_QEXP_CEIL, lo, hi);
-    q = qscale(r, qkmax(r, vrintd(r, qunscale(r, ax, e, M, 0)), M), e, M, 0);
+    q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, 0)), M), e, M, 0);
   } else {
     LLVMValueRef e = qexp(r, vn, IR_QEXP_FLOOR, lo, hi);
     /* e == lo: subnormal, no implicit 1 and the mantissa counts 2^(e-M+1) */
-    LLVMValueRef qs = qscale(r, qkmax(r, vrintd(r, qunscale(r, ax, e, M, -1)), M), e, M, 1);
-    LLVMValueRef k = vrintd(r, LLVMBuildFSub(r->b, qunscale(r, ax, e, M, 0), vcd(r, ldexp(1.0, M)), ""));
-    k = fsel(r, LLVMRealOLT, k, vcd(r, 0), vcd(r, 0), qkmax(r, k, M)); /* k < 0 when the nudge crossed 2^e */
-    LLVMValueRef qn = qscale(r, LLVMBuildFAdd(r->b, vcd(r, ldexp(1.0, M)), k, ""), e, M, 0);
+    LLVMValueRef qs = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, -1)), M), e, M, 1);
+    LLVMValueRef k = vrintd(r, LLVMBuildFSub(r->b, qunscale(r, fl, ax, e, M, 0), qc(r, fl, ldexp(1.0, M)), ""));
+    k = fsel(r, LLVMRealOLT, k, qc(r, fl, 0), qc(r, fl, 0), qkmax(r, fl, k, M)); /* k < 0 when the nudge crossed 2^e */
+    LLVMValueRef qn = qscale(r, fl, LLVMBuildFAdd(r->b, qc(r, fl, ldexp(1.0, M)), k, ""), e, M, 0);
     q = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntEQ, e, vci(r, lo), ""), qs, qn, "");
   }
   return qfinish(r, x, ax, q, true);
@@ -502,7 +518,7 @@ static LLVMValueRef quant_log(R *r, LLVMValueRef x, const QFmt *f) {
   float c = (float)(ldexp(1.0, (int)(b < -4000 ? -4000 : b > 4000 ? 4000 : b)) * 0.1);
   LLVMValueRef s = LLVMBuildFAdd(r->b, x, vconst(r, c), "");
   LLVMValueRef e = qexp(r, LLVMBuildFAdd(r->b, vfabs(r, x), vconst(r, c), ""), IR_QEXP_ROUND, lo, hi);
-  LLVMValueRef p = LLVMBuildFPTrunc(r->b, pow2d(r, e), r->vf, "");
+  LLVMValueRef p = lo >= -126 && hi <= 127 ? pow2f(r, e) : LLVMBuildFPTrunc(r->b, pow2d(r, e), r->vf, "");
   LLVMValueRef q = fsel(r, LLVMRealOGT, s, vconst(r, 0), p, fsel(r, LLVMRealOLT, s, vconst(r, 0), LLVMBuildFNeg(r->b, p, ""), vconst(r, 0)));
   q = fsel(r, LLVMRealOEQ, x, vconst(r, 0), x, q);
   return fsel(r, LLVMRealUNO, x, x, x, q);
@@ -516,9 +532,11 @@ static LLVMValueRef quant_binary(R *r, LLVMValueRef x, const QFmt *f) {
 
 /* One block_fp element given its block's exponent e (ir/quant.c bfp_f32). */
 static LLVMValueRef quant_bfp1(R *r, LLVMValueRef x, LLVMValueRef e, const QFmt *f) {
-  int M = qmant(f);
+  int lo, hi, M = qmant(f);
+  qexp_range(f, &lo, &hi);
+  bool fl = qfloat_ok(M, lo, hi);
   LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), "");
-  LLVMValueRef q = qscale(r, qkmax(r, vrintd(r, qunscale(r, vn, e, M, 0)), M), e, M, 0);
+  LLVMValueRef q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, vn, e, M, 0)), M), e, M, 0);
   return qfinish(r, x, ax, q, true);
 }
 
@@ -890,7 +908,7 @@ static void jscc_quant_params(const int32_t *w, const float *src, float *dst, in
 }
 #define QUANT_PARAMS_SYM "jscc_quant_params"
 
-static void quant_call(R *r, const Point *pt) {
+static void quant_call(R *r, const Point *pt, int64_t from) {
   int32_t w[QF_WORDS];
   qfmt_pack(&pt->qf, w);
   LLVMValueRef el[QF_WORDS];
@@ -904,9 +922,24 @@ static void quant_call(R *r, const Point *pt) {
   LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(r->ctx), at, 5, 0);
   LLVMValueRef fn = LLVMGetNamedFunction(r->mod, QUANT_PARAMS_SYM);
   if (!fn) fn = LLVMAddFunction(r->mod, QUANT_PARAMS_SYM, ft);
-  LLVMValueRef args[5] = {LLVMConstBitCast(g, i32p), fptr(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], ci64(r, pt->src)),
-                          fptr(r, r->arg[A_SCRATCH], ci64(r, pt->dst)), ci64(r, pt->n), ci64(r, pt->row > 0 ? pt->row : pt->n)};
+  LLVMValueRef args[5] = {LLVMConstBitCast(g, i32p), fptr(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], ci64(r, pt->src + from)),
+                          fptr(r, r->arg[A_SCRATCH], ci64(r, pt->dst + from)), ci64(r, pt->n - from),
+                          ci64(r, pt->row > 0 ? pt->row : pt->n)};
   LLVMBuildCall2(r->b, ft, fn, args, 5, "");
+}
+
+/* A parameter quantized with an elementwise format: vectors of V elements in the kernel's
+ * own quantizer (quant_ew), the last n % V elements through quant_call. */
+static void quant_vec_body(R *r, LLVMValueRef i, void *ud) {
+  const Point *pt = ud;
+  LLVMValueRef at = LLVMBuildMul(r->b, i, ci64(r, r->V), "");
+  LLVMValueRef v = loadv(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], LLVMBuildAdd(r->b, at, ci64(r, pt->src), ""));
+  storev(r, quant_ew(r, v, &pt->qf), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, at, ci64(r, pt->dst), ""));
+}
+static void quant_point(R *r, const Point *pt) {
+  int64_t nv = ir_qfmt_elementwise(&pt->qf) ? pt->n / r->V : 0;
+  if (nv > 0) loop(r, ci64(r, nv), quant_vec_body, (void *)pt);
+  if (nv * r->V < pt->n) quant_call(r, pt, nv * r->V);
 }
 
 /* A quantized BatchNorm's folded scale and shift from its batch statistics (double). */
@@ -1026,7 +1059,7 @@ static void render(R *r) {
     for (int i = 0; i < st->npre; i++) {
       const Point *pt = &st->pre[i];
       if (pt->kind == PT_QUANT && pt->qf.kind != QK_INTEGER) {
-        quant_call(r, pt);
+        quant_point(r, pt);
         continue;
       }
       LoopBody fnb = pt->kind == PT_COPY ? copy_body : pt->kind == PT_BN_TRAIN ? bn_train_body
