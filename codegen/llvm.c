@@ -450,12 +450,15 @@ static int qmant(const QFmt *f) {
   return m < 0 ? 0 : m > 62 ? 62 : m;
 }
 
-/* The scalings run in float when every power they use is a normal float and the mantissa
- * fits a float's (M <= 23; 2^M + k < 2^24 is then exact too): a product by an exact power of
- * two rounds once, as ldexpf does, so the float path is the reference's own arithmetic and
- * costs half the double one.  Otherwise in double (exact; see above). */
+/* The scalings run in float when the mantissa fits a float's (M <= 23; 2^M + k < 2^24 is then
+ * exact too) and every shift s the format uses has |s| <= 252: a product by 2^s is then one or
+ * two products by normal powers of two of the same sign, the first exact (its result lies
+ * between the operand and the final one, which is either in range or, below 2^-126 or at
+ * inf, rounds to a mantissa of 0 or saturates, as ldexpf's does), the last rounding once as
+ * ldexpf does.  So the float path is the reference's own arithmetic at half the cost of
+ * double.  Otherwise in double (exact; see above). */
 static bool qfloat_ok(int M, int lo, int hi) {
-  return M <= 23 && M + 1 - lo <= 127 && M - 1 - hi >= -126 && hi - M + 1 <= 127 && lo - M >= -126;
+  return M <= 23 && M + 1 - lo <= 252 && M - 1 - hi >= -252 && hi - M + 1 <= 252 && lo - M >= -252;
 }
 static LLVMValueRef qc(R *r, bool fl, double v) { return fl ? vconst(r, v) : vcd(r, v); }
 /* 2^s as floats, for s (i32 lanes) in [-126, 127]. */
@@ -476,16 +479,24 @@ static LLVMValueRef qfinish(R *r, LLVMValueRef x, LLVMValueRef ax, LLVMValueRef 
   return fsel(r, LLVMRealUNO, x, x, x, q);
 }
 
-/* k 2^(e-M+d) rounded once to float, from k (float or double lanes) and i32 lanes e. */
-static LLVMValueRef qscale(R *r, bool fl, LLVMValueRef k, LLVMValueRef e, int M, int d) {
+/* x 2^s in float for |s| <= 252 (s in [smin, smax]): one product when 2^s is a normal float
+ * for every s, else 2^(s - s/2) then 2^(s/2) (see qfloat_ok). */
+static LLVMValueRef fscale(R *r, LLVMValueRef x, LLVMValueRef s, int smin, int smax) {
+  if (smin >= -126 && smax <= 127) return LLVMBuildFMul(r->b, x, pow2f(r, s), "");
+  LLVMValueRef h = LLVMBuildSDiv(r->b, s, vci(r, 2), "");
+  x = LLVMBuildFMul(r->b, x, pow2f(r, LLVMBuildSub(r->b, s, h, "")), "");
+  return LLVMBuildFMul(r->b, x, pow2f(r, h), "");
+}
+/* k 2^(e-M+d) rounded once to float, from k (float or double lanes) and i32 lanes e in [lo, hi]. */
+static LLVMValueRef qscale(R *r, bool fl, LLVMValueRef k, LLVMValueRef e, int M, int d, int lo, int hi) {
   LLVMValueRef s = LLVMBuildAdd(r->b, e, vci(r, d - M), "");
-  if (fl) return LLVMBuildFMul(r->b, k, pow2f(r, s), "");
+  if (fl) return fscale(r, k, s, lo + d - M, hi + d - M);
   return LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, k, pow2d(r, s), ""), r->vf, "");
 }
 /* v 2^(M-e+d): in float (as ldexpf) or in double (exact). */
-static LLVMValueRef qunscale(R *r, bool fl, LLVMValueRef v, LLVMValueRef e, int M, int d) {
+static LLVMValueRef qunscale(R *r, bool fl, LLVMValueRef v, LLVMValueRef e, int M, int d, int lo, int hi) {
   LLVMValueRef s = LLVMBuildSub(r->b, vci(r, M + d), e, "");
-  if (fl) return LLVMBuildFMul(r->b, v, pow2f(r, s), "");
+  if (fl) return fscale(r, v, s, M + d - hi, M + d - lo);
   return LLVMBuildFMul(r->b, LLVMBuildFPExt(r->b, v, vdt(r), ""), pow2d(r, s), "");
 }
 
@@ -497,14 +508,14 @@ static LLVMValueRef quant_minifloat(R *r, LLVMValueRef x, const QFmt *f) {
   LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), ""), q;
   if (f->kind == QK_MINIFLOAT_DENORM) {
     LLVMValueRef e = qexp(r, vn, IR_QEXP_CEIL, lo, hi);
-    q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, 0)), M), e, M, 0);
+    q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, 0, lo, hi)), M), e, M, 0, lo, hi);
   } else {
     LLVMValueRef e = qexp(r, vn, IR_QEXP_FLOOR, lo, hi);
     /* e == lo: subnormal, no implicit 1 and the mantissa counts 2^(e-M+1) */
-    LLVMValueRef qs = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, -1)), M), e, M, 1);
-    LLVMValueRef k = vrintd(r, LLVMBuildFSub(r->b, qunscale(r, fl, ax, e, M, 0), qc(r, fl, ldexp(1.0, M)), ""));
+    LLVMValueRef qs = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, -1, lo, hi)), M), e, M, 1, lo, hi);
+    LLVMValueRef k = vrintd(r, LLVMBuildFSub(r->b, qunscale(r, fl, ax, e, M, 0, lo, hi), qc(r, fl, ldexp(1.0, M)), ""));
     k = fsel(r, LLVMRealOLT, k, qc(r, fl, 0), qc(r, fl, 0), qkmax(r, fl, k, M)); /* k < 0 when the nudge crossed 2^e */
-    LLVMValueRef qn = qscale(r, fl, LLVMBuildFAdd(r->b, qc(r, fl, ldexp(1.0, M)), k, ""), e, M, 0);
+    LLVMValueRef qn = qscale(r, fl, LLVMBuildFAdd(r->b, qc(r, fl, ldexp(1.0, M)), k, ""), e, M, 0, lo, hi);
     q = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntEQ, e, vci(r, lo), ""), qs, qn, "");
   }
   return qfinish(r, x, ax, q, true);
@@ -536,7 +547,7 @@ static LLVMValueRef quant_bfp1(R *r, LLVMValueRef x, LLVMValueRef e, const QFmt 
   qexp_range(f, &lo, &hi);
   bool fl = qfloat_ok(M, lo, hi);
   LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), "");
-  LLVMValueRef q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, vn, e, M, 0)), M), e, M, 0);
+  LLVMValueRef q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, vn, e, M, 0, lo, hi)), M), e, M, 0, lo, hi);
   return qfinish(r, x, ax, q, true);
 }
 

@@ -442,11 +442,45 @@ static uint64_t dbits(double v) {
   return u;
 }
 
-/* The lower median of |x| over the non-NaN elements (torch.median), without a copy: the bit
- * patterns of non-negative doubles sort as the values do, so bisect on them for the smallest
- * pattern with more than k = (cnt-1)/2 elements at or below it (64 passes over x). */
+/* The k-th smallest of a[0..n) (0-based), by quickselect (a is reordered). */
+static double select_kth(double *a, int64_t n, int64_t k) {
+  int64_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    double p = a[lo + (hi - lo) / 2];
+    int64_t i = lo, j = hi;
+    while (i <= j) { /* Hoare partition: [lo, j] <= p <= [i, hi] */
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) {
+        double t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/* The lower median of |x| over the non-NaN elements (torch.median): the k = (cnt-1)/2-th
+ * smallest, by quickselect on a copy; without memory, by bisection on the bit patterns of
+ * non-negative doubles (which sort as the values do) for the smallest pattern with more than
+ * k elements at or below it (64 passes over x).  Both find the same element. */
 static double abs_median(const Elems *x, int64_t cnt) {
   int64_t k = (cnt - 1) / 2;
+  double *a = ir_malloc(sizeof(double) * (size_t)cnt);
+  if (a) {
+    int64_t m = 0;
+    for (int64_t i = 0; i < x->n; i++) {
+      double v = el_abs(x, i);
+      if (!isnan(v)) a[m++] = v;
+    }
+    double r = select_kth(a, m, k);
+    ir_free(a);
+    return r;
+  }
   uint64_t lo = 0, hi = dbits(INFINITY);
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;

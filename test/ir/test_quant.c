@@ -342,6 +342,12 @@ static void test_float_edges(void **state) {
   assert_true(ir_quant_f32(&bin, -2.0f) == 0 && ir_quant_f32(&bin, 2.0f) == 1);
 }
 
+static void *no_memory(void *ctx, void *ptr, size_t size) {
+  (void)ctx;
+  if (size == 0) free(ptr);
+  return NULL;
+}
+
 static void test_ternary(void **state) {
   (void)state;
   QFmt t = {.kind = QK_TERNARY, .width = 2, .tstat = QT_MEDIAN};
@@ -398,6 +404,12 @@ static void test_ternary(void **state) {
       float want = isnan(big[i]) ? NAN : big[i] > th ? 1.0f : big[i] < -th ? -1.0f : 0.0f;
       assert_true(same_f(out[i], want));
     }
+    /* without memory for the copy, the bisection finds the same median */
+    static float out2[N];
+    ir_set_alloc_hook(no_memory, NULL);
+    ir_quant_tensor(&t, big, out2, n, n);
+    ir_set_alloc_hook(NULL, NULL);
+    assert_memory_equal(out, out2, sizeof(float) * (size_t)n);
   }
 }
 
