@@ -440,6 +440,36 @@ static const char *const qprelude_tern =
     "  }\n"
     "}\n";
 
+static const char *const qprelude_blk =
+    "static __device__ __forceinline__ int jsc_qcap(int v) { return v < -300 ? -300 : v > 300 ? 300 : v; }\n"
+    "/* block_minifloat: bias b = clamp(floor(fl(log2 max|x|)), 0, top), then minifloat_ieee[w, E, b] */\n"
+    "static __device__ void jsc_qbm(float *y, const float *x, int len, int M, int span, int top, double kmax) {\n"
+    "  float m = 0.0f;\n"
+    "  for (int i = 0; i < len; i++) {\n"
+    "    const float a = fabsf(x[i]);\n"
+    "    if (a > m) m = a;\n"
+    "  }\n"
+    "  if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */\n"
+    "  const int b = jsc_qexp(m, 1, 0, top), lo = jsc_qcap(-b), hi = jsc_qcap(span - b);\n"
+    "  for (int i = 0; i < len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);\n"
+    "}\n"
+    "/* block_log: bias b = clamp(2^(w-1) - 1 - ceil(fl(log2 max|x|)), 0, top) (0 for a max of 0),\n"
+    " * then log[w, b]; t is 2^(w-1) - 1 capped at 2^20, span 2^(w-1) - 1 */\n"
+    "static __device__ void jsc_qbl(float *y, const float *x, int len, int t, int span, int top) {\n"
+    "  float m = 0.0f;\n"
+    "  for (int i = 0; i < len; i++) {\n"
+    "    const float a = fabsf(x[i]);\n"
+    "    if (a > m) m = a;\n"
+    "  }\n"
+    "  if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */\n"
+    "  int b = t - jsc_qexp(m, 0, -1000, 1000);\n"
+    "  b = b < 0 ? 0 : b > top ? top : b;\n"
+    "  if (m == 0.0f) b = 0;\n"
+    "  const int lo = jsc_qcap(-b), hi = jsc_qcap(span - b);\n"
+    "  const float c = (float)(ldexp(1.0, lo) * 0.1);\n"
+    "  for (int i = 0; i < len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);\n"
+    "}\n";
+
 static bool plan_has_qformats(const CgPlan *p) {
   for (int s = 0; s < p->nstages; s++) {
     for (int i = 0; i < p->stages[s].npre; i++)
@@ -471,6 +501,7 @@ static void emit_qprelude(Cu *c) {
   line(c, "};");
   sb_puts(c->sb, qprelude);
   sb_puts(c->sb, qprelude_tern);
+  sb_puts(c->sb, qprelude_blk);
 }
 
 /* The exponent range of a format, clamped to +-300 (llvm.c's qexp_range: no output changes). */
@@ -486,6 +517,24 @@ static int qm(const QFmt *f) {
   return m < 0 ? 0 : m > 62 ? 62 : m;
 }
 static double qkmaxv(const QFmt *f) { return (double)(float)(ldexp(1.0, qm(f)) - 1); }
+
+/* The call quantizing len elements from x into y (in place allowed) with a block format. */
+static void qblock_call(char *out, size_t cap, const QFmt *f, const char *y, const char *x, const char *len) {
+  char k[48];
+  int lo, hi;
+  qrange(f, &lo, &hi);
+  int top = (1 << f->exp_bias_width) - 1;
+  if (f->kind == QK_BLOCK_MINIFLOAT) {
+    snprintf(out, cap, "jsc_qbm(%s, %s, %s, %d, %d, %d, %s)", y, x, len, qm(f), (1 << f->exp_width) - 1, top,
+             dlit(k, sizeof k, qkmaxv(f)));
+  } else if (f->kind == QK_BLOCK_LOG) {
+    int64_t span = (INT64_C(1) << (f->width - 1)) - 1;
+    snprintf(out, cap, "jsc_qbl(%s, %s, %s, %d, %lld, %d)", y, x, len, span > (1 << 20) ? 1 << 20 : (int)span,
+             (long long)span, top);
+  } else {
+    snprintf(out, cap, "jsc_qbfp(%s, %s, %s, %d, %d, %d, %s)", y, x, len, qm(f), lo, hi, dlit(k, sizeof k, qkmaxv(f)));
+  }
+}
 
 /* The expression quantizing x with an elementwise format f. */
 static Status qexpr(Cu *c, const QFmt *f, const char *x, char *out, size_t cap) {
@@ -656,6 +705,21 @@ static void emit_quant_bfp(Cu *c, const Inst *in) {
   line(c, "}");
 }
 
+/* block_minifloat or block_log of a row value: the features copied, then each block of
+ * block_size quantized in place. */
+static void emit_quant_bias_blocks(Cu *c, const Inst *in) {
+  char A[96], call[256];
+  int n = in->n, bs = in->qf.block_size > 0 && in->qf.block_size < n ? in->qf.block_size : n;
+  define(c, in->dst, n);
+  unroll(c, n);
+  line(c, "for (int j = 0; j < %d; j++) v%d[j] = %s;", n, in->dst, opd(c, in->a, "j", A, sizeof A));
+  char y[32], len[64];
+  snprintf(y, sizeof y, "v%d + b0", in->dst);
+  snprintf(len, sizeof len, "b0 + %d < %d ? %d : %d - b0", bs, n, bs, n);
+  qblock_call(call, sizeof call, &in->qf, y, y, len);
+  line(c, "for (int b0 = 0; b0 < %d; b0 += %d) %s; /* %s: blocks of %d features */", n, bs, call, ir_qkind_name(in->qf.kind), bs);
+}
+
 static Status emit_inst(Cu *c, const Inst *in) {
   const CgPlan *p = c->p;
   char A[96], B[96], E[640];
@@ -706,6 +770,10 @@ static Status emit_inst(Cu *c, const Inst *in) {
   case I_EW:
     if (in->ew == EW_QUANT && in->qf.kind == QK_BLOCK_FP) {
       emit_quant_bfp(c, in);
+      break;
+    }
+    if (in->ew == EW_QUANT && (in->qf.kind == QK_BLOCK_MINIFLOAT || in->qf.kind == QK_BLOCK_LOG)) {
+      emit_quant_bias_blocks(c, in);
       break;
     }
     if ((st = ew_expr(c, in, E, sizeof E))) return st;
@@ -799,10 +867,10 @@ static Status emit_inst(Cu *c, const Inst *in) {
 
 /* ---- point operations (threads stride over features) ---- */
 
-/* A parameter quantized with block_fp (a thread per block, blocks along each run of `row`)
- * or ternary (thread 0 over the whole tensor); in place when src is dst. */
+/* A parameter quantized with block_fp, block_minifloat or block_log (a thread per block,
+ * blocks along each run of `row`) or ternary (thread 0 over the whole tensor); in place when
+ * src is dst. */
 static void emit_quant_blocks(Cu *c, const Point *pt) {
-  char k[48];
   const char *src = pt->src_stat ? "S" : "P";
   if (pt->qf.kind == QK_TERNARY) {
     line(c, "if (tid == 0) jsc_qtern(S + %lld, %s + %lld, %d, %d, %d); /* ternary[%s] */", (long long)pt->dst, src,
@@ -810,20 +878,21 @@ static void emit_quant_blocks(Cu *c, const Point *pt) {
          pt->qf.tstat == QT_MEDIAN ? "median" : pt->qf.tstat == QT_MAX ? "max" : "mean");
     return;
   }
-  int lo, hi;
-  qrange(&pt->qf, &lo, &hi);
   int64_t row = pt->row > 0 && pt->row < pt->n ? pt->row : pt->n;
   int64_t bs = pt->qf.block_size > 0 && pt->qf.block_size < row ? pt->qf.block_size : row;
   int64_t bpr = (row + bs - 1) / bs, rows = (pt->n + row - 1) / row;
-  line(c, "for (int b = tid; b < %lld; b += NT) { /* block_fp: %lld blocks of %lld in rows of %lld */", (long long)(rows * bpr),
-       (long long)(rows * bpr), (long long)bs, (long long)row);
+  line(c, "for (int b = tid; b < %lld; b += NT) { /* %s: %lld blocks of %lld in rows of %lld */", (long long)(rows * bpr),
+       ir_qkind_name(pt->qf.kind), (long long)(rows * bpr), (long long)bs, (long long)row);
   c->ind++;
   line(c, "const long long r0 = (long long)(b / %lld) * %lld, c0 = (long long)(b %% %lld) * %lld;", (long long)bpr, (long long)row,
        (long long)bpr, (long long)bs);
   line(c, "const long long rend = r0 + %lld < %d ? r0 + %lld : %d, len = rend - r0 - c0 < %lld ? rend - r0 - c0 : %lld;",
        (long long)row, pt->n, (long long)row, pt->n, (long long)bs, (long long)bs);
-  line(c, "jsc_qbfp(S + %lld + r0 + c0, %s + %lld + r0 + c0, (int)len, %d, %d, %d, %s);", (long long)pt->dst, src,
-       (long long)pt->src, qm(&pt->qf), lo, hi, dlit(k, sizeof k, qkmaxv(&pt->qf)));
+  char yb[64], xb[64], call[256];
+  snprintf(yb, sizeof yb, "S + %lld + r0 + c0", (long long)pt->dst);
+  snprintf(xb, sizeof xb, "%s + %lld + r0 + c0", src, (long long)pt->src);
+  qblock_call(call, sizeof call, &pt->qf, yb, xb, "(int)len");
+  line(c, "%s;", call);
   c->ind--;
   line(c, "}");
 }

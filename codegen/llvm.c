@@ -11,6 +11,7 @@
  * pipeline (CG_PIPELINE) for the host CPU and JIT-compiled; with a cache directory the
  * machine code goes through an object file kept on disk and reused by the next run that
  * renders the same module (kcache.c; cg_llvm_jit_build, which intllvm.c shares). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,7 +424,7 @@ static void qexp_range(const QFmt *f, int *lo, int *hi) {
 
 /* clamp(how(L(v)), lo, hi) for v >= 0, not NaN, as i32 lanes (ir_quant_exp_bits, plus 0 -> lo
  * and inf -> hi as log2's -inf and inf clamp). */
-static LLVMValueRef qexp(R *r, LLVMValueRef v, int how, int lo, int hi) {
+static LLVMValueRef qexp_v(R *r, LLVMValueRef v, int how, LLVMValueRef lo, LLVMValueRef hi) {
   LLVMValueRef small = LLVMBuildFCmp(r->b, LLVMRealOLT, v, vconst(r, 0x1p-126), "");
   LLVMValueRef vs = LLVMBuildSelect(r->b, small, LLVMBuildFMul(r->b, v, vconst(r, 0x1p64), ""), v, "");
   LLVMValueRef bits = LLVMBuildBitCast(r->b, vs, r->vi, "");
@@ -435,10 +436,13 @@ static LLVMValueRef qexp(R *r, LLVMValueRef v, int how, int lo, int hi) {
   idx = isel(r, LLVMIntSLT, idx, vci(r, IR_QEXP_N - 1));
   LLVMValueRef up = LLVMBuildICmp(r->b, LLVMIntSGE, m, gather_i32(r, qexp_table(r, how), idx), "");
   LLVMValueRef e = LLVMBuildAdd(r->b, E, LLVMBuildZExt(r->b, up, r->vi, ""), "");
-  e = isel(r, LLVMIntSGT, e, vci(r, lo));
-  e = isel(r, LLVMIntSLT, e, vci(r, hi));
-  e = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, 0), ""), vci(r, lo), e, "");
-  return LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, INFINITY), ""), vci(r, hi), e, "");
+  e = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntSGT, e, lo, ""), e, lo, "");
+  e = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntSLT, e, hi, ""), e, hi, "");
+  e = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, 0), ""), lo, e, "");
+  return LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, INFINITY), ""), hi, e, "");
+}
+static LLVMValueRef qexp(R *r, LLVMValueRef v, int how, int lo, int hi) {
+  return qexp_v(r, v, how, vci(r, lo), vci(r, hi));
 }
 
 static LLVMValueRef vfabs(R *r, LLVMValueRef x) { return intrinsic(r, "llvm.fabs", LLVMTypeOf(x), &x, 1); }
@@ -500,39 +504,85 @@ static LLVMValueRef qunscale(R *r, bool fl, LLVMValueRef v, LLVMValueRef e, int 
   return LLVMBuildFMul(r->b, LLVMBuildFPExt(r->b, v, vdt(r), ""), pow2d(r, s), "");
 }
 
-/* minifloat_denorm and minifloat_ieee (ir/quant.c minifloat_f32). */
-static LLVMValueRef quant_minifloat(R *r, LLVMValueRef x, const QFmt *f) {
-  int lo, hi, M = qmant(f);
-  qexp_range(f, &lo, &hi);
-  bool fl = qfloat_ok(M, lo, hi);
+/* The exponent bounds of a minifloat or log, as lanes (a per-block bias makes them vary) with
+ * the static extremes they stay within (which choose the float or double path). */
+typedef struct QB {
+  LLVMValueRef lo, hi; /* i32 lanes, within +-QE_CAP */
+  int lo_min, hi_max;
+} QB;
+static QB qb_const(R *r, int lo, int hi) { return (QB){vci(r, lo), vci(r, hi), lo, hi}; }
+static LLVMValueRef vcap(R *r, LLVMValueRef v) {
+  return isel(r, LLVMIntSLT, isel(r, LLVMIntSGT, v, vci(r, -QE_CAP)), vci(r, QE_CAP));
+}
+
+/* minifloat_denorm (ieee false) and minifloat_ieee of x, M mantissa bits (ir/quant.c minifloat_f32). */
+static LLVMValueRef quant_mf(R *r, LLVMValueRef x, bool ieee, int M, QB b) {
+  bool fl = qfloat_ok(M, b.lo_min, b.hi_max);
+  int lo = b.lo_min, hi = b.hi_max; /* the shift ranges of fscale */
   LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), ""), q;
-  if (f->kind == QK_MINIFLOAT_DENORM) {
-    LLVMValueRef e = qexp(r, vn, IR_QEXP_CEIL, lo, hi);
+  if (!ieee) {
+    LLVMValueRef e = qexp_v(r, vn, IR_QEXP_CEIL, b.lo, b.hi);
     q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, 0, lo, hi)), M), e, M, 0, lo, hi);
   } else {
-    LLVMValueRef e = qexp(r, vn, IR_QEXP_FLOOR, lo, hi);
+    LLVMValueRef e = qexp_v(r, vn, IR_QEXP_FLOOR, b.lo, b.hi);
     /* e == lo: subnormal, no implicit 1 and the mantissa counts 2^(e-M+1) */
     LLVMValueRef qs = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, -1, lo, hi)), M), e, M, 1, lo, hi);
     LLVMValueRef k = vrintd(r, LLVMBuildFSub(r->b, qunscale(r, fl, ax, e, M, 0, lo, hi), qc(r, fl, ldexp(1.0, M)), ""));
     k = fsel(r, LLVMRealOLT, k, qc(r, fl, 0), qc(r, fl, 0), qkmax(r, fl, k, M)); /* k < 0 when the nudge crossed 2^e */
     LLVMValueRef qn = qscale(r, fl, LLVMBuildFAdd(r->b, qc(r, fl, ldexp(1.0, M)), k, ""), e, M, 0, lo, hi);
-    q = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntEQ, e, vci(r, lo), ""), qs, qn, "");
+    q = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntEQ, e, b.lo, ""), qs, qn, "");
   }
   return qfinish(r, x, ax, q, true);
 }
 
-/* log (ir/quant.c log_f32): sign(fl(x + c)) 2^e, e from fl(|x| + c); an exact zero and NaN stay. */
+static LLVMValueRef quant_minifloat(R *r, LLVMValueRef x, const QFmt *f) {
+  int lo, hi;
+  qexp_range(f, &lo, &hi);
+  return quant_mf(r, x, f->kind == QK_MINIFLOAT_IEEE, qmant(f), qb_const(r, lo, hi));
+}
+
+/* log (ir/quant.c log_f32): sign(fl(x + c)) 2^e, e from fl(|x| + c); an exact zero and NaN
+ * stay.  c = fl(2^lo * 0.1) (MASE's 2^-b * 0.1), per lane. */
+static LLVMValueRef quant_lg(R *r, LLVMValueRef x, QB b, LLVMValueRef c) {
+  LLVMValueRef s = LLVMBuildFAdd(r->b, x, c, "");
+  LLVMValueRef e = qexp_v(r, LLVMBuildFAdd(r->b, vfabs(r, x), c, ""), IR_QEXP_ROUND, b.lo, b.hi);
+  LLVMValueRef p = b.lo_min >= -126 && b.hi_max <= 127 ? pow2f(r, e) : LLVMBuildFPTrunc(r->b, pow2d(r, e), r->vf, "");
+  LLVMValueRef q = fsel(r, LLVMRealOGT, s, vconst(r, 0), p, fsel(r, LLVMRealOLT, s, vconst(r, 0), LLVMBuildFNeg(r->b, p, ""), vconst(r, 0)));
+  q = fsel(r, LLVMRealOEQ, x, vconst(r, 0), x, q);
+  return fsel(r, LLVMRealUNO, x, x, x, q);
+}
+
 static LLVMValueRef quant_log(R *r, LLVMValueRef x, const QFmt *f) {
   int lo, hi;
   qexp_range(f, &lo, &hi);
   int64_t b = -(int64_t)f->exp_bias; /* MASE's c = 2^-b * 0.1, as ir/quant.c log_c */
   float c = (float)(ldexp(1.0, (int)(b < -4000 ? -4000 : b > 4000 ? 4000 : b)) * 0.1);
-  LLVMValueRef s = LLVMBuildFAdd(r->b, x, vconst(r, c), "");
-  LLVMValueRef e = qexp(r, LLVMBuildFAdd(r->b, vfabs(r, x), vconst(r, c), ""), IR_QEXP_ROUND, lo, hi);
-  LLVMValueRef p = lo >= -126 && hi <= 127 ? pow2f(r, e) : LLVMBuildFPTrunc(r->b, pow2d(r, e), r->vf, "");
-  LLVMValueRef q = fsel(r, LLVMRealOGT, s, vconst(r, 0), p, fsel(r, LLVMRealOLT, s, vconst(r, 0), LLVMBuildFNeg(r->b, p, ""), vconst(r, 0)));
-  q = fsel(r, LLVMRealOEQ, x, vconst(r, 0), x, q);
-  return fsel(r, LLVMRealUNO, x, x, x, q);
+  return quant_lg(r, x, qb_const(r, lo, hi), vconst(r, c));
+}
+
+/* block_minifloat and block_log: the block's bias from its largest magnitude m (ir/quant.c
+ * block_bias_fmt: an infinite m counts as FLT_MAX; qexp's 0 -> lo is its m = 0), then the
+ * per-element format's bounds. */
+static QB quant_block_bounds(R *r, LLVMValueRef m, const QFmt *f, LLVMValueRef *c) {
+  int top = (1 << f->exp_bias_width) - 1;
+  LLVMValueRef b;
+  m = fsel(r, LLVMRealOEQ, m, vconst(r, INFINITY), vconst(r, FLT_MAX), m); /* infinities count as FLT_MAX */
+  int64_t span;
+  if (f->kind == QK_BLOCK_MINIFLOAT) {
+    b = qexp(r, m, IR_QEXP_FLOOR, 0, top);
+    span = (INT64_C(1) << f->exp_width) - 1;
+  } else {
+    span = (INT64_C(1) << (f->width - 1)) - 1;
+    int t = span > (1 << 20) ? 1 << 20 : (int)span; /* beyond 2^20 the clamp to top decides */
+    b = LLVMBuildSub(r->b, vci(r, t), qexp(r, m, IR_QEXP_CEIL, -1000, 1000), "");
+    b = isel(r, LLVMIntSLT, isel(r, LLVMIntSGT, b, vci(r, 0)), vci(r, top));
+    b = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, m, vconst(r, 0), ""), vci(r, 0), b, "");
+  }
+  int64_t hspan = span > INT32_MAX ? INT32_MAX : span;
+  QB q = {vcap(r, LLVMBuildNeg(r->b, b, "")), vcap(r, LLVMBuildSub(r->b, vci(r, (int)hspan), b, "")), qcap(-top),
+          qcap(span)};
+  if (c) c[0] = LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, pow2d(r, q.lo), vcd(r, 0.1), ""), r->vf, "");
+  return q;
 }
 
 /* binary: x >= 0 ? 1 : (bipolar ? -1 : 0); NaN stays. */
@@ -698,17 +748,32 @@ static void features(R *r, const Inst *in, int n, bool loop_ok) {
  * blocks along the last dim, a short last block its own), unrolled over the features. */
 static void emit_quant_bfp(R *r, const Inst *in) {
   new_val_storage(r, in->dst, in->n);
-  int bs = in->qf.block_size > 0 && in->qf.block_size < in->n ? in->qf.block_size : in->n;
+  const QFmt *f = &in->qf;
+  int bs = f->block_size > 0 && f->block_size < in->n ? f->block_size : in->n;
   for (int s = 0; s < in->n; s += bs) {
     int len = s + bs < in->n ? bs : in->n - s;
-    LLVMValueRef e = quant_bfp_exp(r, in, s, len);
-    for (int j = s; j < s + len; j++) val_set(r, in->dst, ci64(r, j), quant_bfp1(r, opdc(r, in->a, j), e, &in->qf));
+    if (f->kind == QK_BLOCK_FP) {
+      LLVMValueRef e = quant_bfp_exp(r, in, s, len);
+      for (int j = s; j < s + len; j++) val_set(r, in->dst, ci64(r, j), quant_bfp1(r, opdc(r, in->a, j), e, f));
+      continue;
+    }
+    LLVMValueRef m = vconst(r, 0), c = NULL; /* block_minifloat, block_log */
+    for (int j = s; j < s + len; j++) {
+      LLVMValueRef a = vfabs(r, opdc(r, in->a, j));
+      m = fsel(r, LLVMRealOGT, a, m, a, m);
+    }
+    QB b = quant_block_bounds(r, m, f, f->kind == QK_BLOCK_LOG ? &c : NULL);
+    for (int j = s; j < s + len; j++) {
+      LLVMValueRef x = opdc(r, in->a, j);
+      val_set(r, in->dst, ci64(r, j), f->kind == QK_BLOCK_LOG ? quant_lg(r, x, b, c) : quant_mf(r, x, true, qmant(f), b));
+    }
   }
 }
 
 static void emit_inst(R *r, const Inst *in) {
   r->cur_n = in->n;
-  if (in->kind == I_EW && in->ew == EW_QUANT && in->qf.kind == QK_BLOCK_FP) {
+  if (in->kind == I_EW && in->ew == EW_QUANT &&
+      (in->qf.kind == QK_BLOCK_FP || in->qf.kind == QK_BLOCK_MINIFLOAT || in->qf.kind == QK_BLOCK_LOG)) {
     emit_quant_bfp(r, in);
     return;
   }
@@ -905,16 +970,16 @@ static void quant_body(R *r, LLVMValueRef j, void *ud) {
  * per step, to the C reference itself (ir_quant_tensor: block_fp's blocks along `row`,
  * ternary's whole-tensor statistics), bound into every JIT as an absolute symbol (jit_new),
  * so a cached object links it too.  The format travels as a constant i32 array. */
-enum { QF_WORDS = 10 };
+enum { QF_WORDS = 11 };
 static void qfmt_pack(const QFmt *f, int32_t w[QF_WORDS]) {
   int32_t v[QF_WORDS] = {f->kind, f->width, f->frac_width, f->exp_width, f->exp_bias, f->block_size,
-                         f->is_signed, f->floor, f->bipolar | f->scaling << 1, f->tstat};
+                         f->is_signed, f->floor, f->bipolar | f->scaling << 1, f->tstat, f->exp_bias_width};
   memcpy(w, v, sizeof v);
 }
 static void jscc_quant_params(const int32_t *w, const float *src, float *dst, int64_t n, int64_t row) {
   QFmt f = {.kind = (QKind)w[0], .width = w[1], .frac_width = w[2], .exp_width = w[3], .exp_bias = w[4],
             .block_size = w[5], .is_signed = w[6], .floor = w[7], .bipolar = w[8] & 1, .scaling = (w[8] >> 1) & 1,
-            .tstat = (QTernaryStat)w[9]};
+            .tstat = (QTernaryStat)w[9], .exp_bias_width = w[10]};
   ir_quant_tensor(&f, src, dst, n, row);
 }
 #define QUANT_PARAMS_SYM "jscc_quant_params"

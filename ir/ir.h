@@ -393,6 +393,9 @@ typedef enum QKind {
   QK_BLOCK_FP,         /* a shared exponent per block of block_size elements along the last dim */
   QK_BINARY,           /* sign: {-1,+1} (bipolar) or {0,1} */
   QK_TERNARY,          /* {-a, 0, +a} with a threshold from a whole-tensor statistic */
+  QK_BLOCK_MINIFLOAT,  /* minifloat_ieee with a bias shared per block: width, exponent_width,
+                          exponent_bias_width, block_size */
+  QK_BLOCK_LOG,        /* log with a bias shared per block: width, exponent_bias_width, block_size */
   QK_COUNT
 } QKind;
 const char *ir_qkind_name(QKind k);        /* "integer", "minifloat_ieee", ... */
@@ -409,7 +412,8 @@ typedef struct QFmt {
   int frac_width;     /* QK_INTEGER: fractional bits, 0 <= frac_width <= width */
   int exp_width;      /* QK_MINIFLOAT_*, QK_BLOCK_FP: exponent bits */
   int exp_bias;       /* QK_MINIFLOAT_*, QK_LOG, QK_BLOCK_FP */
-  int block_size;     /* QK_BLOCK_FP: elements sharing an exponent, along the last dim */
+  int block_size;     /* QK_BLOCK_FP, QK_BLOCK_*: elements sharing an exponent, along the last dim */
+  int exp_bias_width; /* QK_BLOCK_MINIFLOAT, QK_BLOCK_LOG: bits of the per-block bias (1..16) */
   bool is_signed;     /* QK_INTEGER: false selects the unsigned range [0, 2^w - 1] */
   bool floor;         /* QK_INTEGER: round toward -inf instead of half to even */
   bool bipolar;       /* QK_BINARY: {-1,+1} when true, {0,1} when false */
@@ -429,6 +433,8 @@ float ir_quant_f32(const QFmt *f, float x);
  * (the last dim; a short last block is its own block), ternary over all n. */
 void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t row);
 void ir_quant_tensor_f64(const QFmt *f, const double *x, double *y, int64_t n, int64_t row);
+/* For QK_BLOCK_MINIFLOAT and QK_BLOCK_LOG: the bias of a block whose largest |x| is m. */
+int ir_quant_block_bias(const QFmt *f, float m);
 /* For QK_INTEGER: the integer code of x (clamp(round(x * 2^f))), as int64. */
 int64_t ir_quant_code(const QFmt *f, double x);
 /* The exponent decisions ceil, floor or rne of L(v) = (float)log2((double)v) for a positive

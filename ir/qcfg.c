@@ -12,6 +12,8 @@
  *   binary                 stochastic (false only), bipolar (default true)
  *   ternary                scaling_factor (default false), mean | median | max (the threshold
  *                          statistic; mean by default)
+ *   block_minifloat        width, exponent_width, exponent_bias_width, block_size (default 16)
+ *   block_log              width, exponent_bias_width, block_size (default 16)
  *
  * plus `bypass` (compute in float, keep the config) and `floor` (integer: round toward -inf).
  * A slot is quantized when its width is given (binary and ternary: any of its keys).  linear
@@ -45,10 +47,10 @@ const char *ir_quant_op_name(Arena *a, MaseOp op, QKind k) {
 }
 
 /* The fields each kind takes, per slot. */
-enum { F_WIDTH, F_FRAC, F_EXPW, F_EXPB, F_BLOCK, F_STOCH, F_BIPOLAR, F_SCALING, F_MEAN, F_MEDIAN, F_MAX, F_COUNT };
-static const char *const field_names[F_COUNT] = {"width",      "frac_width", "exponent_width", "exponent_bias",
-                                                 "block_size", "stochastic", "bipolar",        "scaling_factor",
-                                                 "mean",       "median",     "max"};
+enum { F_WIDTH, F_FRAC, F_EXPW, F_EXPB, F_BLOCK, F_EXPBW, F_STOCH, F_BIPOLAR, F_SCALING, F_MEAN, F_MEDIAN, F_MAX, F_COUNT };
+static const char *const field_names[F_COUNT] = {"width",      "frac_width",          "exponent_width", "exponent_bias",
+                                                 "block_size", "exponent_bias_width", "stochastic",     "bipolar",
+                                                 "scaling_factor", "mean",            "median",         "max"};
 
 static unsigned kind_fields(QKind k) {
   switch (k) {
@@ -59,6 +61,8 @@ static unsigned kind_fields(QKind k) {
   case QK_BLOCK_FP: return 1u << F_WIDTH | 1u << F_EXPW | 1u << F_EXPB | 1u << F_BLOCK;
   case QK_BINARY: return 1u << F_STOCH | 1u << F_BIPOLAR;
   case QK_TERNARY: return 1u << F_SCALING | 1u << F_MEAN | 1u << F_MEDIAN | 1u << F_MAX;
+  case QK_BLOCK_MINIFLOAT: return 1u << F_WIDTH | 1u << F_EXPW | 1u << F_EXPBW | 1u << F_BLOCK;
+  case QK_BLOCK_LOG: return 1u << F_WIDTH | 1u << F_EXPBW | 1u << F_BLOCK;
   case QK_COUNT: break;
   }
   return 0;
@@ -106,6 +110,34 @@ static Status get_bool(Dec *D, const Value *cfg, const char *key, bool *present,
     return JS_OK;
   }
   return diag_error(D->d, D->loc, "%s: %s must be true or false, got %s", D->what, key, val_kind_name(v));
+}
+
+/* block_minifloat and block_log (MASE's keys): width, exponent_width (block_minifloat),
+ * exponent_bias_width (required: MASE has no default), block_size (default 16). */
+static Status decode_block_bias(Dec *D, QKind kind, const char *sn, const int64_t *val, const bool *has, QFmt *f) {
+  int64_t w = val[F_WIDTH];
+  if (w < 2 || w > 32)
+    return diag_error(D->d, D->loc, "%s: %s_width: %lld is not a width for %s (2..32)", D->what, sn, (long long)w,
+                      ir_qkind_name(kind));
+  f->width = (int)w;
+  if (kind == QK_BLOCK_MINIFLOAT) {
+    if (!has[F_EXPW]) return diag_error(D->d, D->loc, "%s: missing key '%s_exponent_width'", D->what, sn);
+    int64_t e = val[F_EXPW], emax = w - 1 > 16 ? 16 : w - 1;
+    if (e < 1 || e > emax)
+      return diag_error(D->d, D->loc, "%s: %s_exponent_width: %lld is not in 1..%lld for %s_width %lld", D->what, sn,
+                        (long long)e, (long long)emax, sn, (long long)w);
+    f->exp_width = (int)e;
+  }
+  if (!has[F_EXPBW]) return diag_error(D->d, D->loc, "%s: missing key '%s_exponent_bias_width'", D->what, sn);
+  int64_t bw = val[F_EXPBW];
+  if (bw < 1 || bw > 16)
+    return diag_error(D->d, D->loc, "%s: %s_exponent_bias_width: %lld is not in 1..16", D->what, sn, (long long)bw);
+  f->exp_bias_width = (int)bw;
+  int64_t bs = has[F_BLOCK] ? val[F_BLOCK] : 16;
+  if (bs < 1 || bs > 65536)
+    return diag_error(D->d, D->loc, "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
+  f->block_size = (int)bs;
+  return JS_OK;
 }
 
 static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q, bool floor_) {
@@ -181,6 +213,9 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
         return diag_error(D->d, D->loc, "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
       f->block_size = (int)bs;
     }
+  } else if (kind == QK_BLOCK_MINIFLOAT || kind == QK_BLOCK_LOG) {
+    Status st = decode_block_bias(D, kind, sn, val, has, f);
+    if (st) return st;
   } else if (kind == QK_BINARY) {
     f->width = 1;
     f->bipolar = has[F_BIPOLAR] ? bval[F_BIPOLAR] : true;
@@ -231,7 +266,7 @@ Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, 
   for (int i = 0; i < cfg->u.dict.n; i++)
     if (strcmp(cfg->u.dict.keys[i], "name") == 0) name = &cfg->u.dict.vals[i];
   if (!name) return diag_error(d, loc, "%s: missing key 'name' (integer, fixed, minifloat_ieee, minifloat_denorm, log, "
-                               "block_fp, binary, ternary, or \"NA\" to skip)", D.what);
+                               "block_fp, binary, ternary, block_minifloat, block_log, or \"NA\" to skip)", D.what);
   if (name->kind == VAL_NONE || (name->kind == VAL_STR && strcmp(name->u.s, "NA") == 0)) {
     *skip = true;
     return JS_OK;
@@ -244,7 +279,7 @@ Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, 
     c[QK_COUNT] = "fixed";
     const char *h = diag_closest(name->u.s, c, QK_COUNT + 1);
     return diag_error(d, loc, "%s: name: unknown number format '%s'%s%s%s (integer, fixed, minifloat_ieee, "
-                      "minifloat_denorm, log, block_fp, binary, ternary)", D.what, name->u.s, h ? " (did you mean '" : "",
+                      "minifloat_denorm, log, block_fp, binary, ternary, block_minifloat, block_log)", D.what, name->u.s, h ? " (did you mean '" : "",
                       h ? h : "", h ? "'?)" : "");
   }
   if (!ir_op_quantizable(op)) {
@@ -351,6 +386,13 @@ Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out) {
       vput_slot(&b, (QSlot)s, "scaling_factor", val_bool(f->scaling));
       vput_slot(&b, (QSlot)s, f->tstat == QT_MEDIAN ? "median" : f->tstat == QT_MAX ? "max" : "mean", val_bool(true));
       break;
+    case QK_BLOCK_MINIFLOAT:
+    case QK_BLOCK_LOG:
+      vput_slot(&b, (QSlot)s, "width", val_int(f->width));
+      if (q->kind == QK_BLOCK_MINIFLOAT) vput_slot(&b, (QSlot)s, "exponent_width", val_int(f->exp_width));
+      vput_slot(&b, (QSlot)s, "exponent_bias_width", val_int(f->exp_bias_width));
+      vput_slot(&b, (QSlot)s, "block_size", val_int(f->block_size));
+      break;
     case QK_COUNT: break;
     }
   }
@@ -427,6 +469,13 @@ Status ir_qfmt_to_value(Arena *a, const QFmt *f, Value *out) {
     vput(&b, "scaling", val_bool(f->scaling));
     vput(&b, "stat", val_str(f->tstat == QT_MEDIAN ? "median" : f->tstat == QT_MAX ? "max" : "mean"));
     break;
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG:
+    vput(&b, "width", val_int(f->width));
+    if (f->kind == QK_BLOCK_MINIFLOAT) vput(&b, "exponent_width", val_int(f->exp_width));
+    vput(&b, "exponent_bias_width", val_int(f->exp_bias_width));
+    vput(&b, "block_size", val_int(f->block_size));
+    break;
   case QK_COUNT: break;
   }
   if (b.oom) return JS_ENOMEM;
@@ -439,7 +488,7 @@ Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc) {
   if (!v || v->kind != VAL_DICT) return diag_error(d, loc, "quantize: format must be a dict such as {kind=\"integer\", width=8, frac_width=4}");
   const Value *kv = get(v, "kind");
   if (!kv || kv->kind != VAL_STR || !ir_qkind_parse(kv->u.s, &out->kind))
-    return diag_error(d, loc, "quantize: format needs kind= one of integer, minifloat_ieee, minifloat_denorm, log, block_fp, binary, ternary");
+    return diag_error(d, loc, "quantize: format needs kind= one of integer, minifloat_ieee, minifloat_denorm, log, block_fp, binary, ternary, block_minifloat, block_log");
   out->is_signed = true;
   out->bipolar = true;
   for (int i = 0; i < v->u.dict.n; i++) {
@@ -450,6 +499,7 @@ Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc) {
               : strcmp(k, "exponent_width") == 0 ? &out->exp_width
               : strcmp(k, "exponent_bias") == 0  ? &out->exp_bias
               : strcmp(k, "block_size") == 0     ? &out->block_size
+              : strcmp(k, "exponent_bias_width") == 0 ? &out->exp_bias_width
                                                  : NULL;
     bool *bp = strcmp(k, "signed") == 0 ? &out->is_signed : strcmp(k, "floor") == 0 ? &out->floor
                : strcmp(k, "bipolar") == 0 ? &out->bipolar : strcmp(k, "scaling") == 0 ? &out->scaling : NULL;
@@ -489,6 +539,13 @@ Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc) {
     break;
   case QK_BINARY: out->width = 1; break;
   case QK_TERNARY: out->width = 2; break;
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG:
+    if (out->width < 2 || out->width > 32 || out->exp_bias_width < 1 || out->exp_bias_width > 16 || out->block_size < 1 ||
+        (out->kind == QK_BLOCK_MINIFLOAT && (out->exp_width < 1 || out->exp_width > out->width - 1 || out->exp_width > 16)))
+      return diag_error(d, loc, "quantize: %s format needs width 2..32, exponent_bias_width 1..16, block_size >= 1%s",
+                        ir_qkind_name(out->kind), out->kind == QK_BLOCK_MINIFLOAT ? " and 1 <= exponent_width < width" : "");
+    break;
   case QK_COUNT: break;
   }
   return JS_OK;

@@ -31,6 +31,10 @@
  *             e = clamp(ceil(L(m)), -b, 2^E-1-b);  M = w-1
  *             k = clamp(rne(fl(|x| + 1e-9) / 2^e * 2^M), 0, 2^M-1);  q = sign(x) * 2^e * k/2^M
  *             with minifloat's pass-through of |x| <= fl(1e-8)
+ *   block_minifloat  w, E, bias width bw, block_size; per block (as block_fp), m = max |x|:
+ *             b = clamp(floor(L(m)), 0, 2^bw - 1), then minifloat_ieee[w, E, b] of each element
+ *   block_log w, bw, block_size; per block b = clamp(2^(w-1) - 1 - ceil(L(m)), 0, 2^bw - 1),
+ *             then log[w, b] of each element
  *   binary    bipolar: x >= 0 ? 1 : -1 (0 and -0.0 give +1);  else x >= 0 ? 1 : 0
  *   ternary   over the whole tensor: t = 0.75 * mean|x|, 0.75 * median|x| (the lower middle,
  *             as torch.median) or 0.05 * max|x|;  a = scaled ? mean of |x| over |x| > t : 1
@@ -64,6 +68,13 @@
  *    which is MASE's padding for 2-d activations.  MASE's replacement of an all-zero block's
  *    max by the smallest non-zero one changes nothing (every element of such a block passes
  *    through), so blocks are independent here.  A one-element call is a block of one.
+ *  - block_minifloat, block_log: blocks as block_fp's (MASE's `block` with a scalar block_size
+ *    on a 2-d tensor); NaN is left out of the block's max (MASE: the block goes NaN); a block
+ *    of zeros keeps its zeros (MASE substitutes the smallest non-zero block max for its
+ *    bias, which changes no element); an infinite max counts as FLT_MAX, as +-inf saturate.
+ *    The per-element formats are jscc's minifloat_ieee and log with their differences above;
+ *    block_log's c = 0.1 * 2^-b is rounded once from double as log's (MASE's tensor bias
+ *    rounds 2^-b * fl(0.1) in float32: the same unless c is a subnormal float, b > 122).
  *  - binary with bipolar=false is {0, 1} (machop's BinaryZeroOne); newer MASE scales it by
  *    each sample's mean |x|.
  *  - ternary: the configured statistic over the whole tensor.  MASE's current code ignores
@@ -75,8 +86,10 @@
  * Text forms (ir_qfmt_print), short and deterministic: fixed[w,f], ufixed[w,f] (unsigned),
  * ",floor" appended when flooring (fixed[8,4,floor]); minifloat_ieee[w,E,b],
  * minifloat_denorm[w,E,b]; log[w,b]; block_fp[w,E,b,block_size]; binary (bipolar) and
- * binary01; ternary[mean|median|max] with ",scaled" when scaled (ternary[mean,scaled]).
+ * binary01; ternary[mean|median|max] with ",scaled" when scaled (ternary[mean,scaled]);
+ * block_minifloat[w,E,bw,block_size], block_log[w,bw,block_size].
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -95,6 +108,8 @@ static const struct {
     [QK_BLOCK_FP] = {"block_fp", "BlockFP"},
     [QK_BINARY] = {"binary", "Binary"},
     [QK_TERNARY] = {"ternary", "Ternary"},
+    [QK_BLOCK_MINIFLOAT] = {"block_minifloat", "BlockMinifloat"},
+    [QK_BLOCK_LOG] = {"block_log", "BlockLog"},
 };
 
 const char *ir_qkind_name(QKind k) {
@@ -124,7 +139,7 @@ const char *ir_qslot_name(QSlot s) {
 }
 
 bool ir_qfmt_elementwise(const QFmt *f) {
-  return f->kind != QK_BLOCK_FP && f->kind != QK_TERNARY;
+  return f->kind != QK_BLOCK_FP && f->kind != QK_TERNARY && f->kind != QK_BLOCK_MINIFLOAT && f->kind != QK_BLOCK_LOG;
 }
 
 void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
@@ -150,6 +165,12 @@ void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
   case QK_TERNARY:
     sb_printf(sb, "ternary[%s%s]", (unsigned)f->tstat <= QT_MAX ? stats[f->tstat] : "?",
               f->scaling ? ",scaled" : "");
+    break;
+  case QK_BLOCK_MINIFLOAT:
+    sb_printf(sb, "block_minifloat[%d,%d,%d,%d]", f->width, f->exp_width, f->exp_bias_width, f->block_size);
+    break;
+  case QK_BLOCK_LOG:
+    sb_printf(sb, "block_log[%d,%d,%d]", f->width, f->exp_bias_width, f->block_size);
     break;
   default:
     sb_puts(sb, "?");
@@ -417,6 +438,55 @@ static float bfp_f32(const QFmt *f, int e, float x) {
   return x < 0 ? -q : q;
 }
 
+/* ---- block_minifloat, block_log: a bias per block, then minifloat_ieee or log ---- */
+
+/* The format a block with largest magnitude m (a float, NaN left out) is quantized with:
+ *   block_minifloat: b = clamp(floor(L(m)), 0, 2^bw - 1), minifloat_ieee[w, E, b]
+ *   block_log:       b = clamp(2^(w-1) - 1 - ceil(L(m)), 0, 2^bw - 1), log[w, b]
+ * An infinite m counts as FLT_MAX (infinities saturate, as if they were the largest float).
+ * m = 0: every element of the block is +-0, which both formats keep whatever the bias
+ * (MASE's substitute of the smallest non-zero block max changes nothing), so b = 0. */
+static QFmt block_bias_fmt(const QFmt *f, float m) {
+  int64_t top = ((int64_t)1 << f->exp_bias_width) - 1, b;
+  QFmt g = {.kind = f->kind == QK_BLOCK_LOG ? QK_LOG : QK_MINIFLOAT_IEEE, .width = f->width, .exp_width = f->exp_width,
+            .is_signed = true};
+  if (isinf(m)) m = FLT_MAX;
+  if (m == 0) {
+    b = 0;
+  } else if (f->kind == QK_BLOCK_MINIFLOAT) {
+    b = exp_of(m, EXP_FLOOR, 0, top);
+  } else {
+    b = pow2m1(f->width - 1) - exp_of(m, EXP_CEIL, -1000, 1000); /* 2^(w-1) - 1 - ceil(L(m)) */
+    b = b < 0 ? 0 : b > top ? top : b;
+  }
+  g.exp_bias = (int)b;
+  return g;
+}
+
+int ir_quant_block_bias(const QFmt *f, float m) {
+  return block_bias_fmt(f, m).exp_bias;
+}
+
+static void bias_block_f32(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+  const float *x = xv;
+  float *y = yv;
+  float m = 0;
+  for (int64_t i = s; i < s + len; i++)
+    if (fabsf(x[i]) > m) m = fabsf(x[i]);
+  QFmt g = block_bias_fmt(f, m);
+  for (int64_t i = s; i < s + len; i++) y[i] = ir_quant_f32(&g, x[i]);
+}
+
+static void bias_block_f64(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+  const double *x = xv;
+  double *y = yv;
+  double m = 0;
+  for (int64_t i = s; i < s + len; i++)
+    if (fabs(x[i]) > m) m = fabs(x[i]);
+  QFmt g = block_bias_fmt(f, (float)m);
+  for (int64_t i = s; i < s + len; i++) y[i] = ir_quant_f64(&g, x[i]);
+}
+
 /* ---- binary ---- */
 
 static double binary_f64(const QFmt *f, double x) {
@@ -554,6 +624,11 @@ double ir_quant_f64(const QFmt *f, double x) {
     return isnan(x) ? x : bfp_f64(f, bfp_exp(f, (float)fabs(x)), x);
   case QK_BINARY:
     return binary_f64(f, x);
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG: {
+    QFmt g = block_bias_fmt(f, isnan(x) ? 0.0f : (float)fabs(x));
+    return ir_quant_f64(&g, x);
+  }
   case QK_TERNARY: {
     double y;
     ir_quant_tensor_f64(f, &x, &y, 1, 1);
@@ -577,6 +652,11 @@ float ir_quant_f32(const QFmt *f, float x) {
     return isnan(x) ? x : bfp_f32(f, bfp_exp(f, fabsf(x)), x);
   case QK_BINARY:
     return (float)binary_f64(f, x);
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG: {
+    QFmt g = block_bias_fmt(f, isnan(x) ? 0.0f : fabsf(x));
+    return ir_quant_f32(&g, x);
+  }
   case QK_TERNARY: {
     float y;
     ir_quant_tensor(f, &x, &y, 1, 1);
@@ -627,6 +707,8 @@ static void bfp_block_f64(const QFmt *f, const void *xv, void *yv, int64_t s, in
 void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t row) {
   if (f->kind == QK_BLOCK_FP) {
     for_blocks(f, n, row, bfp_block_f32, x, y);
+  } else if (f->kind == QK_BLOCK_MINIFLOAT || f->kind == QK_BLOCK_LOG) {
+    for_blocks(f, n, row, bias_block_f32, x, y);
   } else if (f->kind == QK_TERNARY) {
     Elems e = {x, NULL, n};
     double t, a;
@@ -640,6 +722,8 @@ void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t
 void ir_quant_tensor_f64(const QFmt *f, const double *x, double *y, int64_t n, int64_t row) {
   if (f->kind == QK_BLOCK_FP) {
     for_blocks(f, n, row, bfp_block_f64, x, y);
+  } else if (f->kind == QK_BLOCK_MINIFLOAT || f->kind == QK_BLOCK_LOG) {
+    for_blocks(f, n, row, bias_block_f64, x, y);
   } else if (f->kind == QK_TERNARY) {
     Elems e = {NULL, x, n};
     double t, a;

@@ -117,6 +117,8 @@ if "$jscc" --version | grep -q 'llvm=yes'; then
     'block_fp {name=block_fp, data_in_width=8, data_in_exponent_width=8, data_in_block_size=4, weight_width=8, weight_exponent_width=8, weight_block_size=4, bias_width=8, bias_exponent_width=8}'
     'binary {name=binary, data_in_bipolar=true, weight_bipolar=true, bias_bipolar=false}'
     'ternary {name=ternary, weight_scaling_factor=true, weight_median=true, bias_mean=true}'
+    'block_minifloat {name=block_minifloat, data_in_width=8, data_in_exponent_width=4, data_in_exponent_bias_width=8, data_in_block_size=4, weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=8, bias_width=8, bias_exponent_width=4, bias_exponent_bias_width=8}'
+    'block_log {name=block_log, data_in_width=8, data_in_exponent_bias_width=8, data_in_block_size=4, weight_width=8, weight_exponent_bias_width=8, bias_width=8, bias_exponent_bias_width=8}'
   )
   for f in "${formats[@]}"; do
     expect "qat-jit-${f%% *}" 0 "engine: jit" -- train examples/jsc_tiny.jsc --passes="quantize{by=type, default=${f#* }}" \
@@ -135,6 +137,19 @@ printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = 
 expect cfg-frac 1 "weight_frac_width: 9 is more than weight_width 8" -- examples/jsc_tiny.jsc --config "$tmp/fr.toml"
 printf '[passes.quantize]\nby = "regex_name"\n[passes.quantize."seq_blocks_9.*".config]\nname = "integer"\ndata_in_width = 8\n' >"$tmp/re.toml"
 expect cfg-regex-empty 1 "matches no quantizable node" -- examples/jsc_tiny.jsc --config "$tmp/re.toml"
+# block_minifloat and block_log: MASE's keys, checked and named
+expect cfg-bm-no-bias-width 1 "linear.config: missing key 'weight_exponent_bias_width'" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_minifloat, weight_width=8, weight_exponent_width=4}}'
+expect cfg-bm-bias-width 1 "weight_exponent_bias_width: 17 is not in 1..16" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_minifloat, weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=17}}'
+expect cfg-bm-exp-width 1 "weight_exponent_width: 8 is not in 1..7 for weight_width 8" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_minifloat, weight_width=8, weight_exponent_width=8, weight_exponent_bias_width=8}}'
+expect cfg-bl-unknown-key 1 "unknown key 'weight_exponent_width' for name=\"block_log\"" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_log, weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=8}}'
+expect cfg-bl-block-size 1 "weight_block_size: 0 is not in 1..65536" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_log, weight_width=8, weight_exponent_bias_width=8, weight_block_size=0}}'
+expect cfg-bl-name 1 "unknown number format 'block_logg' (did you mean 'block_log'?)" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_logg, weight_width=8}}'
 printf 'passes = 3\n' >"$tmp/np.toml"
 expect cfg-no-tables 1 "$tmp/np.toml:1:1: error: passes: the config has no passes" -- examples/jsc_tiny.jsc --config "$tmp/np.toml"
 printf '[passes.quantize\n' >"$tmp/syn.toml"

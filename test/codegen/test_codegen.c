@@ -247,6 +247,11 @@ static void test_quantized_formats(void **state) {
       "weight_exponent_width=8, weight_block_size=4, bias_width=8, bias_exponent_width=8, bias_block_size=4}",
       "{name=binary, data_in_bipolar=true, weight_bipolar=true, bias_bipolar=false}",
       "{name=ternary, weight_scaling_factor=true, weight_median=true, bias_mean=true}",
+      "{name=block_minifloat, data_in_width=8, data_in_exponent_width=4, data_in_exponent_bias_width=8, "
+      "data_in_block_size=4, weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=8, bias_width=8, "
+      "bias_exponent_width=4, bias_exponent_bias_width=8}",
+      "{name=block_log, data_in_width=8, data_in_exponent_bias_width=8, data_in_block_size=4, weight_width=8, "
+      "weight_exponent_bias_width=8, bias_width=8, bias_exponent_bias_width=8}",
   };
   const char *models[] = {"examples/jsc_tiny.jsc", "examples/jsc_big.jsc"};
   for (size_t c = 0; c < sizeof cfgs / sizeof *cfgs; c++)

@@ -107,6 +107,19 @@ static const char *const CFGS[] = {
     "{name=ternary, weight_scaling_factor=true, weight_median=true, bias_max=true}",
     "{name=ternary, weight_mean=true, bias_scaling_factor=true}",
     "{name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}",
+    "{name=block_minifloat, data_in_width=8, data_in_exponent_width=4, data_in_exponent_bias_width=8, data_in_block_size=16, "
+    "weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=8, bias_width=6, bias_exponent_width=2, "
+    "bias_exponent_bias_width=3}",
+    "{name=block_minifloat, data_in_width=6, data_in_exponent_width=2, data_in_exponent_bias_width=3, data_in_block_size=7, "
+    "weight_width=5, weight_exponent_width=3, weight_exponent_bias_width=2, weight_block_size=3}",
+    "{name=block_minifloat, data_in_width=32, data_in_exponent_width=8, data_in_exponent_bias_width=16, data_in_block_size=1, "
+    "weight_width=24, weight_exponent_width=5, weight_exponent_bias_width=16}",
+    "{name=block_log, data_in_width=8, data_in_exponent_bias_width=8, data_in_block_size=16, weight_width=8, "
+    "weight_exponent_bias_width=8, bias_width=5, bias_exponent_bias_width=4}",
+    "{name=block_log, data_in_width=5, data_in_exponent_bias_width=4, data_in_block_size=7, weight_width=4, "
+    "weight_exponent_bias_width=3, weight_block_size=5}",
+    "{name=block_log, data_in_width=32, data_in_exponent_bias_width=16, data_in_block_size=40, weight_width=12, "
+    "weight_exponent_bias_width=16}",
 };
 
 /* Element k of batch `step`: edge values first, then random floats. */
@@ -216,6 +229,8 @@ static void check_cfg(const char *cfg, int steps, uint64_t *total) {
     for (int c = 0; c < 3; c++) worst = fmax(worst, fabs(logits[c * bp + i] - out.logits.f[i * 3 + c]) / scale);
   print_message("%-150.150s %8llu values, %llu differ; logits %.1e\n", cfg, (unsigned long long)cnt, (unsigned long long)bad, worst);
   assert_true(bad == 0);
+  if (!(worst < 1e-5))
+    for (int i = 0; i < 3; i++) print_message("  row %d: kernel %g %g %g, reference %g %g %g\n", i, logits[i], logits[bp + i], logits[2 * bp + i], out.logits.f[i * 3], out.logits.f[i * 3 + 1], out.logits.f[i * 3 + 2]);
   assert_true(worst < 1e-5);
   *total += cnt;
   rt_interp_out_free(&out);
