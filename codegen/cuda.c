@@ -386,15 +386,17 @@ static const char *const qprelude =
     "  const float r = (float)ldexp(k > kmax ? kmax : k, e - M);\n"
     "  return x < 0.0f ? -r : r;\n"
     "}\n"
-    "/* a block of len elements: the exponent of its largest |x| (NaN left out) */\n"
-    "static __device__ void jsc_qbfp(float *y, const float *x, int len, int M, int lo, int hi, double kmax) {\n"
+    "/* a block of rows runs of len elements, stride apart: the exponent of its largest |x| (NaN left out) */\n"
+    "static __device__ float jsc_qbmax(const float *x, int len, int rows, int stride) {\n"
     "  float m = 0.0f;\n"
-    "  for (int i = 0; i < len; i++) {\n"
-    "    const float a = fabsf(x[i]);\n"
-    "    if (a > m) m = a;\n"
-    "  }\n"
-    "  const int e = jsc_qexp(m, 0, lo, hi);\n"
-    "  for (int i = 0; i < len; i++) y[i] = jsc_qbfp1(x[i], e, M, kmax);\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;\n"
+    "  return m;\n"
+    "}\n"
+    "static __device__ void jsc_qbfp(float *y, const float *x, int len, int rows, int stride, int M, int lo, int hi, double kmax) {\n"
+    "  const int e = jsc_qexp(jsc_qbmax(x, len, rows, stride), 0, lo, hi);\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qbfp1(x[i], e, M, kmax);\n"
     "}\n"
     "";
 static const char *const qprelude_tern =
@@ -443,31 +445,26 @@ static const char *const qprelude_tern =
 static const char *const qprelude_blk =
     "static __device__ __forceinline__ int jsc_qcap(int v) { return v < -300 ? -300 : v > 300 ? 300 : v; }\n"
     "/* block_minifloat: bias b = clamp(floor(fl(log2 max|x|)), 0, top), then minifloat_ieee[w, E, b] */\n"
-    "static __device__ void jsc_qbm(float *y, const float *x, int len, int M, int span, int top, double kmax) {\n"
-    "  float m = 0.0f;\n"
-    "  for (int i = 0; i < len; i++) {\n"
-    "    const float a = fabsf(x[i]);\n"
-    "    if (a > m) m = a;\n"
-    "  }\n"
+    "static __device__ void jsc_qbm(float *y, const float *x, int len, int rows, int stride, int M, int span, int top,\n"
+    "                               double kmax) {\n"
+    "  float m = jsc_qbmax(x, len, rows, stride);\n"
     "  if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */\n"
     "  const int b = jsc_qexp(m, 1, 0, top), lo = jsc_qcap(-b), hi = jsc_qcap(span - b);\n"
-    "  for (int i = 0; i < len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);\n"
     "}\n"
     "/* block_log: bias b = clamp(2^(w-1) - 1 - ceil(fl(log2 max|x|)), 0, top) (0 for a max of 0),\n"
     " * then log[w, b]; t is 2^(w-1) - 1 capped at 2^20, span 2^(w-1) - 1 */\n"
-    "static __device__ void jsc_qbl(float *y, const float *x, int len, int t, int span, int top) {\n"
-    "  float m = 0.0f;\n"
-    "  for (int i = 0; i < len; i++) {\n"
-    "    const float a = fabsf(x[i]);\n"
-    "    if (a > m) m = a;\n"
-    "  }\n"
+    "static __device__ void jsc_qbl(float *y, const float *x, int len, int rows, int stride, int t, int span, int top) {\n"
+    "  float m = jsc_qbmax(x, len, rows, stride);\n"
     "  if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */\n"
     "  int b = t - jsc_qexp(m, 0, -1000, 1000);\n"
     "  b = b < 0 ? 0 : b > top ? top : b;\n"
     "  if (m == 0.0f) b = 0;\n"
     "  const int lo = jsc_qcap(-b), hi = jsc_qcap(span - b);\n"
     "  const float c = (float)(ldexp(1.0, lo) * 0.1);\n"
-    "  for (int i = 0; i < len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);\n"
     "}\n";
 
 static bool plan_has_qformats(const CgPlan *p) {
@@ -518,21 +515,22 @@ static int qm(const QFmt *f) {
 }
 static double qkmaxv(const QFmt *f) { return (double)(float)(ldexp(1.0, qm(f)) - 1); }
 
-/* The call quantizing len elements from x into y (in place allowed) with a block format. */
-static void qblock_call(char *out, size_t cap, const QFmt *f, const char *y, const char *x, const char *len) {
+/* The call quantizing a block (rs: "rows, stride" of its runs of len) from x into y (in place
+ * allowed) with a block format. */
+static void qblock_call(char *out, size_t cap, const QFmt *f, const char *y, const char *x, const char *len, const char *rs) {
   char k[48];
   int lo, hi;
   qrange(f, &lo, &hi);
   int top = (1 << f->exp_bias_width) - 1;
   if (f->kind == QK_BLOCK_MINIFLOAT) {
-    snprintf(out, cap, "jsc_qbm(%s, %s, %s, %d, %d, %d, %s)", y, x, len, qm(f), (1 << f->exp_width) - 1, top,
+    snprintf(out, cap, "jsc_qbm(%s, %s, %s, %s, %d, %d, %d, %s)", y, x, len, rs, qm(f), (1 << f->exp_width) - 1, top,
              dlit(k, sizeof k, qkmaxv(f)));
   } else if (f->kind == QK_BLOCK_LOG) {
     int64_t span = (INT64_C(1) << (f->width - 1)) - 1;
-    snprintf(out, cap, "jsc_qbl(%s, %s, %s, %d, %lld, %d)", y, x, len, span > (1 << 20) ? 1 << 20 : (int)span,
+    snprintf(out, cap, "jsc_qbl(%s, %s, %s, %s, %d, %lld, %d)", y, x, len, rs, span > (1 << 20) ? 1 << 20 : (int)span,
              (long long)span, top);
   } else {
-    snprintf(out, cap, "jsc_qbfp(%s, %s, %s, %d, %d, %d, %s)", y, x, len, qm(f), lo, hi, dlit(k, sizeof k, qkmaxv(f)));
+    snprintf(out, cap, "jsc_qbfp(%s, %s, %s, %s, %d, %d, %d, %s)", y, x, len, rs, qm(f), lo, hi, dlit(k, sizeof k, qkmaxv(f)));
   }
 }
 
@@ -716,7 +714,7 @@ static void emit_quant_bias_blocks(Cu *c, const Inst *in) {
   char y[32], len[64];
   snprintf(y, sizeof y, "v%d + b0", in->dst);
   snprintf(len, sizeof len, "b0 + %d < %d ? %d : %d - b0", bs, n, bs, n);
-  qblock_call(call, sizeof call, &in->qf, y, y, len);
+  qblock_call(call, sizeof call, &in->qf, y, y, len, "1, 0");
   line(c, "for (int b0 = 0; b0 < %d; b0 += %d) %s; /* %s: blocks of %d features */", n, bs, call, ir_qkind_name(in->qf.kind), bs);
 }
 
@@ -878,20 +876,24 @@ static void emit_quant_blocks(Cu *c, const Point *pt) {
          pt->qf.tstat == QT_MEDIAN ? "median" : pt->qf.tstat == QT_MAX ? "max" : "mean");
     return;
   }
-  int64_t row = pt->row > 0 && pt->row < pt->n ? pt->row : pt->n;
+  int64_t row = pt->row > 0 && pt->row < pt->n && pt->n % pt->row == 0 ? pt->row : pt->n;
   int64_t bs = pt->qf.block_size > 0 && pt->qf.block_size < row ? pt->qf.block_size : row;
-  int64_t bpr = (row + bs - 1) / bs, rows = (pt->n + row - 1) / row;
-  line(c, "for (int b = tid; b < %lld; b += NT) { /* %s: %lld blocks of %lld in rows of %lld */", (long long)(rows * bpr),
-       ir_qkind_name(pt->qf.kind), (long long)(rows * bpr), (long long)bs, (long long)row);
+  int64_t rows = pt->n / row, br = pt->qf.block_rows <= 1 ? 1 : pt->qf.block_rows < rows ? pt->qf.block_rows : rows;
+  int64_t bpr = (row + bs - 1) / bs, nbr = (rows + br - 1) / br;
+  line(c, "for (int b = tid; b < %lld; b += NT) { /* %s: %lld blocks of %lld x %lld in %lld rows of %lld */",
+       (long long)(nbr * bpr), ir_qkind_name(pt->qf.kind), (long long)(nbr * bpr), (long long)br, (long long)bs,
+       (long long)rows, (long long)row);
   c->ind++;
-  line(c, "const long long r0 = (long long)(b / %lld) * %lld, c0 = (long long)(b %% %lld) * %lld;", (long long)bpr, (long long)row,
-       (long long)bpr, (long long)bs);
-  line(c, "const long long rend = r0 + %lld < %d ? r0 + %lld : %d, len = rend - r0 - c0 < %lld ? rend - r0 - c0 : %lld;",
-       (long long)row, pt->n, (long long)row, pt->n, (long long)bs, (long long)bs);
-  char yb[64], xb[64], call[256];
+  line(c, "const long long q0 = (long long)(b / %lld) * %lld, c0 = (long long)(b %% %lld) * %lld, r0 = q0 * %lld;",
+       (long long)bpr, (long long)br, (long long)bpr, (long long)bs, (long long)row);
+  line(c, "const long long len = %lld - c0 < %lld ? %lld - c0 : %lld, nr = %lld - q0 < %lld ? %lld - q0 : %lld;",
+       (long long)row, (long long)bs, (long long)row, (long long)bs, (long long)rows, (long long)br, (long long)rows,
+       (long long)br);
+  char yb[64], xb[64], rs[48], call[320];
   snprintf(yb, sizeof yb, "S + %lld + r0 + c0", (long long)pt->dst);
   snprintf(xb, sizeof xb, "%s + %lld + r0 + c0", src, (long long)pt->src);
-  qblock_call(call, sizeof call, &pt->qf, yb, xb, "(int)len");
+  snprintf(rs, sizeof rs, "(int)nr, %lld", (long long)row);
+  qblock_call(call, sizeof call, &pt->qf, yb, xb, "(int)len", rs);
   line(c, "%s;", call);
   c->ind--;
   line(c, "}");

@@ -970,16 +970,16 @@ static void quant_body(R *r, LLVMValueRef j, void *ud) {
  * per step, to the C reference itself (ir_quant_tensor: block_fp's blocks along `row`,
  * ternary's whole-tensor statistics), bound into every JIT as an absolute symbol (jit_new),
  * so a cached object links it too.  The format travels as a constant i32 array. */
-enum { QF_WORDS = 11 };
+enum { QF_WORDS = 12 };
 static void qfmt_pack(const QFmt *f, int32_t w[QF_WORDS]) {
   int32_t v[QF_WORDS] = {f->kind, f->width, f->frac_width, f->exp_width, f->exp_bias, f->block_size,
-                         f->is_signed, f->floor, f->bipolar | f->scaling << 1, f->tstat, f->exp_bias_width};
+                         f->is_signed, f->floor, f->bipolar | f->scaling << 1, f->tstat, f->exp_bias_width, f->block_rows};
   memcpy(w, v, sizeof v);
 }
 static void jscc_quant_params(const int32_t *w, const float *src, float *dst, int64_t n, int64_t row) {
   QFmt f = {.kind = (QKind)w[0], .width = w[1], .frac_width = w[2], .exp_width = w[3], .exp_bias = w[4],
             .block_size = w[5], .is_signed = w[6], .floor = w[7], .bipolar = w[8] & 1, .scaling = (w[8] >> 1) & 1,
-            .tstat = (QTernaryStat)w[9], .exp_bias_width = w[10]};
+            .tstat = (QTernaryStat)w[9], .exp_bias_width = w[10], .block_rows = w[11]};
   ir_quant_tensor(&f, src, dst, n, row);
 }
 #define QUANT_PARAMS_SYM "jscc_quant_params"

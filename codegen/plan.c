@@ -319,6 +319,9 @@ static const char *g_bsym; /* set per build; read-only during lowering */
  * kinds and block_fp (blocks along the row's features) for a row value (EW_QUANT).
  * Ternary needs the whole tensor's statistics, which a row program does not have. */
 static Status jit_format(Lower *L, const Node *n, const QFmt *f, bool row) {
+  if (row && f->block_rows > 1)
+    return unsupported(L, n, "quantizes a [batch, features] value in blocks of several rows, which would span samples "
+                             "(a row value's blocks take one row)");
   if (!row || f->kind != QK_TERNARY) return JS_OK;
   char msg[160];
   snprintf(msg, sizeof msg, "quantizes a [batch, features] value with %s, which needs whole-tensor statistics "

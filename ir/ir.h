@@ -414,6 +414,8 @@ typedef struct QFmt {
   int exp_bias;       /* QK_MINIFLOAT_*, QK_LOG, QK_BLOCK_FP */
   int block_size;     /* QK_BLOCK_FP, QK_BLOCK_*: elements sharing an exponent, along the last dim */
   int exp_bias_width; /* QK_BLOCK_MINIFLOAT, QK_BLOCK_LOG: bits of the per-block bias (1..16) */
+  int block_rows;     /* the block kinds: rows of a 2-d block (MASE's block_size [r, c], r > 1:
+                         r rows x block_size columns); 0 or 1: blocks within one row */
   bool is_signed;     /* QK_INTEGER: false selects the unsigned range [0, 2^w - 1] */
   bool floor;         /* QK_INTEGER: round toward -inf instead of half to even */
   bool bipolar;       /* QK_BINARY: {-1,+1} when true, {0,1} when false */

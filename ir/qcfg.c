@@ -15,6 +15,9 @@
  *   block_minifloat        width, exponent_width, exponent_bias_width, block_size (default 16)
  *   block_log              width, exponent_bias_width, block_size (default 16)
  *
+ * block_size is a number or MASE's block shape [c] / [r, c] (r rows x c columns, weights
+ * and biases only: a data block of several rows would span samples).
+ *
  * plus `bypass` (compute in float, keep the config) and `floor` (integer: round toward -inf).
  * A slot is quantized when its width is given (binary and ternary: any of its keys).  linear
  * and conv1d require weight_* as MASE does; the other slots are optional, so weight-only and
@@ -101,6 +104,37 @@ static Status get_int(Dec *D, const Value *cfg, const char *key, bool *present, 
   return diag_error(D->d, D->loc, "%s: %s must be an integer, got %s", D->what, key, val_kind_name(v));
 }
 
+/* block_size: an integer, or MASE's block shape [c] or [r, c] (r rows x c columns; *rows = r,
+ * 0 for a scalar). */
+static Status get_block(Dec *D, const Value *cfg, const char *key, bool *present, int64_t *out, int64_t *rows) {
+  const Value *v = get(cfg, key);
+  *rows = 0;
+  if (!v || (v->kind != VAL_LIST && v->kind != VAL_TUPLE)) return get_int(D, cfg, key, present, out);
+  *present = true;
+  int n = v->u.seq.n;
+  const Value *it = v->u.seq.items;
+  for (int i = 0; i < n; i++)
+    if (it[i].kind != VAL_INT) n = 0;
+  if (n < 1 || n > 2)
+    return diag_error(D->d, D->loc, "%s: %s must be an integer or a block shape [rows, columns] of integers", D->what, key);
+  *out = it[n - 1].u.i;
+  if (n == 2) *rows = it[0].u.i;
+  return JS_OK;
+}
+
+/* The rows of a block shape: 1..65536, and 1 for activations (a row kernel's block lies
+ * within one sample). */
+static Status check_block_rows(Dec *D, const char *sn, QSlot s, int64_t rows, QFmt *f) {
+  if (rows == 0) return JS_OK;
+  if (rows < 1 || rows > 65536)
+    return diag_error(D->d, D->loc, "%s: %s_block_size: %lld rows is not in 1..65536", D->what, sn, (long long)rows);
+  if (rows > 1 && (s == QS_DATA_IN || s == QS_DATA_OUT))
+    return diag_error(D->d, D->loc, "%s: %s_block_size: a block of %lld rows would span samples; blocks of %s take one "
+                      "row ([1, %d]: within each sample's features)", D->what, sn, (long long)rows, sn, f->block_size);
+  f->block_rows = rows > 1 ? (int)rows : 0;
+  return JS_OK;
+}
+
 static Status get_bool(Dec *D, const Value *cfg, const char *key, bool *present, bool *out) {
   const Value *v = get(cfg, key);
   *present = v != NULL;
@@ -144,13 +178,15 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
   char key[64];
   unsigned fields = kind_fields(kind);
   const char *sn = slot_names[s];
-  int64_t val[F_COUNT] = {0};
+  int64_t val[F_COUNT] = {0}, brows = 0;
   bool has[F_COUNT] = {0}, any = false;
   bool bval[F_COUNT] = {0};
   for (int f = 0; f < F_COUNT; f++) {
     if (!(fields & (1u << f))) continue;
     snprintf(key, sizeof key, "%s_%s", sn, field_names[f]);
-    Status st = f >= F_STOCH ? get_bool(D, cfg, key, &has[f], &bval[f]) : get_int(D, cfg, key, &has[f], &val[f]);
+    Status st = f >= F_STOCH   ? get_bool(D, cfg, key, &has[f], &bval[f])
+                : f == F_BLOCK ? get_block(D, cfg, key, &has[f], &val[f], &brows)
+                               : get_int(D, cfg, key, &has[f], &val[f]);
     if (st) return st;
     any |= has[f];
   }
@@ -212,9 +248,12 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
       if (bs < 1 || bs > 65536)
         return diag_error(D->d, D->loc, "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
       f->block_size = (int)bs;
+      Status st = check_block_rows(D, sn, s, brows, f);
+      if (st) return st;
     }
   } else if (kind == QK_BLOCK_MINIFLOAT || kind == QK_BLOCK_LOG) {
     Status st = decode_block_bias(D, kind, sn, val, has, f);
+    if (!st) st = check_block_rows(D, sn, s, brows, f);
     if (st) return st;
   } else if (kind == QK_BINARY) {
     f->width = 1;
@@ -327,6 +366,7 @@ Status ir_qcfg_decode(MaseOp op, const Value *cfg, const char *what, QCfg *out, 
 
 /* ---- the normalized dict ---- */
 
+
 typedef struct VB {
   Arena *a;
   const char **keys;
@@ -348,6 +388,19 @@ static void vput_slot(VB *b, QSlot s, const char *field, Value v) {
   const char *k = arena_printf(b->a, "%s_%s", slot_names[s], field);
   if (!k) b->oom = true;
   else vput(b, k, v);
+}
+
+/* block_size as the config writes it: an integer, or [rows, columns] for a 2-d block. */
+static Value block_value(VB *b, const QFmt *f) {
+  if (f->block_rows <= 1) return val_int(f->block_size);
+  Value *it = arena_alloc(b->a, sizeof(Value) * 2);
+  if (!it) {
+    b->oom = true;
+    return val_none();
+  }
+  it[0] = val_int(f->block_rows);
+  it[1] = val_int(f->block_size);
+  return (Value){.kind = VAL_LIST, .u.seq = {2, it}};
 }
 
 Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out) {
@@ -372,7 +425,7 @@ Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out) {
       vput_slot(&b, (QSlot)s, "width", val_int(f->width));
       vput_slot(&b, (QSlot)s, "exponent_width", val_int(f->exp_width));
       vput_slot(&b, (QSlot)s, "exponent_bias", val_int(f->exp_bias));
-      if (q->kind == QK_BLOCK_FP) vput_slot(&b, (QSlot)s, "block_size", val_int(f->block_size));
+      if (q->kind == QK_BLOCK_FP) vput_slot(&b, (QSlot)s, "block_size", block_value(&b, f));
       break;
     case QK_LOG:
       vput_slot(&b, (QSlot)s, "width", val_int(f->width));
@@ -391,7 +444,7 @@ Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out) {
       vput_slot(&b, (QSlot)s, "width", val_int(f->width));
       if (q->kind == QK_BLOCK_MINIFLOAT) vput_slot(&b, (QSlot)s, "exponent_width", val_int(f->exp_width));
       vput_slot(&b, (QSlot)s, "exponent_bias_width", val_int(f->exp_bias_width));
-      vput_slot(&b, (QSlot)s, "block_size", val_int(f->block_size));
+      vput_slot(&b, (QSlot)s, "block_size", block_value(&b, f));
       break;
     case QK_COUNT: break;
     }
@@ -458,7 +511,7 @@ Status ir_qfmt_to_value(Arena *a, const QFmt *f, Value *out) {
     vput(&b, "width", val_int(f->width));
     vput(&b, "exponent_width", val_int(f->exp_width));
     vput(&b, "exponent_bias", val_int(f->exp_bias));
-    if (f->kind == QK_BLOCK_FP) vput(&b, "block_size", val_int(f->block_size));
+    if (f->kind == QK_BLOCK_FP) vput(&b, "block_size", block_value(&b, f));
     break;
   case QK_LOG:
     vput(&b, "width", val_int(f->width));
@@ -474,7 +527,7 @@ Status ir_qfmt_to_value(Arena *a, const QFmt *f, Value *out) {
     vput(&b, "width", val_int(f->width));
     if (f->kind == QK_BLOCK_MINIFLOAT) vput(&b, "exponent_width", val_int(f->exp_width));
     vput(&b, "exponent_bias_width", val_int(f->exp_bias_width));
-    vput(&b, "block_size", val_int(f->block_size));
+    vput(&b, "block_size", block_value(&b, f));
     break;
   case QK_COUNT: break;
   }
@@ -494,6 +547,11 @@ Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc) {
   for (int i = 0; i < v->u.dict.n; i++) {
     const char *k = v->u.dict.keys[i];
     const Value *x = &v->u.dict.vals[i];
+    if (strcmp(k, "block_size") == 0 && x->kind == VAL_LIST && x->u.seq.n == 2 && x->u.seq.items[0].kind == VAL_INT &&
+        x->u.seq.items[1].kind == VAL_INT && x->u.seq.items[0].u.i > 1 && x->u.seq.items[0].u.i <= 65536) {
+      out->block_rows = (int)x->u.seq.items[0].u.i;
+      x = &x->u.seq.items[1];
+    }
     int *ip = strcmp(k, "width") == 0            ? &out->width
               : strcmp(k, "frac_width") == 0     ? &out->frac_width
               : strcmp(k, "exponent_width") == 0 ? &out->exp_width

@@ -65,7 +65,10 @@
  *  - minifloat_ieee's subnormal test is e == -b; MASE's isclose(e, -b) differs only for
  *    |b| >= 1e5.
  *  - block_fp: blocks run along each row (the last dim) with a short last block of its own,
- *    which is MASE's padding for 2-d activations.  MASE's replacement of an all-zero block's
+ *    which is MASE's padding for 2-d activations.  MASE's block shape [r, c] (block_size as
+ *    a list) makes blocks of r rows x c columns of the tensor viewed as [n / last dim, last
+ *    dim] (a 2-d weight as it is; a 3-d one's first two dims merged), cut short at the ends
+ *    as MASE's padding; [c] and [1, c] are the scalar c.  MASE's replacement of an all-zero block's
  *    max by the smallest non-zero one changes nothing (every element of such a block passes
  *    through), so blocks are independent here.  A one-element call is a block of one.
  *  - block_minifloat, block_log: blocks as block_fp's (MASE's `block` with a scalar block_size
@@ -87,7 +90,8 @@
  * ",floor" appended when flooring (fixed[8,4,floor]); minifloat_ieee[w,E,b],
  * minifloat_denorm[w,E,b]; log[w,b]; block_fp[w,E,b,block_size]; binary (bipolar) and
  * binary01; ternary[mean|median|max] with ",scaled" when scaled (ternary[mean,scaled]);
- * block_minifloat[w,E,bw,block_size], block_log[w,bw,block_size].
+ * block_minifloat[w,E,bw,block_size], block_log[w,bw,block_size]; a 2-d block shape [r, c]
+ * prints as rxc (block_fp[8,4,7,2x16]).
  */
 #include <float.h>
 #include <math.h>
@@ -142,6 +146,12 @@ bool ir_qfmt_elementwise(const QFmt *f) {
   return f->kind != QK_BLOCK_FP && f->kind != QK_TERNARY && f->kind != QK_BLOCK_MINIFLOAT && f->kind != QK_BLOCK_LOG;
 }
 
+/* "16]" or, for a 2-d block shape, "4x16]". */
+static void print_block(StrBuf *sb, const QFmt *f) {
+  if (f->block_rows > 1) sb_printf(sb, "%dx", f->block_rows);
+  sb_printf(sb, "%d]", f->block_size);
+}
+
 void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
   static const char *const stats[] = {"mean", "median", "max"};
   switch (f->kind) {
@@ -157,7 +167,8 @@ void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
     sb_printf(sb, "log[%d,%d]", f->width, f->exp_bias);
     break;
   case QK_BLOCK_FP:
-    sb_printf(sb, "block_fp[%d,%d,%d,%d]", f->width, f->exp_width, f->exp_bias, f->block_size);
+    sb_printf(sb, "block_fp[%d,%d,%d,", f->width, f->exp_width, f->exp_bias);
+    print_block(sb, f);
     break;
   case QK_BINARY:
     sb_puts(sb, f->bipolar ? "binary" : "binary01");
@@ -167,10 +178,12 @@ void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
               f->scaling ? ",scaled" : "");
     break;
   case QK_BLOCK_MINIFLOAT:
-    sb_printf(sb, "block_minifloat[%d,%d,%d,%d]", f->width, f->exp_width, f->exp_bias_width, f->block_size);
+    sb_printf(sb, "block_minifloat[%d,%d,%d,", f->width, f->exp_width, f->exp_bias_width);
+    print_block(sb, f);
     break;
   case QK_BLOCK_LOG:
-    sb_printf(sb, "block_log[%d,%d,%d]", f->width, f->exp_bias_width, f->block_size);
+    sb_printf(sb, "block_log[%d,%d,", f->width, f->exp_bias_width);
+    print_block(sb, f);
     break;
   default:
     sb_puts(sb, "?");
@@ -467,24 +480,34 @@ int ir_quant_block_bias(const QFmt *f, float m) {
   return block_bias_fmt(f, m).exp_bias;
 }
 
-static void bias_block_f32(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+/* A block: `rows` runs of `len` elements, the first at s, each `stride` after the last. */
+typedef struct Blk {
+  int64_t s, len, rows, stride;
+} Blk;
+#define BLK_FOR(b, i)                                                                     \
+  for (int64_t r_ = 0; r_ < (b)->rows; r_++)                                               \
+    for (int64_t i = (b)->s + r_ * (b)->stride; i < (b)->s + r_ * (b)->stride + (b)->len; i++)
+
+static void bias_block_f32(const QFmt *f, const void *xv, void *yv, const Blk *b) {
   const float *x = xv;
   float *y = yv;
   float m = 0;
-  for (int64_t i = s; i < s + len; i++)
+  BLK_FOR(b, i) {
     if (fabsf(x[i]) > m) m = fabsf(x[i]);
+  }
   QFmt g = block_bias_fmt(f, m);
-  for (int64_t i = s; i < s + len; i++) y[i] = ir_quant_f32(&g, x[i]);
+  BLK_FOR(b, i) y[i] = ir_quant_f32(&g, x[i]);
 }
 
-static void bias_block_f64(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+static void bias_block_f64(const QFmt *f, const void *xv, void *yv, const Blk *b) {
   const double *x = xv;
   double *y = yv;
   double m = 0;
-  for (int64_t i = s; i < s + len; i++)
+  BLK_FOR(b, i) {
     if (fabs(x[i]) > m) m = fabs(x[i]);
+  }
   QFmt g = block_bias_fmt(f, (float)m);
-  for (int64_t i = s; i < s + len; i++) y[i] = ir_quant_f64(&g, x[i]);
+  BLK_FOR(b, i) y[i] = ir_quant_f64(&g, x[i]);
 }
 
 /* ---- binary ---- */
@@ -669,39 +692,49 @@ float ir_quant_f32(const QFmt *f, float x) {
 
 /* ---- tensors ---- */
 
-/* Calls fn(x, y, start, len) for each block of block_size elements within each run of row
- * elements: the blocks of block_fp.  row <= 0 means one row of n; block_size <= 0 a block
- * per row. */
-static void for_blocks(const QFmt *f, int64_t n, int64_t row,
-                       void (*fn)(const QFmt *, const void *, void *, int64_t, int64_t),
-                       const void *x, void *y) {
+/* Calls fn(x, y, block) for each block of a block format: the n elements are rows of `row`
+ * (the last dim; row <= 0: one row of n), blocks are block_rows x block_size (block_rows
+ * <= 1: within one row), and a block at the end of a row or of the rows is cut short (MASE
+ * pads it; the padding never changes a block's max).  A last row shorter than `row` has
+ * blocks of its own. */
+typedef void (*BlockFn)(const QFmt *, const void *, void *, const Blk *);
+static void for_blocks(const QFmt *f, int64_t n, int64_t row, BlockFn fn, const void *x, void *y) {
   if (row <= 0 || row > n) row = n;
   int64_t bs = f->block_size > 0 && f->block_size < row ? f->block_size : row;
-  for (int64_t r = 0; r < n; r += row) {
-    int64_t rend = r + row < n ? r + row : n;
-    for (int64_t b = r; b < rend; b += bs)
-      fn(f, x, y, b, b + bs < rend ? bs : rend - b);
+  int64_t br = f->block_rows > 1 ? f->block_rows : 1, full = n / row;
+  for (int64_t r = 0; r < full; r += br) {
+    int64_t nr = r + br < full ? br : full - r;
+    for (int64_t c = 0; c < row; c += bs) {
+      Blk b = {r * row + c, c + bs < row ? bs : row - c, nr, row};
+      fn(f, x, y, &b);
+    }
+  }
+  for (int64_t c = full * row; c < n; c += bs) {
+    Blk b = {c, c + bs < n ? bs : n - c, 1, row};
+    fn(f, x, y, &b);
   }
 }
 
-static void bfp_block_f32(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+static void bfp_block_f32(const QFmt *f, const void *xv, void *yv, const Blk *b) {
   const float *x = xv;
   float *y = yv;
   float m = 0;
-  for (int64_t i = s; i < s + len; i++)
+  BLK_FOR(b, i) {
     if (fabsf(x[i]) > m) m = fabsf(x[i]); /* NaN is left out */
+  }
   int e = bfp_exp(f, m);
-  for (int64_t i = s; i < s + len; i++) y[i] = bfp_f32(f, e, x[i]);
+  BLK_FOR(b, i) y[i] = bfp_f32(f, e, x[i]);
 }
 
-static void bfp_block_f64(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+static void bfp_block_f64(const QFmt *f, const void *xv, void *yv, const Blk *b) {
   const double *x = xv;
   double *y = yv;
   double m = 0;
-  for (int64_t i = s; i < s + len; i++)
+  BLK_FOR(b, i) {
     if (fabs(x[i]) > m) m = fabs(x[i]);
+  }
   int e = bfp_exp(f, (float)m);
-  for (int64_t i = s; i < s + len; i++) y[i] = bfp_f64(f, e, x[i]);
+  BLK_FOR(b, i) y[i] = bfp_f64(f, e, x[i]);
 }
 
 void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t row) {

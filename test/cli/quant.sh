@@ -150,6 +150,14 @@ expect cfg-bl-block-size 1 "weight_block_size: 0 is not in 1..65536" -- examples
   --passes='quantize{by=type, linear={name=block_log, weight_width=8, weight_exponent_bias_width=8, weight_block_size=0}}'
 expect cfg-bl-name 1 "unknown number format 'block_logg' (did you mean 'block_log'?)" -- examples/jsc_tiny.jsc \
   --passes='quantize{by=type, linear={name=block_logg, weight_width=8}}'
+expect cfg-block-rows-activation 1 "data_in_block_size: a block of 2 rows would span samples" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_fp, data_in_width=8, data_in_exponent_width=4, data_in_block_size=[2, 4], weight_width=8, weight_exponent_width=4}}'
+expect cfg-block-shape 1 "weight_block_size must be an integer or a block shape [rows, columns]" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_fp, weight_width=8, weight_exponent_width=4, weight_block_size=[1, 2, 3]}}'
+expect block-shape-weights 0 "weight_block_size=[2, 4]" -- examples/jsc_tiny.jsc --dump-ir \
+  --passes='quantize{by=type, linear={name=block_fp, data_in_width=8, data_in_exponent_width=4, data_in_block_size=[1, 4], weight_width=8, weight_exponent_width=4, weight_block_size=[2, 4]}}'
+cp "$tmp/out" "$tmp/bshape.ir"
+expect block-shape-parses-back 0 "" -- "$tmp/bshape.ir" --passes=verify
 printf 'passes = 3\n' >"$tmp/np.toml"
 expect cfg-no-tables 1 "$tmp/np.toml:1:1: error: passes: the config has no passes" -- examples/jsc_tiny.jsc --config "$tmp/np.toml"
 printf '[passes.quantize\n' >"$tmp/syn.toml"

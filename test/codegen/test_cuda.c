@@ -161,14 +161,14 @@ static const char *const FORMATS[][2] = {
                          "weight_exponent_width=4, bias_width=6, bias_exponent_width=3}"},
     {"log", "{name=log, data_in_width=8, weight_width=8, bias_width=5}"},
     {"block_fp", "{name=block_fp, data_in_width=8, data_in_exponent_width=8, data_in_block_size=4, weight_width=6, "
-                 "weight_exponent_width=4, weight_block_size=5, bias_width=8, bias_exponent_width=8, bias_block_size=3}"},
+                 "weight_exponent_width=4, weight_block_size=[3, 5], bias_width=8, bias_exponent_width=8, bias_block_size=3}"},
     {"binary", "{name=binary, data_in_bipolar=true, weight_bipolar=true, bias_bipolar=false}"},
     {"ternary", "{name=ternary, weight_scaling_factor=true, weight_median=true, bias_mean=true}"},
     {"block_minifloat", "{name=block_minifloat, data_in_width=8, data_in_exponent_width=4, data_in_exponent_bias_width=8, "
                         "data_in_block_size=4, weight_width=6, weight_exponent_width=2, weight_exponent_bias_width=3, "
-                        "weight_block_size=5, bias_width=8, bias_exponent_width=4, bias_exponent_bias_width=8}"},
+                        "weight_block_size=[2, 5], bias_width=8, bias_exponent_width=4, bias_exponent_bias_width=8}"},
     {"block_log", "{name=block_log, data_in_width=8, data_in_exponent_bias_width=8, data_in_block_size=4, weight_width=5, "
-                  "weight_exponent_bias_width=4, weight_block_size=5, bias_width=8, bias_exponent_bias_width=8}"},
+                  "weight_exponent_bias_width=4, weight_block_size=[4, 3], bias_width=8, bias_exponent_bias_width=8}"},
 };
 
 /* name: the golden files' stem; quant: a quantize pass run before shape,grad (or NULL). */

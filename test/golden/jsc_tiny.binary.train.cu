@@ -183,15 +183,17 @@ static __device__ float jsc_qbfp1(float x, int e, int M, double kmax) {
   const float r = (float)ldexp(k > kmax ? kmax : k, e - M);
   return x < 0.0f ? -r : r;
 }
-/* a block of len elements: the exponent of its largest |x| (NaN left out) */
-static __device__ void jsc_qbfp(float *y, const float *x, int len, int M, int lo, int hi, double kmax) {
+/* a block of rows runs of len elements, stride apart: the exponent of its largest |x| (NaN left out) */
+static __device__ float jsc_qbmax(const float *x, int len, int rows, int stride) {
   float m = 0.0f;
-  for (int i = 0; i < len; i++) {
-    const float a = fabsf(x[i]);
-    if (a > m) m = a;
-  }
-  const int e = jsc_qexp(m, 0, lo, hi);
-  for (int i = 0; i < len; i++) y[i] = jsc_qbfp1(x[i], e, M, kmax);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+  return m;
+}
+static __device__ void jsc_qbfp(float *y, const float *x, int len, int rows, int stride, int M, int lo, int hi, double kmax) {
+  const int e = jsc_qexp(jsc_qbmax(x, len, rows, stride), 0, lo, hi);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qbfp1(x[i], e, M, kmax);
 }
 /* ternary over n elements (stat 0 mean, 1 median, 2 max of |x|), in double, NaN left out */
 static __device__ void jsc_qtern(float *y, const float *x, int n, int stat, int scaled) {
@@ -236,31 +238,26 @@ static __device__ void jsc_qtern(float *y, const float *x, int n, int stat, int 
 }
 static __device__ __forceinline__ int jsc_qcap(int v) { return v < -300 ? -300 : v > 300 ? 300 : v; }
 /* block_minifloat: bias b = clamp(floor(fl(log2 max|x|)), 0, top), then minifloat_ieee[w, E, b] */
-static __device__ void jsc_qbm(float *y, const float *x, int len, int M, int span, int top, double kmax) {
-  float m = 0.0f;
-  for (int i = 0; i < len; i++) {
-    const float a = fabsf(x[i]);
-    if (a > m) m = a;
-  }
+static __device__ void jsc_qbm(float *y, const float *x, int len, int rows, int stride, int M, int span, int top,
+                               double kmax) {
+  float m = jsc_qbmax(x, len, rows, stride);
   if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */
   const int b = jsc_qexp(m, 1, 0, top), lo = jsc_qcap(-b), hi = jsc_qcap(span - b);
-  for (int i = 0; i < len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);
 }
 /* block_log: bias b = clamp(2^(w-1) - 1 - ceil(fl(log2 max|x|)), 0, top) (0 for a max of 0),
  * then log[w, b]; t is 2^(w-1) - 1 capped at 2^20, span 2^(w-1) - 1 */
-static __device__ void jsc_qbl(float *y, const float *x, int len, int t, int span, int top) {
-  float m = 0.0f;
-  for (int i = 0; i < len; i++) {
-    const float a = fabsf(x[i]);
-    if (a > m) m = a;
-  }
+static __device__ void jsc_qbl(float *y, const float *x, int len, int rows, int stride, int t, int span, int top) {
+  float m = jsc_qbmax(x, len, rows, stride);
   if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */
   int b = t - jsc_qexp(m, 0, -1000, 1000);
   b = b < 0 ? 0 : b > top ? top : b;
   if (m == 0.0f) b = 0;
   const int lo = jsc_qcap(-b), hi = jsc_qcap(span - b);
   const float c = (float)(ldexp(1.0, lo) * 0.1);
-  for (int i = 0; i < len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);
 }
 
 /* ---- stage 0 ---- */

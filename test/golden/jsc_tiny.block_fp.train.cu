@@ -183,15 +183,17 @@ static __device__ float jsc_qbfp1(float x, int e, int M, double kmax) {
   const float r = (float)ldexp(k > kmax ? kmax : k, e - M);
   return x < 0.0f ? -r : r;
 }
-/* a block of len elements: the exponent of its largest |x| (NaN left out) */
-static __device__ void jsc_qbfp(float *y, const float *x, int len, int M, int lo, int hi, double kmax) {
+/* a block of rows runs of len elements, stride apart: the exponent of its largest |x| (NaN left out) */
+static __device__ float jsc_qbmax(const float *x, int len, int rows, int stride) {
   float m = 0.0f;
-  for (int i = 0; i < len; i++) {
-    const float a = fabsf(x[i]);
-    if (a > m) m = a;
-  }
-  const int e = jsc_qexp(m, 0, lo, hi);
-  for (int i = 0; i < len; i++) y[i] = jsc_qbfp1(x[i], e, M, kmax);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+  return m;
+}
+static __device__ void jsc_qbfp(float *y, const float *x, int len, int rows, int stride, int M, int lo, int hi, double kmax) {
+  const int e = jsc_qexp(jsc_qbmax(x, len, rows, stride), 0, lo, hi);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qbfp1(x[i], e, M, kmax);
 }
 /* ternary over n elements (stat 0 mean, 1 median, 2 max of |x|), in double, NaN left out */
 static __device__ void jsc_qtern(float *y, const float *x, int n, int stat, int scaled) {
@@ -236,31 +238,26 @@ static __device__ void jsc_qtern(float *y, const float *x, int n, int stat, int 
 }
 static __device__ __forceinline__ int jsc_qcap(int v) { return v < -300 ? -300 : v > 300 ? 300 : v; }
 /* block_minifloat: bias b = clamp(floor(fl(log2 max|x|)), 0, top), then minifloat_ieee[w, E, b] */
-static __device__ void jsc_qbm(float *y, const float *x, int len, int M, int span, int top, double kmax) {
-  float m = 0.0f;
-  for (int i = 0; i < len; i++) {
-    const float a = fabsf(x[i]);
-    if (a > m) m = a;
-  }
+static __device__ void jsc_qbm(float *y, const float *x, int len, int rows, int stride, int M, int span, int top,
+                               double kmax) {
+  float m = jsc_qbmax(x, len, rows, stride);
   if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */
   const int b = jsc_qexp(m, 1, 0, top), lo = jsc_qcap(-b), hi = jsc_qcap(span - b);
-  for (int i = 0; i < len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);
 }
 /* block_log: bias b = clamp(2^(w-1) - 1 - ceil(fl(log2 max|x|)), 0, top) (0 for a max of 0),
  * then log[w, b]; t is 2^(w-1) - 1 capped at 2^20, span 2^(w-1) - 1 */
-static __device__ void jsc_qbl(float *y, const float *x, int len, int t, int span, int top) {
-  float m = 0.0f;
-  for (int i = 0; i < len; i++) {
-    const float a = fabsf(x[i]);
-    if (a > m) m = a;
-  }
+static __device__ void jsc_qbl(float *y, const float *x, int len, int rows, int stride, int t, int span, int top) {
+  float m = jsc_qbmax(x, len, rows, stride);
   if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */
   int b = t - jsc_qexp(m, 0, -1000, 1000);
   b = b < 0 ? 0 : b > top ? top : b;
   if (m == 0.0f) b = 0;
   const int lo = jsc_qcap(-b), hi = jsc_qcap(span - b);
   const float c = (float)(ldexp(1.0, lo) * 0.1);
-  for (int i = 0; i < len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);
+  for (int r = 0; r < rows; r++)
+    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);
 }
 
 /* ---- stage 0 ---- */
@@ -281,22 +278,22 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     S[0 + j] = P[32 + j]; /* copy */
   }
   __syncthreads();
-  for (int b = tid; b < 20; b += NT) { /* block_fp: 20 blocks of 5 in rows of 16 */
-    const long long r0 = (long long)(b / 4) * 16, c0 = (long long)(b % 4) * 5;
-    const long long rend = r0 + 16 < 80 ? r0 + 16 : 80, len = rend - r0 - c0 < 5 ? rend - r0 - c0 : 5;
-    jsc_qbfp(S + 144 + r0 + c0, P + 64 + r0 + c0, (int)len, 5, -7, 8, 31.0);
+  for (int b = tid; b < 8; b += NT) { /* block_fp: 8 blocks of 3 x 5 in 5 rows of 16 */
+    const long long q0 = (long long)(b / 4) * 3, c0 = (long long)(b % 4) * 5, r0 = q0 * 16;
+    const long long len = 16 - c0 < 5 ? 16 - c0 : 5, nr = 5 - q0 < 3 ? 5 - q0 : 3;
+    jsc_qbfp(S + 144 + r0 + c0, P + 64 + r0 + c0, (int)len, (int)nr, 16, 5, -7, 8, 31.0);
   }
   __syncthreads();
-  for (int b = tid; b < 2; b += NT) { /* block_fp: 2 blocks of 3 in rows of 5 */
-    const long long r0 = (long long)(b / 2) * 5, c0 = (long long)(b % 2) * 3;
-    const long long rend = r0 + 5 < 5 ? r0 + 5 : 5, len = rend - r0 - c0 < 3 ? rend - r0 - c0 : 3;
-    jsc_qbfp(S + 224 + r0 + c0, P + 144 + r0 + c0, (int)len, 7, -127, 128, 127.0);
+  for (int b = tid; b < 2; b += NT) { /* block_fp: 2 blocks of 1 x 3 in 1 rows of 5 */
+    const long long q0 = (long long)(b / 2) * 1, c0 = (long long)(b % 2) * 3, r0 = q0 * 5;
+    const long long len = 5 - c0 < 3 ? 5 - c0 : 3, nr = 1 - q0 < 1 ? 1 - q0 : 1;
+    jsc_qbfp(S + 224 + r0 + c0, P + 144 + r0 + c0, (int)len, (int)nr, 5, 7, -127, 128, 127.0);
   }
   __syncthreads();
-  for (int b = tid; b < 20; b += NT) { /* block_fp: 20 blocks of 5 in rows of 16 */
-    const long long r0 = (long long)(b / 4) * 16, c0 = (long long)(b % 4) * 5;
-    const long long rend = r0 + 16 < 80 ? r0 + 16 : 80, len = rend - r0 - c0 < 5 ? rend - r0 - c0 : 5;
-    jsc_qbfp(S + 240 + r0 + c0, P + 64 + r0 + c0, (int)len, 5, -7, 8, 31.0);
+  for (int b = tid; b < 8; b += NT) { /* block_fp: 8 blocks of 3 x 5 in 5 rows of 16 */
+    const long long q0 = (long long)(b / 4) * 3, c0 = (long long)(b % 4) * 5, r0 = q0 * 16;
+    const long long len = 16 - c0 < 5 ? 16 - c0 : 5, nr = 5 - q0 < 3 ? 5 - q0 : 3;
+    jsc_qbfp(S + 240 + r0 + c0, P + 64 + r0 + c0, (int)len, (int)nr, 16, 5, -7, 8, 31.0);
   }
   __syncthreads();
   double acc0[1]; /* -> stat[16] x16, staged */
@@ -427,16 +424,16 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     S[128 + j] = (float)(b - (double)S[80 + j] * scale);
   }
   __syncthreads();
-  for (int b = tid; b < 4; b += NT) { /* block_fp: 4 blocks of 5 in rows of 16 */
-    const long long r0 = (long long)(b / 4) * 16, c0 = (long long)(b % 4) * 5;
-    const long long rend = r0 + 16 < 16 ? r0 + 16 : 16, len = rend - r0 - c0 < 5 ? rend - r0 - c0 : 5;
-    jsc_qbfp(S + 112 + r0 + c0, S + 112 + r0 + c0, (int)len, 5, -7, 8, 31.0);
+  for (int b = tid; b < 4; b += NT) { /* block_fp: 4 blocks of 1 x 5 in 1 rows of 16 */
+    const long long q0 = (long long)(b / 4) * 1, c0 = (long long)(b % 4) * 5, r0 = q0 * 16;
+    const long long len = 16 - c0 < 5 ? 16 - c0 : 5, nr = 1 - q0 < 1 ? 1 - q0 : 1;
+    jsc_qbfp(S + 112 + r0 + c0, S + 112 + r0 + c0, (int)len, (int)nr, 16, 5, -7, 8, 31.0);
   }
   __syncthreads();
-  for (int b = tid; b < 6; b += NT) { /* block_fp: 6 blocks of 3 in rows of 16 */
-    const long long r0 = (long long)(b / 6) * 16, c0 = (long long)(b % 6) * 3;
-    const long long rend = r0 + 16 < 16 ? r0 + 16 : 16, len = rend - r0 - c0 < 3 ? rend - r0 - c0 : 3;
-    jsc_qbfp(S + 128 + r0 + c0, S + 128 + r0 + c0, (int)len, 7, -127, 128, 127.0);
+  for (int b = tid; b < 6; b += NT) { /* block_fp: 6 blocks of 1 x 3 in 1 rows of 16 */
+    const long long q0 = (long long)(b / 6) * 1, c0 = (long long)(b % 6) * 3, r0 = q0 * 16;
+    const long long len = 16 - c0 < 3 ? 16 - c0 : 3, nr = 1 - q0 < 1 ? 1 - q0 : 1;
+    jsc_qbfp(S + 128 + r0 + c0, S + 128 + r0 + c0, (int)len, (int)nr, 16, 7, -127, 128, 127.0);
   }
   __syncthreads();
   float acc2[1]; /* -> metric[0] x1, per-thread rows, summed at the stage end */

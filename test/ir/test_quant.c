@@ -379,6 +379,54 @@ static void test_block_bias(void **state) {
   assert_true(ir_quant_f32(&bl, 5.0f) == 4.0f && ir_quant_f64(&bl, 5.0) == 4.0);
 }
 
+/* 2-d block shapes (MASE's block_size [r, c]) against each block gathered and quantized as
+ * one block, for every block kind, with short blocks at the right and at the bottom. */
+static void test_block_shape(void **state) {
+  (void)state;
+  enum { R = 7, C = 10 };
+  QFmt fmts[] = {
+      {.kind = QK_BLOCK_FP, .width = 6, .exp_width = 4, .exp_bias = 7, .block_size = 4, .block_rows = 3},
+      {.kind = QK_BLOCK_MINIFLOAT, .width = 8, .exp_width = 3, .exp_bias_width = 5, .block_size = 3, .block_rows = 2},
+      {.kind = QK_BLOCK_LOG, .width = 5, .exp_bias_width = 4, .block_size = 10, .block_rows = 4},
+  };
+  float x[R * C], y[R * C], want[R * C];
+  double xd[R * C], yd[R * C];
+  uint32_t s = 99;
+  for (size_t k = 0; k < sizeof fmts / sizeof *fmts; k++) {
+    const QFmt *f = &fmts[k];
+    for (int i = 0; i < R * C; i++) {
+      s = s * 1664525u + 1013904223u;
+      xd[i] = x[i] = ldexpf((float)((int)(s >> 8) % 2001 - 1000) / 1000.0f, (int)(s >> 28) - 8);
+    }
+    x[5] = NAN, xd[5] = NAN;
+    ir_quant_tensor(f, x, y, R * C, C);
+    ir_quant_tensor_f64(f, xd, yd, R * C, C);
+    QFmt one = *f;
+    one.block_rows = 0;
+    for (int r0 = 0; r0 < R; r0 += f->block_rows)
+      for (int c0 = 0; c0 < C; c0 += f->block_size) {
+        float blk[64], q[64];
+        int n = 0;
+        for (int r = r0; r < r0 + f->block_rows && r < R; r++)
+          for (int c = c0; c < c0 + f->block_size && c < C; c++) blk[n++] = x[r * C + c];
+        one.block_size = n;
+        ir_quant_tensor(&one, blk, q, n, n);
+        n = 0;
+        for (int r = r0; r < r0 + f->block_rows && r < R; r++)
+          for (int c = c0; c < c0 + f->block_size && c < C; c++) want[r * C + c] = q[n++];
+      }
+    for (int i = 0; i < R * C; i++) {
+      assert_true(same_f(y[i], want[i]));
+      assert_true(same_f(y[i], (float)yd[i]));
+    }
+  }
+  StrBuf sb;
+  sb_init(&sb);
+  ir_qfmt_print(&sb, &fmts[0]);
+  assert_string_equal(sb_str(&sb), "block_fp[6,4,7,3x4]");
+  sb_free(&sb);
+}
+
 static void test_ternary(void **state) {
   (void)state;
   QFmt t = {.kind = QK_TERNARY, .width = 2, .tstat = QT_MEDIAN};
@@ -587,6 +635,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reference),   cmocka_unit_test(test_integer_edges),
       cmocka_unit_test(test_float_edges), cmocka_unit_test(test_ternary), cmocka_unit_test(test_block_bias),
+      cmocka_unit_test(test_block_shape),
       cmocka_unit_test(test_f32_matches_f64), cmocka_unit_test(test_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
