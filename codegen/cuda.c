@@ -325,9 +325,250 @@ static Status qargs(Cu *c, const QFmt *f, char *buf, size_t cap) {
   return JS_OK;
 }
 
+/* ---- number formats other than fixed point (ir/quant.c's float functions) ----
+ *
+ * Device functions, emitted only when the plan uses such a format: the exponent decisions
+ * from a float's bits and the per-binade thresholds (ir_quant_exp_table, as llvm.c), the
+ * scalings by exact ldexp in double, one rounding to float at the end; ternary's statistics
+ * and block_fp's blocks of a parameter as ir_quant_tensor computes them (one thread per
+ * block; ternary on thread 0). */
+static const char *const qprelude =
+    "/* clamp(ceil|floor|rne(fl(log2 v)), lo, hi) for v >= 0 from v's bits (ir/quant.c, ir_quant_exp_bits) */\n"
+    "static __device__ int jsc_qexp(float v, int how, int lo, int hi) {\n"
+    "  if (v == 0.0f) return lo;\n"
+    "  if (v > 3.40282347e38f) return hi;\n"
+    "  int sh = 0;\n"
+    "  if (v < 1.17549435e-38f) v *= 18446744073709551616.0f, sh = 64;\n"
+    "  const unsigned u = __float_as_uint(v);\n"
+    "  const int E = (int)(u >> 23) - 127 - sh, i = E + 149;\n"
+    "  const int e = E + ((int)(u & 0x7fffffu) >= jsc_qthr[how][i < 0 ? 0 : i > 276 ? 276 : i]);\n"
+    "  return e < lo ? lo : e > hi ? hi : e;\n"
+    "}\n"
+    "/* minifloat_denorm (ieee = 0) and minifloat_ieee: M mantissa bits, exponents [lo, hi] */\n"
+    "static __device__ float jsc_qmf(float x, int ieee, int M, int lo, int hi, double kmax) {\n"
+    "  if (x != x) return x;\n"
+    "  const float v = fabsf(x);\n"
+    "  if (v <= 9.99999994e-09f) return x + 0.0f; /* MASE's pass-through; -0.0 gives +0.0 */\n"
+    "  const float vn = v + 9.99999972e-10f;\n"
+    "  double q;\n"
+    "  if (!ieee) {\n"
+    "    const int e = jsc_qexp(vn, 0, lo, hi);\n"
+    "    double k = rint(ldexp((double)v, M - e));\n"
+    "    q = ldexp(k > kmax ? kmax : k, e - M);\n"
+    "  } else {\n"
+    "    const int e = jsc_qexp(vn, 1, lo, hi);\n"
+    "    if (e == lo) {\n"
+    "      const double k = rint(ldexp((double)v, M - 1 - e));\n"
+    "      q = ldexp(k > kmax ? kmax : k, e - M + 1);\n"
+    "    } else {\n"
+    "      double k = rint(ldexp((double)v, M - e) - ldexp(1.0, M));\n"
+    "      k = k < 0.0 ? 0.0 : k > kmax ? kmax : k;\n"
+    "      q = ldexp(ldexp(1.0, M) + k, e - M);\n"
+    "    }\n"
+    "  }\n"
+    "  const float r = (float)q;\n"
+    "  return x < 0.0f ? -r : r;\n"
+    "}\n"
+    "/* log: sign(fl(x + c)) 2^e with e = rne(fl(log2 fl(|x| + c))); 0 and NaN stay */\n"
+    "static __device__ float jsc_qlog(float x, float c, int lo, int hi) {\n"
+    "  if (x != x || x == 0.0f) return x;\n"
+    "  const float s = x + c, p = (float)ldexp(1.0, jsc_qexp(fabsf(x) + c, 2, lo, hi));\n"
+    "  return s > 0.0f ? p : s < 0.0f ? -p : 0.0f;\n"
+    "}\n"
+    "/* binary: x >= 0 ? 1 : neg (-1 bipolar, else 0); NaN stays */\n"
+    "static __device__ __forceinline__ float jsc_qbin(float x, float neg) { return x != x ? x : x >= 0.0f ? 1.0f : neg; }\n"
+    "/* one block_fp element, given its block's exponent e */\n"
+    "static __device__ float jsc_qbfp1(float x, int e, int M, double kmax) {\n"
+    "  if (x != x) return x;\n"
+    "  const float v = fabsf(x);\n"
+    "  if (v <= 9.99999994e-09f) return x + 0.0f;\n"
+    "  const double k = rint(ldexp((double)(v + 9.99999972e-10f), M - e));\n"
+    "  const float r = (float)ldexp(k > kmax ? kmax : k, e - M);\n"
+    "  return x < 0.0f ? -r : r;\n"
+    "}\n"
+    "/* a block of rows runs of len elements, stride apart: the exponent of its largest |x| (NaN left out) */\n"
+    "static __device__ float jsc_qbmax(const float *x, int len, int rows, int stride) {\n"
+    "  float m = 0.0f;\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;\n"
+    "  return m;\n"
+    "}\n"
+    "static __device__ void jsc_qbfp(float *y, const float *x, int len, int rows, int stride, int M, int lo, int hi, double kmax) {\n"
+    "  const int e = jsc_qexp(jsc_qbmax(x, len, rows, stride), 0, lo, hi);\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qbfp1(x[i], e, M, kmax);\n"
+    "}\n"
+    "";
+static const char *const qprelude_tern =
+    "/* ternary over n elements (stat 0 mean, 1 median, 2 max of |x|), in double, NaN left out */\n"
+    "static __device__ void jsc_qtern(float *y, const float *x, int n, int stat, int scaled) {\n"
+    "  long long cnt = 0;\n"
+    "  double sum = 0.0, mx = 0.0, t = 0.0, a = 1.0;\n"
+    "  for (int i = 0; i < n; i++) {\n"
+    "    const double v = fabs((double)x[i]);\n"
+    "    if (v != v) continue;\n"
+    "    cnt++, sum += v;\n"
+    "    if (v > mx) mx = v;\n"
+    "  }\n"
+    "  if (cnt > 0 && stat == 1) { /* the lower median: bisect on the bit patterns of |x| */\n"
+    "    const long long k = (cnt - 1) / 2;\n"
+    "    unsigned long long lo = 0, hi = 0x7ff0000000000000ull;\n"
+    "    while (lo < hi) {\n"
+    "      const unsigned long long mid = lo + (hi - lo) / 2;\n"
+    "      long long at = 0;\n"
+    "      for (int i = 0; i < n; i++) {\n"
+    "        const double v = fabs((double)x[i]);\n"
+    "        if (v == v && (unsigned long long)__double_as_longlong(v) <= mid) at++;\n"
+    "      }\n"
+    "      if (at > k) hi = mid;\n"
+    "      else lo = mid + 1;\n"
+    "    }\n"
+    "    t = 0.75 * __longlong_as_double((long long)lo);\n"
+    "  } else if (cnt > 0) {\n"
+    "    t = stat == 2 ? 0.05 * mx : 0.75 * (sum / (double)cnt);\n"
+    "  }\n"
+    "  if (scaled) {\n"
+    "    long long kept = 0;\n"
+    "    double ks = 0.0;\n"
+    "    for (int i = 0; i < n; i++) {\n"
+    "      const double v = fabs((double)x[i]);\n"
+    "      if (v > t) kept++, ks += v;\n"
+    "    }\n"
+    "    a = kept ? ks / (double)kept : 0.0;\n"
+    "  }\n"
+    "  for (int i = 0; i < n; i++) {\n"
+    "    const double v = (double)x[i];\n"
+    "    y[i] = v != v ? x[i] : (float)(v > t ? a : v < -t ? -a : 0.0);\n"
+    "  }\n"
+    "}\n";
+
+static const char *const qprelude_blk =
+    "static __device__ __forceinline__ int jsc_qcap(int v) { return v < -300 ? -300 : v > 300 ? 300 : v; }\n"
+    "/* block_minifloat: bias b = clamp(floor(fl(log2 max|x|)), 0, top), then minifloat_ieee[w, E, b] */\n"
+    "static __device__ void jsc_qbm(float *y, const float *x, int len, int rows, int stride, int M, int span, int top,\n"
+    "                               double kmax) {\n"
+    "  float m = jsc_qbmax(x, len, rows, stride);\n"
+    "  if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */\n"
+    "  const int b = jsc_qexp(m, 1, 0, top), lo = jsc_qcap(-b), hi = jsc_qcap(span - b);\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qmf(x[i], 1, M, lo, hi, kmax);\n"
+    "}\n"
+    "/* block_log: bias b = clamp(2^(w-1) - 1 - ceil(fl(log2 max|x|)), 0, top) (0 for a max of 0),\n"
+    " * then log[w, b]; t is 2^(w-1) - 1 capped at 2^20, span 2^(w-1) - 1 */\n"
+    "static __device__ void jsc_qbl(float *y, const float *x, int len, int rows, int stride, int t, int span, int top) {\n"
+    "  float m = jsc_qbmax(x, len, rows, stride);\n"
+    "  if (m > 3.40282347e38f) m = 3.40282347e38f; /* infinities count as FLT_MAX */\n"
+    "  int b = t - jsc_qexp(m, 0, -1000, 1000);\n"
+    "  b = b < 0 ? 0 : b > top ? top : b;\n"
+    "  if (m == 0.0f) b = 0;\n"
+    "  const int lo = jsc_qcap(-b), hi = jsc_qcap(span - b);\n"
+    "  const float c = (float)(ldexp(1.0, lo) * 0.1);\n"
+    "  for (int r = 0; r < rows; r++)\n"
+    "    for (int i = r * stride; i < r * stride + len; i++) y[i] = jsc_qlog(x[i], c, lo, hi);\n"
+    "}\n";
+
+static bool plan_has_qformats(const CgPlan *p) {
+  for (int s = 0; s < p->nstages; s++) {
+    for (int i = 0; i < p->stages[s].npre; i++)
+      if (p->stages[s].pre[i].kind == PT_QUANT && p->stages[s].pre[i].qf.kind != QK_INTEGER) return true;
+    for (int i = 0; i < p->stages[s].ninsts; i++)
+      if (p->stages[s].insts[i].kind == I_EW && p->stages[s].insts[i].ew == EW_QUANT &&
+          p->stages[s].insts[i].qf.kind != QK_INTEGER)
+        return true;
+  }
+  return false;
+}
+
+/* The threshold tables and the device functions above. */
+static void emit_qprelude(Cu *c) {
+  static const char *const how[3] = {"ceil", "floor", "rne"};
+  line(c, "static __device__ const int jsc_qthr[3][%d] = { /* per binade E = %d.., ir_quant_exp_table */", IR_QEXP_N,
+       IR_QEXP_EMIN);
+  for (int h = 0; h < 3; h++) {
+    int32_t thr[IR_QEXP_N];
+    ir_quant_exp_table(h, thr);
+    line(c, "  { /* %s */", how[h]);
+    for (int i = 0; i < IR_QEXP_N; i += 12) {
+      sb_puts(c->sb, "   ");
+      for (int k = i; k < i + 12 && k < IR_QEXP_N; k++) sb_printf(c->sb, " %d,", (int)thr[k]);
+      sb_putc(c->sb, '\n');
+    }
+    line(c, "  },");
+  }
+  line(c, "};");
+  sb_puts(c->sb, qprelude);
+  sb_puts(c->sb, qprelude_tern);
+  sb_puts(c->sb, qprelude_blk);
+}
+
+/* The exponent range of a format, clamped to +-300 (llvm.c's qexp_range: no output changes). */
+static void qrange(const QFmt *f, int *lo, int *hi) {
+  int ebits = f->kind == QK_LOG ? f->width - 1 : f->exp_width;
+  int64_t top = ebits >= 62 ? INT64_MAX / 2 : ebits <= 0 ? 0 : (INT64_C(1) << ebits) - 1;
+  int64_t l = -(int64_t)f->exp_bias, h = top - f->exp_bias;
+  *lo = (int)(l < -300 ? -300 : l > 300 ? 300 : l);
+  *hi = (int)(h < -300 ? -300 : h > 300 ? 300 : h);
+}
+static int qm(const QFmt *f) {
+  int m = f->kind == QK_BLOCK_FP ? f->width - 1 : f->width - f->exp_width - 1;
+  return m < 0 ? 0 : m > 62 ? 62 : m;
+}
+static double qkmaxv(const QFmt *f) { return (double)(float)(ldexp(1.0, qm(f)) - 1); }
+
+/* The call quantizing a block (rs: "rows, stride" of its runs of len) from x into y (in place
+ * allowed) with a block format. */
+static void qblock_call(char *out, size_t cap, const QFmt *f, const char *y, const char *x, const char *len, const char *rs) {
+  char k[48];
+  int lo, hi;
+  qrange(f, &lo, &hi);
+  int top = (1 << f->exp_bias_width) - 1;
+  if (f->kind == QK_BLOCK_MINIFLOAT) {
+    snprintf(out, cap, "jsc_qbm(%s, %s, %s, %s, %d, %d, %d, %s)", y, x, len, rs, qm(f), (1 << f->exp_width) - 1, top,
+             dlit(k, sizeof k, qkmaxv(f)));
+  } else if (f->kind == QK_BLOCK_LOG) {
+    int64_t span = (INT64_C(1) << (f->width - 1)) - 1;
+    snprintf(out, cap, "jsc_qbl(%s, %s, %s, %s, %d, %lld, %d)", y, x, len, rs, span > (1 << 20) ? 1 << 20 : (int)span,
+             (long long)span, top);
+  } else {
+    snprintf(out, cap, "jsc_qbfp(%s, %s, %s, %s, %d, %d, %d, %s)", y, x, len, rs, qm(f), lo, hi, dlit(k, sizeof k, qkmaxv(f)));
+  }
+}
+
+/* The expression quantizing x with an elementwise format f. */
+static Status qexpr(Cu *c, const QFmt *f, const char *x, char *out, size_t cap) {
+  char a[48], b[48];
+  int lo, hi;
+  qrange(f, &lo, &hi);
+  switch (f->kind) {
+  case QK_INTEGER: {
+    char q[160];
+    Status st = qargs(c, f, q, sizeof q);
+    if (!st) snprintf(out, cap, "jsc_qint(%s, %s)", x, q);
+    return st;
+  }
+  case QK_MINIFLOAT_IEEE:
+  case QK_MINIFLOAT_DENORM:
+    snprintf(out, cap, "jsc_qmf(%s, %d, %d, %d, %d, %s)", x, f->kind == QK_MINIFLOAT_IEEE, qm(f), lo, hi,
+             dlit(a, sizeof a, qkmaxv(f)));
+    return JS_OK;
+  case QK_LOG: {
+    int64_t l = -(int64_t)f->exp_bias;
+    float cc = (float)(ldexp(1.0, (int)(l < -4000 ? -4000 : l > 4000 ? 4000 : l)) * 0.1); /* ir/quant.c log_c */
+    snprintf(out, cap, "jsc_qlog(%s, %s, %d, %d)", x, flit(b, sizeof b, cc), lo, hi);
+    return JS_OK;
+  }
+  case QK_BINARY:
+    snprintf(out, cap, "jsc_qbin(%s, %s)", x, f->bipolar ? "(-1.0f)" : "0.0f");
+    return JS_OK;
+  default:
+    return diag_error(c->d, (SrcLoc){0}, "codegen: CUDA: the %s number format quantizes a row value (a plan bug)",
+                      ir_qkind_name(f->kind));
+  }
+}
+
 /* The expression of elementwise instruction `in` at feature j. */
 static Status ew_expr(Cu *c, const Inst *in, char *out, size_t cap) {
-  char A[96], B[96], C[96], k[48], q[160];
+  char A[96], B[96], C[96], k[48];
   opd(c, in->a, "j", A, sizeof A);
   opd(c, in->b, "j", B, sizeof B);
   opd(c, in->c3, "j", C, sizeof C);
@@ -355,9 +596,8 @@ static Status ew_expr(Cu *c, const Inst *in, char *out, size_t cap) {
   case EW_ONEHOT: snprintf(out, cap, "tgt == j ? 1.0f : 0.0f"); break;
   case EW_FMA: snprintf(out, cap, "fmaf(%s, %s, %s)", A, B, C); break;
   case EW_QUANT: {
-    Status st = qargs(c, &in->qf, q, sizeof q);
+    Status st = qexpr(c, &in->qf, A, out, cap);
     if (st) return st;
-    snprintf(out, cap, "jsc_qint(%s, %s)", A, q);
     break;
   }
   default: return diag_error(c->d, (SrcLoc){0}, "codegen: CUDA: elementwise operation %d has no CUDA form", (int)in->ew);
@@ -445,6 +685,39 @@ static void emit_staged(Cu *c, const Inst *in) {
   line(c, "}");
 }
 
+/* block_fp of a row value: a shared exponent per block of block_size features. */
+static void emit_quant_bfp(Cu *c, const Inst *in) {
+  char A[96], k[48];
+  int lo, hi, n = in->n, bs = in->qf.block_size > 0 && in->qf.block_size < in->n ? in->qf.block_size : in->n;
+  qrange(&in->qf, &lo, &hi);
+  define(c, in->dst, n);
+  line(c, "for (int b0 = 0; b0 < %d; b0 += %d) { /* block_fp: blocks of %d features */", n, bs, bs);
+  c->ind++;
+  line(c, "const int b1 = b0 + %d < %d ? b0 + %d : %d;", bs, n, bs, n);
+  line(c, "float m = 0.0f;");
+  line(c, "for (int j = b0; j < b1; j++) m = fabsf(%s) > m ? fabsf(%s) : m;", opd(c, in->a, "j", A, sizeof A), A);
+  line(c, "const int e = jsc_qexp(m, 0, %d, %d);", lo, hi);
+  line(c, "for (int j = b0; j < b1; j++) v%d[j] = jsc_qbfp1(%s, e, %d, %s);", in->dst, A, qm(&in->qf),
+       dlit(k, sizeof k, qkmaxv(&in->qf)));
+  c->ind--;
+  line(c, "}");
+}
+
+/* block_minifloat or block_log of a row value: the features copied, then each block of
+ * block_size quantized in place. */
+static void emit_quant_bias_blocks(Cu *c, const Inst *in) {
+  char A[96], call[256];
+  int n = in->n, bs = in->qf.block_size > 0 && in->qf.block_size < n ? in->qf.block_size : n;
+  define(c, in->dst, n);
+  unroll(c, n);
+  line(c, "for (int j = 0; j < %d; j++) v%d[j] = %s;", n, in->dst, opd(c, in->a, "j", A, sizeof A));
+  char y[32], len[64];
+  snprintf(y, sizeof y, "v%d + b0", in->dst);
+  snprintf(len, sizeof len, "b0 + %d < %d ? %d : %d - b0", bs, n, bs, n);
+  qblock_call(call, sizeof call, &in->qf, y, y, len, "1, 0");
+  line(c, "for (int b0 = 0; b0 < %d; b0 += %d) %s; /* %s: blocks of %d features */", n, bs, call, ir_qkind_name(in->qf.kind), bs);
+}
+
 static Status emit_inst(Cu *c, const Inst *in) {
   const CgPlan *p = c->p;
   char A[96], B[96], E[640];
@@ -493,6 +766,14 @@ static Status emit_inst(Cu *c, const Inst *in) {
     line(c, "}");
     break;
   case I_EW:
+    if (in->ew == EW_QUANT && in->qf.kind == QK_BLOCK_FP) {
+      emit_quant_bfp(c, in);
+      break;
+    }
+    if (in->ew == EW_QUANT && (in->qf.kind == QK_BLOCK_MINIFLOAT || in->qf.kind == QK_BLOCK_LOG)) {
+      emit_quant_bias_blocks(c, in);
+      break;
+    }
     if ((st = ew_expr(c, in, E, sizeof E))) return st;
     if (in->ew == EW_DROPOUT) {
       uint32_t km = in->key * 0x9E3779B9U;
@@ -584,9 +865,47 @@ static Status emit_inst(Cu *c, const Inst *in) {
 
 /* ---- point operations (threads stride over features) ---- */
 
+/* A parameter quantized with block_fp, block_minifloat or block_log (a thread per block,
+ * blocks along each run of `row`) or ternary (thread 0 over the whole tensor); in place when
+ * src is dst. */
+static void emit_quant_blocks(Cu *c, const Point *pt) {
+  const char *src = pt->src_stat ? "S" : "P";
+  if (pt->qf.kind == QK_TERNARY) {
+    line(c, "if (tid == 0) jsc_qtern(S + %lld, %s + %lld, %d, %d, %d); /* ternary[%s] */", (long long)pt->dst, src,
+         (long long)pt->src, pt->n, (int)pt->qf.tstat, pt->qf.scaling ? 1 : 0,
+         pt->qf.tstat == QT_MEDIAN ? "median" : pt->qf.tstat == QT_MAX ? "max" : "mean");
+    return;
+  }
+  int64_t row = pt->row > 0 && pt->row < pt->n && pt->n % pt->row == 0 ? pt->row : pt->n;
+  int64_t bs = pt->qf.block_size > 0 && pt->qf.block_size < row ? pt->qf.block_size : row;
+  int64_t rows = pt->n / row, br = pt->qf.block_rows <= 1 ? 1 : pt->qf.block_rows < rows ? pt->qf.block_rows : rows;
+  int64_t bpr = (row + bs - 1) / bs, nbr = (rows + br - 1) / br;
+  line(c, "for (int b = tid; b < %lld; b += NT) { /* %s: %lld blocks of %lld x %lld in %lld rows of %lld */",
+       (long long)(nbr * bpr), ir_qkind_name(pt->qf.kind), (long long)(nbr * bpr), (long long)br, (long long)bs,
+       (long long)rows, (long long)row);
+  c->ind++;
+  line(c, "const long long q0 = (long long)(b / %lld) * %lld, c0 = (long long)(b %% %lld) * %lld, r0 = q0 * %lld;",
+       (long long)bpr, (long long)br, (long long)bpr, (long long)bs, (long long)row);
+  line(c, "const long long len = %lld - c0 < %lld ? %lld - c0 : %lld, nr = %lld - q0 < %lld ? %lld - q0 : %lld;",
+       (long long)row, (long long)bs, (long long)row, (long long)bs, (long long)rows, (long long)br, (long long)rows,
+       (long long)br);
+  char yb[64], xb[64], rs[48], call[320];
+  snprintf(yb, sizeof yb, "S + %lld + r0 + c0", (long long)pt->dst);
+  snprintf(xb, sizeof xb, "%s + %lld + r0 + c0", src, (long long)pt->src);
+  snprintf(rs, sizeof rs, "(int)nr, %lld", (long long)row);
+  qblock_call(call, sizeof call, &pt->qf, yb, xb, "(int)len", rs);
+  line(c, "%s;", call);
+  c->ind--;
+  line(c, "}");
+}
+
 static Status emit_point(Cu *c, const Point *pt) {
-  char x[64], y[64], q[160];
+  char x[64], y[64], q[400];
   Status st;
+  if (pt->kind == PT_QUANT && !ir_qfmt_elementwise(&pt->qf)) {
+    emit_quant_blocks(c, pt);
+    return JS_OK;
+  }
   line(c, "for (int j = tid; j < %d; j += NT) {", pt->n);
   c->ind++;
   switch (pt->kind) {
@@ -624,9 +943,9 @@ static Status emit_point(Cu *c, const Point *pt) {
     line(c, "S[%lld + j] = (float)(b - rm * scale);", (long long)pt->invstd);
     break;
   case PT_QUANT:
-    if ((st = qargs(c, &pt->qf, q, sizeof q))) return st;
-    line(c, "S[%lld + j] = jsc_qint(%s[%lld + j], %s); /* quantized copy */", (long long)pt->dst, pt->src_stat ? "S" : "P",
-         (long long)pt->src, q);
+    snprintf(y, sizeof y, "%s[%lld + j]", pt->src_stat ? "S" : "P", (long long)pt->src);
+    if ((st = qexpr(c, &pt->qf, y, q, sizeof q))) return st;
+    line(c, "S[%lld + j] = %s; /* quantized copy */", (long long)pt->dst, q);
     break;
   case PT_BN_FOLD:
     line(c, "/* folded BatchNorm from batch statistics (double) */");
@@ -901,6 +1220,7 @@ static Status render(Cu *c) {
   line(c, " * memory.  Generated by jscc's codegen/cuda.c from the fusion plan (see the comment there); do not edit. */");
   line(c, "#define NT %d", NT);
   sb_puts(c->sb, prelude);
+  if (plan_has_qformats(p)) emit_qprelude(c);
   line(c, "%s", "");
   for (int s = 0; s < p->nstages; s++)
     if ((st = emit_stage(c, s))) return st;

@@ -11,6 +11,7 @@
  * pipeline (CG_PIPELINE) for the host CPU and JIT-compiled; with a cache directory the
  * machine code goes through an object file kept on disk and reused by the next run that
  * renders the same module (kcache.c; cg_llvm_jit_build, which intllvm.c shares). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ typedef struct R {
   Val *vals;                  /* [value id] */
   int cur_n;                  /* features of the instruction being rendered */
   VecCache vcache[256];       /* vectors loaded in the current straight-line region (bcast) */
+  LLVMValueRef qexp[3];       /* the exponent threshold tables (i32 *), made on first use */
   int nvcache;
   size_t ninst;
 } R;
@@ -344,6 +346,284 @@ static LLVMValueRef quant_int(R *r, LLVMValueRef x, const QFmt *f) {
   return LLVMBuildFMul(r->b, y, qconst(r, x, 1.0 / scale), "");
 }
 
+/* ---- the other number formats: ir/quant.c's float functions on a vector of rows ----
+ *
+ * Each step is the reference's, with two changes that provably give the same bits:
+ *  - the exponent decisions clamp(ceil|floor|rne(L(v)), lo, hi) come from v's bits and a
+ *    per-binade threshold (ir_quant_exp_table, gathered from a constant table), not log2;
+ *  - the scalings |x| 2^(M-e) and k 2^(e-M) are done in double with e clamped to
+ *    [-300, 300]: every float times 2^s with |s| <= 362 is exact in double, so the mantissa
+ *    k = rint(...) is the reference's wherever ldexpf is exact, and where ldexpf is not (a
+ *    subnormal product, below 1/2, or an overflow) both give 0 or saturate.  The final
+ *    product rounds once to float, as ldexpf and the reference's (float)ldexp do.  Clamping
+ *    e to +-300 changes no output: beyond it k is 0 or saturated and 2^(e-M) is 0 or inf in
+ *    float alike. */
+enum { QE_CAP = 300 };
+
+static LLVMValueRef vci(R *r, int v) { return splat(r, ci32(r, (uint32_t)v)); }
+static LLVMTypeRef vdt(R *r) { return LLVMVectorType(r->f64, (unsigned)r->V); }
+static LLVMValueRef vcd(R *r, double v) {
+  LLVMTypeRef t = vdt(r);
+  LLVMValueRef u = LLVMBuildInsertElement(r->b, LLVMGetUndef(t), LLVMConstReal(r->f64, v), ci32(r, 0), "");
+  return LLVMBuildShuffleVector(r->b, u, LLVMGetUndef(t), LLVMConstNull(LLVMVectorType(r->i32, (unsigned)r->V)), "");
+}
+static LLVMValueRef isel(R *r, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, p, a, b, ""), a, b, "");
+}
+static LLVMValueRef fsel(R *r, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef t, LLVMValueRef f) {
+  return LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, p, a, b, ""), t, f, "");
+}
+
+/* 2^s as doubles, for s (i32 lanes) in [-1022, 1023]: the exponent field built directly. */
+static LLVMValueRef pow2d(R *r, LLVMValueRef s) {
+  LLVMTypeRef vl = LLVMVectorType(r->i64, (unsigned)r->V);
+  LLVMValueRef e = LLVMBuildSExt(r->b, LLVMBuildAdd(r->b, s, vci(r, 1023), ""), vl, "");
+  LLVMValueRef u = LLVMBuildInsertElement(r->b, LLVMGetUndef(vl), ci64(r, 52), ci32(r, 0), "");
+  u = LLVMBuildShuffleVector(r->b, u, LLVMGetUndef(vl), LLVMConstNull(LLVMVectorType(r->i32, (unsigned)r->V)), "");
+  return LLVMBuildBitCast(r->b, LLVMBuildShl(r->b, e, u, ""), vdt(r), "");
+}
+
+/* The module's constant threshold table of decision `how` (ir_quant_exp_table), made once. */
+static LLVMValueRef qexp_table(R *r, int how) {
+  if (r->qexp[how]) return r->qexp[how];
+  int32_t thr[IR_QEXP_N];
+  ir_quant_exp_table(how, thr);
+  LLVMValueRef el[IR_QEXP_N];
+  for (int i = 0; i < IR_QEXP_N; i++) el[i] = ci32(r, (uint32_t)thr[i]);
+  LLVMTypeRef at = LLVMArrayType(r->i32, IR_QEXP_N);
+  static const char *const names[3] = {"jscc_qexp_ceil", "jscc_qexp_floor", "jscc_qexp_rne"};
+  LLVMValueRef g = LLVMAddGlobal(r->mod, at, names[how]);
+  LLVMSetInitializer(g, LLVMConstArray(r->i32, el, IR_QEXP_N));
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 64);
+  return r->qexp[how] = LLVMConstBitCast(g, LLVMPointerType(r->i32, 0));
+}
+
+static LLVMValueRef gather_i32(R *r, LLVMValueRef base, LLVMValueRef idx) {
+  LLVMValueRef ptrs = LLVMBuildGEP2(r->b, r->i32, base, &idx, 1, "");
+  LLVMTypeRef tys[2] = {r->vi, LLVMTypeOf(ptrs)};
+  unsigned id = LLVMLookupIntrinsicID("llvm.masked.gather", 18);
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(r->mod, id, tys, 2);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(r->ctx, id, tys, 2);
+  LLVMValueRef ones[64];
+  for (int l = 0; l < r->V; l++) ones[l] = LLVMConstInt(r->i1, 1, 0);
+  LLVMValueRef args[4] = {ptrs, ci32(r, 4), LLVMConstVector(ones, (unsigned)r->V), LLVMGetUndef(r->vi)};
+  return LLVMBuildCall2(r->b, ft, f, args, 4, "");
+}
+
+static int qcap(int64_t v) { return (int)(v < -QE_CAP ? -QE_CAP : v > QE_CAP ? QE_CAP : v); }
+
+/* The exponent range [-b, 2^E-1-b] (log: [-b, 2^(w-1)-1-b]), clamped to +-QE_CAP. */
+static void qexp_range(const QFmt *f, int *lo, int *hi) {
+  int ebits = f->kind == QK_LOG ? f->width - 1 : f->exp_width;
+  int64_t top = ebits >= 62 ? INT64_MAX / 2 : ebits <= 0 ? 0 : (INT64_C(1) << ebits) - 1;
+  *lo = qcap(-(int64_t)f->exp_bias);
+  *hi = qcap(top - f->exp_bias);
+}
+
+/* clamp(how(L(v)), lo, hi) for v >= 0, not NaN, as i32 lanes (ir_quant_exp_bits, plus 0 -> lo
+ * and inf -> hi as log2's -inf and inf clamp). */
+static LLVMValueRef qexp_v(R *r, LLVMValueRef v, int how, LLVMValueRef lo, LLVMValueRef hi) {
+  LLVMValueRef small = LLVMBuildFCmp(r->b, LLVMRealOLT, v, vconst(r, 0x1p-126), "");
+  LLVMValueRef vs = LLVMBuildSelect(r->b, small, LLVMBuildFMul(r->b, v, vconst(r, 0x1p64), ""), v, "");
+  LLVMValueRef bits = LLVMBuildBitCast(r->b, vs, r->vi, "");
+  LLVMValueRef E = LLVMBuildSub(r->b, LLVMBuildLShr(r->b, bits, vci(r, 23), ""), vci(r, 127), "");
+  E = LLVMBuildSub(r->b, E, LLVMBuildSelect(r->b, small, vci(r, 64), vci(r, 0), ""), "");
+  LLVMValueRef m = LLVMBuildAnd(r->b, bits, vci(r, 0x7fffff), "");
+  LLVMValueRef idx = LLVMBuildSub(r->b, E, vci(r, IR_QEXP_EMIN), "");
+  idx = isel(r, LLVMIntSGT, idx, vci(r, 0));
+  idx = isel(r, LLVMIntSLT, idx, vci(r, IR_QEXP_N - 1));
+  LLVMValueRef up = LLVMBuildICmp(r->b, LLVMIntSGE, m, gather_i32(r, qexp_table(r, how), idx), "");
+  LLVMValueRef e = LLVMBuildAdd(r->b, E, LLVMBuildZExt(r->b, up, r->vi, ""), "");
+  e = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntSGT, e, lo, ""), e, lo, "");
+  e = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntSLT, e, hi, ""), e, hi, "");
+  e = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, 0), ""), lo, e, "");
+  return LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, v, vconst(r, INFINITY), ""), hi, e, "");
+}
+static LLVMValueRef qexp(R *r, LLVMValueRef v, int how, int lo, int hi) {
+  return qexp_v(r, v, how, vci(r, lo), vci(r, hi));
+}
+
+static LLVMValueRef vfabs(R *r, LLVMValueRef x) { return intrinsic(r, "llvm.fabs", LLVMTypeOf(x), &x, 1); }
+static LLVMValueRef vrintd(R *r, LLVMValueRef x) { return intrinsic(r, "llvm.rint", LLVMTypeOf(x), &x, 1); }
+
+/* M: the minifloats' w-E-1, block_fp's w-1 (0..31 for the widths qcfg accepts). */
+static int qmant(const QFmt *f) {
+  int m = f->kind == QK_BLOCK_FP ? f->width - 1 : f->width - f->exp_width - 1;
+  return m < 0 ? 0 : m > 62 ? 62 : m;
+}
+
+/* The scalings run in float when the mantissa fits a float's (M <= 23; 2^M + k < 2^24 is then
+ * exact too) and every shift s the format uses has |s| <= 252: a product by 2^s is then one or
+ * two products by normal powers of two of the same sign, the first exact (its result lies
+ * between the operand and the final one, which is either in range or, below 2^-126 or at
+ * inf, rounds to a mantissa of 0 or saturates, as ldexpf's does), the last rounding once as
+ * ldexpf does.  So the float path is the reference's own arithmetic at half the cost of
+ * double.  Otherwise in double (exact; see above). */
+static bool qfloat_ok(int M, int lo, int hi) {
+  return M <= 23 && M + 1 - lo <= 252 && M - 1 - hi >= -252 && hi - M + 1 <= 252 && lo - M >= -252;
+}
+static LLVMValueRef qc(R *r, bool fl, double v) { return fl ? vconst(r, v) : vcd(r, v); }
+/* 2^s as floats, for s (i32 lanes) in [-126, 127]. */
+static LLVMValueRef pow2f(R *r, LLVMValueRef s) {
+  return LLVMBuildBitCast(r->b, LLVMBuildShl(r->b, LLVMBuildAdd(r->b, s, vci(r, 127), ""), vci(r, 23), ""), r->vf, "");
+}
+
+/* min(rint(t), kmax) with the reference's float kmax = fl(2^M - 1) (2^M from M = 25). */
+static LLVMValueRef qkmax(R *r, bool fl, LLVMValueRef k, int M) {
+  LLVMValueRef kmax = qc(r, fl, (double)(float)(ldexp(1.0, M) - 1));
+  return fsel(r, LLVMRealOGT, k, kmax, kmax, k);
+}
+
+/* sign(x) * q, then the pass-through of |x| <= fl(1e-8) (x + 0.0) and NaN (x itself). */
+static LLVMValueRef qfinish(R *r, LLVMValueRef x, LLVMValueRef ax, LLVMValueRef q, bool pass) {
+  q = fsel(r, LLVMRealOLT, x, vconst(r, 0), LLVMBuildFNeg(r->b, q, ""), q);
+  if (pass) q = fsel(r, LLVMRealOLE, ax, vconst(r, 1e-8f), LLVMBuildFAdd(r->b, x, vconst(r, 0), ""), q);
+  return fsel(r, LLVMRealUNO, x, x, x, q);
+}
+
+/* x 2^s in float for |s| <= 252 (s in [smin, smax]): one product when 2^s is a normal float
+ * for every s, else 2^(s - s/2) then 2^(s/2) (see qfloat_ok). */
+static LLVMValueRef fscale(R *r, LLVMValueRef x, LLVMValueRef s, int smin, int smax) {
+  if (smin >= -126 && smax <= 127) return LLVMBuildFMul(r->b, x, pow2f(r, s), "");
+  LLVMValueRef h = LLVMBuildSDiv(r->b, s, vci(r, 2), "");
+  x = LLVMBuildFMul(r->b, x, pow2f(r, LLVMBuildSub(r->b, s, h, "")), "");
+  return LLVMBuildFMul(r->b, x, pow2f(r, h), "");
+}
+/* k 2^(e-M+d) rounded once to float, from k (float or double lanes) and i32 lanes e in [lo, hi]. */
+static LLVMValueRef qscale(R *r, bool fl, LLVMValueRef k, LLVMValueRef e, int M, int d, int lo, int hi) {
+  LLVMValueRef s = LLVMBuildAdd(r->b, e, vci(r, d - M), "");
+  if (fl) return fscale(r, k, s, lo + d - M, hi + d - M);
+  return LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, k, pow2d(r, s), ""), r->vf, "");
+}
+/* v 2^(M-e+d): in float (as ldexpf) or in double (exact). */
+static LLVMValueRef qunscale(R *r, bool fl, LLVMValueRef v, LLVMValueRef e, int M, int d, int lo, int hi) {
+  LLVMValueRef s = LLVMBuildSub(r->b, vci(r, M + d), e, "");
+  if (fl) return fscale(r, v, s, M + d - hi, M + d - lo);
+  return LLVMBuildFMul(r->b, LLVMBuildFPExt(r->b, v, vdt(r), ""), pow2d(r, s), "");
+}
+
+/* The exponent bounds of a minifloat or log, as lanes (a per-block bias makes them vary) with
+ * the static extremes they stay within (which choose the float or double path). */
+typedef struct QB {
+  LLVMValueRef lo, hi; /* i32 lanes, within +-QE_CAP */
+  int lo_min, hi_max;
+} QB;
+static QB qb_const(R *r, int lo, int hi) { return (QB){vci(r, lo), vci(r, hi), lo, hi}; }
+static LLVMValueRef vcap(R *r, LLVMValueRef v) {
+  return isel(r, LLVMIntSLT, isel(r, LLVMIntSGT, v, vci(r, -QE_CAP)), vci(r, QE_CAP));
+}
+
+/* minifloat_denorm (ieee false) and minifloat_ieee of x, M mantissa bits (ir/quant.c minifloat_f32). */
+static LLVMValueRef quant_mf(R *r, LLVMValueRef x, bool ieee, int M, QB b) {
+  bool fl = qfloat_ok(M, b.lo_min, b.hi_max);
+  int lo = b.lo_min, hi = b.hi_max; /* the shift ranges of fscale */
+  LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), ""), q;
+  if (!ieee) {
+    LLVMValueRef e = qexp_v(r, vn, IR_QEXP_CEIL, b.lo, b.hi);
+    q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, 0, lo, hi)), M), e, M, 0, lo, hi);
+  } else {
+    LLVMValueRef e = qexp_v(r, vn, IR_QEXP_FLOOR, b.lo, b.hi);
+    /* e == lo: subnormal, no implicit 1 and the mantissa counts 2^(e-M+1) */
+    LLVMValueRef qs = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, ax, e, M, -1, lo, hi)), M), e, M, 1, lo, hi);
+    LLVMValueRef k = vrintd(r, LLVMBuildFSub(r->b, qunscale(r, fl, ax, e, M, 0, lo, hi), qc(r, fl, ldexp(1.0, M)), ""));
+    k = fsel(r, LLVMRealOLT, k, qc(r, fl, 0), qc(r, fl, 0), qkmax(r, fl, k, M)); /* k < 0 when the nudge crossed 2^e */
+    LLVMValueRef qn = qscale(r, fl, LLVMBuildFAdd(r->b, qc(r, fl, ldexp(1.0, M)), k, ""), e, M, 0, lo, hi);
+    q = LLVMBuildSelect(r->b, LLVMBuildICmp(r->b, LLVMIntEQ, e, b.lo, ""), qs, qn, "");
+  }
+  return qfinish(r, x, ax, q, true);
+}
+
+static LLVMValueRef quant_minifloat(R *r, LLVMValueRef x, const QFmt *f) {
+  int lo, hi;
+  qexp_range(f, &lo, &hi);
+  return quant_mf(r, x, f->kind == QK_MINIFLOAT_IEEE, qmant(f), qb_const(r, lo, hi));
+}
+
+/* log (ir/quant.c log_f32): sign(fl(x + c)) 2^e, e from fl(|x| + c); an exact zero and NaN
+ * stay.  c = fl(2^lo * 0.1) (MASE's 2^-b * 0.1), per lane. */
+static LLVMValueRef quant_lg(R *r, LLVMValueRef x, QB b, LLVMValueRef c) {
+  LLVMValueRef s = LLVMBuildFAdd(r->b, x, c, "");
+  LLVMValueRef e = qexp_v(r, LLVMBuildFAdd(r->b, vfabs(r, x), c, ""), IR_QEXP_ROUND, b.lo, b.hi);
+  LLVMValueRef p = b.lo_min >= -126 && b.hi_max <= 127 ? pow2f(r, e) : LLVMBuildFPTrunc(r->b, pow2d(r, e), r->vf, "");
+  LLVMValueRef q = fsel(r, LLVMRealOGT, s, vconst(r, 0), p, fsel(r, LLVMRealOLT, s, vconst(r, 0), LLVMBuildFNeg(r->b, p, ""), vconst(r, 0)));
+  q = fsel(r, LLVMRealOEQ, x, vconst(r, 0), x, q);
+  return fsel(r, LLVMRealUNO, x, x, x, q);
+}
+
+static LLVMValueRef quant_log(R *r, LLVMValueRef x, const QFmt *f) {
+  int lo, hi;
+  qexp_range(f, &lo, &hi);
+  int64_t b = -(int64_t)f->exp_bias; /* MASE's c = 2^-b * 0.1, as ir/quant.c log_c */
+  float c = (float)(ldexp(1.0, (int)(b < -4000 ? -4000 : b > 4000 ? 4000 : b)) * 0.1);
+  return quant_lg(r, x, qb_const(r, lo, hi), vconst(r, c));
+}
+
+/* block_minifloat and block_log: the block's bias from its largest magnitude m (ir/quant.c
+ * block_bias_fmt: an infinite m counts as FLT_MAX; qexp's 0 -> lo is its m = 0), then the
+ * per-element format's bounds. */
+static QB quant_block_bounds(R *r, LLVMValueRef m, const QFmt *f, LLVMValueRef *c) {
+  int top = (1 << f->exp_bias_width) - 1;
+  LLVMValueRef b;
+  m = fsel(r, LLVMRealOEQ, m, vconst(r, INFINITY), vconst(r, FLT_MAX), m); /* infinities count as FLT_MAX */
+  int64_t span;
+  if (f->kind == QK_BLOCK_MINIFLOAT) {
+    b = qexp(r, m, IR_QEXP_FLOOR, 0, top);
+    span = (INT64_C(1) << f->exp_width) - 1;
+  } else {
+    span = (INT64_C(1) << (f->width - 1)) - 1;
+    int t = span > (1 << 20) ? 1 << 20 : (int)span; /* beyond 2^20 the clamp to top decides */
+    b = LLVMBuildSub(r->b, vci(r, t), qexp(r, m, IR_QEXP_CEIL, -1000, 1000), "");
+    b = isel(r, LLVMIntSLT, isel(r, LLVMIntSGT, b, vci(r, 0)), vci(r, top));
+    b = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, m, vconst(r, 0), ""), vci(r, 0), b, "");
+  }
+  int64_t hspan = span > INT32_MAX ? INT32_MAX : span;
+  QB q = {vcap(r, LLVMBuildNeg(r->b, b, "")), vcap(r, LLVMBuildSub(r->b, vci(r, (int)hspan), b, "")), qcap(-top),
+          qcap(span)};
+  if (c) c[0] = LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, pow2d(r, q.lo), vcd(r, 0.1), ""), r->vf, "");
+  return q;
+}
+
+/* binary: x >= 0 ? 1 : (bipolar ? -1 : 0); NaN stays. */
+static LLVMValueRef quant_binary(R *r, LLVMValueRef x, const QFmt *f) {
+  LLVMValueRef q = fsel(r, LLVMRealOGE, x, vconst(r, 0), vconst(r, 1), vconst(r, f->bipolar ? -1 : 0));
+  return fsel(r, LLVMRealUNO, x, x, x, q);
+}
+
+/* One block_fp element given its block's exponent e (ir/quant.c bfp_f32). */
+static LLVMValueRef quant_bfp1(R *r, LLVMValueRef x, LLVMValueRef e, const QFmt *f) {
+  int lo, hi, M = qmant(f);
+  qexp_range(f, &lo, &hi);
+  bool fl = qfloat_ok(M, lo, hi);
+  LLVMValueRef ax = vfabs(r, x), vn = LLVMBuildFAdd(r->b, ax, vconst(r, 1e-9f), "");
+  LLVMValueRef q = qscale(r, fl, qkmax(r, fl, vrintd(r, qunscale(r, fl, vn, e, M, 0, lo, hi)), M), e, M, 0, lo, hi);
+  return qfinish(r, x, ax, q, true);
+}
+
+/* The block exponent of x[j] for j in [s, s+len): clamp(ceil(L(max |x|))), NaN left out. */
+static LLVMValueRef quant_bfp_exp(R *r, const Inst *in, int s, int len) {
+  int lo, hi;
+  qexp_range(&in->qf, &lo, &hi);
+  LLVMValueRef m = vconst(r, 0);
+  for (int j = s; j < s + len; j++) {
+    LLVMValueRef a = vfabs(r, opdc(r, in->a, j));
+    m = fsel(r, LLVMRealOGT, a, m, a, m);
+  }
+  return qexp(r, m, IR_QEXP_CEIL, lo, hi);
+}
+
+/* An elementwise quantizer of a vector of rows (block_fp is emit_quant_bfp's). */
+static LLVMValueRef quant_ew(R *r, LLVMValueRef x, const QFmt *f) {
+  switch (f->kind) {
+  case QK_MINIFLOAT_IEEE:
+  case QK_MINIFLOAT_DENORM: return quant_minifloat(r, x, f);
+  case QK_LOG: return quant_log(r, x, f);
+  case QK_BINARY: return quant_binary(r, x, f);
+  default: return quant_int(r, x, f);
+  }
+}
+
 /* One elementwise feature j. */
 static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
   LLVMValueRef a = in->a.kind ? opd(r, in->a, j) : NULL, b = in->b.kind ? opd(r, in->b, j) : NULL;
@@ -384,7 +664,7 @@ static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
     return LLVMBuildSelect(r->b, c, vconst(r, 1), zero, "");
   }
   case EW_FMA: return fmuladd(r, a, b, opd(r, in->c3, j));
-  case EW_QUANT: return quant_int(r, a, &in->qf);
+  case EW_QUANT: return quant_ew(r, a, &in->qf);
   }
   return zero;
 }
@@ -464,8 +744,39 @@ static void features(R *r, const Inst *in, int n, bool loop_ok) {
   loop(r, ci64(r, n), feature, (void *)in);
 }
 
+/* block_fp of a row value: a shared exponent per block of block_size features (ir/quant.c's
+ * blocks along the last dim, a short last block its own), unrolled over the features. */
+static void emit_quant_bfp(R *r, const Inst *in) {
+  new_val_storage(r, in->dst, in->n);
+  const QFmt *f = &in->qf;
+  int bs = f->block_size > 0 && f->block_size < in->n ? f->block_size : in->n;
+  for (int s = 0; s < in->n; s += bs) {
+    int len = s + bs < in->n ? bs : in->n - s;
+    if (f->kind == QK_BLOCK_FP) {
+      LLVMValueRef e = quant_bfp_exp(r, in, s, len);
+      for (int j = s; j < s + len; j++) val_set(r, in->dst, ci64(r, j), quant_bfp1(r, opdc(r, in->a, j), e, f));
+      continue;
+    }
+    LLVMValueRef m = vconst(r, 0), c = NULL; /* block_minifloat, block_log */
+    for (int j = s; j < s + len; j++) {
+      LLVMValueRef a = vfabs(r, opdc(r, in->a, j));
+      m = fsel(r, LLVMRealOGT, a, m, a, m);
+    }
+    QB b = quant_block_bounds(r, m, f, f->kind == QK_BLOCK_LOG ? &c : NULL);
+    for (int j = s; j < s + len; j++) {
+      LLVMValueRef x = opdc(r, in->a, j);
+      val_set(r, in->dst, ci64(r, j), f->kind == QK_BLOCK_LOG ? quant_lg(r, x, b, c) : quant_mf(r, x, true, qmant(f), b));
+    }
+  }
+}
+
 static void emit_inst(R *r, const Inst *in) {
   r->cur_n = in->n;
+  if (in->kind == I_EW && in->ew == EW_QUANT &&
+      (in->qf.kind == QK_BLOCK_FP || in->qf.kind == QK_BLOCK_MINIFLOAT || in->qf.kind == QK_BLOCK_LOG)) {
+    emit_quant_bfp(r, in);
+    return;
+  }
   switch (in->kind) {
   case I_LOAD:
   case I_LOADX:
@@ -655,6 +966,58 @@ static void quant_body(R *r, LLVMValueRef j, void *ud) {
   storef(r, quant_int(r, v, &pt->qf), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, j, ci64(r, pt->dst), ""));
 }
 
+/* A parameter (or stat vector) quantized with a format other than fixed point: a call, once
+ * per step, to the C reference itself (ir_quant_tensor: block_fp's blocks along `row`,
+ * ternary's whole-tensor statistics), bound into every JIT as an absolute symbol (jit_new),
+ * so a cached object links it too.  The format travels as a constant i32 array. */
+enum { QF_WORDS = 12 };
+static void qfmt_pack(const QFmt *f, int32_t w[QF_WORDS]) {
+  int32_t v[QF_WORDS] = {f->kind, f->width, f->frac_width, f->exp_width, f->exp_bias, f->block_size,
+                         f->is_signed, f->floor, f->bipolar | f->scaling << 1, f->tstat, f->exp_bias_width, f->block_rows};
+  memcpy(w, v, sizeof v);
+}
+static void jscc_quant_params(const int32_t *w, const float *src, float *dst, int64_t n, int64_t row) {
+  QFmt f = {.kind = (QKind)w[0], .width = w[1], .frac_width = w[2], .exp_width = w[3], .exp_bias = w[4],
+            .block_size = w[5], .is_signed = w[6], .floor = w[7], .bipolar = w[8] & 1, .scaling = (w[8] >> 1) & 1,
+            .tstat = (QTernaryStat)w[9], .exp_bias_width = w[10], .block_rows = w[11]};
+  ir_quant_tensor(&f, src, dst, n, row);
+}
+#define QUANT_PARAMS_SYM "jscc_quant_params"
+
+static void quant_call(R *r, const Point *pt, int64_t from) {
+  int32_t w[QF_WORDS];
+  qfmt_pack(&pt->qf, w);
+  LLVMValueRef el[QF_WORDS];
+  for (int i = 0; i < QF_WORDS; i++) el[i] = ci32(r, (uint32_t)w[i]);
+  LLVMValueRef g = LLVMAddGlobal(r->mod, LLVMArrayType(r->i32, QF_WORDS), "jscc_qfmt");
+  LLVMSetInitializer(g, LLVMConstArray(r->i32, el, QF_WORDS));
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMTypeRef i32p = LLVMPointerType(r->i32, 0);
+  LLVMTypeRef at[5] = {i32p, r->fp, r->fp, r->i64, r->i64};
+  LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(r->ctx), at, 5, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(r->mod, QUANT_PARAMS_SYM);
+  if (!fn) fn = LLVMAddFunction(r->mod, QUANT_PARAMS_SYM, ft);
+  LLVMValueRef args[5] = {LLVMConstBitCast(g, i32p), fptr(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], ci64(r, pt->src + from)),
+                          fptr(r, r->arg[A_SCRATCH], ci64(r, pt->dst + from)), ci64(r, pt->n - from),
+                          ci64(r, pt->row > 0 ? pt->row : pt->n)};
+  LLVMBuildCall2(r->b, ft, fn, args, 5, "");
+}
+
+/* A parameter quantized with an elementwise format: vectors of V elements in the kernel's
+ * own quantizer (quant_ew), the last n % V elements through quant_call. */
+static void quant_vec_body(R *r, LLVMValueRef i, void *ud) {
+  const Point *pt = ud;
+  LLVMValueRef at = LLVMBuildMul(r->b, i, ci64(r, r->V), "");
+  LLVMValueRef v = loadv(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], LLVMBuildAdd(r->b, at, ci64(r, pt->src), ""));
+  storev(r, quant_ew(r, v, &pt->qf), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, at, ci64(r, pt->dst), ""));
+}
+static void quant_point(R *r, const Point *pt) {
+  int64_t nv = ir_qfmt_elementwise(&pt->qf) ? pt->n / r->V : 0;
+  if (nv > 0) loop(r, ci64(r, nv), quant_vec_body, (void *)pt);
+  if (nv * r->V < pt->n) quant_call(r, pt, nv * r->V);
+}
+
 /* A quantized BatchNorm's folded scale and shift from its batch statistics (double). */
 static void bn_fold_body(R *r, LLVMValueRef j, void *ud) {
   const Point *pt = ud;
@@ -771,6 +1134,10 @@ static void render(R *r) {
     const Stage *st = &p->stages[s];
     for (int i = 0; i < st->npre; i++) {
       const Point *pt = &st->pre[i];
+      if (pt->kind == PT_QUANT && pt->qf.kind != QK_INTEGER) {
+        quant_point(r, pt);
+        continue;
+      }
       LoopBody fnb = pt->kind == PT_COPY ? copy_body : pt->kind == PT_BN_TRAIN ? bn_train_body
                      : pt->kind == PT_QUANT ? quant_body : pt->kind == PT_BN_FOLD ? bn_fold_body : bn_eval_body;
       loop(r, ci64(r, pt->n), fnb, (void *)pt);
@@ -903,6 +1270,16 @@ static Status jit_new(const Host *h, int cgl, const char *who, LLVMOrcLLJITRef *
     return cg_llvm_err(d, who, "resolving process symbols", e);
   }
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(*jit), gen);
+  /* the parameter quantizer the kernels call (quant_call), whether or not the executable
+   * exports its symbols */
+  LLVMJITCSymbolMapPair qp = {LLVMOrcLLJITMangleAndIntern(*jit, QUANT_PARAMS_SYM),
+                              {(LLVMOrcExecutorAddress)(uintptr_t)jscc_quant_params,
+                               {LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable, 0}}};
+  if ((e = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(*jit), LLVMOrcAbsoluteSymbols(&qp, 1)))) {
+    LLVMOrcDisposeLLJIT(*jit);
+    *jit = NULL;
+    return cg_llvm_err(d, who, "binding the parameter quantizer", e);
+  }
   return JS_OK;
 }
 

@@ -315,13 +315,17 @@ static bool is_row_type(const Lower *L, const TensorType *t, const char *bsym) {
 
 static const char *g_bsym; /* set per build; read-only during lowering */
 
-/* The formats the kernels render: fixed point (the JIT's EW_QUANT).  Others run on the
- * reference executor. */
-static Status jit_format(Lower *L, const Node *n, const QFmt *f) {
-  if (f->kind == QK_INTEGER) return JS_OK;
-  char msg[128];
-  snprintf(msg, sizeof msg, "uses the %s number format, which the JIT kernels do not render yet (fixed point only)",
-           ir_qkind_name(f->kind));
+/* The formats the kernels render: every kind for a parameter (PT_QUANT), the elementwise
+ * kinds and block_fp (blocks along the row's features) for a row value (EW_QUANT).
+ * Ternary needs the whole tensor's statistics, which a row program does not have. */
+static Status jit_format(Lower *L, const Node *n, const QFmt *f, bool row) {
+  if (row && f->block_rows > 1)
+    return unsupported(L, n, "quantizes a [batch, features] value in blocks of several rows, which would span samples "
+                             "(a row value's blocks take one row)");
+  if (!row || f->kind != QK_TERNARY) return JS_OK;
+  char msg[160];
+  snprintf(msg, sizeof msg, "quantizes a [batch, features] value with %s, which needs whole-tensor statistics "
+           "(weights and biases only)", ir_qkind_name(f->kind));
   return unsupported(L, n, msg);
 }
 
@@ -330,7 +334,7 @@ static bool node_q(Lower *L, const Node *n, QCfg *q, Status *st) {
   *st = JS_OK;
   if (!ir_node_qcfg(n, q)) return false;
   for (int k = 0; k < QS_COUNT && !*st; k++)
-    if (q->has[k]) *st = jit_format(L, n, &q->fmt[k]);
+    if (q->has[k]) *st = jit_format(L, n, &q->fmt[k], k == QS_DATA_IN || k == QS_DATA_OUT);
   if (!*st && q->has[QS_DATA_IN])
     *st = diag_error(L->d, n->loc, "codegen: %%%s quantizes its inputs in place; ir_quant_explicit_inputs must run before "
                      "the plan is built (a bug in the caller)", n->name);
@@ -339,9 +343,9 @@ static bool node_q(Lower *L, const Node *n, QCfg *q, Status *st) {
 
 /* A quantized copy of n elements of params (or stat) at src, in a new stat region, made
  * once per step before the first row loop. */
-static int64_t quant_copy(Lower *L, int64_t src, bool src_stat, int n, const QFmt *f) {
+static int64_t quant_copy(Lower *L, int64_t src, bool src_stat, int n, int64_t row, const QFmt *f) {
   int64_t dst = new_stat(L, n);
-  emit_pre(L, 0, (Point){.kind = PT_QUANT, .n = n, .dst = dst, .src = src, .src_stat = src_stat, .qf = *f});
+  emit_pre(L, 0, (Point){.kind = PT_QUANT, .n = n, .dst = dst, .src = src, .src_stat = src_stat, .qf = *f, .row = row});
   return dst;
 }
 
@@ -376,8 +380,8 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     QCfg q;
     if (node_q(L, n, &q, &st) || st) {
       if (st) return st;
-      if (q.has[QS_WEIGHT]) w = quant_copy(L, w, wstat, nin * len, &q.fmt[QS_WEIGHT]), wstat = true;
-      if (q.has[QS_BIAS] && bias >= 0) bias = quant_copy(L, bias, bstat, len, &q.fmt[QS_BIAS]), bstat = true;
+      if (q.has[QS_WEIGHT]) w = quant_copy(L, w, wstat, nin * len, nin, &q.fmt[QS_WEIGHT]), wstat = true;
+      if (q.has[QS_BIAS] && bias >= 0) bias = quant_copy(L, bias, bstat, len, len, &q.fmt[QS_BIAS]), bstat = true;
     }
     return set_row(L, n, s, affine(L, s, a, nin, len, w, nin, 1, bias, wstat, bstat));
   }
@@ -391,16 +395,17 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
   }
   case MOP_QUANTIZE: {
     QFmt f;
-    if ((st = ir_qfmt_from_value(&args[1], &f, L->d, n->loc)) || (st = jit_format(L, n, &f))) return st;
+    if ((st = ir_qfmt_from_value(&args[1], &f, L->d, n->loc))) return st;
     NInfo *xi = info(L, x);
     if (xi && xi->kind == NK_PARAM) { /* a quantized parameter: a copy made once per step */
       NInfo *ni = &L->ni[n->index];
       *ni = *xi;
-      ni->off = quant_copy(L, xi->off, xi->instat, xi->n, &f);
+      int64_t row = n->has_type && n->type.rank > 0 ? n->type.dims[n->type.rank - 1].size : xi->n; /* the last dim */
+      ni->off = quant_copy(L, xi->off, xi->instat, xi->n, row > 0 ? row : xi->n, &f);
       ni->instat = true;
       return JS_OK;
     }
-    if ((st = row_arg(L, n, x, s, &a))) return st;
+    if ((st = jit_format(L, n, &f, true)) || (st = row_arg(L, n, x, s, &a))) return st;
     v = new_val(L, len);
     emit(L, s, (Inst){.kind = I_EW, .ew = EW_QUANT, .dst = v, .n = len, .a = O_val(a), .qf = f});
     L->p->flops_row += 4LL * len;
@@ -426,7 +431,7 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
         for (int k = QS_WEIGHT; k <= QS_BIAS; k++)
           if (q.has[k])
             emit_pre(L, xi->bn_stage, (Point){.kind = PT_QUANT, .n = len, .dst = k == QS_WEIGHT ? scale : shift,
-                                              .src = k == QS_WEIGHT ? scale : shift, .src_stat = true, .qf = q.fmt[k]});
+                                              .src = k == QS_WEIGHT ? scale : shift, .src_stat = true, .qf = q.fmt[k], .row = len});
         int xv = row_in(L, xn, s2);
         return set_row(L, n, s2, ew(L, s2, EW_FMA, len, O_val(xv), O_stat(scale), O_stat(shift)));
       }
@@ -443,7 +448,7 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     for (int k = QS_WEIGHT; quant && k <= QS_BIAS; k++)
       if (q.has[k])
         emit_pre(L, 0, (Point){.kind = PT_QUANT, .n = len, .dst = k == QS_WEIGHT ? scale : shift,
-                               .src = k == QS_WEIGHT ? scale : shift, .src_stat = true, .qf = q.fmt[k]});
+                               .src = k == QS_WEIGHT ? scale : shift, .src_stat = true, .qf = q.fmt[k], .row = len});
     if ((st = row_arg(L, n, x, s, &a))) return st;
     return set_row(L, n, s, ew(L, s, EW_FMA, len, O_val(a), O_stat(scale), O_stat(shift)));
   }
@@ -962,7 +967,9 @@ static void point_print(StrBuf *sb, const Point *pt) {
   case PT_QUANT:
     sb_printf(sb, "    quant stat[%lld] = ", (long long)pt->dst);
     ir_qfmt_print(sb, &pt->qf);
-    sb_printf(sb, "(%s[%lld]) x%d\n", pt->src_stat ? "stat" : "param", (long long)pt->src, pt->n);
+    sb_printf(sb, "(%s[%lld]) x%d", pt->src_stat ? "stat" : "param", (long long)pt->src, pt->n);
+    if (!ir_qfmt_elementwise(&pt->qf)) sb_printf(sb, " rows of %lld", (long long)pt->row);
+    sb_puts(sb, "\n");
     break;
   case PT_BN_FOLD:
     sb_printf(sb, "    bn_fold scale=stat[%lld] shift=stat[%lld] from mean=stat[%lld] invstd=stat[%lld] x%d\n",

@@ -44,7 +44,8 @@ typedef enum EwOp {
   EW_DROPOUT,     /* a * keep(key, row * n + j) / (1 - c)  */
   EW_ONEHOT,      /* target[row] == j ? 1 : 0 */
   EW_FMA,         /* a * b + c3 (third operand in `c3`) */
-  EW_QUANT,       /* the quantizer Inst.qf of a (integer formats: ir_quant_f32) */
+  EW_QUANT,       /* the quantizer Inst.qf of a (ir_quant_tensor over the row: elementwise kinds and
+                     block_fp, whose blocks run along the row's features) */
 } EwOp;
 
 typedef enum InstKind {
@@ -102,6 +103,7 @@ typedef struct Point {
   int64_t off;               /* PT_OPTIM */
   bool src_stat;             /* PT_QUANT: src is a stat offset */
   QFmt qf;                   /* PT_QUANT */
+  int64_t row;               /* PT_QUANT: the source's last dim (block_fp's blocks run along it) */
 } Point;
 
 /* Where an accumulator's total goes when its stage ends. */

@@ -393,6 +393,9 @@ typedef enum QKind {
   QK_BLOCK_FP,         /* a shared exponent per block of block_size elements along the last dim */
   QK_BINARY,           /* sign: {-1,+1} (bipolar) or {0,1} */
   QK_TERNARY,          /* {-a, 0, +a} with a threshold from a whole-tensor statistic */
+  QK_BLOCK_MINIFLOAT,  /* minifloat_ieee with a bias shared per block: width, exponent_width,
+                          exponent_bias_width, block_size */
+  QK_BLOCK_LOG,        /* log with a bias shared per block: width, exponent_bias_width, block_size */
   QK_COUNT
 } QKind;
 const char *ir_qkind_name(QKind k);        /* "integer", "minifloat_ieee", ... */
@@ -409,7 +412,10 @@ typedef struct QFmt {
   int frac_width;     /* QK_INTEGER: fractional bits, 0 <= frac_width <= width */
   int exp_width;      /* QK_MINIFLOAT_*, QK_BLOCK_FP: exponent bits */
   int exp_bias;       /* QK_MINIFLOAT_*, QK_LOG, QK_BLOCK_FP */
-  int block_size;     /* QK_BLOCK_FP: elements sharing an exponent, along the last dim */
+  int block_size;     /* QK_BLOCK_FP, QK_BLOCK_*: elements sharing an exponent, along the last dim */
+  int exp_bias_width; /* QK_BLOCK_MINIFLOAT, QK_BLOCK_LOG: bits of the per-block bias (1..16) */
+  int block_rows;     /* the block kinds: rows of a 2-d block (MASE's block_size [r, c], r > 1:
+                         r rows x block_size columns); 0 or 1: blocks within one row */
   bool is_signed;     /* QK_INTEGER: false selects the unsigned range [0, 2^w - 1] */
   bool floor;         /* QK_INTEGER: round toward -inf instead of half to even */
   bool bipolar;       /* QK_BINARY: {-1,+1} when true, {0,1} when false */
@@ -429,8 +435,21 @@ float ir_quant_f32(const QFmt *f, float x);
  * (the last dim; a short last block is its own block), ternary over all n. */
 void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t row);
 void ir_quant_tensor_f64(const QFmt *f, const double *x, double *y, int64_t n, int64_t row);
+/* For QK_BLOCK_MINIFLOAT and QK_BLOCK_LOG: the bias of a block whose largest |x| is m. */
+int ir_quant_block_bias(const QFmt *f, float m);
 /* For QK_INTEGER: the integer code of x (clamp(round(x * 2^f))), as int64. */
 int64_t ir_quant_code(const QFmt *f, double x);
+/* The exponent decisions ceil, floor or rne of L(v) = (float)log2((double)v) for a positive
+ * finite float v, as the kernels make them from v's bits (quant.c explains why this is
+ * exact): ir_quant_exp_table fills the per-binade mantissa thresholds of one decision for
+ * binades E = IR_QEXP_EMIN .. IR_QEXP_EMIN + IR_QEXP_N - 1, ir_quant_exp_bits applies them
+ * (the kernels' C twin) and ir_quant_exp_ref is the decision from log2 itself. */
+enum { IR_QEXP_CEIL, IR_QEXP_FLOOR, IR_QEXP_ROUND };
+#define IR_QEXP_EMIN (-149)
+#define IR_QEXP_N 277
+void ir_quant_exp_table(int how, int32_t thr[IR_QEXP_N]);
+int ir_quant_exp_bits(const int32_t thr[IR_QEXP_N], float v);
+int ir_quant_exp_ref(int how, float v);
 /* "fixed[8,4]", "minifloat_ieee[8,4,7]", "log[8,3]", "block_fp[8,4,7,16]", "binary", "ternary". */
 void ir_qfmt_print(StrBuf *sb, const QFmt *f);
 

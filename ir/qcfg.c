@@ -13,6 +13,11 @@
  *   binary                 stochastic (false only), bipolar (default true)
  *   ternary                scaling_factor (default false), mean | median | max (the threshold
  *                          statistic; mean by default)
+ *   block_minifloat        width, exponent_width, exponent_bias_width, block_size (default 16)
+ *   block_log              width, exponent_bias_width, block_size (default 16)
+ *
+ * block_size is a number or MASE's block shape [c] / [r, c] (r rows x c columns, weights
+ * and biases only: a data block of several rows would span samples).
  *
  * plus `bypass` (compute in float, keep the config) and `floor` (integer: round toward -inf).
  * A slot is quantized when its width is given (binary and ternary: any of its keys).  linear
@@ -46,10 +51,10 @@ const char *ir_quant_op_name(Arena *a, MaseOp op, QKind k) {
 }
 
 /* The fields each kind takes, per slot. */
-enum { F_WIDTH, F_FRAC, F_EXPW, F_EXPB, F_BLOCK, F_STOCH, F_BIPOLAR, F_SCALING, F_MEAN, F_MEDIAN, F_MAX, F_COUNT };
-static const char *const field_names[F_COUNT] = {"width",      "frac_width", "exponent_width", "exponent_bias",
-                                                 "block_size", "stochastic", "bipolar",        "scaling_factor",
-                                                 "mean",       "median",     "max"};
+enum { F_WIDTH, F_FRAC, F_EXPW, F_EXPB, F_BLOCK, F_EXPBW, F_STOCH, F_BIPOLAR, F_SCALING, F_MEAN, F_MEDIAN, F_MAX, F_COUNT };
+static const char *const field_names[F_COUNT] = {"width",      "frac_width",          "exponent_width", "exponent_bias",
+                                                 "block_size", "exponent_bias_width", "stochastic",     "bipolar",
+                                                 "scaling_factor", "mean",            "median",         "max"};
 
 static unsigned kind_fields(QKind k) {
   switch (k) {
@@ -62,6 +67,8 @@ static unsigned kind_fields(QKind k) {
    * (0), which its quantizers never read: accepted, and ignored */
   case QK_BINARY: return 1u << F_WIDTH | 1u << F_FRAC | 1u << F_STOCH | 1u << F_BIPOLAR;
   case QK_TERNARY: return 1u << F_WIDTH | 1u << F_FRAC | 1u << F_SCALING | 1u << F_MEAN | 1u << F_MEDIAN | 1u << F_MAX;
+  case QK_BLOCK_MINIFLOAT: return 1u << F_WIDTH | 1u << F_EXPW | 1u << F_EXPBW | 1u << F_BLOCK;
+  case QK_BLOCK_LOG: return 1u << F_WIDTH | 1u << F_EXPBW | 1u << F_BLOCK;
   case QK_COUNT: break;
   }
   return 0;
@@ -114,6 +121,37 @@ static Status get_int(Dec *D, const Value *cfg, const char *key, bool *present, 
   return diag_error(D->d, key_at(D, key), "%s: %s must be an integer, got %s", D->what, key, val_kind_name(v));
 }
 
+/* block_size: an integer, or MASE's block shape [c] or [r, c] (r rows x c columns; *rows = r,
+ * 0 for a scalar). */
+static Status get_block(Dec *D, const Value *cfg, const char *key, bool *present, int64_t *out, int64_t *rows) {
+  const Value *v = get(cfg, key);
+  *rows = 0;
+  if (!v || (v->kind != VAL_LIST && v->kind != VAL_TUPLE)) return get_int(D, cfg, key, present, out);
+  *present = true;
+  int n = v->u.seq.n;
+  const Value *it = v->u.seq.items;
+  for (int i = 0; i < n; i++)
+    if (it[i].kind != VAL_INT) n = 0;
+  if (n < 1 || n > 2)
+    return diag_error(D->d, key_at(D, key), "%s: %s must be an integer or a block shape [rows, columns] of integers", D->what, key);
+  *out = it[n - 1].u.i;
+  if (n == 2) *rows = it[0].u.i;
+  return JS_OK;
+}
+
+/* The rows of a block shape: 1..65536, and 1 for activations (a row kernel's block lies
+ * within one sample). */
+static Status check_block_rows(Dec *D, const char *sn, QSlot s, int64_t rows, QFmt *f) {
+  if (rows == 0) return JS_OK;
+  if (rows < 1 || rows > 65536)
+    return diag_error(D->d, slot_key_at(D, sn, "block_size"), "%s: %s_block_size: %lld rows is not in 1..65536", D->what, sn, (long long)rows);
+  if (rows > 1 && (s == QS_DATA_IN || s == QS_DATA_OUT))
+    return diag_error(D->d, slot_key_at(D, sn, "block_size"), "%s: %s_block_size: a block of %lld rows would span samples; blocks of %s take one "
+                      "row ([1, %d]: within each sample's features)", D->what, sn, (long long)rows, sn, f->block_size);
+  f->block_rows = rows > 1 ? (int)rows : 0;
+  return JS_OK;
+}
+
 static Status get_bool(Dec *D, const Value *cfg, const char *key, bool *present, bool *out) {
   const Value *v = get(cfg, key);
   *present = v != NULL;
@@ -149,7 +187,7 @@ static Status get_stat(Dec *D, const Value *cfg, const char *key, bool *present,
 
 /* Reads the keys of slot s for kind into has/val/bval; *any: one of them is given. */
 static Status read_slot(Dec *D, const Value *cfg, unsigned fields, const char *sn, bool *has, int64_t *val, bool *bval,
-                        bool *any) {
+                        bool *any, int64_t *brows) {
   char key[64];
   *any = false;
   for (int f = 0; f < F_COUNT; f++) {
@@ -158,6 +196,7 @@ static Status read_slot(Dec *D, const Value *cfg, unsigned fields, const char *s
     Status st = f == F_STOCH || f == F_BIPOLAR              ? get_flag(D, cfg, key, &has[f], &bval[f])
                 : f == F_MEAN || f == F_MEDIAN || f == F_MAX ? get_stat(D, cfg, key, &has[f], &bval[f])
                 : f >= F_STOCH                               ? get_bool(D, cfg, key, &has[f], &bval[f])
+                : f == F_BLOCK                               ? get_block(D, cfg, key, &has[f], &val[f], brows)
                                                              : get_int(D, cfg, key, &has[f], &val[f]);
     if (st) return st;
     *any |= has[f];
@@ -165,10 +204,38 @@ static Status read_slot(Dec *D, const Value *cfg, unsigned fields, const char *s
   return JS_OK;
 }
 
+/* block_minifloat and block_log (MASE's keys): width, exponent_width (block_minifloat),
+ * exponent_bias_width (required: MASE has no default), block_size (default 16). */
+static Status decode_block_bias(Dec *D, QKind kind, const char *sn, const int64_t *val, const bool *has, QFmt *f) {
+  int64_t w = val[F_WIDTH];
+  if (w < 2 || w > 32)
+    return diag_error(D->d, slot_key_at(D, sn, "width"), "%s: %s_width: %lld is not a width for %s (2..32)", D->what, sn, (long long)w,
+                      ir_qkind_name(kind));
+  f->width = (int)w;
+  if (kind == QK_BLOCK_MINIFLOAT) {
+    if (!has[F_EXPW]) return diag_error(D->d, D->loc, "%s: missing key '%s_exponent_width'", D->what, sn);
+    int64_t e = val[F_EXPW], emax = w - 1 > 16 ? 16 : w - 1;
+    if (e < 1 || e > emax)
+      return diag_error(D->d, slot_key_at(D, sn, "exponent_width"), "%s: %s_exponent_width: %lld is not in 1..%lld for %s_width %lld", D->what, sn,
+                        (long long)e, (long long)emax, sn, (long long)w);
+    f->exp_width = (int)e;
+  }
+  if (!has[F_EXPBW]) return diag_error(D->d, D->loc, "%s: missing key '%s_exponent_bias_width'", D->what, sn);
+  int64_t bw = val[F_EXPBW];
+  if (bw < 1 || bw > 16)
+    return diag_error(D->d, slot_key_at(D, sn, "exponent_bias_width"), "%s: %s_exponent_bias_width: %lld is not in 1..16", D->what, sn, (long long)bw);
+  f->exp_bias_width = (int)bw;
+  int64_t bs = has[F_BLOCK] ? val[F_BLOCK] : 16;
+  if (bs < 1 || bs > 65536)
+    return diag_error(D->d, slot_key_at(D, sn, "block_size"), "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
+  f->block_size = (int)bs;
+  return JS_OK;
+}
+
 static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q, bool floor_) {
   unsigned fields = kind_fields(kind);
   const char *sn = slot_names[s];
-  int64_t val[F_COUNT] = {0};
+  int64_t val[F_COUNT] = {0}, brows = 0;
   bool has[F_COUNT] = {0}, any = false;
   bool bval[F_COUNT] = {0};
   /* MASE's binary and ternary layers quantize the weight only (linearBinary, linearTernary,
@@ -176,7 +243,7 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
    * and ignored, unread, as MASE leaves them */
   bool weight_only = kind == QK_BINARY || kind == QK_TERNARY;
   if (weight_only && s != QS_WEIGHT) return JS_OK;
-  Status rs = read_slot(D, cfg, fields, sn, has, val, bval, &any);
+  Status rs = read_slot(D, cfg, fields, sn, has, val, bval, &any, &brows);
   if (rs) return rs;
   bool present = (fields & (1u << F_WIDTH)) && !weight_only ? has[F_WIDTH] : any;
   if (!present) {
@@ -239,7 +306,13 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
       if (bs < 1 || bs > 65536)
         return diag_error(D->d, slot_key_at(D, sn, "block_size"), "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
       f->block_size = (int)bs;
+      Status st = check_block_rows(D, sn, s, brows, f);
+      if (st) return st;
     }
+  } else if (kind == QK_BLOCK_MINIFLOAT || kind == QK_BLOCK_LOG) {
+    Status st = decode_block_bias(D, kind, sn, val, has, f);
+    if (!st) st = check_block_rows(D, sn, s, brows, f);
+    if (st) return st;
   } else if (kind == QK_BINARY) {
     f->width = 1;
     f->bipolar = has[F_BIPOLAR] ? bval[F_BIPOLAR] : true;
@@ -294,7 +367,7 @@ Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *ou
   for (int i = 0; i < cfg->u.dict.n; i++)
     if (strcmp(cfg->u.dict.keys[i], "name") == 0) name = &cfg->u.dict.vals[i];
   if (!name) return diag_error(d, loc, "%s: missing key 'name' (integer, fixed, minifloat_ieee, minifloat_denorm, log, "
-                               "block_fp, binary, ternary, or \"NA\" to skip)", D.what);
+                               "block_fp, binary, ternary, block_minifloat, block_log, or \"NA\" to skip)", D.what);
   if (name->kind == VAL_NONE || (name->kind == VAL_STR && strcmp(name->u.s, "NA") == 0)) {
     *skip = true;
     return JS_OK;
@@ -307,7 +380,7 @@ Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *ou
     c[QK_COUNT] = "fixed";
     const char *h = diag_closest(name->u.s, c, QK_COUNT + 1);
     return diag_error(d, key_at(&D, "name"), "%s: name: unknown number format '%s'%s%s%s (integer, fixed, minifloat_ieee, "
-                      "minifloat_denorm, log, block_fp, binary, ternary)", D.what, name->u.s, h ? " (did you mean '" : "",
+                      "minifloat_denorm, log, block_fp, binary, ternary, block_minifloat, block_log)", D.what, name->u.s, h ? " (did you mean '" : "",
                       h ? h : "", h ? "'?)" : "");
   }
   if (!ir_op_quantizable(op)) {
@@ -355,6 +428,7 @@ Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *ou
 
 /* ---- the normalized dict ---- */
 
+
 typedef struct VB {
   Arena *a;
   const char **keys;
@@ -376,6 +450,19 @@ static void vput_slot(VB *b, QSlot s, const char *field, Value v) {
   const char *k = arena_printf(b->a, "%s_%s", slot_names[s], field);
   if (!k) b->oom = true;
   else vput(b, k, v);
+}
+
+/* block_size as the config writes it: an integer, or [rows, columns] for a 2-d block. */
+static Value block_value(VB *b, const QFmt *f) {
+  if (f->block_rows <= 1) return val_int(f->block_size);
+  Value *it = arena_alloc(b->a, sizeof(Value) * 2);
+  if (!it) {
+    b->oom = true;
+    return val_none();
+  }
+  it[0] = val_int(f->block_rows);
+  it[1] = val_int(f->block_size);
+  return (Value){.kind = VAL_LIST, .u.seq = {2, it}};
 }
 
 Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out) {
@@ -400,7 +487,7 @@ Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out) {
       vput_slot(&b, (QSlot)s, "width", val_int(f->width));
       vput_slot(&b, (QSlot)s, "exponent_width", val_int(f->exp_width));
       vput_slot(&b, (QSlot)s, "exponent_bias", val_int(f->exp_bias));
-      if (q->kind == QK_BLOCK_FP) vput_slot(&b, (QSlot)s, "block_size", val_int(f->block_size));
+      if (q->kind == QK_BLOCK_FP) vput_slot(&b, (QSlot)s, "block_size", block_value(&b, f));
       break;
     case QK_LOG:
       vput_slot(&b, (QSlot)s, "width", val_int(f->width));
@@ -413,6 +500,13 @@ Status ir_qcfg_to_value(Arena *a, MaseOp op, const QCfg *q, Value *out) {
     case QK_TERNARY:
       vput_slot(&b, (QSlot)s, "scaling_factor", val_bool(f->scaling));
       vput_slot(&b, (QSlot)s, f->tstat == QT_MEDIAN ? "median" : f->tstat == QT_MAX ? "max" : "mean", val_bool(true));
+      break;
+    case QK_BLOCK_MINIFLOAT:
+    case QK_BLOCK_LOG:
+      vput_slot(&b, (QSlot)s, "width", val_int(f->width));
+      if (q->kind == QK_BLOCK_MINIFLOAT) vput_slot(&b, (QSlot)s, "exponent_width", val_int(f->exp_width));
+      vput_slot(&b, (QSlot)s, "exponent_bias_width", val_int(f->exp_bias_width));
+      vput_slot(&b, (QSlot)s, "block_size", block_value(&b, f));
       break;
     case QK_COUNT: break;
     }
@@ -479,7 +573,7 @@ Status ir_qfmt_to_value(Arena *a, const QFmt *f, Value *out) {
     vput(&b, "width", val_int(f->width));
     vput(&b, "exponent_width", val_int(f->exp_width));
     vput(&b, "exponent_bias", val_int(f->exp_bias));
-    if (f->kind == QK_BLOCK_FP) vput(&b, "block_size", val_int(f->block_size));
+    if (f->kind == QK_BLOCK_FP) vput(&b, "block_size", block_value(&b, f));
     break;
   case QK_LOG:
     vput(&b, "width", val_int(f->width));
@@ -489,6 +583,13 @@ Status ir_qfmt_to_value(Arena *a, const QFmt *f, Value *out) {
   case QK_TERNARY:
     vput(&b, "scaling", val_bool(f->scaling));
     vput(&b, "stat", val_str(f->tstat == QT_MEDIAN ? "median" : f->tstat == QT_MAX ? "max" : "mean"));
+    break;
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG:
+    vput(&b, "width", val_int(f->width));
+    if (f->kind == QK_BLOCK_MINIFLOAT) vput(&b, "exponent_width", val_int(f->exp_width));
+    vput(&b, "exponent_bias_width", val_int(f->exp_bias_width));
+    vput(&b, "block_size", block_value(&b, f));
     break;
   case QK_COUNT: break;
   }
@@ -502,17 +603,23 @@ Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc) {
   if (!v || v->kind != VAL_DICT) return diag_error(d, loc, "quantize: format must be a dict such as {kind=\"integer\", width=8, frac_width=4}");
   const Value *kv = get(v, "kind");
   if (!kv || kv->kind != VAL_STR || !ir_qkind_parse(kv->u.s, &out->kind))
-    return diag_error(d, loc, "quantize: format needs kind= one of integer, minifloat_ieee, minifloat_denorm, log, block_fp, binary, ternary");
+    return diag_error(d, loc, "quantize: format needs kind= one of integer, minifloat_ieee, minifloat_denorm, log, block_fp, binary, ternary, block_minifloat, block_log");
   out->is_signed = true;
   out->bipolar = true;
   for (int i = 0; i < v->u.dict.n; i++) {
     const char *k = v->u.dict.keys[i];
     const Value *x = &v->u.dict.vals[i];
+    if (strcmp(k, "block_size") == 0 && x->kind == VAL_LIST && x->u.seq.n == 2 && x->u.seq.items[0].kind == VAL_INT &&
+        x->u.seq.items[1].kind == VAL_INT && x->u.seq.items[0].u.i > 1 && x->u.seq.items[0].u.i <= 65536) {
+      out->block_rows = (int)x->u.seq.items[0].u.i;
+      x = &x->u.seq.items[1];
+    }
     int *ip = strcmp(k, "width") == 0            ? &out->width
               : strcmp(k, "frac_width") == 0     ? &out->frac_width
               : strcmp(k, "exponent_width") == 0 ? &out->exp_width
               : strcmp(k, "exponent_bias") == 0  ? &out->exp_bias
               : strcmp(k, "block_size") == 0     ? &out->block_size
+              : strcmp(k, "exponent_bias_width") == 0 ? &out->exp_bias_width
                                                  : NULL;
     bool *bp = strcmp(k, "signed") == 0 ? &out->is_signed : strcmp(k, "floor") == 0 ? &out->floor
                : strcmp(k, "bipolar") == 0 ? &out->bipolar : strcmp(k, "scaling") == 0 ? &out->scaling : NULL;
@@ -552,6 +659,13 @@ Status ir_qfmt_from_value(const Value *v, QFmt *out, Diag *d, SrcLoc loc) {
     break;
   case QK_BINARY: out->width = 1; break;
   case QK_TERNARY: out->width = 2; break;
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG:
+    if (out->width < 2 || out->width > 32 || out->exp_bias_width < 1 || out->exp_bias_width > 16 || out->block_size < 1 ||
+        (out->kind == QK_BLOCK_MINIFLOAT && (out->exp_width < 1 || out->exp_width > out->width - 1 || out->exp_width > 16)))
+      return diag_error(d, loc, "quantize: %s format needs width 2..32, exponent_bias_width 1..16, block_size >= 1%s",
+                        ir_qkind_name(out->kind), out->kind == QK_BLOCK_MINIFLOAT ? " and 1 <= exponent_width < width" : "");
+    break;
   case QK_COUNT: break;
   }
   return JS_OK;

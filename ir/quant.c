@@ -31,6 +31,10 @@
  *             e = clamp(ceil(L(m)), -b, 2^E-1-b);  M = w-1
  *             k = clamp(rne(fl(|x| + 1e-9) / 2^e * 2^M), 0, 2^M-1);  q = sign(x) * 2^e * k/2^M
  *             with minifloat's pass-through of |x| <= fl(1e-8)
+ *   block_minifloat  w, E, bias width bw, block_size; per block (as block_fp), m = max |x|:
+ *             b = clamp(floor(L(m)), 0, 2^bw - 1), then minifloat_ieee[w, E, b] of each element
+ *   block_log w, bw, block_size; per block b = clamp(2^(w-1) - 1 - ceil(L(m)), 0, 2^bw - 1),
+ *             then log[w, b] of each element
  *   binary    bipolar: x >= 0 ? 1 : -1 (0 and -0.0 give +1);  else x >= 0 ? 1 : 0
  *   ternary   over the whole tensor: t = 0.75 * mean|x|, 0.75 * median|x| (the lower middle,
  *             as torch.median) or 0.05 * max|x|;  a = scaled ? mean of |x| over |x| > t : 1
@@ -61,9 +65,19 @@
  *  - minifloat_ieee's subnormal test is e == -b; MASE's isclose(e, -b) differs only for
  *    |b| >= 1e5.
  *  - block_fp: blocks run along each row (the last dim) with a short last block of its own,
- *    which is MASE's padding for 2-d activations.  MASE's replacement of an all-zero block's
+ *    which is MASE's padding for 2-d activations.  MASE's block shape [r, c] (block_size as
+ *    a list) makes blocks of r rows x c columns of the tensor viewed as [n / last dim, last
+ *    dim] (a 2-d weight as it is; a 3-d one's first two dims merged), cut short at the ends
+ *    as MASE's padding; [c] and [1, c] are the scalar c.  MASE's replacement of an all-zero block's
  *    max by the smallest non-zero one changes nothing (every element of such a block passes
  *    through), so blocks are independent here.  A one-element call is a block of one.
+ *  - block_minifloat, block_log: blocks as block_fp's (MASE's `block` with a scalar block_size
+ *    on a 2-d tensor); NaN is left out of the block's max (MASE: the block goes NaN); a block
+ *    of zeros keeps its zeros (MASE substitutes the smallest non-zero block max for its
+ *    bias, which changes no element); an infinite max counts as FLT_MAX, as +-inf saturate.
+ *    The per-element formats are jscc's minifloat_ieee and log with their differences above;
+ *    block_log's c = 0.1 * 2^-b is rounded once from double as log's (MASE's tensor bias
+ *    rounds 2^-b * fl(0.1) in float32: the same unless c is a subnormal float, b > 122).
  *  - binary with bipolar=false is {0, 1} (machop's BinaryZeroOne); newer MASE scales it by
  *    each sample's mean |x|.
  *  - ternary: the configured statistic over the whole tensor.  MASE's current code ignores
@@ -75,8 +89,11 @@
  * Text forms (ir_qfmt_print), short and deterministic: fixed[w,f], ufixed[w,f] (unsigned),
  * ",floor" appended when flooring (fixed[8,4,floor]); minifloat_ieee[w,E,b],
  * minifloat_denorm[w,E,b]; log[w,b]; block_fp[w,E,b,block_size]; binary (bipolar) and
- * binary01; ternary[mean|median|max] with ",scaled" when scaled (ternary[mean,scaled]).
+ * binary01; ternary[mean|median|max] with ",scaled" when scaled (ternary[mean,scaled]);
+ * block_minifloat[w,E,bw,block_size], block_log[w,bw,block_size]; a 2-d block shape [r, c]
+ * prints as rxc (block_fp[8,4,7,2x16]).
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -95,6 +112,8 @@ static const struct {
     [QK_BLOCK_FP] = {"block_fp", "BlockFP"},
     [QK_BINARY] = {"binary", "Binary"},
     [QK_TERNARY] = {"ternary", "Ternary"},
+    [QK_BLOCK_MINIFLOAT] = {"block_minifloat", "BlockMinifloat"},
+    [QK_BLOCK_LOG] = {"block_log", "BlockLog"},
 };
 
 const char *ir_qkind_name(QKind k) {
@@ -124,7 +143,13 @@ const char *ir_qslot_name(QSlot s) {
 }
 
 bool ir_qfmt_elementwise(const QFmt *f) {
-  return f->kind != QK_BLOCK_FP && f->kind != QK_TERNARY;
+  return f->kind != QK_BLOCK_FP && f->kind != QK_TERNARY && f->kind != QK_BLOCK_MINIFLOAT && f->kind != QK_BLOCK_LOG;
+}
+
+/* "16]" or, for a 2-d block shape, "4x16]". */
+static void print_block(StrBuf *sb, const QFmt *f) {
+  if (f->block_rows > 1) sb_printf(sb, "%dx", f->block_rows);
+  sb_printf(sb, "%d]", f->block_size);
 }
 
 void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
@@ -142,7 +167,8 @@ void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
     sb_printf(sb, "log[%d,%d]", f->width, f->exp_bias);
     break;
   case QK_BLOCK_FP:
-    sb_printf(sb, "block_fp[%d,%d,%d,%d]", f->width, f->exp_width, f->exp_bias, f->block_size);
+    sb_printf(sb, "block_fp[%d,%d,%d,", f->width, f->exp_width, f->exp_bias);
+    print_block(sb, f);
     break;
   case QK_BINARY:
     sb_puts(sb, f->bipolar ? "binary" : "binary01");
@@ -150,6 +176,14 @@ void ir_qfmt_print(StrBuf *sb, const QFmt *f) {
   case QK_TERNARY:
     sb_printf(sb, "ternary[%s%s]", (unsigned)f->tstat <= QT_MAX ? stats[f->tstat] : "?",
               f->scaling ? ",scaled" : "");
+    break;
+  case QK_BLOCK_MINIFLOAT:
+    sb_printf(sb, "block_minifloat[%d,%d,%d,", f->width, f->exp_width, f->exp_bias_width);
+    print_block(sb, f);
+    break;
+  case QK_BLOCK_LOG:
+    sb_printf(sb, "block_log[%d,%d,", f->width, f->exp_bias_width);
+    print_block(sb, f);
     break;
   default:
     sb_puts(sb, "?");
@@ -189,7 +223,7 @@ static float log2_f(float v) {
   return (float)log2((double)v);
 }
 
-enum { EXP_CEIL, EXP_FLOOR, EXP_ROUND };
+enum { EXP_CEIL = IR_QEXP_CEIL, EXP_FLOOR = IR_QEXP_FLOOR, EXP_ROUND = IR_QEXP_ROUND };
 
 /* clamp(ceil|floor|rne(L(v)), lo, hi) for v >= 0, not NaN (v = 0 and inf clamp to an end). */
 static int exp_of(float v, int how, int64_t lo, int64_t hi) {
@@ -199,6 +233,53 @@ static int exp_of(float v, int how, int64_t lo, int64_t hi) {
   if (e < lo) e = lo; /* (float)lo may round: the int64 bounds decide */
   if (e > hi) e = hi;
   return (int)(e < -EXP_CAP ? -EXP_CAP : e > EXP_CAP ? EXP_CAP : e);
+}
+
+/* ---- the exponent decisions from a float's bits (the kernels' form) ----
+ *
+ * A positive finite float is v = 2^E (1 + m 2^-23) with E and the 23 mantissa bits m read
+ * from its bits (a subnormal is first scaled by 2^64, exactly).  log2 v lies in [E, E+1), so
+ * ceil, floor and rne of L(v) are E or E+1, and since L is monotone (log2 is, and rounding
+ * to float keeps order) the decision is E + (m >= thr[E]) with one threshold per binade:
+ * the smallest m whose decision is E+1 (2^23: none).  The thresholds are found here by
+ * bisection with the very L the reference uses, so the kernels make the reference's
+ * decisions without calling log2; test/ir/test_quant.c compares the two on every float
+ * within 2^12 ulps of each threshold and on millions of others (ir_quant_exp_bits is the C
+ * twin of the kernels' code). */
+
+static int decide(int how, float v) {
+  float l = log2_f(v);
+  return (int)(how == IR_QEXP_CEIL ? ceilf(l) : how == IR_QEXP_FLOOR ? floorf(l) : rintf(l));
+}
+
+void ir_quant_exp_table(int how, int32_t thr[IR_QEXP_N]) {
+  for (int i = 0; i < IR_QEXP_N; i++) {
+    int E = IR_QEXP_EMIN + i;
+    int32_t lo = 0, hi = 1 << 23; /* the answer is in [lo, hi] */
+    while (lo < hi) {
+      int32_t mid = lo + (hi - lo) / 2;
+      float v = (float)ldexp(1.0 + ldexp(mid, -23), E); /* a subnormal binade rounds: monotone still */
+      if (decide(how, v) > E) hi = mid;
+      else lo = mid + 1;
+    }
+    thr[i] = lo;
+  }
+}
+
+int ir_quant_exp_bits(const int32_t thr[IR_QEXP_N], float v) {
+  int shift = 0;
+  if (v < 0x1p-126f) v *= 0x1p64f, shift = 64;
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  int E = (int)(u >> 23) - 127 - shift;
+  int32_t m = (int32_t)(u & 0x7fffff);
+  int i = E - IR_QEXP_EMIN;
+  i = i < 0 ? 0 : i >= IR_QEXP_N ? IR_QEXP_N - 1 : i;
+  return E + (m >= thr[i]);
+}
+
+int ir_quant_exp_ref(int how, float v) {
+  return decide(how, v);
 }
 
 /* ---- integer ---- */
@@ -370,6 +451,65 @@ static float bfp_f32(const QFmt *f, int e, float x) {
   return x < 0 ? -q : q;
 }
 
+/* ---- block_minifloat, block_log: a bias per block, then minifloat_ieee or log ---- */
+
+/* The format a block with largest magnitude m (a float, NaN left out) is quantized with:
+ *   block_minifloat: b = clamp(floor(L(m)), 0, 2^bw - 1), minifloat_ieee[w, E, b]
+ *   block_log:       b = clamp(2^(w-1) - 1 - ceil(L(m)), 0, 2^bw - 1), log[w, b]
+ * An infinite m counts as FLT_MAX (infinities saturate, as if they were the largest float).
+ * m = 0: every element of the block is +-0, which both formats keep whatever the bias
+ * (MASE's substitute of the smallest non-zero block max changes nothing), so b = 0. */
+static QFmt block_bias_fmt(const QFmt *f, float m) {
+  int64_t top = ((int64_t)1 << f->exp_bias_width) - 1, b;
+  QFmt g = {.kind = f->kind == QK_BLOCK_LOG ? QK_LOG : QK_MINIFLOAT_IEEE, .width = f->width, .exp_width = f->exp_width,
+            .is_signed = true};
+  if (isinf(m)) m = FLT_MAX;
+  if (m == 0) {
+    b = 0;
+  } else if (f->kind == QK_BLOCK_MINIFLOAT) {
+    b = exp_of(m, EXP_FLOOR, 0, top);
+  } else {
+    b = pow2m1(f->width - 1) - exp_of(m, EXP_CEIL, -1000, 1000); /* 2^(w-1) - 1 - ceil(L(m)) */
+    b = b < 0 ? 0 : b > top ? top : b;
+  }
+  g.exp_bias = (int)b;
+  return g;
+}
+
+int ir_quant_block_bias(const QFmt *f, float m) {
+  return block_bias_fmt(f, m).exp_bias;
+}
+
+/* A block: `rows` runs of `len` elements, the first at s, each `stride` after the last. */
+typedef struct Blk {
+  int64_t s, len, rows, stride;
+} Blk;
+#define BLK_FOR(b, i)                                                                     \
+  for (int64_t r_ = 0; r_ < (b)->rows; r_++)                                               \
+    for (int64_t i = (b)->s + r_ * (b)->stride; i < (b)->s + r_ * (b)->stride + (b)->len; i++)
+
+static void bias_block_f32(const QFmt *f, const void *xv, void *yv, const Blk *b) {
+  const float *x = xv;
+  float *y = yv;
+  float m = 0;
+  BLK_FOR(b, i) {
+    if (fabsf(x[i]) > m) m = fabsf(x[i]);
+  }
+  QFmt g = block_bias_fmt(f, m);
+  BLK_FOR(b, i) y[i] = ir_quant_f32(&g, x[i]);
+}
+
+static void bias_block_f64(const QFmt *f, const void *xv, void *yv, const Blk *b) {
+  const double *x = xv;
+  double *y = yv;
+  double m = 0;
+  BLK_FOR(b, i) {
+    if (fabs(x[i]) > m) m = fabs(x[i]);
+  }
+  QFmt g = block_bias_fmt(f, (float)m);
+  BLK_FOR(b, i) y[i] = ir_quant_f64(&g, x[i]);
+}
+
 /* ---- binary ---- */
 
 static double binary_f64(const QFmt *f, double x) {
@@ -395,11 +535,45 @@ static uint64_t dbits(double v) {
   return u;
 }
 
-/* The lower median of |x| over the non-NaN elements (torch.median), without a copy: the bit
- * patterns of non-negative doubles sort as the values do, so bisect on them for the smallest
- * pattern with more than k = (cnt-1)/2 elements at or below it (64 passes over x). */
+/* The k-th smallest of a[0..n) (0-based), by quickselect (a is reordered). */
+static double select_kth(double *a, int64_t n, int64_t k) {
+  int64_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    double p = a[lo + (hi - lo) / 2];
+    int64_t i = lo, j = hi;
+    while (i <= j) { /* Hoare partition: [lo, j] <= p <= [i, hi] */
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) {
+        double t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/* The lower median of |x| over the non-NaN elements (torch.median): the k = (cnt-1)/2-th
+ * smallest, by quickselect on a copy; without memory, by bisection on the bit patterns of
+ * non-negative doubles (which sort as the values do) for the smallest pattern with more than
+ * k elements at or below it (64 passes over x).  Both find the same element. */
 static double abs_median(const Elems *x, int64_t cnt) {
   int64_t k = (cnt - 1) / 2;
+  double *a = ir_malloc(sizeof(double) * (size_t)cnt);
+  if (a) {
+    int64_t m = 0;
+    for (int64_t i = 0; i < x->n; i++) {
+      double v = el_abs(x, i);
+      if (!isnan(v)) a[m++] = v;
+    }
+    double r = select_kth(a, m, k);
+    ir_free(a);
+    return r;
+  }
   uint64_t lo = 0, hi = dbits(INFINITY);
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
@@ -473,6 +647,11 @@ double ir_quant_f64(const QFmt *f, double x) {
     return isnan(x) ? x : bfp_f64(f, bfp_exp(f, (float)fabs(x)), x);
   case QK_BINARY:
     return binary_f64(f, x);
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG: {
+    QFmt g = block_bias_fmt(f, isnan(x) ? 0.0f : (float)fabs(x));
+    return ir_quant_f64(&g, x);
+  }
   case QK_TERNARY: {
     double y;
     ir_quant_tensor_f64(f, &x, &y, 1, 1);
@@ -496,6 +675,11 @@ float ir_quant_f32(const QFmt *f, float x) {
     return isnan(x) ? x : bfp_f32(f, bfp_exp(f, fabsf(x)), x);
   case QK_BINARY:
     return (float)binary_f64(f, x);
+  case QK_BLOCK_MINIFLOAT:
+  case QK_BLOCK_LOG: {
+    QFmt g = block_bias_fmt(f, isnan(x) ? 0.0f : fabsf(x));
+    return ir_quant_f32(&g, x);
+  }
   case QK_TERNARY: {
     float y;
     ir_quant_tensor(f, &x, &y, 1, 1);
@@ -508,44 +692,56 @@ float ir_quant_f32(const QFmt *f, float x) {
 
 /* ---- tensors ---- */
 
-/* Calls fn(x, y, start, len) for each block of block_size elements within each run of row
- * elements: the blocks of block_fp.  row <= 0 means one row of n; block_size <= 0 a block
- * per row. */
-static void for_blocks(const QFmt *f, int64_t n, int64_t row,
-                       void (*fn)(const QFmt *, const void *, void *, int64_t, int64_t),
-                       const void *x, void *y) {
+/* Calls fn(x, y, block) for each block of a block format: the n elements are rows of `row`
+ * (the last dim; row <= 0: one row of n), blocks are block_rows x block_size (block_rows
+ * <= 1: within one row), and a block at the end of a row or of the rows is cut short (MASE
+ * pads it; the padding never changes a block's max).  A last row shorter than `row` has
+ * blocks of its own. */
+typedef void (*BlockFn)(const QFmt *, const void *, void *, const Blk *);
+static void for_blocks(const QFmt *f, int64_t n, int64_t row, BlockFn fn, const void *x, void *y) {
   if (row <= 0 || row > n) row = n;
   int64_t bs = f->block_size > 0 && f->block_size < row ? f->block_size : row;
-  for (int64_t r = 0; r < n; r += row) {
-    int64_t rend = r + row < n ? r + row : n;
-    for (int64_t b = r; b < rend; b += bs)
-      fn(f, x, y, b, b + bs < rend ? bs : rend - b);
+  int64_t br = f->block_rows > 1 ? f->block_rows : 1, full = n / row;
+  for (int64_t r = 0; r < full; r += br) {
+    int64_t nr = r + br < full ? br : full - r;
+    for (int64_t c = 0; c < row; c += bs) {
+      Blk b = {r * row + c, c + bs < row ? bs : row - c, nr, row};
+      fn(f, x, y, &b);
+    }
+  }
+  for (int64_t c = full * row; c < n; c += bs) {
+    Blk b = {c, c + bs < n ? bs : n - c, 1, row};
+    fn(f, x, y, &b);
   }
 }
 
-static void bfp_block_f32(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+static void bfp_block_f32(const QFmt *f, const void *xv, void *yv, const Blk *b) {
   const float *x = xv;
   float *y = yv;
   float m = 0;
-  for (int64_t i = s; i < s + len; i++)
+  BLK_FOR(b, i) {
     if (fabsf(x[i]) > m) m = fabsf(x[i]); /* NaN is left out */
+  }
   int e = bfp_exp(f, m);
-  for (int64_t i = s; i < s + len; i++) y[i] = bfp_f32(f, e, x[i]);
+  BLK_FOR(b, i) y[i] = bfp_f32(f, e, x[i]);
 }
 
-static void bfp_block_f64(const QFmt *f, const void *xv, void *yv, int64_t s, int64_t len) {
+static void bfp_block_f64(const QFmt *f, const void *xv, void *yv, const Blk *b) {
   const double *x = xv;
   double *y = yv;
   double m = 0;
-  for (int64_t i = s; i < s + len; i++)
+  BLK_FOR(b, i) {
     if (fabs(x[i]) > m) m = fabs(x[i]);
+  }
   int e = bfp_exp(f, (float)m);
-  for (int64_t i = s; i < s + len; i++) y[i] = bfp_f64(f, e, x[i]);
+  BLK_FOR(b, i) y[i] = bfp_f64(f, e, x[i]);
 }
 
 void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t row) {
   if (f->kind == QK_BLOCK_FP) {
     for_blocks(f, n, row, bfp_block_f32, x, y);
+  } else if (f->kind == QK_BLOCK_MINIFLOAT || f->kind == QK_BLOCK_LOG) {
+    for_blocks(f, n, row, bias_block_f32, x, y);
   } else if (f->kind == QK_TERNARY) {
     Elems e = {x, NULL, n};
     double t, a;
@@ -559,6 +755,8 @@ void ir_quant_tensor(const QFmt *f, const float *x, float *y, int64_t n, int64_t
 void ir_quant_tensor_f64(const QFmt *f, const double *x, double *y, int64_t n, int64_t row) {
   if (f->kind == QK_BLOCK_FP) {
     for_blocks(f, n, row, bfp_block_f64, x, y);
+  } else if (f->kind == QK_BLOCK_MINIFLOAT || f->kind == QK_BLOCK_LOG) {
+    for_blocks(f, n, row, bias_block_f64, x, y);
   } else if (f->kind == QK_TERNARY) {
     Elems e = {NULL, x, n};
     double t, a;

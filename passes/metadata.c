@@ -287,6 +287,10 @@ static Value fmt_precision(Arena *a, const QFmt *f, const char **type) {
     break;
   case QK_BINARY: *type = "binary", v[0] = 1, n = 1; break;
   case QK_TERNARY: *type = "ternary", v[0] = 2, n = 1; break;
+  case QK_BLOCK_MINIFLOAT:
+    *type = "block_minifloat", v[0] = f->width, v[1] = f->exp_width, v[2] = f->exp_bias_width, v[3] = f->block_size, n = 4;
+    break;
+  case QK_BLOCK_LOG: *type = "block_log", v[0] = f->width, v[1] = f->exp_bias_width, v[2] = f->block_size, n = 3; break;
   case QK_COUNT: *type = "?", n = 0; break;
   }
   return int_list(a, v, n);

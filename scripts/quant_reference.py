@@ -2,7 +2,8 @@
 """quant_reference.py — what MASE's quantizers compute, for ir/quant.c.
 
 Writes test/data/quant/quant_ref.txt.  The quantizers below are MASE's
-(src/chop/nn/quantizers/{integer,minifloat,log,block_fp,ternary,utils}.py and machop's
+(src/chop/nn/quantizers/{integer,minifloat,log,block_fp,block_minifloat,block_log,ternary,
+utils}.py and machop's
 binary.py), written out again in float32 torch with the same operations in the same order, so
 that every float32 rounding MASE does (|x| + 1e-9, log2 rounded to float, torch.round half to
 even, clamp bounds cast to float) happens here too.  After MASE's result the script applies
@@ -13,7 +14,8 @@ on its own terms, never from jscc's output:
     is NaN, from its `is_close_to_0 * x` term).  The formats here keep 2^e inside float's range.
   - log: an exact zero stays zero (MASE gives +2^-bias).
   - binary: NaN stays NaN (MASE gives -1 or 0).
-  - block_fp: a NaN element stays NaN and is left out of its block's max (MASE's block goes NaN).
+  - block_fp, block_minifloat, block_log: a NaN element stays NaN and is left out of its
+    block's max (MASE's block goes NaN); block_log keeps an exact zero, as log.
   - ternary: the threshold statistic is the format's (mean, median or max of |x|) over the whole
     tensor; NaN elements are left out of the statistics and stay NaN; a scaled ternary that
     keeps no element gives 0 (MASE divides 0 by 0).
@@ -23,13 +25,13 @@ value bit for bit; jscc's tests need no Python.  Rerun this only when the quanti
 changes: /usr/bin/python3 scripts/quant_reference.py (torch 1.13).
 
 File format, one record a line:
-  case NAME KIND w=W f=F e=E b=B bs=BS signed=0|1 floor=0|1 bipolar=0|1 scaled=0|1 stat=S row=R
+  case NAME KIND w=W f=F e=E b=B bs=BS signed=0|1 floor=0|1 bipolar=0|1 scaled=0|1 stat=S row=R [bw=BW]
   x  HEX ...      float32 inputs, as the 8-digit hex of their bits
   y  HEX ...      the expected float32 outputs
   x64 HEX ...     (integer cases) float64 inputs, 16-digit hex
   y64 HEX ...     the expected float64 outputs (MASE's integer quantizer in float64 torch)
-Elementwise cases are one tensor of elementwise inputs; block_fp cases are rows of R
-elements; ternary cases are one tensor.
+Elementwise cases are one tensor of elementwise inputs; block_fp, block_minifloat and
+block_log cases are rows of R elements (bw: the bias width); ternary cases are one tensor.
 """
 import math
 import os
@@ -137,6 +139,73 @@ def mase_block_fp(x, width, ew, bias, block_size):
     q = q.flatten(1)[:, :C]
     c = torch.isclose(x, torch.tensor([0.0], dtype=x.dtype))
     return (~c) * q + c * x
+
+
+def mase_block(x, block_size):
+    """utils.py block on a 2-d activation [rows, C] with a scalar block size: C padded with
+    zeros on the right to a multiple of the block, [rows, blocks, block], and each block's
+    max |x| with MASE's substitute for all-zero blocks."""
+    rows, C = x.shape
+    bs = min(block_size, C)
+    nb = math.ceil(C / bs)
+    blocked = torch.nn.functional.pad(x, [0, nb * bs - C, 0, 0]).reshape(rows, nb, bs)
+    pmax = torch.abs(blocked).max(dim=2, keepdim=True)[0]
+    if torch.all(pmax == 0):
+        pmax = torch.ones_like(pmax)
+    else:
+        pmax[pmax == 0] = pmax[pmax != 0].min()
+    return blocked, pmax
+
+
+def my_clamp(v, lo, hi):
+    """utils.py my_clamp: elementwise bounds that may be tensors."""
+    return torch.min(torch.max(v, torch.as_tensor(lo, dtype=v.dtype)), torch.as_tensor(hi, dtype=v.dtype))
+
+
+def mase_minifloat_ieee_t(x, width, ew, bias):
+    """minifloat.py _minifloat_ieee_quantize with a tensor bias (block_minifloat's)."""
+    mb = width - ew - 1
+    emax = 2 ** ew - 1 - bias
+    emin = -bias
+    shift = 2 ** mb
+    sign = torch.sign(x + 1e-9)
+    value = torch.abs(x)
+    e = my_clamp(torch.floor(torch.log2(value + 1e-9)), emin, emax)
+    mant = value / 2 ** e
+    normal = ~torch.isclose(e, -bias)
+    sm = normal * (mant * shift - shift).round().clamp(0, 2 ** mb - 1) + \
+        (~normal) * (mant * shift / 2).round().clamp(0, 2 ** mb - 1)
+    mant = normal * (1.0 + sm / shift) + (~normal) * (sm / shift * 2)
+    c = is_close_to_0(value)
+    return (~c) * (sign * (2 ** e) * mant) + c * x
+
+
+def mase_log_t(x, width, bias):
+    """log.py _log_quantize with a tensor bias (block_log's)."""
+    eb = width - 1
+    emax = 2 ** eb - 1 - bias
+    emin = -bias
+    min_pos = 2 ** emin
+    sign = torch.sign(x + min_pos * 0.1)
+    value = torch.abs(x) + min_pos * 0.1
+    e = my_clamp(torch.log2(value).round(), emin, emax)
+    return sign * (2 ** e)
+
+
+def mase_block_minifloat(x, width, ew, bw, block_size):
+    """block_minifloat.py: bias = clamp(floor(log2 max), 0, 2^bw - 1) per block."""
+    rows, C = x.shape
+    blocked, pmax = mase_block(x, block_size)
+    bias = my_clamp(torch.floor(torch.log2(pmax)), 0, 2 ** bw - 1)
+    return mase_minifloat_ieee_t(blocked, width, ew, bias).flatten(1)[:, :C]
+
+
+def mase_block_log(x, width, bw, block_size):
+    """block_log.py: bias = clamp(2^(w-1) - 1 - ceil(log2 max), 0, 2^bw - 1) per block."""
+    rows, C = x.shape
+    blocked, pmax = mase_block(x, block_size)
+    bias = my_clamp(2 ** (width - 1) - 1 - torch.ceil(torch.log2(pmax)), 0, 2 ** bw - 1)
+    return mase_log_t(blocked, width, bias).flatten(1)[:, :C]
 
 
 def mase_binary(x, bipolar):
@@ -322,11 +391,11 @@ LINES = []
 
 
 def case(name, kind, x, y, w=0, f=0, e=0, b=0, bs=0, signed=1, floor=0, bipolar=0, scaled=0,
-         stat="mean", row=0, x64=None, y64=None):
+         stat="mean", row=0, x64=None, y64=None, bw=0):
     assert x.dtype == F32 and y.dtype == F32 and x.shape == y.shape
     LINES.append("case %s %s w=%d f=%d e=%d b=%d bs=%d signed=%d floor=%d bipolar=%d scaled=%d "
-                 "stat=%s row=%d" % (name, kind, w, f, e, b, bs, signed, floor, bipolar, scaled,
-                                     stat, row))
+                 "stat=%s row=%d%s" % (name, kind, w, f, e, b, bs, signed, floor, bipolar, scaled,
+                                       stat, row, " bw=%d" % bw if bw else ""))
     LINES.append("x " + hex32(x.flatten()))
     LINES.append("y " + hex32(y.flatten()))
     if x64 is not None:
@@ -430,6 +499,43 @@ def block_fp_cases():
     case("block_fp_nan_inf", "block_fp", x, y, w=w, e=ew, b=bias, bs=bs, row=C)
 
 
+def block_bias_cases():
+    """block_minifloat and block_log: rows of C in blocks of bs, with zeros, an all-zero block,
+    tiny values, powers of two, NaN (left out of its block's max, kept) and infinities (as
+    FLT_MAX); the per-block biases keep every 2^e inside float's range, as MASE needs."""
+    specs = [  # (kind, width, exponent bits, bias width, block size, row length, rows)
+        ("block_minifloat", 8, 4, 8, 16, 40, 4), ("block_minifloat", 6, 2, 3, 4, 10, 4),
+        ("block_minifloat", 5, 3, 2, 1, 7, 3), ("block_minifloat", 16, 5, 6, 5, 12, 3),
+        ("block_minifloat", 8, 4, 5, 64, 10, 3), ("block_log", 8, 0, 7, 16, 40, 4),
+        ("block_log", 5, 0, 4, 4, 10, 4), ("block_log", 4, 0, 3, 3, 9, 3),
+        ("block_log", 7, 0, 6, 1, 7, 3)]
+    for kind, w, ew, bw, bs, C, rows in specs:
+        x = block_rows(rows, C, 1.0) * 2.0 ** RNG.integers(-8, 8, (rows, 1))
+        flat = x.reshape(-1)
+        flat[0] = 0.0
+        flat[1] = -0.0
+        flat[2] = 1e-9
+        flat[3] = -5e-9
+        flat[min(4, flat.size - 1)] = 2.0 ** 20
+        x[2, :min(bs, C)] = 0.0  # an all-zero block
+        if rows >= 4:
+            x[3, :] = [2.0 ** (j - 5) * (-1) ** j for j in range(C)]
+        x = torch.tensor(x, dtype=F32)
+        x[1, 1] = float("nan")
+        x[1, min(3, C - 1)] = float("inf")
+        x[rows - 1, C - 1] = float("-inf")
+        nan = torch.isnan(x)
+        x0 = torch.where(nan, torch.tensor(0.0), x)
+        if kind == "block_minifloat":
+            y = sat_inf(mase_block_minifloat, x0, w, ew, bw, bs)
+        else:
+            y = sat_inf(mase_block_log, x0, w, bw, bs)
+            y = torch.where(x == 0, x, y)  # zero stays zero
+        y = torch.where(nan, x, y)
+        case("%s_%d_%d_%d_%d_r%d" % (kind, w, ew, bw, bs, C), kind, x, y, w=w, e=ew, bs=bs, row=C,
+             bw=bw)
+
+
 def binary_cases():
     x = as_f32(SPECIALS + list(RNG.normal(0, 1, 40)))
     for bipolar in (1, 0):
@@ -490,6 +596,7 @@ def main():
     block_fp_cases()
     binary_cases()
     ternary_cases()
+    block_bias_cases()  # last: the random inputs of the cases above stay as they were
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as fh:
         fh.write("# generated by scripts/quant_reference.py with torch %s; do not edit\n"

@@ -117,6 +117,24 @@ for e in ref int int-c; do
 done
 check noop-int-equals-ref cmp -s "$tmp/noop-ref" "$tmp/noop-int"
 check noop-int-c-equals-ref cmp -s "$tmp/noop-ref" "$tmp/noop-int-c"
+# every number format trains on the fused kernels: the plan renders it, so `train` never
+# falls back to the reference executor
+if "$jscc" --version | grep -q 'llvm=yes'; then
+  formats=(
+    'minifloat_ieee {name=minifloat_ieee, data_in_width=8, data_in_exponent_width=4, weight_width=8, weight_exponent_width=4, bias_width=8, bias_exponent_width=4, data_out_width=8, data_out_exponent_width=4}'
+    'minifloat_denorm {name=minifloat_denorm, data_in_width=8, data_in_exponent_width=4, weight_width=8, weight_exponent_width=4, bias_width=8, bias_exponent_width=4}'
+    'log {name=log, data_in_width=8, weight_width=8, bias_width=8}'
+    'block_fp {name=block_fp, data_in_width=8, data_in_exponent_width=8, data_in_block_size=4, weight_width=8, weight_exponent_width=8, weight_block_size=4, bias_width=8, bias_exponent_width=8}'
+    'binary {name=binary, data_in_bipolar=true, weight_bipolar=true, bias_bipolar=false}'
+    'ternary {name=ternary, weight_scaling_factor=true, weight_median=true, bias_mean=true}'
+    'block_minifloat {name=block_minifloat, data_in_width=8, data_in_exponent_width=4, data_in_exponent_bias_width=8, data_in_block_size=4, weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=8, bias_width=8, bias_exponent_width=4, bias_exponent_bias_width=8}'
+    'block_log {name=block_log, data_in_width=8, data_in_exponent_bias_width=8, data_in_block_size=4, weight_width=8, weight_exponent_bias_width=8, bias_width=8, bias_exponent_bias_width=8}'
+  )
+  for f in "${formats[@]}"; do
+    expect "qat-jit-${f%% *}" 0 "engine: jit" -- train examples/jsc_tiny.jsc --passes="quantize{by=type, default=${f#* }}" \
+      --max-epochs 1 "${small[@]}" --out "$tmp/q-${f%% *}"
+  done
+fi
 
 # bad configs name the key (exit 1); usage errors exit 2
 printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = "integer"\ndata_in_width = 8\nweight_width = 0\n' >"$tmp/w0.toml"
@@ -129,6 +147,27 @@ printf '[passes.quantize]\nby = "type"\n[passes.quantize.linear.config]\nname = 
 expect cfg-frac 1 "$tmp/fr.toml:7:1: error: quantize: linear.config: weight_frac_width: 65 is out of range (0..64)" -- examples/jsc_tiny.jsc --config "$tmp/fr.toml"
 printf '[passes.quantize]\nby = "regex_name"\n[passes.quantize."seq_blocks_9.*".config]\nname = "integer"\ndata_in_width = 8\n' >"$tmp/re.toml"
 expect cfg-regex-empty 1 "matches no quantizable node" -- examples/jsc_tiny.jsc --config "$tmp/re.toml"
+# block_minifloat and block_log: MASE's keys, checked and named
+expect cfg-bm-no-bias-width 1 "linear.config: missing key 'weight_exponent_bias_width'" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_minifloat, weight_width=8, weight_exponent_width=4}}'
+expect cfg-bm-bias-width 1 "weight_exponent_bias_width: 17 is not in 1..16" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_minifloat, weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=17}}'
+expect cfg-bm-exp-width 1 "weight_exponent_width: 8 is not in 1..7 for weight_width 8" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_minifloat, weight_width=8, weight_exponent_width=8, weight_exponent_bias_width=8}}'
+expect cfg-bl-unknown-key 1 "unknown key 'weight_exponent_width' for name=\"block_log\"" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_log, weight_width=8, weight_exponent_width=4, weight_exponent_bias_width=8}}'
+expect cfg-bl-block-size 1 "weight_block_size: 0 is not in 1..65536" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_log, weight_width=8, weight_exponent_bias_width=8, weight_block_size=0}}'
+expect cfg-bl-name 1 "unknown number format 'block_logg' (did you mean 'block_log'?)" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_logg, weight_width=8}}'
+expect cfg-block-rows-activation 1 "data_in_block_size: a block of 2 rows would span samples" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_fp, data_in_width=8, data_in_exponent_width=4, data_in_block_size=[2, 4], weight_width=8, weight_exponent_width=4}}'
+expect cfg-block-shape 1 "weight_block_size must be an integer or a block shape [rows, columns]" -- examples/jsc_tiny.jsc \
+  --passes='quantize{by=type, linear={name=block_fp, weight_width=8, weight_exponent_width=4, weight_block_size=[1, 2, 3]}}'
+expect block-shape-weights 0 "weight_block_size=[2, 4]" -- examples/jsc_tiny.jsc --dump-ir \
+  --passes='quantize{by=type, linear={name=block_fp, data_in_width=8, data_in_exponent_width=4, data_in_block_size=[1, 4], weight_width=8, weight_exponent_width=4, weight_block_size=[2, 4]}}'
+cp "$tmp/out" "$tmp/bshape.ir"
+expect block-shape-parses-back 0 "" -- "$tmp/bshape.ir" --passes=verify
 printf 'passes = 3\n' >"$tmp/np.toml"
 expect cfg-no-tables 1 "$tmp/np.toml:1:1: error: passes: the config has no passes" -- examples/jsc_tiny.jsc --config "$tmp/np.toml"
 printf '[passes.quantize\n' >"$tmp/syn.toml"

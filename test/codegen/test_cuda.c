@@ -153,6 +153,25 @@ static const char *const INT8 =
     "weight_frac_width=4, bias_width=8, bias_frac_width=4}, batch_norm1d={name=integer, data_in_width=8, "
     "data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4}}";
 
+/* Every other number format (codegen/cuda.c's device quantizers), one config each, with
+ * data_in, weight, bias and (minifloat_ieee) data_out quantized. */
+static const char *const FORMATS[][2] = {
+    {"minifloat_ieee", "{name=minifloat_ieee, data_in_width=8, data_in_exponent_width=4, weight_width=8, weight_exponent_width=4, "
+                       "bias_width=8, bias_exponent_width=4, data_out_width=8, data_out_exponent_width=4}"},
+    {"minifloat_denorm", "{name=minifloat_denorm, data_in_width=8, data_in_exponent_width=4, weight_width=8, "
+                         "weight_exponent_width=4, bias_width=6, bias_exponent_width=3}"},
+    {"log", "{name=log, data_in_width=8, weight_width=8, bias_width=5}"},
+    {"block_fp", "{name=block_fp, data_in_width=8, data_in_exponent_width=8, data_in_block_size=4, weight_width=6, "
+                 "weight_exponent_width=4, weight_block_size=[3, 5], bias_width=8, bias_exponent_width=8, bias_block_size=3}"},
+    {"binary", "{name=binary, data_in_bipolar=true, weight_bipolar=true, bias_bipolar=false}"},
+    {"ternary", "{name=ternary, weight_scaling_factor=true, weight_median=true, bias_mean=true}"},
+    {"block_minifloat", "{name=block_minifloat, data_in_width=8, data_in_exponent_width=4, data_in_exponent_bias_width=8, "
+                        "data_in_block_size=4, weight_width=6, weight_exponent_width=2, weight_exponent_bias_width=3, "
+                        "weight_block_size=[2, 5], bias_width=8, bias_exponent_width=4, bias_exponent_bias_width=8}"},
+    {"block_log", "{name=block_log, data_in_width=8, data_in_exponent_bias_width=8, data_in_block_size=4, weight_width=5, "
+                  "weight_exponent_bias_width=4, weight_block_size=[4, 3], bias_width=8, bias_exponent_bias_width=8}"},
+};
+
 /* name: the golden files' stem; quant: a quantize pass run before shape,grad (or NULL). */
 static void check_model(const char *name, const char *quant, bool big_batch) {
   char path[256], pipeline[1024], what[128], golden[128];
@@ -174,6 +193,25 @@ static void check_model(const char *name, const char *quant, bool big_batch) {
     }
   }
   unload(&m);
+}
+
+/* Each format's jsc_tiny training kernel against its golden file
+ * (test/golden/jsc_tiny.<format>.train.cu), the evaluation kernel compiled too. */
+static void test_formats(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof FORMATS / sizeof *FORMATS; i++) {
+    char pipeline[1024], what[128], golden[128];
+    snprintf(pipeline, sizeof pipeline, "quantize{by=type, default=%s},shape,grad", FORMATS[i][1]);
+    Model m = load("examples/jsc_tiny.jsc", pipeline);
+    for (int train = 1; train >= 0; train--) {
+      CgPlan *p = plan(&m, train, 256);
+      snprintf(what, sizeof what, "jsc_tiny.%s %s batch 256", FORMATS[i][0], train ? "train" : "eval");
+      snprintf(golden, sizeof golden, "jsc_tiny.%s.train.cu", FORMATS[i][0]);
+      render_compile(what, p, train ? golden : NULL);
+      cg_plan_free(p);
+    }
+    unload(&m);
+  }
 }
 
 /* Batch 1000 (more rows than threads) for the smallest models: the kernels differ from batch
@@ -525,6 +563,14 @@ static void test_emulated(void **state) {
   snprintf(q, sizeof q, "%s,shape,grad", INT8);
   emulate("jsc_tiny.int8 train", "examples/jsc_tiny.jsc", q, true, 256, 600, 5, &ADAM);
   emulate("jsc_tiny.int8 eval", "examples/jsc_tiny.jsc", q, false, 256, 600, 5, &ADAM);
+  for (size_t i = 0; i < sizeof FORMATS / sizeof *FORMATS; i++) { /* every other number format */
+    char fq[1024], what[128];
+    snprintf(fq, sizeof fq, "quantize{by=type, default=%s},shape,grad", FORMATS[i][1]);
+    for (int train = 1; train >= 0; train--) {
+      snprintf(what, sizeof what, "jsc_tiny.%s %s", FORMATS[i][0], train ? "train" : "eval");
+      emulate(what, "examples/jsc_tiny.jsc", fq, train, 256, 600, 5, &ADAM);
+    }
+  }
   emulate("jit_ops train", "test/models/jit_ops.jsc", "shape,grad", true, 256, 600, 5, &ADAM);
   emulate("jit_ops eval", "test/models/jit_ops.jsc", "shape,grad", false, 256, 600, 5, &ADAM);
   const CgOptim sgd = {.kind = CG_SGD, .momentum = 0.9, .dampening = 0.1, .nesterov = true, .weight_decay = 1e-4};
@@ -578,6 +624,7 @@ int main(void) {
     cmocka_unit_test(test_render_oom),
     cmocka_unit_test(test_optimizers),
     cmocka_unit_test(test_quantized),
+    cmocka_unit_test(test_formats),
     cmocka_unit_test(test_examples),
     cmocka_unit_test(test_emulated),
     cmocka_unit_test(test_emulated_group),

@@ -100,6 +100,7 @@ static void parse_case_line(const char *line, Case *c) {
   c->fmt.exp_width = key_int(line, " e=");
   c->fmt.exp_bias = key_int(line, " b=");
   c->fmt.block_size = key_int(line, " bs=");
+  c->fmt.exp_bias_width = strstr(line, " bw=") ? key_int(line, " bw=") : 0;
   c->fmt.is_signed = key_int(line, " signed=");
   c->fmt.floor = key_int(line, " floor=");
   c->fmt.bipolar = key_int(line, " bipolar=");
@@ -127,7 +128,7 @@ static int check_case(const Case *c) {
   static double xd[MAXN], yd[MAXN];
   const QFmt *f = &c->fmt;
   /* the tensor functions: rows for block_fp, the whole tensor otherwise */
-  int64_t row = f->kind == QK_BLOCK_FP ? c->row : n;
+  int64_t row = f->kind == QK_BLOCK_FP || f->kind == QK_BLOCK_MINIFLOAT || f->kind == QK_BLOCK_LOG ? c->row : n;
   ir_quant_tensor(f, c->x, yt, n, row);
   for (int i = 0; i < n; i++)
     if (!same_f(yt[i], c->y[i])) mismatch(c, "tensor", i, c->x[i], yt[i], c->y[i], &bad);
@@ -342,6 +343,90 @@ static void test_float_edges(void **state) {
   assert_true(ir_quant_f32(&bin, -2.0f) == 0 && ir_quant_f32(&bin, 2.0f) == 1);
 }
 
+static void *no_memory(void *ctx, void *ptr, size_t size) {
+  (void)ctx;
+  if (size == 0) free(ptr);
+  return NULL;
+}
+
+/* block_minifloat and block_log: the bias from the block's largest magnitude, then the
+ * per-element format (ir/quant.c's table), worked by hand. */
+static void test_block_bias(void **state) {
+  (void)state;
+  QFmt bm = {.kind = QK_BLOCK_MINIFLOAT, .width = 6, .exp_width = 3, .exp_bias_width = 3, .block_size = 4};
+  /* block {3, 0.3, -1.25, 0}: m = 3, b = floor(log2 3) = 1, minifloat_ieee[6,3,1]: e in [-1, 6], M = 2 */
+  float x[8] = {3.0f, 0.3f, -1.25f, 0.0f, 200.0f, 1000.0f, NAN, -0.0f}, y[8];
+  ir_quant_tensor(&bm, x, y, 8, 8);
+  assert_true(y[0] == 3.0f);     /* 2^1 * (1 + 2/4) */
+  assert_true(y[1] == 0.25f);    /* e = -2 clamps to -1 = lo: subnormal, 0.3 / 2^-1 * 4 / 2 = 1.2 -> k = 1: 2^-1 * 2/4 */
+  assert_true(y[2] == -1.25f);   /* 2^0 * (1 + 1/4) */
+  assert_true(y[3] == 0.0f && !signbit(y[3]));
+  /* block {200, 1000, NaN, -0.0}: m = 1000 (NaN left out), b = 9 clamps to 2^3 - 1 = 7: e in [-7, 0] */
+  assert_true(y[4] == 1.75f && y[5] == 1.75f); /* saturated at 2^0 * (1 + 3/4) */
+  assert_true(isnan(y[6]) && y[7] == 0.0f && !signbit(y[7])); /* MASE's pass-through adds 0: -0.0 gives +0.0 */
+  assert_int_equal(ir_quant_block_bias(&bm, INFINITY), 7);
+  assert_int_equal(ir_quant_block_bias(&bm, 0x1p-140f), 0);
+  QFmt bl = {.kind = QK_BLOCK_LOG, .width = 5, .exp_bias_width = 4, .block_size = 2};
+  /* block {5, -0.2}: ceil(log2 5) = 3, b = 2^4 - 1 - 3 = 12: log[5,12], e in [-12, 3] */
+  float z[4] = {5.0f, -0.2f, 0.0f, 1e-30f}, w[4];
+  ir_quant_tensor(&bl, z, w, 4, 4);
+  assert_true(w[0] == 4.0f);    /* rne(log2 5) = 2 */
+  assert_true(w[1] == -0.25f);  /* rne(log2 0.2) = -2 */
+  /* block {0, 1e-30}: ceil(log2 1e-30) = -99, b = 15 + 99 clamps to 15: e in [-15, 0] */
+  assert_true(w[2] == 0.0f && w[3] == 0x1p-15f);
+  assert_int_equal(ir_quant_block_bias(&bl, INFINITY), 0);
+  /* one element is a block of one */
+  assert_true(ir_quant_f32(&bl, 5.0f) == 4.0f && ir_quant_f64(&bl, 5.0) == 4.0);
+}
+
+/* 2-d block shapes (MASE's block_size [r, c]) against each block gathered and quantized as
+ * one block, for every block kind, with short blocks at the right and at the bottom. */
+static void test_block_shape(void **state) {
+  (void)state;
+  enum { R = 7, C = 10 };
+  QFmt fmts[] = {
+      {.kind = QK_BLOCK_FP, .width = 6, .exp_width = 4, .exp_bias = 7, .block_size = 4, .block_rows = 3},
+      {.kind = QK_BLOCK_MINIFLOAT, .width = 8, .exp_width = 3, .exp_bias_width = 5, .block_size = 3, .block_rows = 2},
+      {.kind = QK_BLOCK_LOG, .width = 5, .exp_bias_width = 4, .block_size = 10, .block_rows = 4},
+  };
+  float x[R * C], y[R * C], want[R * C];
+  double xd[R * C], yd[R * C];
+  uint32_t s = 99;
+  for (size_t k = 0; k < sizeof fmts / sizeof *fmts; k++) {
+    const QFmt *f = &fmts[k];
+    for (int i = 0; i < R * C; i++) {
+      s = s * 1664525u + 1013904223u;
+      xd[i] = x[i] = ldexpf((float)((int)(s >> 8) % 2001 - 1000) / 1000.0f, (int)(s >> 28) - 8);
+    }
+    x[5] = NAN, xd[5] = NAN;
+    ir_quant_tensor(f, x, y, R * C, C);
+    ir_quant_tensor_f64(f, xd, yd, R * C, C);
+    QFmt one = *f;
+    one.block_rows = 0;
+    for (int r0 = 0; r0 < R; r0 += f->block_rows)
+      for (int c0 = 0; c0 < C; c0 += f->block_size) {
+        float blk[64], q[64];
+        int n = 0;
+        for (int r = r0; r < r0 + f->block_rows && r < R; r++)
+          for (int c = c0; c < c0 + f->block_size && c < C; c++) blk[n++] = x[r * C + c];
+        one.block_size = n;
+        ir_quant_tensor(&one, blk, q, n, n);
+        n = 0;
+        for (int r = r0; r < r0 + f->block_rows && r < R; r++)
+          for (int c = c0; c < c0 + f->block_size && c < C; c++) want[r * C + c] = q[n++];
+      }
+    for (int i = 0; i < R * C; i++) {
+      assert_true(same_f(y[i], want[i]));
+      assert_true(same_f(y[i], (float)yd[i]));
+    }
+  }
+  StrBuf sb;
+  sb_init(&sb);
+  ir_qfmt_print(&sb, &fmts[0]);
+  assert_string_equal(sb_str(&sb), "block_fp[6,4,7,3x4]");
+  sb_free(&sb);
+}
+
 static void test_ternary(void **state) {
   (void)state;
   QFmt t = {.kind = QK_TERNARY, .width = 2, .tstat = QT_MEDIAN};
@@ -398,6 +483,12 @@ static void test_ternary(void **state) {
       float want = isnan(big[i]) ? NAN : big[i] > th ? 1.0f : big[i] < -th ? -1.0f : 0.0f;
       assert_true(same_f(out[i], want));
     }
+    /* without memory for the copy, the bisection finds the same median */
+    static float out2[N];
+    ir_set_alloc_hook(no_memory, NULL);
+    ir_quant_tensor(&t, big, out2, n, n);
+    ir_set_alloc_hook(NULL, NULL);
+    assert_memory_equal(out, out2, sizeof(float) * (size_t)n);
   }
 }
 
@@ -437,6 +528,10 @@ static void test_f32_matches_f64(void **state) {
       {.kind = QK_BLOCK_FP, .width = 32, .exp_width = 8, .exp_bias = 127, .block_size = 4},
       {.kind = QK_BINARY, .width = 1, .bipolar = true}, {.kind = QK_BINARY, .width = 1},
       {.kind = QK_TERNARY, .width = 2, .tstat = QT_MEAN, .scaling = true},
+      {.kind = QK_BLOCK_MINIFLOAT, .width = 8, .exp_width = 4, .exp_bias_width = 8, .block_size = 16},
+      {.kind = QK_BLOCK_MINIFLOAT, .width = 6, .exp_width = 2, .exp_bias_width = 3, .block_size = 5},
+      {.kind = QK_BLOCK_LOG, .width = 8, .exp_bias_width = 8, .block_size = 16},
+      {.kind = QK_BLOCK_LOG, .width = 5, .exp_bias_width = 4, .block_size = 3},
   };
   enum { PER = 150000, T = 1000 };
   long bad = 0, total = 0;
@@ -480,9 +575,9 @@ static const char *fmt_str(StrBuf *sb, QFmt f) {
 static void test_names(void **state) {
   (void)state;
   static const char *const names[] = {"integer", "minifloat_ieee", "minifloat_denorm", "log",
-                                      "block_fp", "binary", "ternary"};
+                                      "block_fp", "binary", "ternary", "block_minifloat", "block_log"};
   static const char *const suffixes[] = {"Integer", "MinifloatIEEE", "MinifloatDenorm", "Log",
-                                         "BlockFP", "Binary", "Ternary"};
+                                         "BlockFP", "Binary", "Ternary", "BlockMinifloat", "BlockLog"};
   for (int k = 0; k < QK_COUNT; k++) {
     QKind got;
     assert_string_equal(ir_qkind_name((QKind)k), names[k]);
@@ -494,7 +589,7 @@ static void test_names(void **state) {
   assert_true(ir_qkind_parse("fixed", &got));
   assert_int_equal(got, QK_INTEGER);
   assert_false(ir_qkind_parse("Integer", &got));
-  assert_false(ir_qkind_parse("block_minifloat", &got));
+  assert_false(ir_qkind_parse("block_minifloat_ieee", &got));
   assert_false(ir_qkind_parse("", &got));
   assert_string_equal(ir_qkind_name(QK_COUNT), "?");
   assert_string_equal(ir_qslot_name(QS_DATA_IN), "data_in");
@@ -503,7 +598,8 @@ static void test_names(void **state) {
   assert_string_equal(ir_qslot_name(QS_DATA_OUT), "data_out");
   for (int k = 0; k < QK_COUNT; k++) {
     QFmt f = {.kind = (QKind)k};
-    assert_int_equal(ir_qfmt_elementwise(&f), k != QK_BLOCK_FP && k != QK_TERNARY);
+    assert_int_equal(ir_qfmt_elementwise(&f), k != QK_BLOCK_FP && k != QK_TERNARY && k != QK_BLOCK_MINIFLOAT &&
+                                                   k != QK_BLOCK_LOG);
   }
 
   StrBuf sb;
@@ -527,13 +623,19 @@ static void test_names(void **state) {
   assert_string_equal(fmt_str(&sb, (QFmt){.kind = QK_TERNARY, .tstat = QT_MEDIAN, .scaling = true}),
                       "ternary[median,scaled]");
   assert_string_equal(fmt_str(&sb, (QFmt){.kind = QK_TERNARY, .tstat = QT_MAX}), "ternary[max]");
+  assert_string_equal(fmt_str(&sb, (QFmt){.kind = QK_BLOCK_MINIFLOAT, .width = 8, .exp_width = 4, .exp_bias_width = 8,
+                                          .block_size = 16}),
+                      "block_minifloat[8,4,8,16]");
+  assert_string_equal(fmt_str(&sb, (QFmt){.kind = QK_BLOCK_LOG, .width = 6, .exp_bias_width = 5, .block_size = 4}),
+                      "block_log[6,5,4]");
   sb_free(&sb);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reference),   cmocka_unit_test(test_integer_edges),
-      cmocka_unit_test(test_float_edges), cmocka_unit_test(test_ternary),
+      cmocka_unit_test(test_float_edges), cmocka_unit_test(test_ternary), cmocka_unit_test(test_block_bias),
+      cmocka_unit_test(test_block_shape),
       cmocka_unit_test(test_f32_matches_f64), cmocka_unit_test(test_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
