@@ -903,6 +903,18 @@ static SrcLoc cfg_loc(const CfgCtx *c, const char *pass, const char *key) {
   return pass_arg_path_loc(&a, path, key ? 2 : 1);
 }
 
+/* True when text is one of the '|'-separated values. */
+static bool enum_allows(const char *allowed, const char *text) {
+  size_t n = strlen(text);
+  for (const char *s = allowed; *s;) {
+    const char *e = strchr(s, '|');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    if (len == n && strncmp(s, text, n) == 0) return true;
+    s += len + (e ? 1 : 0);
+  }
+  return false;
+}
+
 static Status cfg_option(const CfgCtx *c, Arena *a, const char *pname, const PassOption *o, const Value *v, Value *out,
                          SrcLoc at) {
   const char *want = NULL;
@@ -930,6 +942,10 @@ static Status cfg_option(const CfgCtx *c, Arena *a, const char *pname, const Pas
     break;
   case OPT_STR:
   case OPT_ENUM:
+    if (o->type == OPT_ENUM && v->kind == VAL_STR && !enum_allows(o->allowed, v->u.s)) {
+      diag_error(c->d, at, "passes.%s.%s: expected one of %s, got '%s'", pname, o->key, o->allowed, v->u.s);
+      return JS_EUSAGE;
+    }
     if (v->kind == VAL_STR || (o->type == OPT_STR && v->kind == VAL_LIST)) {
       StrBuf sb;
       sb_init(&sb);
