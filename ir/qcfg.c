@@ -250,7 +250,8 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
     if (any) {
       for (int f = 0; f < F_COUNT; f++)
         if (has[f])
-          return diag_error(D->d, slot_key_at(D, sn, field_names[f]), "%s: %s_%s is given but %s_width is not", D->what, sn, field_names[f], sn);
+          return diag_error(D->d, slot_key_at(D, sn, field_names[f]),
+                            "%s: %s_%s is given but %s_width is not", D->what, sn, field_names[f], sn);
     }
     return JS_OK;
   }
@@ -258,7 +259,8 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
   while (first < F_COUNT - 1 && !has[first]) first++;
   if (!ir_op_has_qslot(D->op, s)) {
     const OpInfo *oi = ir_op_info(D->op);
-    return diag_error(D->d, slot_key_at(D, sn, field_names[first]), "%s: %s has no %s: the %s_* keys do not apply", D->what, oi ? oi->name : "?", sn,
+    return diag_error(D->d, slot_key_at(D, sn, field_names[first]),
+                      "%s: %s has no %s: the %s_* keys do not apply", D->what, oi ? oi->name : "?", sn,
                       sn);
   }
   QFmt *f = &q->fmt[s];
@@ -268,7 +270,8 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
   if (kind == QK_INTEGER) {
     int64_t w = val[F_WIDTH];
     if (w < 1 || w > 32)
-      return diag_error(D->d, slot_key_at(D, sn, "width"), "%s: %s_width: %lld is not a width (1..32)", D->what, sn, (long long)w);
+      return diag_error(D->d, slot_key_at(D, sn, "width"),
+                        "%s: %s_width: %lld is not a width (1..32)", D->what, sn, (long long)w);
     /* MASE takes any frac_width; above the width the range is below 1 (fixed[4,6]: steps of
      * 2^-6 up to 7/64).  64 keeps 2^-f a normal float, so every executor agrees. */
     int64_t fr = has[F_FRAC] ? val[F_FRAC] : w / 2;
@@ -283,28 +286,33 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
   } else if (kind == QK_MINIFLOAT_IEEE || kind == QK_MINIFLOAT_DENORM || kind == QK_BLOCK_FP || kind == QK_LOG) {
     int64_t w = val[F_WIDTH];
     if (w < 2 || w > 32)
-      return diag_error(D->d, slot_key_at(D, sn, "width"), "%s: %s_width: %lld is not a width for %s (2..32)", D->what, sn, (long long)w,
+      return diag_error(D->d, slot_key_at(D, sn, "width"),
+                        "%s: %s_width: %lld is not a width for %s (2..32)", D->what, sn, (long long)w,
                         ir_qkind_name(kind));
     f->width = (int)w;
     int64_t e = 0;
     if (kind != QK_LOG) {
-      if (!has[F_EXPW]) return diag_error(D->d, slot_key_at(D, sn, "width"), "%s: missing key '%s_exponent_width'", D->what, sn);
+      if (!has[F_EXPW]) return diag_error(D->d, slot_key_at(D, sn, "width"),
+                                          "%s: missing key '%s_exponent_width'", D->what, sn);
       e = val[F_EXPW];
       int64_t emax = kind == QK_BLOCK_FP ? 16 : w - 1;
       if (e < 1 || e > emax || e > 16)
-        return diag_error(D->d, slot_key_at(D, sn, "exponent_width"), "%s: %s_exponent_width: %lld is not in 1..%lld for %s_width %lld", D->what, sn,
+        return diag_error(D->d, slot_key_at(D, sn, "exponent_width"),
+                          "%s: %s_exponent_width: %lld is not in 1..%lld for %s_width %lld", D->what, sn,
                           (long long)e, (long long)(emax > 16 ? 16 : emax), sn, (long long)w);
       f->exp_width = (int)e;
     }
     int64_t defb = kind == QK_LOG ? ((int64_t)1 << (w - 2)) - 1 : (((int64_t)1 << e) - 1) >> 1;
     int64_t b = has[F_EXPB] ? val[F_EXPB] : defb;
     if (b < -(1 << 20) || b > (1 << 20))
-      return diag_error(D->d, slot_key_at(D, sn, "exponent_bias"), "%s: %s_exponent_bias: %lld is out of range", D->what, sn, (long long)b);
+      return diag_error(D->d, slot_key_at(D, sn, "exponent_bias"),
+                        "%s: %s_exponent_bias: %lld is out of range", D->what, sn, (long long)b);
     f->exp_bias = (int)b;
     if (kind == QK_BLOCK_FP) {
       int64_t bs = has[F_BLOCK] ? val[F_BLOCK] : 16;
       if (bs < 1 || bs > 65536)
-        return diag_error(D->d, slot_key_at(D, sn, "block_size"), "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
+        return diag_error(D->d, slot_key_at(D, sn, "block_size"),
+                          "%s: %s_block_size: %lld is not in 1..65536", D->what, sn, (long long)bs);
       f->block_size = (int)bs;
       Status st = check_block_rows(D, sn, s, brows, f);
       if (st) return st;
@@ -317,14 +325,16 @@ static Status decode_slot(Dec *D, const Value *cfg, QKind kind, QSlot s, QCfg *q
     f->width = 1;
     f->bipolar = has[F_BIPOLAR] ? bval[F_BIPOLAR] : true;
     if (has[F_STOCH] && bval[F_STOCH])
-      return diag_error(D->d, slot_key_at(D, sn, "stochastic"), "%s: %s_stochastic: stochastic binarization is not supported (it would make runs "
+      return diag_error(D->d, slot_key_at(D, sn, "stochastic"),
+                        "%s: %s_stochastic: stochastic binarization is not supported (it would make runs "
                         "irreproducible); use false", D->what, sn);
   } else if (kind == QK_TERNARY) {
     f->width = 2;
     f->scaling = has[F_SCALING] && bval[F_SCALING];
     int nstat = (has[F_MEAN] && bval[F_MEAN]) + (has[F_MEDIAN] && bval[F_MEDIAN]) + (has[F_MAX] && bval[F_MAX]);
     if (nstat > 1)
-      return diag_error(D->d, slot_key_at(D, sn, field_names[first]), "%s: %s: choose one of %s_mean, %s_median, %s_max", D->what, sn, sn, sn, sn);
+      return diag_error(D->d, slot_key_at(D, sn, field_names[first]),
+                        "%s: %s: choose one of %s_mean, %s_median, %s_max", D->what, sn, sn, sn, sn);
     f->tstat = has[F_MEDIAN] && bval[F_MEDIAN] ? QT_MEDIAN : has[F_MAX] && bval[F_MAX] ? QT_MAX : QT_MEAN;
   }
   q->has[s] = true;
@@ -372,16 +382,18 @@ Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *ou
     *skip = true;
     return JS_OK;
   }
-  if (name->kind != VAL_STR) return diag_error(d, key_at(&D, "name"), "%s: name must be a string, got %s", D.what, val_kind_name(name));
+  if (name->kind != VAL_STR)
+    return diag_error(d, key_at(&D, "name"), "%s: name must be a string, got %s", D.what, val_kind_name(name));
   QKind kind;
   if (!ir_qkind_parse(name->u.s, &kind)) {
     const char *c[QK_COUNT + 1];
     for (int k = 0; k < QK_COUNT; k++) c[k] = ir_qkind_name((QKind)k);
     c[QK_COUNT] = "fixed";
     const char *h = diag_closest(name->u.s, c, QK_COUNT + 1);
-    return diag_error(d, key_at(&D, "name"), "%s: name: unknown number format '%s'%s%s%s (integer, fixed, minifloat_ieee, "
-                      "minifloat_denorm, log, block_fp, binary, ternary, block_minifloat, block_log)", D.what, name->u.s, h ? " (did you mean '" : "",
-                      h ? h : "", h ? "'?)" : "");
+    return diag_error(d, key_at(&D, "name"),
+                      "%s: name: unknown number format '%s'%s%s%s (integer, fixed, minifloat_ieee, minifloat_denorm, "
+                      "log, block_fp, binary, ternary, block_minifloat, block_log)", D.what, name->u.s,
+                      h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
   }
   if (!ir_op_quantizable(op)) {
     const OpInfo *oi = ir_op_info(op);
@@ -414,7 +426,8 @@ Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *ou
   Status st;
   if ((st = get_bool(&D, cfg, "floor", &has, &floor_)) || (st = get_bool(&D, cfg, "bypass", &has, &bypass))) return st;
   if (floor_ && kind != QK_INTEGER)
-    return diag_error(d, key_at(&D, "floor"), "%s: floor applies to integer formats only, not %s", D.what, ir_qkind_name(kind));
+    return diag_error(d, key_at(&D, "floor"),
+                      "%s: floor applies to integer formats only, not %s", D.what, ir_qkind_name(kind));
   out->kind = kind;
   out->bypass = bypass;
   for (int s = 0; s < QS_COUNT; s++)

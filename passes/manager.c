@@ -515,7 +515,33 @@ static void list_names(StrBuf *sb, const char *const *names, int n) {
   for (int i = 0; i < n; i++) sb_printf(sb, "%s%s", i ? ", " : "", names[i]);
 }
 
+/* MASE's passes that jscc does not have (chop/passes/graph PASSES and the cases of its
+ * transform action, the module passes, and the removed TensorRT/ONNX ones): a config that
+ * names one is refused with that said, not as an unknown pass. */
+static const char *const mase_only[] = {
+    "init_metadata", "add_common_metadata", "add_software_metadata", "report_node_shape", "report_node_type",
+    "calculate_avg_bits", "add_pruning_metadata", "add_natural_sparsity", "hook_inspection",
+    "verify_common_metadata", "verify_metadata", "verify_software_metadata", "load_mase_graph",
+    "load_node_meta_param", "save_mase_graph", "save_node_meta_param", "onnxruntime", "onnx", "onnx_annotate",
+    "prune", "prune_detach_hook", "remove_prune_wrappers", "conv_bn_fusion", "logicnets_fusion", "tensorrt",
+    "tensorrt_fake_quantize", "tensorrt_calibrate", "tensorrt_fine_tune", "runtime_analysis", "raise_granularity",
+    "patch_metadata", "insert_lora_adapter", "fuse_lora_weights", "autosharding", "resharding", "attention_swap",
+    "add_movement_metadata", "export_fx_graph", "emit_verilog", "emit_internal_rtl", "emit_bram", "emit_cocotb",
+    "emit_vivado_project", "emit_mlir_hls", "emit_logicnets",
+};
+
+static bool is_mase_only(const char *name) {
+  for (size_t i = 0; i < sizeof mase_only / sizeof mase_only[0]; i++)
+    if (strcmp(name, mase_only[i]) == 0) return true;
+  return false;
+}
+
 static Status unknown_pass(Parser *ps, const char *name) {
+  if (is_mase_only(name)) {
+    diag_error(ps->d, (SrcLoc){0}, "--passes: MASE's '%s' pass is not available in jscc (jscc's passes: jscc "
+               "--list-passes)", name);
+    return JS_EUSAGE;
+  }
   const char *names[NPASSES];
   for (int i = 0; i < NPASSES; i++) names[i] = registry[i].name;
   const char *hint = diag_closest(name, names, NPASSES);
@@ -854,27 +880,6 @@ static const char *const mase_alias[][2] = {
     {"report_weights", "report-weights"},
 };
 
-/* MASE's passes that jscc does not have (chop/passes/graph PASSES and the cases of its
- * transform action, the module passes, and the removed TensorRT/ONNX ones): a config that
- * names one is refused with that said, not as an unknown pass. */
-static const char *const mase_only[] = {
-    "init_metadata", "add_common_metadata", "add_software_metadata", "report_node_shape", "report_node_type",
-    "calculate_avg_bits", "add_pruning_metadata", "add_natural_sparsity", "hook_inspection",
-    "verify_common_metadata", "verify_metadata", "verify_software_metadata", "load_mase_graph",
-    "load_node_meta_param", "save_mase_graph", "save_node_meta_param", "onnxruntime", "onnx", "onnx_annotate",
-    "prune", "prune_detach_hook", "remove_prune_wrappers", "conv_bn_fusion", "logicnets_fusion", "tensorrt",
-    "tensorrt_fake_quantize", "tensorrt_calibrate", "tensorrt_fine_tune", "runtime_analysis", "raise_granularity",
-    "patch_metadata", "insert_lora_adapter", "fuse_lora_weights", "autosharding", "resharding", "attention_swap",
-    "add_movement_metadata", "export_fx_graph", "emit_verilog", "emit_internal_rtl", "emit_bram", "emit_cocotb",
-    "emit_vivado_project", "emit_mlir_hls", "emit_logicnets",
-};
-
-static bool is_mase_only(const char *name) {
-  for (size_t i = 0; i < sizeof mase_only / sizeof mase_only[0]; i++)
-    if (strcmp(name, mase_only[i]) == 0) return true;
-  return false;
-}
-
 static const PassInfo *lookup_config_name(const char *name) {
   for (size_t i = 0; i < sizeof mase_alias / sizeof mase_alias[0]; i++)
     if (strcmp(name, mase_alias[i][0]) == 0) return pass_lookup(mase_alias[i][1]);
@@ -909,6 +914,18 @@ static SrcLoc cfg_loc(const CfgCtx *c, const char *pass, const char *key) {
   return pass_arg_path_loc(&a, path, key ? 2 : 1);
 }
 
+/* True when text is one of the '|'-separated values. */
+static bool enum_allows(const char *allowed, const char *text) {
+  size_t n = strlen(text);
+  for (const char *s = allowed; *s;) {
+    const char *e = strchr(s, '|');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    if (len == n && strncmp(s, text, n) == 0) return true;
+    s += len + (e ? 1 : 0);
+  }
+  return false;
+}
+
 static Status cfg_option(const CfgCtx *c, Arena *a, const char *pname, const PassOption *o, const Value *v, Value *out,
                          SrcLoc at) {
   const char *want = NULL;
@@ -936,6 +953,10 @@ static Status cfg_option(const CfgCtx *c, Arena *a, const char *pname, const Pas
     break;
   case OPT_STR:
   case OPT_ENUM:
+    if (o->type == OPT_ENUM && v->kind == VAL_STR && !enum_allows(o->allowed, v->u.s)) {
+      diag_error(c->d, at, "passes.%s.%s: expected one of %s, got '%s'", pname, o->key, o->allowed, v->u.s);
+      return JS_EUSAGE;
+    }
     if (v->kind == VAL_STR || (o->type == OPT_STR && v->kind == VAL_LIST)) {
       StrBuf sb;
       sb_init(&sb);

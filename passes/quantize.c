@@ -78,10 +78,10 @@ static bool node_quantizable(const Node *n) {
  * batch_norm1d too, but only where an entry names it (by type, name or regex), so that a
  * MASE config quantizes exactly what MASE quantizes. */
 static const char *const mase_quantizeable[] = {
-    "add",         "bmm",        "conv1d",          "conv2d",   "convtranspose2d", "matmul",   "mul",
-    "linear",      "relu",       "sub",             "batch_norm2d", "layer_norm",  "group_norm",
-    "instance_norm2d", "rms_norm", "selu",          "tanh",     "gelu",            "softsign", "softplus",
-    "grouped_query_attention",
+    "add",        "bmm",        "conv1d",          "conv2d",   "convtranspose2d", "matmul",
+    "mul",        "linear",     "relu",            "sub",      "batch_norm2d",    "layer_norm",
+    "group_norm", "instance_norm2d", "rms_norm",   "selu",     "tanh",            "gelu",
+    "softsign",   "softplus",   "grouped_query_attention",
 };
 
 static bool default_applies(const Node *n) {

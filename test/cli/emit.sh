@@ -55,6 +55,12 @@ expect comb 0 "latency 0 cycles" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --
   --out "$tmp/comb" --pipeline 0 --verify --samples 200
 check comb-icarus verified icarus 200
 
+# ---- frac_width above width (MASE's reading: fixed[4,6] and the like) agrees too ----
+expect frac-above-width 0 "" -- emit examples/jsc_tiny.jsc --ckpt "$ckpt" --config test/data/mase/frac_above_width.toml \
+  "${small[@]}" --target verilog,c --out "$tmp/fw" --verify --samples 200 --sim icarus
+check frac-above-width-icarus verified icarus 200
+check frac-above-width-c verified c 200
+
 # ---- every example model the integer lowering takes, at 8, 6 and 4 bits ----
 # C for every one; Icarus for the small ones; Verilator for jsc_big at every width and for the
 # hls4ml MLP at 4 bits (Icarus needs a tenth of a second per row of the bigger designs).

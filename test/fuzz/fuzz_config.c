@@ -39,7 +39,8 @@ static void check_locs(const FeConfig *c, Arena *a, const Value *v, const char *
 
 /* Every key and string below v as a regex over a few node names. */
 static void check_regexes(const Value *v, int depth) {
-  static const char *const names[] = {"seq_blocks_2", "seq_blocks_10", "x", "", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac"};
+  static const char *const names[] = {"seq_blocks_2", "seq_blocks_10", "x", "",
+                                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac"};
   bool dict = v->kind == VAL_DICT;
   if (depth > 8 || (!dict && v->kind != VAL_LIST && v->kind != VAL_STR)) return;
   int n = v->kind == VAL_STR ? 1 : dict ? v->u.dict.n : v->u.seq.n;

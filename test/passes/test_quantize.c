@@ -184,6 +184,7 @@ static void test_errors_name_the_key(void **state) {
                "by=regex_name entry 'seq_blocks_9.*' matches no quantizable node");
   expect_error("quantize{by=regex_name, 'seq_blocks_(2'={" INT8 "}}", "is not a valid regular expression");
   expect_error("quantize{by=typ}", "expects one of type|name|regex_name");
+  expect_error("conv_bn_fusion", "--passes: MASE's 'conv_bn_fusion' pass is not available in jscc");
   expect_error("quantize{linear={name=integer, data_in_width=8, weight_width=8, floor=1}}", "floor must be true or false");
 }
 
