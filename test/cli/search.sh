@@ -149,6 +149,15 @@ for f in test/data/mase/search/*.toml; do
     "${small[@]}" --out "$tmp/MS-$(basename "$f" .toml)" --n-trials 3 --no-report
 done
 
+# MASE's quantize configs of every kind train on the JIT (QAT never falls back to the reference)
+for f in test/data/mase/*.toml; do
+  grep -q '^\[passes.quantize' "$f" || continue
+  model=$(sed -n 's/^# model: //p' "$f" | head -1)
+  [ "$model" != examples/all_ops.jsc ] || continue # two outputs: jscc train does not train such a model yet
+  expect "mase-qat-$(basename "$f" .toml)" 0 "engine: jit" -- train "${model:-examples/jsc_tiny.jsc}" --config "$f" --max-epochs 1 \
+    "${small[@]}" --out "$tmp/MQ-$(basename "$f" .toml)"
+done
+
 # the format as an axis: each trial's config holds only the keys its format takes
 expect format-axis 0 "Pareto front" -- search examples/jsc_tiny.jsc --ckpt "$F" --config test/data/search/format_axis.toml \
   "${small[@]}" --out "$tmp/FA" --no-report
