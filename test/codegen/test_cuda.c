@@ -201,7 +201,8 @@ static void test_formats(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof FORMATS / sizeof *FORMATS; i++) {
     char pipeline[1024], what[128], golden[128];
-    snprintf(pipeline, sizeof pipeline, "quantize{by=type, default=%s},shape,grad", FORMATS[i][1]);
+    snprintf(pipeline, sizeof pipeline, "quantize{by=type, default=%s, batch_norm1d=%s},shape,grad", FORMATS[i][1],
+             FORMATS[i][1]); /* every quantizable node, BatchNorm included */
     Model m = load("examples/jsc_tiny.jsc", pipeline);
     for (int train = 1; train >= 0; train--) {
       CgPlan *p = plan(&m, train, 256);

@@ -282,12 +282,8 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     S[144 + j] = jsc_qbin(P[64 + j], (-1.0f)); /* quantized copy */
   }
   __syncthreads();
-  for (int j = tid; j < 5; j += NT) {
-    S[224 + j] = jsc_qbin(P[144 + j], 0.0f); /* quantized copy */
-  }
-  __syncthreads();
   for (int j = tid; j < 80; j += NT) {
-    S[240 + j] = jsc_qbin(P[64 + j], (-1.0f)); /* quantized copy */
+    S[224 + j] = jsc_qbin(P[64 + j], (-1.0f)); /* quantized copy */
   }
   __syncthreads();
   double acc0[1]; /* -> stat[16] x16, staged */
@@ -308,14 +304,32 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v0[j] = live ? X[row * 16 + j] : 0.0f;
     float v1[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v1[j] = jsc_qbin(v0[j], (-1.0f));
+    for (int j = 0; j < 16; j++) v1[j] = v0[j] - S[0 + j];
     float v2[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v2[j] = v1[j] - S[0 + j];
+    for (int j = 0; j < 16; j++) v2[j] = v1[j] * valid;
+    /* acc acc0 += v2: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
+    for (int c0 = 0; c0 < NT; c0 += 256) {
+      const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
+      if (qn <= 0) break;
+      if (tid >= c0 && tid < c0 + 256) {
+        float *w = sf + (tid - c0) * 17;
+        #pragma unroll
+        for (int j = 0; j < 16; j++) w[j] = live ? v2[j] : 0.0f;
+      }
+      __syncthreads();
+      if (tid < 256) {
+        const int e = tid % 16;
+        double t = acc0[0];
+        for (int q = tid / 16; q < qn; q += 16) t += (double)sf[q * 17 + e];
+        acc0[0] = t;
+      }
+      __syncthreads();
+    }
     float v3[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v3[j] = v2[j] * valid;
-    /* acc acc0 += v3: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
+    for (int j = 0; j < 16; j++) v3[j] = v2[j] * v1[j];
+    /* acc acc1 += v3: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
@@ -327,36 +341,11 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
       __syncthreads();
       if (tid < 256) {
         const int e = tid % 16;
-        double t = acc0[0];
-        for (int q = tid / 16; q < qn; q += 16) t += (double)sf[q * 17 + e];
-        acc0[0] = t;
-      }
-      __syncthreads();
-    }
-    float v4[16];
-    #pragma unroll
-    for (int j = 0; j < 16; j++) v4[j] = v3[j] * v2[j];
-    /* acc acc1 += v4: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
-    for (int c0 = 0; c0 < NT; c0 += 256) {
-      const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
-      if (qn <= 0) break;
-      if (tid >= c0 && tid < c0 + 256) {
-        float *w = sf + (tid - c0) * 17;
-        #pragma unroll
-        for (int j = 0; j < 16; j++) w[j] = live ? v4[j] : 0.0f;
-      }
-      __syncthreads();
-      if (tid < 256) {
-        const int e = tid % 16;
         double t = acc1[0];
         for (int q = tid / 16; q < qn; q += 16) t += (double)sf[q * 17 + e];
         acc1[0] = t;
       }
       __syncthreads();
-    }
-    if (live) {
-      #pragma unroll
-      for (int j = 0; j < 16; j++) S[448 + j * 256 + r] = v1[j];
     }
   }
   if (tid < 256) sd[0 + tid] = acc0[0];
@@ -417,10 +406,6 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     S[112 + j] = jsc_qbin(S[112 + j], (-1.0f)); /* quantized copy */
   }
   __syncthreads();
-  for (int j = tid; j < 16; j += NT) {
-    S[128 + j] = jsc_qbin(S[128 + j], 0.0f); /* quantized copy */
-  }
-  __syncthreads();
   float acc2[1]; /* -> metric[0] x1, per-thread rows, summed at the stage end */
   #pragma unroll
   for (int i = 0; i < 1; i++) acc2[i] = 0;
@@ -446,149 +431,140 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     const int tgt = live ? Y[row] : 0;
     const float valid = live ? 1.0f : 0.0f, wrow = valid * invn;
     (void)row, (void)tgt, (void)wrow;
+    float v4[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v4[j] = live ? X[row * 16 + j] : 0.0f;
     float v5[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v5[j] = live ? S[448 + j * 256 + r] : 0.0f;
+    for (int j = 0; j < 16; j++) v5[j] = fmaf(v4[j], S[112 + j], S[128 + j]);
     float v6[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v6[j] = fmaf(v5[j], S[112 + j], S[128 + j]);
-    float v7[16];
-    #pragma unroll
-    for (int j = 0; j < 16; j++) v7[j] = jsc_qbin(v6[j], (-1.0f));
-    float v8[16];
-    #pragma unroll
-    for (int j = 0; j < 16; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
-    float v9[16];
-    #pragma unroll
-    for (int j = 0; j < 16; j++) v9[j] = jsc_qbin(v8[j], (-1.0f));
-    float v10[5];
+    for (int j = 0; j < 16; j++) v6[j] = v5[j] > 0.0f ? v5[j] : 0.0f;
+    float v7[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
-      float t = S[224 + o];
+      float t = P[144 + o];
       #pragma unroll
-      for (int k = 0; k < 16; k++) t = fmaf(v9[k], S[144 + o * 16 + k * 1], t);
-      v10[o] = t;
+      for (int k = 0; k < 16; k++) t = fmaf(v6[k], S[144 + o * 16 + k * 1], t);
+      v7[o] = t;
+    }
+    float v8[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    float v9[1];
+    {
+      float t = v8[0];
+      #pragma unroll
+      for (int j = 1; j < 5; j++) t = fmaxf(t, v8[j]);
+      v9[0] = t;
     }
     float v11[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v11[j] = jsc_qbin(v10[j], (-1.0f));
+    for (int j = 0; j < 5; j++) v11[j] = v8[j] - v9[0];
     float v12[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v12[j] = v11[j] > 0.0f ? v11[j] : 0.0f;
-    float v13[1];
+    for (int j = 0; j < 5; j++) v12[j] = expf(v11[j]);
+    float v10[1];
     {
       float t = v12[0];
       #pragma unroll
-      for (int j = 1; j < 5; j++) t = fmaxf(t, v12[j]);
-      v13[0] = t;
+      for (int j = 1; j < 5; j++) t += v12[j];
+      v10[0] = t;
     }
-    float v15[5];
+    float v13[1];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v15[j] = v12[j] - v13[0];
-    float v16[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v16[j] = expf(v15[j]);
+    for (int j = 0; j < 1; j++) v13[j] = logf(v10[0]);
     float v14[1];
     {
-      float t = v16[0];
+      float t = v11[0];
       #pragma unroll
-      for (int j = 1; j < 5; j++) t += v16[j];
+      for (int j = 1; j < 5; j++) t = tgt == j ? v11[j] : t;
       v14[0] = t;
     }
-    float v17[1];
+    float v15[1];
     #pragma unroll
-    for (int j = 0; j < 1; j++) v17[j] = logf(v14[0]);
-    float v18[1];
-    {
-      float t = v15[0];
-      #pragma unroll
-      for (int j = 1; j < 5; j++) t = tgt == j ? v15[j] : t;
-      v18[0] = t;
-    }
-    float v19[1];
+    for (int j = 0; j < 1; j++) v15[j] = v13[0] - v14[0];
+    float v16[1];
     #pragma unroll
-    for (int j = 0; j < 1; j++) v19[j] = v17[0] - v18[0];
-    float v20[1];
-    #pragma unroll
-    for (int j = 0; j < 1; j++) v20[j] = v19[0] * valid;
+    for (int j = 0; j < 1; j++) v16[j] = v15[0] * valid;
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 1; j++) acc2[j] += v20[0];
+      for (int j = 0; j < 1; j++) acc2[j] += v16[0];
     }
-    float v21[1];
+    float v17[1];
     {
-      float best = v12[0];
+      float best = v8[0];
       int at = 0;
       #pragma unroll
       for (int j = 1; j < 5; j++) {
-        const float x = v12[j];
+        const float x = v8[j];
         if (x > best) best = x, at = j;
       }
-      v21[0] = at == tgt ? 1.0f : 0.0f;
+      v17[0] = at == tgt ? 1.0f : 0.0f;
     }
-    float v22[1];
+    float v18[1];
     #pragma unroll
-    for (int j = 0; j < 1; j++) v22[j] = v21[0] * valid;
+    for (int j = 0; j < 1; j++) v18[j] = v17[0] * valid;
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 1; j++) acc3[j] += v22[0];
+      for (int j = 0; j < 1; j++) acc3[j] += v18[0];
+    }
+    float v19[1];
+    {
+      float t = v8[0];
+      #pragma unroll
+      for (int j = 1; j < 5; j++) t = fmaxf(t, v8[j]);
+      v19[0] = t;
+    }
+    float v21[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v21[j] = v8[j] - v19[0];
+    float v22[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v22[j] = expf(v21[j]);
+    float v20[1];
+    {
+      float t = v22[0];
+      #pragma unroll
+      for (int j = 1; j < 5; j++) t += v22[j];
+      v20[0] = t;
     }
     float v23[1];
-    {
-      float t = v12[0];
-      #pragma unroll
-      for (int j = 1; j < 5; j++) t = fmaxf(t, v12[j]);
-      v23[0] = t;
-    }
+    #pragma unroll
+    for (int j = 0; j < 1; j++) v23[j] = wrow / v20[0];
+    float v24[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v24[j] = v22[j] * v23[0];
     float v25[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v25[j] = v12[j] - v23[0];
+    for (int j = 0; j < 5; j++) v25[j] = tgt == j ? 1.0f : 0.0f;
     float v26[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v26[j] = expf(v25[j]);
-    float v24[1];
-    {
-      float t = v26[0];
-      #pragma unroll
-      for (int j = 1; j < 5; j++) t += v26[j];
-      v24[0] = t;
-    }
-    float v27[1];
+    for (int j = 0; j < 5; j++) v26[j] = v25[j] * wrow;
+    float v27[5];
     #pragma unroll
-    for (int j = 0; j < 1; j++) v27[j] = wrow / v24[0];
+    for (int j = 0; j < 5; j++) v27[j] = v24[j] - v26[j];
     float v28[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v28[j] = v26[j] * v27[0];
-    float v29[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v29[j] = tgt == j ? 1.0f : 0.0f;
-    float v30[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v30[j] = v29[j] * wrow;
-    float v31[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v31[j] = v28[j] - v30[j];
-    float v32[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v32[j] = v12[j] > 0.0f ? v31[j] : 0.0f;
-    float v33[16];
+    for (int j = 0; j < 5; j++) v28[j] = v8[j] > 0.0f ? v27[j] : 0.0f;
+    float v29[16];
     #pragma unroll
     for (int o = 0; o < 16; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 5; k++) t = fmaf(v32[k], S[240 + o * 1 + k * 16], t);
-      v33[o] = t;
+      for (int k = 0; k < 5; k++) t = fmaf(v28[k], S[224 + o * 1 + k * 16], t);
+      v29[o] = t;
     }
-    /* outer acc4 += v32 (x) v9: 80 sums, staged 256 rows a chunk, pitch 21, 3 groups */
+    /* outer acc4 += v28 (x) v6: 80 sums, staged 256 rows a chunk, pitch 21, 3 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 21;
         #pragma unroll
-        for (int j = 0; j < 5; j++) w[j] = live ? v32[j] : 0.0f;
+        for (int j = 0; j < 5; j++) w[j] = live ? v28[j] : 0.0f;
         #pragma unroll
-        for (int j = 0; j < 16; j++) w[5 + j] = live ? v9[j] : 0.0f;
+        for (int j = 0; j < 16; j++) w[5 + j] = live ? v6[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 240) {
@@ -602,28 +578,28 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 5; j++) acc5[j] += v32[j];
+      for (int j = 0; j < 5; j++) acc5[j] += v28[j];
     }
-    float v34[16];
+    float v30[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v34[j] = v8[j] > 0.0f ? v33[j] : 0.0f;
-    float v35[16];
+    for (int j = 0; j < 16; j++) v30[j] = v6[j] > 0.0f ? v29[j] : 0.0f;
+    float v31[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v35[j] = v5[j] - S[80 + j];
-    float v36[16];
+    for (int j = 0; j < 16; j++) v31[j] = v4[j] - S[80 + j];
+    float v32[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v36[j] = v35[j] * S[96 + j];
-    float v37[16];
+    for (int j = 0; j < 16; j++) v32[j] = v31[j] * S[96 + j];
+    float v33[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v37[j] = v34[j] * v36[j];
-    /* acc acc6 += v37: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
+    for (int j = 0; j < 16; j++) v33[j] = v30[j] * v32[j];
+    /* acc acc6 += v33: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 17;
         #pragma unroll
-        for (int j = 0; j < 16; j++) w[j] = live ? v37[j] : 0.0f;
+        for (int j = 0; j < 16; j++) w[j] = live ? v33[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 256) {
@@ -634,14 +610,14 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
       }
       __syncthreads();
     }
-    /* acc acc7 += v34: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
+    /* acc acc7 += v30: 16 sums, staged 256 rows a chunk, pitch 17, 16 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 17;
         #pragma unroll
-        for (int j = 0; j < 16; j++) w[j] = live ? v34[j] : 0.0f;
+        for (int j = 0; j < 16; j++) w[j] = live ? v30[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 256) {

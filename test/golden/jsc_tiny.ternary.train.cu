@@ -280,9 +280,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
   __syncthreads();
   if (tid == 0) jsc_qtern(S + 144, P + 64, 80, 1, 1); /* ternary[median] */
   __syncthreads();
-  if (tid == 0) jsc_qtern(S + 224, P + 144, 5, 0, 0); /* ternary[mean] */
-  __syncthreads();
-  if (tid == 0) jsc_qtern(S + 240, P + 64, 80, 1, 1); /* ternary[median] */
+  if (tid == 0) jsc_qtern(S + 224, P + 64, 80, 1, 1); /* ternary[median] */
   __syncthreads();
   double acc0[1]; /* -> stat[16] x16, staged */
   #pragma unroll
@@ -402,8 +400,6 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
   __syncthreads();
   if (tid == 0) jsc_qtern(S + 112, S + 112, 16, 1, 1); /* ternary[median] */
   __syncthreads();
-  if (tid == 0) jsc_qtern(S + 128, S + 128, 16, 0, 0); /* ternary[mean] */
-  __syncthreads();
   float acc2[1]; /* -> metric[0] x1, per-thread rows, summed at the stage end */
   #pragma unroll
   for (int i = 0; i < 1; i++) acc2[i] = 0;
@@ -441,7 +437,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     float v7[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
-      float t = S[224 + o];
+      float t = P[144 + o];
       #pragma unroll
       for (int k = 0; k < 16; k++) t = fmaf(v6[k], S[144 + o * 16 + k * 1], t);
       v7[o] = t;
@@ -550,7 +546,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int o = 0; o < 16; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 5; k++) t = fmaf(v28[k], S[240 + o * 1 + k * 16], t);
+      for (int k = 0; k < 5; k++) t = fmaf(v28[k], S[224 + o * 1 + k * 16], t);
       v29[o] = t;
     }
     /* outer acc4 += v28 (x) v6: 80 sums, staged 256 rows a chunk, pitch 21, 3 groups */
