@@ -579,7 +579,10 @@ static QB quant_block_bounds(R *r, LLVMValueRef m, const QFmt *f, LLVMValueRef *
     b = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, m, vconst(r, 0), ""), vci(r, 0), b, "");
   }
   int64_t hspan = span > INT32_MAX ? INT32_MAX : span;
-  QB q = {vcap(r, LLVMBuildNeg(r->b, b, "")), vcap(r, LLVMBuildSub(r->b, vci(r, (int)hspan), b, "")), qcap(-top),
+  /* block_minifloat's bias is at most floor(L(FLT_MAX)) = 128 (fl(log2 FLT_MAX) rounds up to
+   * 128), which keeps its exponents in the float path's range */
+  int bmax = f->kind == QK_BLOCK_MINIFLOAT && top > 128 ? 128 : top;
+  QB q = {vcap(r, LLVMBuildNeg(r->b, b, "")), vcap(r, LLVMBuildSub(r->b, vci(r, (int)hspan), b, "")), qcap(-bmax),
           qcap(span)};
   if (c) c[0] = LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, pow2d(r, q.lo), vcd(r, 0.1), ""), r->vf, "");
   return q;
