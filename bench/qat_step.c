@@ -7,8 +7,9 @@
  * For each model: the training plan of the float graph and of the graph quantized with each
  * number format everywhere jscc can (Linear, ReLU, BatchNorm1d folded; quantize{by=type,
  * default=FORMAT} with data_in, weight and bias at 8 bits: fixed[8,4], minifloat_ieee and
- * minifloat_denorm [8,4], log[8], block_fp[8,8] in blocks of 16, binary, and ternary
- * (weights and bias only) with the mean and with the median threshold), batch 256, compiled
+ * minifloat_denorm [8,4], log[8], block_fp[8,8] in blocks of 16, binary, ternary (weights and
+ * bias only) with the mean and with the median threshold, block_minifloat[8,4] and block_log[8]
+ * with 8-bit biases in blocks of 16), batch 256, compiled
  * once; then 9 rounds, each running 2000 steps of cg_kernel_run of the float plan and then
  * of every quantized one, on the same batch (the parameters move: the optimizer is part of
  * the step).  Reports the minimum per-step time of each (the least disturbed round) and the
@@ -40,6 +41,11 @@ static const char *const FORMATS[][2] = {
     {"ternary[mean,scaled]", "{name=ternary, weight_scaling_factor=true, bias_scaling_factor=true}"},
     {"ternary[median,scaled]", "{name=ternary, weight_scaling_factor=true, weight_median=true, bias_scaling_factor=true, "
                                "bias_median=true}"},
+    {"block_minifloat[8,4,8,16]", "{name=block_minifloat, data_in_width=8, data_in_exponent_width=4, "
+                                  "data_in_exponent_bias_width=8, weight_width=8, weight_exponent_width=4, "
+                                  "weight_exponent_bias_width=8, bias_width=8, bias_exponent_width=4, bias_exponent_bias_width=8}"},
+    {"block_log[8,8,16]", "{name=block_log, data_in_width=8, data_in_exponent_bias_width=8, weight_width=8, "
+                          "weight_exponent_bias_width=8, bias_width=8, bias_exponent_bias_width=8}"},
 };
 enum { NFMT = sizeof FORMATS / sizeof *FORMATS };
 

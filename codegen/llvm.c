@@ -579,7 +579,10 @@ static QB quant_block_bounds(R *r, LLVMValueRef m, const QFmt *f, LLVMValueRef *
     b = LLVMBuildSelect(r->b, LLVMBuildFCmp(r->b, LLVMRealOEQ, m, vconst(r, 0), ""), vci(r, 0), b, "");
   }
   int64_t hspan = span > INT32_MAX ? INT32_MAX : span;
-  QB q = {vcap(r, LLVMBuildNeg(r->b, b, "")), vcap(r, LLVMBuildSub(r->b, vci(r, (int)hspan), b, "")), qcap(-top),
+  /* block_minifloat's bias is at most floor(L(FLT_MAX)) = 128 (fl(log2 FLT_MAX) rounds up to
+   * 128), which keeps its exponents in the float path's range */
+  int bmax = f->kind == QK_BLOCK_MINIFLOAT && top > 128 ? 128 : top;
+  QB q = {vcap(r, LLVMBuildNeg(r->b, b, "")), vcap(r, LLVMBuildSub(r->b, vci(r, (int)hspan), b, "")), qcap(-bmax),
           qcap(span)};
   if (c) c[0] = LLVMBuildFPTrunc(r->b, LLVMBuildFMul(r->b, pow2d(r, q.lo), vcd(r, 0.1), ""), r->vf, "");
   return q;
@@ -1012,7 +1015,72 @@ static void quant_vec_body(R *r, LLVMValueRef i, void *ud) {
   LLVMValueRef v = loadv(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], LLVMBuildAdd(r->b, at, ci64(r, pt->src), ""));
   storev(r, quant_ew(r, v, &pt->qf), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, at, ci64(r, pt->dst), ""));
 }
+/* A parameter quantized with a block kind whose blocks are equal runs of bs elements (one-row
+ * blocks dividing the row): a loop over blocks, each block up to BLK_VECS vectors loaded with
+ * a lane mask, its max |x| (NaN left out) reduced, then the row values' block quantizers. */
+enum { BLK_VECS = 4 };
+static int64_t quant_block_len(const R *r, const Point *pt) {
+  const QFmt *f = &pt->qf;
+  if ((f->kind != QK_BLOCK_FP && f->kind != QK_BLOCK_MINIFLOAT && f->kind != QK_BLOCK_LOG) || f->block_rows > 1)
+    return 0;
+  int64_t row = pt->row > 0 && pt->row <= pt->n ? pt->row : pt->n;
+  int64_t bs = f->block_size > 0 && f->block_size < row ? f->block_size : row;
+  return pt->n % row == 0 && row % bs == 0 && bs <= BLK_VECS * r->V ? bs : 0;
+}
+static LLVMValueRef lane_mask(R *r, int64_t live) {
+  LLVMValueRef m[64];
+  for (int l = 0; l < r->V; l++) m[l] = LLVMConstInt(r->i1, l < live, 0);
+  return LLVMConstVector(m, (unsigned)r->V);
+}
+static LLVMValueRef masked_mem(R *r, bool store, LLVMValueRef base, LLVMValueRef idx, LLVMValueRef mask, LLVMValueRef v) {
+  LLVMValueRef p = LLVMBuildBitCast(r->b, fptr(r, base, idx), LLVMPointerType(r->vf, 0), "");
+  const char *name = store ? "llvm.masked.store" : "llvm.masked.load";
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMTypeRef tys[2] = {r->vf, LLVMTypeOf(p)};
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(r->mod, id, tys, 2);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(r->ctx, id, tys, 2);
+  LLVMValueRef ld[4] = {p, ci32(r, 4), mask, vconst(r, 0)}, st[4] = {v, p, ci32(r, 4), mask};
+  return LLVMBuildCall2(r->b, ft, fn, store ? st : ld, 4, "");
+}
+static void quant_block_body(R *r, LLVMValueRef i, void *ud) {
+  const Point *pt = ud;
+  const QFmt *f = &pt->qf;
+  int64_t bs = quant_block_len(r, pt);
+  int nv = (int)((bs + r->V - 1) / r->V);
+  LLVMValueRef at = LLVMBuildMul(r->b, i, ci64(r, bs), ""), x[BLK_VECS], mask[BLK_VECS];
+  LLVMValueRef m = vconst(r, 0);
+  for (int k = 0; k < nv; k++) {
+    mask[k] = lane_mask(r, bs - (int64_t)k * r->V);
+    LLVMValueRef idx = LLVMBuildAdd(r->b, at, ci64(r, pt->src + (int64_t)k * r->V), "");
+    x[k] = masked_mem(r, false, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], idx, mask[k], NULL);
+    LLVMValueRef a = vfabs(r, x[k]);
+    m = fsel(r, LLVMRealOGT, a, m, a, m); /* masked-off lanes are 0 */
+  }
+  LLVMValueRef red[2] = {m};
+  m = splat(r, intrinsic(r, "llvm.vector.reduce.fmax", r->vf, red, 1)); /* no NaN left */
+  LLVMValueRef e = NULL, c = NULL;
+  QB b = {0};
+  if (f->kind == QK_BLOCK_FP) {
+    int lo, hi;
+    qexp_range(f, &lo, &hi);
+    e = qexp(r, m, IR_QEXP_CEIL, lo, hi);
+  } else {
+    b = quant_block_bounds(r, m, f, f->kind == QK_BLOCK_LOG ? &c : NULL);
+  }
+  for (int k = 0; k < nv; k++) {
+    LLVMValueRef q = f->kind == QK_BLOCK_FP  ? quant_bfp1(r, x[k], e, f)
+                     : f->kind == QK_BLOCK_LOG ? quant_lg(r, x[k], b, c)
+                                               : quant_mf(r, x[k], true, qmant(f), b);
+    masked_mem(r, true, r->arg[A_SCRATCH], LLVMBuildAdd(r->b, at, ci64(r, pt->dst + (int64_t)k * r->V), ""), mask[k], q);
+  }
+}
+
 static void quant_point(R *r, const Point *pt) {
+  int64_t bs = quant_block_len(r, pt);
+  if (bs > 0) {
+    loop(r, ci64(r, pt->n / bs), quant_block_body, (void *)pt);
+    return;
+  }
   int64_t nv = ir_qfmt_elementwise(&pt->qf) ? pt->n / r->V : 0;
   if (nv > 0) loop(r, ci64(r, nv), quant_vec_body, (void *)pt);
   if (nv * r->V < pt->n) quant_call(r, pt, nv * r->V);

@@ -120,6 +120,13 @@ static const char *const CFGS[] = {
     "weight_exponent_bias_width=3, weight_block_size=5}",
     "{name=block_log, data_in_width=32, data_in_exponent_bias_width=16, data_in_block_size=40, weight_width=12, "
     "weight_exponent_bias_width=16}",
+    /* weights in blocks that divide the row (the kernels' vector path for parameters) */
+    "{name=block_fp, data_in_width=8, data_in_exponent_width=8, weight_width=7, weight_exponent_width=5, "
+    "weight_block_size=8, bias_width=6, bias_exponent_width=4, bias_block_size=3}",
+    "{name=block_minifloat, data_in_width=8, data_in_exponent_width=4, data_in_exponent_bias_width=8, weight_width=7, "
+    "weight_exponent_width=3, weight_exponent_bias_width=8, weight_block_size=20}",
+    "{name=block_log, data_in_width=8, data_in_exponent_bias_width=8, weight_width=7, weight_exponent_bias_width=7, "
+    "weight_block_size=40, bias_width=5, bias_exponent_bias_width=4, bias_block_size=1}",
     /* MASE's block shapes: [1, c] is c; weights in blocks of several rows */
     "{name=block_fp, data_in_width=8, data_in_exponent_width=5, data_in_block_size=[1, 8], weight_width=6, "
     "weight_exponent_width=4, weight_block_size=[2, 16]}",
