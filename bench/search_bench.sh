@@ -38,7 +38,7 @@ synth=(); [ -z "$synth_n" ] || synth=(--synth-n "$synth_n")
 config=examples/configs/search_jsc_big.toml
 
 # ---- packages and the release build
-bash scripts/deps.sh
+bash scripts/deps.sh bc
 [ -d build-bench ] || meson setup build-bench --buildtype=release -Dtests=false >/dev/null
 ninja -C build-bench build.ninja >/dev/null
 ninja -C build-bench tools/jscc >/dev/null
