@@ -91,7 +91,7 @@ bool sb_put_escape(StrBuf *sb, unsigned char c);
 /* A double-quoted string with \" \\ \n \t \r and \xHH escapes. */
 void sb_put_quoted(StrBuf *sb, const char *s);
 void sb_put_csv_field(StrBuf *sb, const char *s); /* RFC 4180 quoting when needed; NULL: empty */
-Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, fsync, rename */
+Status sb_write_file(const StrBuf *sb, const char *path); /* atomic: temp file, fsync, rename; JS_EIO with errno set */
 /* mkdir -p with the given mode: true when path is a directory afterwards (errno says why not). */
 bool ir_mkdir_p(const char *path, unsigned mode);
 /* The jscc cache directory (data sets, compiled kernels): `option` when set, else

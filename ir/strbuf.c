@@ -230,7 +230,9 @@ Status sb_write_file(const StrBuf *sb, const char *path) {
   snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
   int fd = mkstemp(tmp);
   if (fd < 0) {
+    int err = errno;
     ir_free(tmp);
+    errno = err;
     return JS_EIO;
   }
   /* mkstemp makes the file 0600; give it the mode a plain fopen would. */
@@ -246,8 +248,10 @@ Status sb_write_file(const StrBuf *sb, const char *path) {
   else
     close(fd);
   if (ok) ok = rename(tmp, path) == 0;
+  int err = errno; /* the failure's reason, for the caller's message */
   if (!ok) remove(tmp);
   ir_free(tmp);
+  errno = err;
   return ok ? JS_OK : JS_EIO;
 }
 

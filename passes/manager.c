@@ -853,7 +853,7 @@ Status pass_emit_report(const char *pass, const StrBuf *sb, const PassArgs *args
   Status st = JS_OK;
   if (*file && (st = sb_write_file(sb, file)) != JS_OK) {
     if (st == JS_ENOMEM) return diag_oom(ctx->diag);
-    diag_error(ctx->diag, (SrcLoc){0}, "%s: cannot write '%s'", pass, file);
+    diag_error(ctx->diag, (SrcLoc){0}, "%s: cannot write '%s': %s", pass, file, strerror(errno));
     return st;
   }
   if (ctx->report) sb_puts(ctx->report, sb_str(sb));

@@ -25,6 +25,7 @@
  * out/meta.json), or, without it, <out_dir>/report_meta when the tool gives an output
  * directory (PassContext.out_dir); with neither, nothing is written.  Writes are atomic.
  * `save_path` is MASE's option: the table text itself, written to that file. */
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -307,7 +308,7 @@ static Status write_file(const StrBuf *sb, const char *base, const char *ext, Di
   if (st == JS_ENOMEM)
     diag_oom(d);
   else if (st)
-    diag_error(d, (SrcLoc){0}, "report-meta: cannot write '%s'", sb_str(&path));
+    diag_error(d, (SrcLoc){0}, "report-meta: cannot write '%s': %s", sb_str(&path), strerror(errno));
   sb_free(&path);
   return st;
 }
@@ -405,7 +406,7 @@ static Status run(Arena *a, Graph *g, const PassArgs *args, PassContext *ctx) {
     if (st == JS_ENOMEM)
       diag_oom(d);
     else
-      diag_error(d, pass_arg_loc(args, "save_path"), "report-meta: cannot write '%s'", save_path);
+      diag_error(d, pass_arg_loc(args, "save_path"), "report-meta: cannot write '%s': %s", save_path, strerror(errno));
   }
   if (!st && ctx->report) sb_puts(ctx->report, sb_str(&table));
   sb_free(&table);

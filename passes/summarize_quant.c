@@ -201,7 +201,7 @@ static Status write_csv(PassContext *ctx, const char *dir, const char *file, con
   if (st == JS_ENOMEM)
     diag_oom(ctx->diag);
   else if (st)
-    diag_error(ctx->diag, (SrcLoc){0}, "summarize-quant: cannot write '%s'", sb_str(&path));
+    diag_error(ctx->diag, (SrcLoc){0}, "summarize-quant: cannot write '%s': %s", sb_str(&path), strerror(errno));
   sb_free(&path);
   return st;
 }

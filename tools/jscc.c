@@ -267,7 +267,7 @@ static int run(const Options *opt) {
   }
   if (!st && (out.buf.oom || report.oom)) st = diag_oom(&d);
   if (!st && out.to_file && sb_write_file(&out.buf, opt->output) != JS_OK) {
-    diag_error(&d, (SrcLoc){0}, "cannot write '%s'", opt->output);
+    diag_error(&d, (SrcLoc){0}, "cannot write '%s': %s", opt->output, strerror(errno));
     st = JS_EIO;
   }
   fflush(stdout);

@@ -234,7 +234,7 @@ int cmd_transform(int argc, char **argv) {
   if (!st) {
     fputs(sb_str(&report), stdout);
     snprintf(fpath, sizeof fpath, "%s/report.txt", out_dir);
-    if (sb_write_file(&report, fpath)) st = diag_error(&d, (SrcLoc){0}, "cannot write '%s'", fpath);
+    if (sb_write_file(&report, fpath)) st = diag_error(&d, (SrcLoc){0}, "cannot write '%s': %s", fpath, strerror(errno));
   }
   if (!st) {
     StrBuf ir;
@@ -242,7 +242,7 @@ int cmd_transform(int argc, char **argv) {
     ir_print_graph(&ir, g);
     snprintf(fpath, sizeof fpath, "%s/model.ir", out_dir);
     if (ir.oom) st = diag_oom(&d);
-    else if (sb_write_file(&ir, fpath)) st = diag_error(&d, (SrcLoc){0}, "cannot write '%s'", fpath);
+    else if (sb_write_file(&ir, fpath)) st = diag_error(&d, (SrcLoc){0}, "cannot write '%s': %s", fpath, strerror(errno));
     else printf("wrote %s\n", fpath);
     sb_free(&ir);
   }

@@ -55,7 +55,8 @@ if [ -e "$tmp/never.ir" ] || ls "$tmp"/never.ir.tmp* >/dev/null 2>&1; then fail=
 # Report passes also write their report to file=..., and say so when they cannot.
 expect report-file 0 "Network overview:" -- examples/jsc_tiny.jsc "--passes=report-graph{file=$tmp/report.txt}"
 if cmp -s "$tmp/out" "$tmp/report.txt"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL report file differs from stdout"; fi
-expect report-file-unwritable 1 "params: cannot write '/nonexistent/dir/p.txt'" -- examples/jsc_tiny.jsc "--passes=params{file=/nonexistent/dir/p.txt}"
+expect report-file-unwritable 1 "params: cannot write '/nonexistent/dir/p.txt': No such file or directory" -- examples/jsc_tiny.jsc "--passes=params{file=/nonexistent/dir/p.txt}"
+expect output-unwritable 1 "cannot write '/nonexistent/dir/m.ir': No such file or directory" -- examples/jsc_tiny.jsc -o /nonexistent/dir/m.ir
 expect bad-pass-option 2 "verbose" -- examples/jsc_tiny.jsc "--passes=dce{verbos=true}"
 
 # Standard input, and -x to read IR text from it.
