@@ -291,16 +291,34 @@ static int run(const Options *opt) {
 /* ==== jscc transform ==== */
 
 
+/* The subcommands, each in its own file. */
+static const struct {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+} subcommands[] = {
+    {"train", cmd_train}, {"test", cmd_test},     {"transform", cmd_transform}, {"diff", cmd_diff},
+    {"sweep", cmd_sweep}, {"report", cmd_report}, {"emit", cmd_emit},           {"search", cmd_search},
+};
+enum { NSUB = (int)(sizeof subcommands / sizeof *subcommands) };
+
+/* argv[1] as a subcommand: its index; -1 when it is a model file (or an option); -2 after
+ * saying it is a misspelt subcommand ("jscc trian m.jsc": a word, not a file, close to one). */
+static int subcommand(const char *arg) {
+  const char *names[NSUB];
+  for (int i = 0; i < NSUB; i++)
+    if (strcmp(arg, (names[i] = subcommands[i].name)) == 0) return i;
+  if (arg[0] == '-' || strchr(arg, '.') || strchr(arg, '/') || access(arg, F_OK) == 0) return -1;
+  const char *h = diag_closest(arg, names, NSUB);
+  if (!h) return -1;
+  fprintf(stderr, "jscc: unknown command '%s' (did you mean '%s'?); run 'jscc --help' for the commands\n", arg, h);
+  return -2;
+}
+
 int main(int argc, char **argv) {
   /* Subcommands only as the first argument: `jscc MODEL --passes=...` is unchanged. */
-  if (argc > 1 && strcmp(argv[1], "train") == 0) return cmd_train(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "test") == 0) return cmd_test(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "transform") == 0) return cmd_transform(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "diff") == 0) return cmd_diff(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "report") == 0) return cmd_report(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "emit") == 0) return cmd_emit(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "search") == 0) return cmd_search(argc - 1, argv + 1);
+  int sub = argc > 1 ? subcommand(argv[1]) : -1;
+  if (sub >= 0) return subcommands[sub].fn(argc - 1, argv + 1);
+  if (sub == -2) return EXIT_USAGE;
   Options opt = {.max_errors = 20};
   rt_data_opts_default(&opt.data);
   enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT };

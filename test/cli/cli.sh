@@ -56,6 +56,9 @@ if [ -e "$tmp/never.ir" ] || ls "$tmp"/never.ir.tmp* >/dev/null 2>&1; then fail=
 expect report-file 0 "Network overview:" -- examples/jsc_tiny.jsc "--passes=report-graph{file=$tmp/report.txt}"
 if cmp -s "$tmp/out" "$tmp/report.txt"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL report file differs from stdout"; fi
 expect report-file-unwritable 1 "params: cannot write '/nonexistent/dir/p.txt': No such file or directory" -- examples/jsc_tiny.jsc "--passes=params{file=/nonexistent/dir/p.txt}"
+expect misspelt-command 2 "jscc: unknown command 'trian' (did you mean 'train'?)" -- trian examples/jsc_tiny.jsc
+expect misspelt-search 2 "did you mean 'search'?" -- serch examples/jsc_tiny.jsc
+expect not-a-command 1 "cannot open 'nonsense'" -- nonsense
 expect output-unwritable 1 "cannot write '/nonexistent/dir/m.ir': No such file or directory" -- examples/jsc_tiny.jsc -o /nonexistent/dir/m.ir
 expect bad-pass-option 2 "verbose" -- examples/jsc_tiny.jsc "--passes=dce{verbos=true}"
 
