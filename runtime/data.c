@@ -455,6 +455,10 @@ static Status read_csv(TextIn *t, RtJscRows *rows) {
     if (!next_line(t, &ls, &le)) return diag_error(t->d, (SrcLoc){&t->sf, 0, 0}, "no header row");
   } while (line_is_blank(ls, le));
   int header_line = t->line;
+  const char *semi = memchr(ls, ';', (size_t)(le - ls));
+  if (semi && !memchr(ls, ',', (size_t)(le - ls)))
+    return diag_error(t->d, tloc(t, (int)(semi - ls) + 1), "the header has ';' between its names and no ',': jscc "
+                      "reads comma-separated values (save the file with ',' between fields, e.g. tr ';' ',')");
   int n = split_fields(t, ls, le, names, MAX_COLS);
   if (n < 0) return JS_ERR;
   if (n > MAX_COLS) return diag_error(t->d, tloc(t, 1), "more than %d columns", MAX_COLS);
@@ -646,6 +650,7 @@ static Status read_text(const Source *s, RtJscRows *rows, Diag *d) {
   }
   madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
   TextIn t = {.sf = {s->sf.path, map, (size_t)sb.st_size}, .p = map, .line = 0, .d = d};
+  if (sb.st_size >= 3 && memcmp(map, "\xef\xbb\xbf", 3) == 0) t.p += 3; /* a UTF-8 byte order mark (Excel's) */
   Status st = s->kind == SRC_ARFF ? read_arff(&t, rows) : read_csv(&t, rows);
   munmap(map, (size_t)sb.st_size);
   return st;

@@ -6,7 +6,9 @@
  *   - the CERN HDF5 file MASE and LogicNets use (compound dataset t_allpar_new),
  *   - the OpenML hls4ml_lhc_jets_hlf export (CSV or ARFF),
  *   - the bundled deterministic synthetic generator (../shared/data/jsc/README.md recipe).
- * The format is recognised by content, not by the file's suffix.
+ * The format is recognised by content, not by the file's suffix.  CSV and ARFF may start with a
+ * UTF-8 byte order mark (spreadsheets write one); a CSV whose header has ';' between its
+ * names and no ',' is refused with a hint (jscc reads comma-separated values).
  * Preprocessing follows MASE (drop duplicate rows, 80/20 split with a fixed seed as sklearn's
  * train_test_split(random_state=42) does, StandardScaler fitted on the training part), plus a
  * held-out validation split taken from the training part (MASE validates on its training data;

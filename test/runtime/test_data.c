@@ -321,6 +321,30 @@ static void test_csv_variants(void **state) {
   fclose(f);
   uint64_t h = check_openml(path);
   assert_true(h == check_openml(FIXTURES "openml_sample.csv"));
+  /* the same with a UTF-8 byte order mark in front (as Excel writes it) */
+  char bom[512] = {0};
+  tmp_path(bom, sizeof bom, "bom.csv");
+  SrcFile *src;
+  Arena *a = arena_new();
+  Diag d;
+  diag_init(&d, stderr);
+  assert_int_equal(diag_read_file(a, path, &src, &d), JS_OK);
+  char *text = malloc(src->len + 3);
+  memcpy(text, "\xef\xbb\xbf", 3), memcpy(text + 3, src->text, src->len);
+  write_file(bom, text, src->len + 3);
+  assert_true(check_openml(bom) == h);
+  /* ';' between fields (a European spreadsheet's CSV): refused with the reason */
+  for (size_t i = 3; i < src->len + 3; i++)
+    if (text[i] == ',') text[i] = ';';
+  write_file(bom, text, src->len + 3);
+  RtDataOpts o;
+  rt_data_opts_default(&o);
+  o.path = bom;
+  o.no_cache = true;
+  expect_error(&o, "jscc reads comma-separated values");
+  free(text);
+  diag_free(&d);
+  arena_free(a);
 }
 
 /* ---- HDF5 ---- */
