@@ -466,7 +466,8 @@ static LVal call_function(Lower *L, const FeExpr *e, const char *name) {
     bool cls = name[0] >= 'A' && name[0] <= 'Z';
     StrBuf sb;
     sb_init(&sb);
-    did_you_mean(&sb, closest(L, name, FORM_FN, true, false));
+    const char *hint = cls ? closest(L, name, 0, true, false) : NULL; /* Relu(): ReLU, not relu */
+    did_you_mean(&sb, hint ? hint : closest(L, name, FORM_FN, true, false));
     diag_error(L->d, e->loc, "unknown %s '%s'%s", cls ? "module" : "function", name, sb_str(&sb));
     sb_free(&sb);
     return lv_err;
@@ -595,7 +596,17 @@ static Module *declare_module(Lower *L, Module *parent, const char *name, const 
         ok = false;
         continue;
       }
-      if (ctor_class(L, a->value) == MT_NONE) {
+      const FeExpr *v = a->value;
+      if (ctor_class(L, v) == MT_NONE && v->kind == FE_CALL && v->lhs->kind == FE_NAME &&
+          !strmap_get(&L->scope, v->lhs->name) && ir_op_lookup_form(v->lhs->name, FORM_FN) == MOP_NONE) {
+        StrBuf sb; /* Linera(16, 8): a module class misspelt */
+        sb_init(&sb);
+        did_you_mean(&sb, closest(L, v->lhs->name, 0, true, false));
+        diag_error(L->d, v->lhs->loc, "unknown module '%s'%s", v->lhs->name, sb_str(&sb));
+        sb_free(&sb);
+        ok = false;
+        continue;
+      } else if (ctor_class(L, a->value) == MT_NONE) {
         diag_error(L->d, a->value->loc,
                    "Sequential() arguments must be module constructors such as Linear(16, 5)");
         ok = false;
