@@ -28,6 +28,8 @@ typedef struct Infer {
   const Node *n; /* the node */
   Diag *d;       /* where errors go */
   char what[192]; /* the callee as messages name it: "Linear(in_features=16, out_features=5)", "add()" */
+  SrcLoc at;      /* where errors point: the node's, or a Sequential child's constructor */
+  const char *from; /* a Sequential child's call: what feeds it ("net.1", "x"); NULL otherwise */
 } Infer;
 
 /* A type's text for messages, "f32[B,16]", built without allocating. */
@@ -71,7 +73,8 @@ static Status fail(Infer *in, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return diag_error(in->d, in->n->loc, "%s %s", in->what, msg);
+  if (in->from) return diag_error(in->d, in->at, "%s %s (input from %s)", in->what, msg, in->from);
+  return diag_error(in->d, in->at, "%s %s", in->what, msg);
 }
 
 static Dim dim_n(int64_t n) {
@@ -164,6 +167,9 @@ static Status broadcast(Infer *in, const TensorType *a, const TensorType *b, Ten
 
 /* x @ W^T + b with W [out, in]: x [..., in] -> [..., out]. */
 static Status linear_core(Infer *in, const TensorType *x, Dim in_f, Dim out_f, TensorType *out) {
+  if (x->rank >= 1 && !dim_eq(x->dims[x->rank - 1], in_f) && in->from) /* Sequential(Linear(16, 8), Linear(4, 5)) */
+    return diag_error(in->d, in->at, "%s expects %s input features but gets %s from %s", in->what, dt(in_f).s,
+                      dt(x->dims[x->rank - 1]).s, in->from);
   if (x->rank < 1 || !dim_eq(x->dims[x->rank - 1], in_f))
     return fail(in, "expects %s input features, got %s", dt(in_f).s, tt(x).s);
   *out = *x;
@@ -628,23 +634,38 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
 /* ---- call_module ---- */
 
 /* "Linear(in_features=16, out_features=5)": the required arguments and those not at their
- * default, so messages stay short. */
+ * default, so messages stay short.  A Sequential's child reads as the user wrote it, with
+ * its path: "net.2 (Linear(4, 5))". */
 static void module_what(Infer *in, const Module *m) {
   const ModuleInfo *mi = ir_module_info(m->type);
+  bool child = in->from != NULL;
   StrBuf sb;
   sb_init(&sb);
+  if (child) sb_printf(&sb, "%s (", m->path);
   sb_printf(&sb, "%s(", mi->cls);
   bool first = true;
   for (int i = 0; i < mi->sig.n && i < m->nargs; i++) {
     const SigParam *sp = &mi->sig.params[i];
     if (sp->varargs || (sp->has_default && val_equal(&m->args[i], &sp->def))) continue;
-    sb_printf(&sb, "%s%s=", first ? "" : ", ", sp->name);
+    sb_printf(&sb, "%s", first ? "" : ", ");
+    if (!child || sp->has_default) sb_printf(&sb, "%s=", sp->name);
     val_print_py(&sb, &m->args[i]);
     first = false;
   }
-  sb_putc(&sb, ')');
+  sb_puts(&sb, child ? "))" : ")");
   snprintf(in->what, sizeof in->what, "%s", sb.oom ? mi->cls : sb_str(&sb));
   sb_free(&sb);
+}
+
+/* A call of a Sequential's child (the front end unrolls the container into one call per
+ * child): errors point at the child's constructor and name what feeds it, the previous
+ * child ("net.1") or the container's input ("x"). */
+static void seq_child_at(Infer *in, const Module *m, const Value *arg) {
+  if (!m->parent || m->parent->type != MT_SEQUENTIAL || arg->kind != VAL_NODE) return;
+  const Node *src = arg->u.node;
+  in->from = src->op == OP_CALL_MODULE && src->module && src->module->parent == m->parent ? src->module->path
+                                                                                         : src->name;
+  if (m->loc.line > 0) in->at = m->loc;
 }
 
 /* The dtype of a module's first parameter (its weight), f32 when it has none. */
@@ -715,7 +736,7 @@ static Status infer_module(Infer *in, const Module *m, const TensorType *x, Tens
 /* ---- entry point ---- */
 
 Status ir_infer_type(const Node *n, TensorType *out, Diag *d) {
-  Infer in = {.n = n, .d = d};
+  Infer in = {.n = n, .d = d, .at = n->loc};
   Status st;
   switch (n->op) {
   case OP_PLACEHOLDER:
@@ -744,6 +765,7 @@ Status ir_infer_type(const Node *n, TensorType *out, Diag *d) {
     const TensorType *x = NULL;
     if ((st = arg_type(&in, &n->args[0], "input", &x))) return st;
     TensorType t;
+    seq_child_at(&in, n->module, &n->args[0]);
     if ((st = infer_module(&in, n->module, x, &t))) return st;
     *out = t;
     return JS_OK;

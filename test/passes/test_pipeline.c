@@ -230,7 +230,7 @@ static void test_failure_note(void **state) {
   sb_init(&seen);
   assert_int_equal(run_dump(g, "verify,dce,shape,params", "all", &seen, &d), JS_ERR);
   assert_string_equal(sb_str(&d.text),
-                      "error: Linear(in_features=32, out_features=5) expects 32 input features, got f32[B,16]\n"
+                      "error: seq_blocks.2 (Linear(32, 5)) expects 32 input features but gets 16 from seq_blocks.1\n"
                       "note: in pass 'shape' (after: verify, dce)\n");
   /* nothing runs after the failure, and no dump follows it */
   assert_string_equal(sb_str(&seen), "verify;dce;");
