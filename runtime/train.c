@@ -160,6 +160,34 @@ static Status check_model(const Graph *fwd, const Graph *train, ModelIO *io, Dia
   return JS_OK;
 }
 
+/* What computes the logits, looking through a Sequential to its last child: the op it
+ * applies, and where the user wrote it (a module's constructor, else the call). */
+static MaseOp logits_op(const Node *n, SrcLoc *loc, const char **who) {
+  *loc = n->loc;
+  *who = n->target;
+  if (n->op != OP_CALL_MODULE) return n->op == OP_CALL_FUNCTION || n->op == OP_CALL_METHOD ? n->mop : MOP_NONE;
+  const Module *m = n->module;
+  while (m && m->type == MT_SEQUENTIAL && m->nchildren) m = m->children[m->nchildren - 1];
+  if (!m || m->type == MT_SEQUENTIAL) return MOP_NONE;
+  if (m->loc.line > 0) *loc = m->loc;
+  *who = m->path;
+  return ir_module_info(m->type)->op;
+}
+
+void rt_check_logits(const Graph *fwd, Diag *d) {
+  const Node *out = ir_graph_output(fwd);
+  if (!out || out->nargs != 1 || out->args[0].kind != VAL_NODE) return;
+  SrcLoc loc;
+  const char *who;
+  MaseOp op = logits_op(out->args[0].u.node, &loc, &who);
+  if (op == MOP_SOFTMAX || op == MOP_LOG_SOFTMAX)
+    diag_warning(d, loc, "model %s returns the output of %s (%s), but cross_entropy applies log_softmax itself: "
+                 "the loss sees a double softmax; return the logits", fwd->name, ir_op_info(op)->name, who);
+  else if (op == MOP_RELU)
+    diag_note(d, loc, "model %s returns the output of relu (%s): its class logits can never be negative",
+              fwd->name, who);
+}
+
 /* ==== engines ==== */
 
 typedef struct Engine Engine;
@@ -1007,6 +1035,7 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   Run r = {.c = c, .res = res, .best = INFINITY};
   Status st = check_train_config(c, d);
   if (!st) st = check_model(c->fwd, c->train, &r.io, d);
+  if (!st) rt_check_logits(c->fwd, d);
   if (st) return st;
   r.e = (Engine){.fwd = c->fwd, .train = c->train, .io = r.io, .oc = &c->optim, .seed = c->seed,
                  .batch = c->batch_size, .device = c->device, .kernels = c->kernels,
@@ -1129,6 +1158,7 @@ static void group_run_open(Group *g, int i, const RtTrainConfig *c, RtTrainResul
   sb_init(&r->csv);
   Status st = check_train_config(c, g->d[i]);
   if (!st) st = check_model(c->fwd, c->train, &r->io, g->d[i]);
+  if (!st) rt_check_logits(c->fwd, g->d[i]);
   r->e = (Engine){.fwd = c->fwd, .train = c->train, .io = r->io, .oc = &c->optim, .seed = c->seed,
                   .batch = c->batch_size, .device = c->device, .grouped = true};
   if (!st) st = run_open(r, g->d[i]);

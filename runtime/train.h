@@ -170,6 +170,11 @@ typedef struct RtEvalResult {
   RtSplitKind split;                           /* the split it ran on */
 } RtEvalResult;
 Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d);
+/* A classifier's last op as the loss sees it: a warning for softmax or log_softmax (a double
+ * softmax: cross_entropy applies log_softmax itself), a note for relu (logits that cannot go
+ * negative), located where the model applies it.  rt_train calls it once per run; callers of
+ * rt_test call it once per evaluation they report (jscc test). */
+void rt_check_logits(const Graph *fwd, Diag *d);
 /* Macro accuracy as torchmetrics' MulticlassAccuracy(average="macro") gives it: the mean of
  * the per-class recalls over the classes that occur (in the targets or the predictions). */
 double rt_eval_macro_acc(const RtEvalResult *r);

@@ -73,6 +73,7 @@ static Status test_run(RtTestConfig *c, Model *m, bool json, Diag *d) {
   c->log = json ? stderr : stdout; /* --json: stdout holds the JSON alone */
   RtEvalResult r;
   bool integer = c->engine == RT_ENGINE_INT || c->engine == RT_ENGINE_INT_C;
+  rt_check_logits(m->fwd, d); /* once per evaluation: a double softmax, a final relu */
   Status st = integer ? rt_int_test(c, c->engine == RT_ENGINE_INT, &r, d) : rt_test(c, &r, d);
   if (st) return st;
   StrBuf text, js;

@@ -28,6 +28,8 @@ check engine-line grep -qE '^engine: (jit|ref)' "$tmp/out"
 check no-progress-bar-off-tty bash -c "! grep -q $'\r' '$tmp/err'"
 check star-explained grep -qE '^epoch 1/2 .*  \* new best val_loss: saved best\.safetensors$' "$tmp/out"
 check star-once bash -c "[ \$(grep -c 'new best val_loss' '$tmp/out') -eq 1 ]"
+# MASE's jsc-tiny ends with ReLU: one note, at the ReLU's line, for the run.
+check relu-logits-note bash -c "[ \$(grep -c '^examples/jsc_tiny.jsc:11:9: note: model JSC_Tiny returns the output of relu (seq_blocks.3): its class logits can never be negative' '$tmp/err') -eq 1 ]"
 # On a terminal: the progress bar with steps, the time left and the running loss.
 if command -v script >/dev/null; then
   script -qc "'$jscc' train examples/jsc_tiny.jsc --max-epochs 1 --synth-n 5000 --cache-dir '$tmp/cache' --engine ref --out '$tmp/tty'" /dev/null >"$tmp/tty.out" 2>&1
@@ -52,6 +54,7 @@ fi
 # jscc test on the best checkpoint.
 expect test 0 "confusion matrix" -- test examples/jsc_tiny.jsc --ckpt "$run/best.safetensors" "${small[@]}"
 check test-accuracy grep -qE '^test accuracy +0\.[0-9]+' "$tmp/out"
+check test-relu-note bash -c "[ \$(grep -c 'note: model JSC_Tiny returns the output of relu' '$tmp/err') -eq 1 ]"
 check test-classes bash -c "grep -qE '^ +g +q +w +z +t\$' '$tmp/out'"
 check test-per-class grep -qE '^  t  ' "$tmp/out"
 check test-macro grep -qE '^test macro accuracy +0\.[0-9]+  \(macro' "$tmp/out"
@@ -163,6 +166,15 @@ expect out-taken 1 "holds a run already" -- train examples/jsc_tiny.jsc "${small
 expect resume-nothing 1 "no such directory" -- train examples/jsc_tiny.jsc "${small[@]}" --resume "$tmp/empty"
 printf 'model Three {\n    input x: f32[B, 16]\n    fc = Linear(16, 3)\n    return fc(x)\n}\n' >"$tmp/three.jsc"
 expect not-jsc-classes 1 "must return logits f32[B,5]" -- train "$tmp/three.jsc" "${small[@]}" --out "$tmp/three"
+# A softmax before the loss (a double softmax) warns once, at the module; plain logits say nothing.
+printf 'model Soft {\n    input x: f32[B, 16]\n    net = Sequential(Linear(16, 5),\n        LogSoftmax(dim=1))\n    return net(x)\n}\n' >"$tmp/soft.jsc"
+expect double-softmax 0 "soft.jsc:4:9: warning: model Soft returns the output of log_softmax (net.1), but cross_entropy applies log_softmax itself" -- train "$tmp/soft.jsc" --max-epochs 1 "${small[@]}" --out "$tmp/soft"
+check double-softmax-once bash -c "[ \$(grep -c 'warning: model Soft' '$tmp/err') -eq 1 ]"
+printf 'model Fn {\n    input x: f32[B, 16]\n    fc = Linear(16, 5)\n    return softmax(fc(x), dim=-1)\n}\n' >"$tmp/fn.jsc"
+expect double-softmax-fn 0 "fn.jsc:4:12: warning: model Fn returns the output of softmax (softmax)" -- train "$tmp/fn.jsc" --max-epochs 1 "${small[@]}" --out "$tmp/fn"
+printf 'model Plain {\n    input x: f32[B, 16]\n    fc = Linear(16, 5)\n    return fc(x)\n}\n' >"$tmp/plain.jsc"
+expect plain-logits 0 "" -- train "$tmp/plain.jsc" --max-epochs 1 "${small[@]}" --out "$tmp/plain"
+check plain-logits-quiet bash -c "! grep -qE 'warning|note' '$tmp/err'"
 expect huge-feature 1 "out of range" -- train examples/jsc_tiny.jsc --data test/fuzz/crashes/fuzz_data-nonfinite-huge.csv --no-cache --out "$tmp/huge"
 if has hdf5; then h5why="H5Dread failed"; else h5why="built without HDF5"; fi
 expect corrupt-h5 1 "$h5why" -- train examples/jsc_tiny.jsc --data test/fuzz/crashes/fuzz_data-oom-hdf5-be1707b9 --no-cache --out "$tmp/oom"
