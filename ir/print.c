@@ -282,6 +282,84 @@ static void dot_edges(StrBuf *sb, const Value *v, const Node *to, int depth) {
   }
 }
 
+/* A shape as people write it, "[B, 16]"; the dtype only when it is not f32; "?" unknown. */
+static void dot_shape(StrBuf *sb, const Node *n) {
+  if (!n->has_type) {
+    sb_putc(sb, '?');
+    return;
+  }
+  if (n->type.dtype != DT_F32) sb_puts(sb, ir_dtype_name(n->type.dtype));
+  sb_putc(sb, '[');
+  for (int i = 0; i < n->type.rank; i++) {
+    if (i) sb_puts(sb, ", ");
+    if (n->type.dims[i].sym)
+      sb_puts(sb, n->type.dims[i].sym);
+    else
+      sb_put_int(sb, n->type.dims[i].size);
+  }
+  sb_putc(sb, ']');
+}
+
+/* A module as the user wrote its constructor: required arguments positional, the others by
+ * keyword when they differ from their default, "Linear(16, 5)", "ReLU(inplace=True)". */
+static void dot_module(StrBuf *sb, const Module *m) {
+  const ModuleInfo *mi = ir_module_info(m->type);
+  sb_printf(sb, "%s(", mi ? mi->cls : "?");
+  bool first = true;
+  for (int i = 0; mi && i < mi->sig.n && i < m->nargs; i++) {
+    const SigParam *sp = &mi->sig.params[i];
+    if (sp->varargs || (sp->has_default && val_equal(&m->args[i], &sp->def))) continue;
+    if (!first) sb_puts(sb, ", ");
+    if (sp->has_default) sb_printf(sb, "%s=", sp->name);
+    val_print_py(sb, &m->args[i]);
+    first = false;
+  }
+  sb_putc(sb, ')');
+}
+
+/* The tensor arguments' shapes, "[B, 16], [B, 16]", the first 4 of them. */
+static void dot_arg_shapes(StrBuf *sb, const Node *n) {
+  int k = 0;
+  for (int i = 0; i < n->nargs + n->nkwargs; i++) {
+    const Value *v = i < n->nargs ? &n->args[i] : &n->kwargs[i - n->nargs];
+    if (v->kind != VAL_NODE) continue;
+    if (k == 4) {
+      sb_puts(sb, ", ...");
+      break;
+    }
+    if (k++) sb_puts(sb, ", ");
+    dot_shape(sb, v->u.node);
+  }
+}
+
+/* "seq_blocks.2: Linear(16, 5)\n[B, 16] → [B, 5]": what the node computes, then the shapes
+ * in and out (a placeholder's or get_attr's: its own). */
+static void dot_label(StrBuf *sb, const Node *n) {
+  switch (n->op) {
+  case OP_CALL_MODULE:
+    sb_printf(sb, "%s: ", n->target);
+    if (n->module)
+      dot_module(sb, n->module);
+    else
+      sb_putc(sb, '?');
+    break;
+  case OP_CALL_FUNCTION: sb_printf(sb, "%s: %s()", n->name, n->target); break;
+  case OP_CALL_METHOD: sb_printf(sb, "%s: .%s()", n->name, n->target); break;
+  case OP_PLACEHOLDER: sb_printf(sb, "input %s", n->target); break;
+  case OP_GET_ATTR: sb_printf(sb, "%s: get_attr", n->target); break;
+  default: sb_puts(sb, n->name); break;
+  }
+  sb_putc(sb, '\n');
+  if (n->op == OP_PLACEHOLDER || n->op == OP_GET_ATTR) {
+    dot_shape(sb, n);
+    return;
+  }
+  dot_arg_shapes(sb, n);
+  if (n->op == OP_OUTPUT) return;
+  sb_puts(sb, " \xe2\x86\x92 "); /* U+2192, the arrow */
+  dot_shape(sb, n);
+}
+
 void ir_print_dot(StrBuf *sb, const Graph *g) {
   sb_puts(sb, "// jscc IR graph view (graphviz; for people, not parsed back)\n");
   sb_puts(sb, "digraph ");
@@ -291,11 +369,7 @@ void ir_print_dot(StrBuf *sb, const Graph *g) {
   sb_init(&label);
   for (const Node *n = g->first; n; n = n->next) {
     sb_clear(&label);
-    sb_printf(&label, "%%%s\n%s[%s]\n", n->name, ir_node_kind_name(n->op), n->target);
-    if (n->has_type)
-      ir_type_print(&label, &n->type);
-    else
-      sb_putc(&label, '?');
+    dot_label(&label, n);
     if (label.oom) sb->oom = true;
     sb_puts(sb, "  ");
     dot_quoted(sb, n->name);

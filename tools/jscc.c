@@ -250,6 +250,8 @@ static int run(const Options *opt) {
   /* The final view: asked for, or the default when nothing else was. */
   DumpFormat final = opt->dump;
   if (final == DUMP_NONE && !pl) final = DUMP_TEXT;
+  for (int i = 0; !st && final == DUMP_DOT && i < prog->ngraphs; i++) /* dot labels show the shapes */
+    if (!only || prog->graphs[i] == only) st = pass_run_text("shape", prog->graphs[i], &d);
   if (!st && final != DUMP_NONE) {
     /* Straight into the output buffer when writing a file: big graphs print tens of MB. */
     StrBuf sb;

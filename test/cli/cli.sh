@@ -29,6 +29,9 @@ expect no-input 2 "usage" --
 expect two-inputs 2 "one input file" -- examples/jsc_tiny.jsc examples/jsc_big.jsc
 expect dump-after-missing 2 "not in the pipeline" -- examples/jsc_tiny.jsc --passes=shape --dump-after=params
 expect dump-after-no-passes 2 "needs --passes" -- examples/jsc_tiny.jsc --dump-after=all
+# --dump-ir=dot runs shape inference itself: labels carry the shapes, a shape error is located.
+expect dot-shapes 0 "seq_blocks.2: Linear(16, 5)\\n[B, 16] → [B, 5]" -- examples/jsc_tiny.jsc --dump-ir=dot
+expect dot-shape-error 1 "sequential_width.jsc:9:9: error: net.2 (Linear(4, 5)) expects 4" -- test/bad/jsc/sequential_width.jsc --dump-ir=dot
 expect unknown-model 2 "did you mean 'JSC_Tiny'" -- examples/jsc_tiny.jsc --model=JSC_Tiyn
 expect bad-max-errors 2 "--max-errors" -- examples/jsc_tiny.jsc --max-errors=0
 expect help 0 "usage: jscc" -- --help

@@ -135,7 +135,7 @@ static void test_print_dot(void **state) {
   ir_print_dot(&sb, g);
   const char *s = sb_str(&sb);
   assert_contains(s, "digraph \"JSC_Tiny\" {\n");
-  assert_contains(s, "  \"seq_blocks_2\" [label=\"%seq_blocks_2\\ncall_module[seq_blocks.2]\\nf32[B,5]\"];\n");
+  assert_contains(s, "  \"seq_blocks_2\" [label=\"seq_blocks.2: Linear(16, 5)\\n[B, 16] \xe2\x86\x92 [B, 5]\"];\n");
   assert_contains(s, "  \"seq_blocks_1\" -> \"seq_blocks_2\";\n");
   assert_contains(s, "  \"seq_blocks_3\" -> \"output\";\n");
   /* render it when graphviz is installed */
