@@ -419,6 +419,14 @@ Node *ir_graph_output(const Graph *g) {
   return NULL;
 }
 
+SrcLoc ir_node_at(const Node *n) {
+  return n->ir_at.line > 0 ? n->ir_at : n->loc;
+}
+
+SrcLoc ir_module_at(const Module *m) {
+  return m->ir_at.line > 0 ? m->ir_at : m->loc;
+}
+
 void ir_graph_renumber(Graph *g) {
   int i = 0;
   for (Node *n = g->first; n; n = n->next) n->index = i++;

@@ -480,7 +480,7 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
   }
   case MOP_QUANTIZE: {
     QFmt f;
-    if ((st = ir_qfmt_from_value(&bound[1], &f, in->d, in->n->loc))) return st;
+    if ((st = ir_qfmt_from_value(&bound[1], &f, in->d, in->at))) return st;
     if (!is_float(x->dtype)) return fail(in, "quantizes floating-point tensors, got %s", tt(x).s);
     *out = *x;
     return JS_OK;
@@ -660,12 +660,17 @@ static void module_what(Infer *in, const Module *m) {
 /* A call of a Sequential's child (the front end unrolls the container into one call per
  * child): errors point at the child's constructor and name what feeds it, the previous
  * child ("net.1") or the container's input ("x"). */
+/* Read from source, not from IR text (where the node's own line is what to fix). */
+static bool n_from_source(const Node *n) {
+  return n->ir_at.line == 0;
+}
+
 static void seq_child_at(Infer *in, const Module *m, const Value *arg) {
   if (!m->parent || m->parent->type != MT_SEQUENTIAL || arg->kind != VAL_NODE) return;
   const Node *src = arg->u.node;
   in->from = src->op == OP_CALL_MODULE && src->module && src->module->parent == m->parent ? src->module->path
                                                                                          : src->name;
-  if (m->loc.line > 0) in->at = m->loc;
+  if (m->loc.line > 0 && n_from_source(in->n)) in->at = m->loc;
 }
 
 /* The dtype of a module's first parameter (its weight), f32 when it has none. */
@@ -736,7 +741,7 @@ static Status infer_module(Infer *in, const Module *m, const TensorType *x, Tens
 /* ---- entry point ---- */
 
 Status ir_infer_type(const Node *n, TensorType *out, Diag *d) {
-  Infer in = {.n = n, .d = d, .at = n->loc};
+  Infer in = {.n = n, .d = d, .at = ir_node_at(n)};
   Status st;
   switch (n->op) {
   case OP_PLACEHOLDER:
@@ -777,7 +782,7 @@ Status ir_infer_type(const Node *n, TensorType *out, Diag *d) {
     if (!oi) return fail(&in, "is not a known %s", n->op == OP_CALL_METHOD ? "method" : "function");
     Value bound[12];
     if ((st = ir_sig_bind(&oi->sig, oi->name, n->nargs, n->args, n->nkwargs, n->kwnames, n->kwargs,
-                          n->graph->arena, bound, d, n->loc)))
+                          n->graph->arena, bound, d, in.at)))
       return st;
     TensorType t;
     if ((st = infer_op(&in, n->mop, &oi->sig, bound, NULL, &t))) return st;

@@ -526,6 +526,7 @@ typedef struct Node {
   bool has_type;        /* `type` is known (placeholders from the start; others after `shape`) */
   TensorType type;      /* the result's dtype and shape */
   SrcLoc loc;           /* where the user wrote it */
+  SrcLoc ir_at;         /* its line in the IR text it was read from ({0}: not read from IR text) */
   Value meta;           /* VAL_DICT of metadata (mase_type, mase_op, common, ...) or VAL_NONE */
   Value quant;          /* VAL_DICT: the node's normalized quantization config; else VAL_NONE */
   int index;            /* position in the graph, 0-based; kept by ir_graph_renumber */
@@ -573,6 +574,7 @@ typedef struct Module {
   int nparams;           /* parameters and buffers, in state_dict order */
   Param **params;
   SrcLoc loc;
+  SrcLoc ir_at;          /* its line in the IR text it was read from ({0}: not read from IR text) */
 } Module;
 
 struct Graph {
@@ -631,6 +633,10 @@ Status ir_node_replace_uses(Node *old, Node *repl);
 Status ir_node_erase(Node *n);
 Node *ir_graph_find_node(const Graph *g, const char *name);
 Node *ir_graph_output(const Graph *g);         /* the output node, or NULL */
+/* Where an error about a node (a module) points: its line in the IR text it was read from,
+ * where a tampered file is wrong, else where the user wrote it. */
+SrcLoc ir_node_at(const Node *n);
+SrcLoc ir_module_at(const Module *m);
 void ir_graph_renumber(Graph *g);              /* refresh Node.index */
 /* A name not used yet, fx-style, interned (NULL on OOM). */
 const char *ir_graph_unique_name(Graph *g, const char *base);

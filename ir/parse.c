@@ -736,6 +736,7 @@ static Status parse_module(Parser *P) {
   }
   Module *m = ir_module_new(g, parent, name, type, at);
   if (!m) return oom(P);
+  m->ir_at = at; /* errors about it point here, whatever its loc(...) says */
   P->pm = m;
   P->pi = 0;
   if (accept(P, '(')) {
@@ -1002,6 +1003,7 @@ static Status parse_node(Parser *P) {
   if ((st = expect_eol(P))) return st;
   Node *node = ir_node_new(g, kind, target, name, NULL, given ? loc : at);
   if (!node) return oom(P);
+  node->ir_at = at; /* a tampered line is reported here, not at its loc(...) */
   if (ir_node_set_args(node, args.u.seq.n, args.u.seq.items, kwargs.u.dict.n, kwargs.u.dict.keys,
                        kwargs.u.dict.vals))
     return oom(P);

@@ -7,7 +7,8 @@
  *      mentions only nodes of the graph; every users list equals the recomputed set;
  *   3. targets resolve (modules that are not containers, parameters, ops with the form
  *      called) and arguments bind to the op's signature;
- *   4. recorded types equal what ir_infer_type gives, when every argument has a type.
+ *   4. recorded types equal what ir_infer_type gives, when every argument has a type; one
+ *      wrong type is reported once, not again at every node downstream of it.
  * Every problem is reported at the node's location and names the node; the walk stops once
  * the Diag has had too many errors.  Runs in time linear in the graph (hash sets, no
  * quadratic scans), so it can run after every pass. */
@@ -81,6 +82,7 @@ typedef struct Verifier {
   int nedges;
   bool bad_structure; /* a broken list or use list: skip the checks that trust them */
   Arena *scratch;
+  uint8_t *mistyped; /* per node: MT_WRONG, MT_BLAMED bits */
 } Verifier;
 
 static Status verr(Verifier *v, const Node *n, const char *fmt, ...) JS_PRINTF(3, 4);
@@ -91,7 +93,7 @@ static Status verr(Verifier *v, const Node *n, const char *fmt, ...) {
   va_start(ap, fmt);
   sb_vprintf(&sb, fmt, ap);
   va_end(ap);
-  diag_error(v->d, n ? n->loc : v->g->loc, "%s%s%s", n ? "%" : "", n ? n->name : "", sb_str(&sb));
+  diag_error(v->d, n ? ir_node_at(n) : v->g->loc, "%s%s%s", n ? "%" : "", n ? n->name : "", sb_str(&sb));
   sb_free(&sb);
   return JS_ERR;
 }
@@ -158,7 +160,7 @@ static Status check_names(Verifier *v) {
   for (int i = 0; i < v->n && !diag_too_many(v->d); i++) {
     const Node *n = v->nodes[i];
     if (!is_name(n->name)) {
-      diag_error(v->d, n->loc, "node name '%s' is not made of letters, digits and '_'", n->name ? n->name : "");
+      diag_error(v->d, ir_node_at(n), "node name '%s' is not made of letters, digits and '_'", n->name ? n->name : "");
       st = JS_ERR;
       continue;
     }
@@ -326,11 +328,11 @@ static Status bind(Verifier *v, const Node *n, const Sig *sig, const char *what)
   Diag quiet;
   diag_init(&quiet, NULL);
   Status st = ir_sig_bind(sig, what, n->nargs, n->args, n->nkwargs, n->kwnames, n->kwargs, v->scratch, bound,
-                          &quiet, n->loc);
+                          &quiet, ir_node_at(n));
   diag_free(&quiet);
   if (st == JS_ERR)
     st = ir_sig_bind(sig, callee(v, n, what), n->nargs, n->args, n->nkwargs, n->kwnames, n->kwargs, v->scratch,
-                     bound, v->d, n->loc);
+                     bound, v->d, ir_node_at(n));
   return st;
 }
 
@@ -408,17 +410,64 @@ static bool args_typed(const Value *val, int depth) {
   }
 }
 
+/* One tampered type is one error, not one per node downstream.  A node whose recorded
+ * type was reported wrong (or that such a node feeds) is MT_WRONG: its users' types go
+ * unchecked.  The arguments of a node that failed inference are MT_BLAMED: another user of
+ * them that fails too is not reported again (cross_entropy and its backward both reading a
+ * mistyped target). */
+enum { MT_WRONG = 1, MT_BLAMED = 2 };
+
+/* The bits `mask` of the nodes a value mentions, or-ed; with `set`, sets MT_BLAMED on them. */
+static int mentions(const Verifier *v, const Value *val, int mask, bool set, int depth) {
+  if (depth > VERIFY_MAX_DEPTH) return 0;
+  int pos, r = 0;
+  switch (val->kind) {
+  case VAL_NODE:
+    if (!km_get(&v->pos, ptr_key(val->u.node), &pos)) return 0;
+    if (set) v->mistyped[pos] |= MT_BLAMED;
+    return v->mistyped[pos] & mask;
+  case VAL_TUPLE:
+  case VAL_LIST:
+    for (int i = 0; i < val->u.seq.n; i++) r |= mentions(v, &val->u.seq.items[i], mask, set, depth + 1);
+    return r;
+  case VAL_DICT:
+    for (int i = 0; i < val->u.dict.n; i++) r |= mentions(v, &val->u.dict.vals[i], mask, set, depth + 1);
+    return r;
+  default: return 0;
+  }
+}
+
+static int args_mention(const Verifier *v, const Node *n, int mask, bool set) {
+  int r = 0;
+  for (int k = 0; k < n->nargs; k++) r |= mentions(v, &n->args[k], mask, set, 0);
+  for (int k = 0; k < n->nkwargs; k++) r |= mentions(v, &n->kwargs[k], mask, set, 0);
+  return r;
+}
+
+/* The inferred type; an error is reported unless an argument is already blamed for one. */
+static Status infer_once(Verifier *v, const Node *n, TensorType *t) {
+  bool blamed = args_mention(v, n, MT_BLAMED, false) != 0;
+  Diag quiet;
+  diag_init(&quiet, NULL);
+  Status st = ir_infer_type(n, t, blamed ? &quiet : v->d);
+  diag_free(&quiet);
+  if (st) args_mention(v, n, 0, true);
+  return st;
+}
+
 static Status check_type(Verifier *v, const Node *n) {
   if (!n->has_type) return JS_OK;
   if (!type_ok(&n->type, false)) return verr(v, n, ": its recorded type is malformed");
-  if (n->op == OP_PLACEHOLDER || n->op == OP_OUTPUT) return JS_OK;
+  if (n->op == OP_PLACEHOLDER) return JS_OK;
+  /* an output of one tensor has its type (a dict of results, the training graph's, none) */
+  if (n->op == OP_OUTPUT && (n->nargs != 1 || n->args[0].kind != VAL_NODE)) return JS_OK;
   for (int k = 0; k < n->nargs; k++)
     if (!args_typed(&n->args[k], 0)) return JS_OK;
   for (int k = 0; k < n->nkwargs; k++)
     if (!args_typed(&n->kwargs[k], 0)) return JS_OK;
   TensorType t;
   memset(&t, 0, sizeof t);
-  Status st = ir_infer_type(n, &t, v->d);
+  Status st = infer_once(v, n, &t);
   if (st) return st;
   if (!ir_type_equal(&t, &n->type)) {
     StrBuf a, b;
@@ -462,7 +511,7 @@ static Status check_children(Verifier *v, const Module *m) {
   }
   Status st = listed.oom || declared.oom
                   ? diag_oom(v->d)
-                  : diag_error(v->d, m->loc, "module '%s': %s(%s) names its first children, but the modules declared under it are (%s)",
+                  : diag_error(v->d, ir_module_at(m), "module '%s': %s(%s) names its first children, but the modules declared under it are (%s)",
                                m->path, mi->cls, sb_str(&listed), sb_str(&declared));
   sb_free(&listed);
   sb_free(&declared);
@@ -492,9 +541,9 @@ static Status check_tables(Verifier *v) {
   for (int i = 0; i < g->nmodules && !diag_too_many(v->d); i++) {
     const Module *m = g->modules[i];
     if (!ir_module_info(m->type))
-      st = diag_error(v->d, m->loc, "module '%s' has no class", m->path);
+      st = diag_error(v->d, ir_module_at(m), "module '%s' has no class", m->path);
     else if (ir_graph_find_module(g, m->path) != m)
-      st = diag_error(v->d, m->loc, "module '%s' is not the one its path names", m->path);
+      st = diag_error(v->d, ir_module_at(m), "module '%s' is not the one its path names", m->path);
     else if (check_children(v, m))
       st = JS_ERR;
   }
@@ -532,10 +581,15 @@ Status ir_verify(const Graph *g, Diag *d) {
     check_tables(&v);
     if ((st = check_ssa(&v)) == JS_ENOMEM) goto done;
     if (!v.bad_structure) {
+      if (!(v.mistyped = ir_calloc((size_t)v.n + 1, sizeof *v.mistyped))) {
+        st = diag_oom(d);
+        goto done;
+      }
       for (int i = 0; i < v.n && !diag_too_many(d); i++) {
         const Node *n = v.nodes[i];
         if ((unsigned)n->op >= OP_KIND_COUNT || !is_name(n->name)) continue;
-        if (check_target(&v, n) == JS_OK) check_type(&v, n);
+        if (args_mention(&v, n, MT_WRONG, false) || check_target(&v, n) || check_type(&v, n))
+          v.mistyped[i] |= MT_WRONG;
       }
     }
   }
@@ -546,6 +600,7 @@ done:
   ir_free(v.nodes);
   ir_free(v.nexpect);
   ir_free(v.stamp);
+  ir_free(v.mistyped);
   arena_free(v.scratch);
   return st;
 }

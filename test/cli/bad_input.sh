@@ -4,7 +4,8 @@
 # Each file carries its expected diagnostics as comment lines
 #   # expect: LINE:COL: error: MESSAGE-SUBSTRING
 # jscc must exit with status 1, print every expected "FILE:LINE:COL: error: ..." line (the
-# message matched as a substring), print no sanitizer report, and not crash or hang.
+# message matched as a substring) and no other error (one mistake, one error: no cascade),
+# print no sanitizer report, and not crash or hang.
 set -u
 jscc=$1; shift
 files=()
@@ -35,6 +36,9 @@ for f in "${files[@]}"; do
       why="${why:+$why; }error at $loc does not say '$msg'"
     fi
   done <<<"$expects"
+  nerr=$(grep -c ': error: ' <<<"$err")
+  nexp=$(grep -c . <<<"$expects")
+  if [ "$nerr" -ne "$nexp" ]; then why="${why:+$why; }$nerr errors for $nexp expected (a cascade?)"; fi
   if [ -n "$why" ]; then
     fail=$((fail + 1))
     printf 'FAIL %s: %s\n--- stderr ---\n%s\n--------------\n' "$f" "$why" "$err"

@@ -32,6 +32,13 @@ expect dump-after-no-passes 2 "needs --passes" -- examples/jsc_tiny.jsc --dump-a
 # --dump-ir=dot runs shape inference itself: labels carry the shapes, a shape error is located.
 expect dot-shapes 0 "seq_blocks.2: Linear(16, 5)\\n[B, 16] → [B, 5]" -- examples/jsc_tiny.jsc --dump-ir=dot
 expect dot-shape-error 1 "sequential_width.jsc:9:9: error: net.2 (Linear(4, 5)) expects 4" -- test/bad/jsc/sequential_width.jsc --dump-ir=dot
+# A dumped .ir edited by hand: the shape pass's error points at the node's line in the .ir,
+# not at the loc(...) it carries from the .jsc, and comes once.
+"$jscc" examples/jsc_tiny.jsc --dump-ir=text | sed 's/%x : f32\[B,16\]/%x : f32[B,15]/' >"$tmp/tampered.ir"
+expect tampered-ir-shape 1 "tampered.ir:17:5: error: seq_blocks.0 (BatchNorm1d(16)) expects 16 features on dim 1, got f32[B,15]" -- "$tmp/tampered.ir" --passes=shape
+if [ "$(grep -c ': error: ' "$tmp/err")" -ne 1 ] || grep -q 'jsc_tiny.jsc:.*error' "$tmp/err"; then
+  fail=$((fail + 1)); echo "FAIL tampered-ir-once"; cat "$tmp/err"
+else pass=$((pass + 1)); fi
 expect unknown-model 2 "did you mean 'JSC_Tiny'" -- examples/jsc_tiny.jsc --model=JSC_Tiyn
 expect bad-max-errors 2 "--max-errors" -- examples/jsc_tiny.jsc --max-errors=0
 expect help 0 "usage: jscc" -- --help
