@@ -108,7 +108,8 @@ int train_args_parse(int argc, char **argv, TrainArgs *ta);
  * freed with pipe_free), else the exit code (*st: the Status of an input error). */
 int train_args_resolve(TrainArgs *ta, PipeSrc *ps, Diag *d, Status *st);
 
-/* The subcommands (each in its own file). */
+/* The subcommands (each in its own file); jscc.c's main() dispatches to them. */
+int cmd_compile(int argc, char **argv);   /* compile.c: the default, `jscc MODEL [--passes=...]` */
 int cmd_train(int argc, char **argv);     /* train.c */
 int cmd_test(int argc, char **argv);      /* test.c */
 int cmd_transform(int argc, char **argv); /* transform.c */
