@@ -327,12 +327,7 @@ static bool render(R *r) {
 
 Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, IpKernel **out, StrBuf *llvm_text, Diag *d) {
   *out = NULL;
-  static bool inited;
-  if (!inited) {
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    inited = true;
-  }
+  cg_llvm_init();
   R r = {.p = p, .trace = trace, .V = cg_host_vec()};
   if (getenv("JSCC_VEC")) { /* as llvm.c: pin the vector width (8 or 16) for experiments */
     int v = atoi(getenv("JSCC_VEC"));

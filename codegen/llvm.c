@@ -17,6 +17,7 @@
 #include <string.h>
 #include <malloc.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "plan.h"
@@ -1532,14 +1533,19 @@ int cg_host_vec(void) {
   return v;
 }
 
+static void llvm_init_once(void) {
+  LLVMInitializeNativeTarget();
+  LLVMInitializeNativeAsmPrinter();
+}
+
+void cg_llvm_init(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, llvm_init_once);
+}
+
 Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d) {
   *out = NULL;
-  static bool inited;
-  if (!inited) {
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    inited = true;
-  }
+  cg_llvm_init();
   double t0 = now_ms();
   R r = {.p = p, .V = p->vec};
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();

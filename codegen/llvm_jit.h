@@ -11,6 +11,9 @@
 
 #include "ir.h"
 
+/* The host's target and assembly printer, registered once per process (thread-safe): every
+ * renderer calls it before building a module. */
+void cg_llvm_init(void);
 /* "codegen: <who>: <what> failed: <LLVM's message>" (consumes e). */
 Status cg_llvm_err(Diag *d, const char *who, const char *what, LLVMErrorRef e);
 /* Sets the host's triple and data layout on mod, and its CPU and features on every defined
