@@ -1,4 +1,5 @@
-/* runtime/ckpt.h — safetensors checkpoints (included by runtime.h; implemented in ckpt.c).
+/* runtime/ckpt.h — safetensors checkpoints (included by runtime.h; implemented in ckpt.c, the
+ * quantized checkpoint in ckptq.c).
  *
  * A checkpoint is a safetensors file with the model's PyTorch state_dict names
  * ("seq_blocks.0.weight", ..., "seq_blocks.0.num_batches_tracked" as I64), so that
