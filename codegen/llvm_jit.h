@@ -36,7 +36,7 @@ typedef struct CgJitResult {
   LLVMOrcLLJITRef jit;              /* owns the kernel's code */
   LLVMOrcExecutorAddress addr;      /* of job.sym */
   bool cache_hit;                   /* linked from the disk cache: nothing was compiled */
-  double passes_ms, jit_ms, codegen_ms; /* phases, for JSCC_LLVM_TIMING: the key and the IR passes,
+  double passes_ms, jit_ms, codegen_ms; /* phases, for CgTuning.llvm_timing: the key and the IR passes,
                                            creating the JIT, machine code (a hit: the key and the load
                                            are all in codegen_ms) */
 } CgJitResult;

@@ -762,10 +762,10 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
   CgPlan *p = ir_calloc(1, sizeof *p);
   if (!p) return diag_oom(d);
   p->o = *o;
-  /* JSCC_VEC overrides the host's width when the caller leaves it open (golden tests pin
-   * the plan text on any machine with it) */
-  int env_vec = getenv("JSCC_VEC") ? atoi(getenv("JSCC_VEC")) : 0;
-  p->vec = o->vec > 0 ? o->vec : env_vec == 4 || env_vec == 8 || env_vec == 16 ? env_vec : cg_host_vec();
+  /* the tuning's width where the caller leaves it open (golden tests pin the plan text on any
+   * machine with --vec 16), else the host's */
+  int tvec = o->tuning ? o->tuning->vec : 0;
+  p->vec = o->vec > 0 ? o->vec : tvec == 4 || tvec == 8 || tvec == 16 ? tvec : cg_host_vec();
   p->bpad = (o->batch + p->vec - 1) / p->vec * p->vec;
   p->nparams = g->nparams;
   p->model = g->name;

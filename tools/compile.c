@@ -41,6 +41,7 @@ typedef struct Options {
   const char *config;     /* --config FILE: the pipeline from a config file */
   const char *ckpt;       /* --ckpt FILE: weights for the passes that read them */
   const char *split;      /* --split: the data split `profile` samples */
+  RtEngineKind profile_engine; /* --profile-engine: auto, or ref (the reference executor) */
   RtDataOpts data;        /* --data, --synth-n, --cache-dir, --no-cache */
 } Options;
 
@@ -88,6 +89,10 @@ static void usage(FILE *f) {
         "  --data=PATH, --synth-n=N, --cache-dir=DIR, --no-cache\n"
         "                         the JSC data `profile` samples (default: synthetic)\n"
         "  --split=NAME           the split `profile` samples: train (default), val or test\n"
+        "  --profile-engine=auto|ref\n"
+        "                         what `profile` samples with: the JIT where it covers the\n"
+        "                         model and a split is sampled (auto, the default), or the\n"
+        "                         reference executor (ref: double, the same on every machine)\n"
         "  --model=NAME           work on this model only (default: every model in the file)\n"
         "  -x jsc|ir              the input's language (default: by extension, .ir is IR)\n"
         "  -o, --output=FILE      write the output to FILE instead of standard output\n"
@@ -234,6 +239,7 @@ static int run(const Options *opt) {
     if (!st && pass_pipeline_has(pl, "profile") && !(st = rt_data_load(&opt->data, &ds, &d))) have_ds = true;
   }
   if (!st && state) st = rt_pass_data_new(state, have_ds ? &ds : NULL, opt->split, &pd, &d);
+  rt_pass_data_set_engine(pd, opt->profile_engine);
 
   DumpFormat fmt = opt->dump != DUMP_NONE ? opt->dump : DUMP_TEXT;
   DumpCtx dc = {&out, &report, fmt};
@@ -288,7 +294,8 @@ static int run(const Options *opt) {
 int cmd_compile(int argc, char **argv) {
   Options opt = {.max_errors = 20};
   rt_data_opts_default(&opt.data);
-  enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT };
+  enum { O_PASSES = 256, O_DUMP_IR, O_DUMP_AFTER, O_MODEL, O_MAX_ERRORS, O_LIST, O_VERSION, O_CONFIG, O_CKPT, O_SPLIT,
+         O_PROFILE_ENGINE };
   static const struct option longopts[] = {
       {"passes", required_argument, NULL, O_PASSES},
       {"dump-ir", optional_argument, NULL, O_DUMP_IR},
@@ -301,6 +308,7 @@ int cmd_compile(int argc, char **argv) {
       {"config", required_argument, NULL, O_CONFIG},
       {"ckpt", required_argument, NULL, O_CKPT},
       {"split", required_argument, NULL, O_SPLIT},
+      {"profile-engine", required_argument, NULL, O_PROFILE_ENGINE},
       {"data", required_argument, NULL, T_DATA},
       {"synth-n", required_argument, NULL, T_SYNTH_N},
       {"cache-dir", required_argument, NULL, T_CACHE_DIR},
@@ -324,6 +332,11 @@ int cmd_compile(int argc, char **argv) {
     case O_CONFIG: opt.config = optarg; break;
     case O_CKPT: opt.ckpt = optarg; break;
     case O_SPLIT: opt.split = optarg; break;
+    case O_PROFILE_ENGINE:
+      if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "ref") != 0)
+        return usage_error("--profile-engine: unknown engine '%s' (valid: auto, ref)", optarg);
+      opt.profile_engine = strcmp(optarg, "ref") == 0 ? RT_ENGINE_REF : RT_ENGINE_AUTO;
+      break;
     case O_DUMP_IR:
       opt.dump = DUMP_TEXT;
       if (optarg && !parse_dump_format(optarg, &opt.dump))
