@@ -37,6 +37,19 @@ typedef struct CgOptim {
   bool nesterov;             /* SGD */
 } CgOptim;
 
+/* How the CPU kernels are built, for measurements and for tests that pin the generated code
+ * on any machine: the command line's --vec, --llvm-passes, --llvm-codegen-level and
+ * --llvm-timing.  A NULL CgOptions.tuning is CG_TUNING_DEFAULT. */
+typedef struct CgTuning {
+  int vec;                   /* rows per vector, 4, 8 or 16, where CgOptions.vec leaves it open;
+                                0: the host's widest (cg_host_vec) */
+  const char *llvm_passes;   /* the IR pipeline (a new-pass-manager string); NULL: the default */
+  int llvm_codegen_level;    /* LLVM's machine code generation level 0-3; -1: the default (2) */
+  bool llvm_timing;          /* print each compile's phases (render, passes, JIT, machine code)
+                                on stderr */
+} CgTuning;
+#define CG_TUNING_DEFAULT ((CgTuning){.vec = 0, .llvm_passes = NULL, .llvm_codegen_level = -1, .llvm_timing = false})
+
 typedef struct CgOptions {
   int64_t batch;             /* rows per step (the last step of an epoch may have fewer) */
   int vec;                   /* rows per vector; 0: the host's widest (16 with AVX-512, else 8) */
@@ -51,6 +64,7 @@ typedef struct CgOptions {
   const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir): compiled kernels are kept
                                 under kernels/ (CPU) and cuda/ (PTX); NULL: no disk cache.  Not
                                 copied: it must outlive the plan */
+  const CgTuning *tuning;    /* NULL: CG_TUNING_DEFAULT.  Not copied: it must outlive the plan */
 } CgOptions;
 
 typedef struct CgPlan CgPlan;  /* opaque; see plan.c */

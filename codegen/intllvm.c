@@ -325,19 +325,13 @@ static bool render(R *r) {
   return ok;
 }
 
-Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, IpKernel **out, StrBuf *llvm_text, Diag *d) {
+Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, const CgTuning *tuning, IpKernel **out,
+                      StrBuf *llvm_text, Diag *d) {
   *out = NULL;
-  static bool inited;
-  if (!inited) {
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    inited = true;
-  }
+  cg_llvm_init();
   R r = {.p = p, .trace = trace, .V = cg_host_vec()};
-  if (getenv("JSCC_VEC")) { /* as llvm.c: pin the vector width (8 or 16) for experiments */
-    int v = atoi(getenv("JSCC_VEC"));
-    if (v == 4 || v == 8 || v == 16 || v == 32) r.V = v;
-  }
+  int tvec = tuning ? tuning->vec : 0; /* as plan.c: a pinned vector width, for experiments */
+  if (tvec == 4 || tvec == 8 || tvec == 16 || tvec == 32) r.V = tvec;
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   r.ctx = LLVMOrcThreadSafeContextGetContext(tsc);
   r.mod = LLVMModuleCreateWithNameInContext(p->model, r.ctx);
@@ -413,8 +407,9 @@ void cg_int_kernel_free(IpKernel *k) {
 struct IpKernel {
   int unused;
 };
-Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, IpKernel **out, StrBuf *llvm_text, Diag *d) {
-  (void)p, (void)trace, (void)cache_dir, (void)llvm_text;
+Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, const CgTuning *tuning, IpKernel **out,
+                      StrBuf *llvm_text, Diag *d) {
+  (void)p, (void)trace, (void)cache_dir, (void)tuning, (void)llvm_text;
   *out = NULL;
   return diag_error(d, (SrcLoc){0},
                     "codegen: the integer JIT needs LLVM and jscc was built without it (meson -Dllvm=disabled); the plain C "

@@ -216,11 +216,6 @@ static const Value *arg_of(const Node *n, int i, const char *name) {
   return NULL;
 }
 
-static const Param *module_param(const Module *m, const char *name) {
-  for (int i = 0; m && i < m->nparams; i++)
-    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
-  return NULL;
-}
 
 static double num_of(const Value *v, double def) {
   if (!v) return def;
@@ -357,8 +352,8 @@ static int lower_bn(Lower *L, const Node *n, const QCfg *q, int a) {
   const Module *m = n->module;
   if (need_integer_slot(L, n, q, QS_WEIGHT) || need_integer_slot(L, n, q, QS_BIAS)) return -2;
   const Value *tr = ir_module_arg(m, "track_running_stats");
-  const Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
-  const Param *rmp = module_param(m, "running_mean"), *rvp = module_param(m, "running_var");
+  const Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
+  const Param *rmp = ir_module_param(m, "running_mean"), *rvp = ir_module_param(m, "running_var");
   if (!(tr && tr->kind == VAL_BOOL && tr->u.b) || !rmp || !rvp)
     return refuse(L, n, "BatchNorm1d without running statistics normalises by the batch's, even in eval mode"), -2;
   IpVal av = L->p->vals[a];
@@ -378,11 +373,7 @@ static int lower_bn(Lower *L, const Node *n, const QCfg *q, int a) {
     L->oom = true;
     return -1;
   }
-  for (int j = 0; j < C; j++) {
-    double s = (w ? (double)w[j] : 1.0) / sqrt((double)rv[j] + eps);
-    st[j] = s;
-    st[C + j] = (b ? (double)b[j] : 0.0) - (double)rm[j] * s;
-  }
+  for (int j = 0; j < C; j++) st[j] = ir_bn_fold(w ? w[j] : 1.0, b ? b[j] : 0.0, rm[j], rv[j], eps, &st[C + j]);
   int64_t *S = L->p->consts + so, *T = L->p->consts + to;
   Status cst = codes(L, n, S, fw, st, C, pa - fa);
   if (!cst) cst = codes(L, n, T, fb, st + C, C, pa - fb->frac_width);
@@ -667,8 +658,8 @@ static Status lower_node(Lower *L, const Node *n) {
   case MOP_LINEAR: {
     const Param *wp, *bp = NULL;
     if (n->op == OP_CALL_MODULE) {
-      wp = module_param(n->module, "weight");
-      bp = module_param(n->module, "bias");
+      wp = ir_module_param(n->module, "weight");
+      bp = ir_module_param(n->module, "bias");
     } else {
       const Value *wv = arg_of(n, 1, "weight"), *bv = arg_of(n, 2, "bias");
       if (!wv || wv->kind != VAL_NODE || wv->u.node->op != OP_GET_ATTR || !wv->u.node->param)

@@ -126,10 +126,11 @@ typedef struct IpKernel IpKernel;
  * is a loop over its outputs reading a constant weight array), optimise and compile it with
  * ORC LLJIT.
  * trace: also store every traced node's codes.  cache_dir: the jscc cache directory, where the
- * compiled kernel is kept (llvm_jit.h, kcache.c), or NULL.  llvm_text receives the optimised
- * module.
+ * compiled kernel is kept (llvm_jit.h, kcache.c), or NULL.  tuning: its vec pins the rows per
+ * block (NULL: the host's).  llvm_text receives the optimised module.
  * Fails with a message when jscc was built without LLVM. */
-Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, IpKernel **out, StrBuf *llvm_text, Diag *d);
+Status cg_int_compile(const IntProg *p, bool trace, const char *cache_dir, const CgTuning *tuning, IpKernel **out,
+                      StrBuf *llvm_text, Diag *d);
 void cg_int_kernel_run(const IpKernel *k, IpArgs *a);
 int cg_int_kernel_vec(const IpKernel *k); /* rows per block */
 void cg_int_kernel_free(IpKernel *k);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <malloc.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "plan.h"
@@ -1532,14 +1533,19 @@ int cg_host_vec(void) {
   return v;
 }
 
+static void llvm_init_once(void) {
+  LLVMInitializeNativeTarget();
+  LLVMInitializeNativeAsmPrinter();
+}
+
+void cg_llvm_init(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, llvm_init_once);
+}
+
 Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d) {
   *out = NULL;
-  static bool inited;
-  if (!inited) {
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    inited = true;
-  }
+  cg_llvm_init();
   double t0 = now_ms();
   R r = {.p = p, .V = p->vec};
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
@@ -1572,14 +1578,14 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   double t1 = now_ms();
 
   if ((st = cg_llvm_set_host(r.mod, d))) goto fail_mod;
-  /* JSCC_LLVM_PASSES overrides the pipeline (a new-pass-manager string) and
-   * JSCC_LLVM_CODEGEN_LEVEL (0-3) the code generation level, for experiments.  For a
-   * default<O2> experiment: no unrolling (the wide feature loops stay loops on purpose) and
-   * no SLP (the code is vectorised over rows already). */
-  CgJitJob job = {.pipeline = getenv("JSCC_LLVM_PASSES") ? getenv("JSCC_LLVM_PASSES") : CG_PIPELINE,
+  /* The tuning may replace the pipeline (a new-pass-manager string) and the code generation
+   * level (0-3), for experiments.  For a default<O2> experiment: no unrolling (the wide
+   * feature loops stay loops on purpose) and no SLP (the code is vectorised over rows
+   * already). */
+  const CgTuning tu = p->o.tuning ? *p->o.tuning : CG_TUNING_DEFAULT;
+  CgJitJob job = {.pipeline = tu.llvm_passes ? tu.llvm_passes : CG_PIPELINE,
                   .unroll_slp = false,
-                  .codegen_level = getenv("JSCC_LLVM_CODEGEN_LEVEL") ? atoi(getenv("JSCC_LLVM_CODEGEN_LEVEL"))
-                                                                     : CG_CODEGEN_LEVEL,
+                  .codegen_level = tu.llvm_codegen_level >= 0 ? tu.llvm_codegen_level : CG_CODEGEN_LEVEL,
                   .sym = "jscc_step", .cache_dir = p->o.kernel_cache, .llvm_text = llvm_text};
   CgJitResult jr;
   if ((st = cg_llvm_jit_build(&job, r.mod, tsc, &jr, d))) return st;
@@ -1595,10 +1601,10 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
     info->compile_ms = now_ms() - t1;
     info->ir_instructions = ninst;
     info->cache_hit = jr.cache_hit;
-    if (getenv("JSCC_LLVM_TIMING"))
-      fprintf(stderr, "llvm: render %.1f, passes %.1f, jit create %.1f, codegen %.1f ms%s\n", t1 - t0, jr.passes_ms,
-              jr.jit_ms, jr.codegen_ms, jr.cache_hit ? " (from the kernel cache)" : "");
   }
+  if (tu.llvm_timing)
+    fprintf(stderr, "llvm: render %.1f, passes %.1f, jit create %.1f, codegen %.1f ms%s\n", t1 - t0, jr.passes_ms,
+            jr.jit_ms, jr.codegen_ms, jr.cache_hit ? " (from the kernel cache)" : "");
   *out = k;
   return JS_OK;
 fail_mod:

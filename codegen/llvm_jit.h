@@ -11,6 +11,9 @@
 
 #include "ir.h"
 
+/* The host's target and assembly printer, registered once per process (thread-safe): every
+ * renderer calls it before building a module. */
+void cg_llvm_init(void);
 /* "codegen: <who>: <what> failed: <LLVM's message>" (consumes e). */
 Status cg_llvm_err(Diag *d, const char *who, const char *what, LLVMErrorRef e);
 /* Sets the host's triple and data layout on mod, and its CPU and features on every defined
@@ -33,7 +36,7 @@ typedef struct CgJitResult {
   LLVMOrcLLJITRef jit;              /* owns the kernel's code */
   LLVMOrcExecutorAddress addr;      /* of job.sym */
   bool cache_hit;                   /* linked from the disk cache: nothing was compiled */
-  double passes_ms, jit_ms, codegen_ms; /* phases, for JSCC_LLVM_TIMING: the key and the IR passes,
+  double passes_ms, jit_ms, codegen_ms; /* phases, for CgTuning.llvm_timing: the key and the IR passes,
                                            creating the JIT, machine code (a hit: the key and the load
                                            are all in codegen_ms) */
 } CgJitResult;

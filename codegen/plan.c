@@ -205,11 +205,6 @@ static Status operand(Lower *L, const Node *at, const Value *v, int s, int n, Op
   return unsupported(L, at, "broadcasts a tensor the kernels cannot read per feature");
 }
 
-static const Param *mparam(const Module *m, const char *name) {
-  for (int i = 0; i < m->nparams; i++)
-    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
-  return NULL;
-}
 static int64_t poff(Lower *L, const Param *p) {
   if (!p) return -1;
   for (int i = 0; i < L->g->nparams; i++)
@@ -243,7 +238,7 @@ static Status bn_train_stats(Lower *L, const Node *x, const Module *m) {
   NInfo *xi = &L->ni[x->index];
   if (xi->bn_stage >= 0) return JS_OK;
   int n = xi->n, sx = xi->stage;
-  int64_t rm = poff(L, mparam(m, "running_mean")), rv = poff(L, mparam(m, "running_var"));
+  int64_t rm = poff(L, ir_module_param(m, "running_mean")), rv = poff(L, ir_module_param(m, "running_var"));
   int64_t K = new_stat(L, n), s1 = new_stat(L, 2 * n), s2 = new_stat(L, 2 * n); /* s1, s2: doubles */
   /* shift by the running mean (a good guess of the mean) so the one-pass variance is exact enough */
   if (rm >= 0) emit_pre(L, 0, (Point){.kind = PT_COPY, .n = n, .dst = K, .src = rm});
@@ -256,7 +251,7 @@ static Status bn_train_stats(Lower *L, const Node *x, const Module *m) {
   emit(L, sx, (Inst){.kind = I_ACC, .n = n, .a = O_val(dxm), .acc = a1});
   int sq = ew(L, sx, EW_MUL, n, O_val(dxm), O_val(dx), O_none);
   emit(L, sx, (Inst){.kind = I_ACC, .n = n, .a = O_val(sq), .acc = a2});
-  const Param *nbt = mparam(m, "num_batches_tracked");
+  const Param *nbt = ir_module_param(m, "num_batches_tracked");
   const Value *mom = ir_module_arg(m, "momentum");
   xi->bn_mean = new_stat(L, n);
   xi->bn_invstd = new_stat(L, n);
@@ -362,8 +357,8 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     int64_t w, bias = -1;
     bool wstat = false, bstat = false;
     if (m) {
-      w = poff(L, mparam(m, "weight"));
-      bias = poff(L, mparam(m, "bias"));
+      w = poff(L, ir_module_param(m, "weight"));
+      bias = poff(L, ir_module_param(m, "bias"));
     } else {
       NInfo *wi = info(L, &args[1]), *bi = nargs > 2 ? info(L, &args[2]) : NULL;
       if (!wi || wi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter weight");
@@ -412,7 +407,7 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     return set_row(L, n, s, v);
   }
   case MOP_BATCH_NORM1D: {
-    const Param *wp = mparam(m, "weight"), *bp = mparam(m, "bias");
+    const Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
     const Value *tv = ir_module_arg(m, "track_running_stats");
     bool track = !tv || tv->kind != VAL_BOOL || tv->u.b;
     QCfg q;
@@ -443,8 +438,8 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     }
     int64_t scale = new_stat(L, len), shift = new_stat(L, len);
     emit_pre(L, 0, (Point){.kind = PT_BN_EVAL, .n = len, .mean = scale, .invstd = shift, .w = poff(L, wp),
-                           .b = poff(L, bp), .rm = poff(L, mparam(m, "running_mean")),
-                           .rv = poff(L, mparam(m, "running_var")), .eps = num(ir_module_arg(m, "eps"), 1e-5)});
+                           .b = poff(L, bp), .rm = poff(L, ir_module_param(m, "running_mean")),
+                           .rv = poff(L, ir_module_param(m, "running_var")), .eps = num(ir_module_arg(m, "eps"), 1e-5)});
     for (int k = QS_WEIGHT; quant && k <= QS_BIAS; k++)
       if (q.has[k])
         emit_pre(L, 0, (Point){.kind = PT_QUANT, .n = len, .dst = k == QS_WEIGHT ? scale : shift,
@@ -767,10 +762,10 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
   CgPlan *p = ir_calloc(1, sizeof *p);
   if (!p) return diag_oom(d);
   p->o = *o;
-  /* JSCC_VEC overrides the host's width when the caller leaves it open (golden tests pin
-   * the plan text on any machine with it) */
-  int env_vec = getenv("JSCC_VEC") ? atoi(getenv("JSCC_VEC")) : 0;
-  p->vec = o->vec > 0 ? o->vec : env_vec == 4 || env_vec == 8 || env_vec == 16 ? env_vec : cg_host_vec();
+  /* the tuning's width where the caller leaves it open (golden tests pin the plan text on any
+   * machine with --vec 16), else the host's */
+  int tvec = o->tuning ? o->tuning->vec : 0;
+  p->vec = o->vec > 0 ? o->vec : tvec == 4 || tvec == 8 || tvec == 16 ? tvec : cg_host_vec();
   p->bpad = (o->batch + p->vec - 1) / p->vec * p->vec;
   p->nparams = g->nparams;
   p->model = g->name;

@@ -420,15 +420,14 @@ void exp_search_params(const ExpSearch *s, ExpParam *out) {
 /* A choice as --passes text writes it: numbers bare, strings quoted. */
 static void choice_text(StrBuf *sb, const Value *v, bool toml) {
   if (v->kind == VAL_STR) {
-    sb_putc(sb, '"');
-    for (const unsigned char *c = (const unsigned char *)v->u.s; *c; c++) {
-      if (*c < 0x20 || *c == 0x7f) { /* TOML and JSON take \u00XX; --passes takes the byte quoted */
-        if (toml) sb_printf(sb, "\\u%04x", *c);
-        else sb_putc(sb, (char)*c);
-        continue;
-      }
+    if (toml) { /* a JSON string is a TOML basic string */
+      sb_put_json_str(sb, v->u.s);
+      return;
+    }
+    sb_putc(sb, '"'); /* --passes text: a backslash before '"' and '\\', every other byte as is */
+    for (const char *c = v->u.s; *c; c++) {
       if (*c == '"' || *c == '\\') sb_putc(sb, '\\');
-      sb_putc(sb, (char)*c);
+      sb_putc(sb, *c);
     }
     sb_putc(sb, '"');
   } else if (v->kind == VAL_INT) {

@@ -1,6 +1,12 @@
-/* frontend/frontend.h — the .jsc language front end's table of contents.
- * The language is specified in spec/language.md; the internals (AST, scanner and parser
- * state, lowering) are declared in frontend/fe.h. */
+/* frontend/frontend.h — the front end's table of contents.
+ * The language is specified in spec/language.md, the config files in spec/config.md.  The
+ * layer's files and where each is declared:
+ *   frontend.c                 fe_parse: scanner, parser and lowering   below
+ *   lexer.l, parser.y          the .jsc scanner and parser (flex, bison) fe.h
+ *   ast.c                      the AST the parser builds                fe.h
+ *   lower.c                    the AST lowered to graphs                fe.h
+ *   config.c, config.l,        the config-file front end (a TOML       config.h
+ *   config.y                   subset) */
 #ifndef JSCC_FRONTEND_H
 #define JSCC_FRONTEND_H
 #include "ir.h"

@@ -675,6 +675,15 @@ Status ir_module_configure(Graph *g, Module *m, int nargs, const Value *args, in
                            const char *const *kwnames, const Value *kwargs, Diag *d, SrcLoc loc);
 /* A module's bound constructor argument by name (NULL if the class has no such parameter). */
 const Value *ir_module_arg(const Module *m, const char *name);
+/* A module's own parameter or buffer by name ("weight", "running_var"); NULL when it has
+ * none (or m is NULL). */
+Param *ir_module_param(const Module *m, const char *name);
+/* A numeric constructor argument (int or float) as a double; def when absent or not a number. */
+double ir_module_num(const Module *m, const char *name, double def);
+/* BatchNorm folded for one channel (spec/quant.md §3): returns s = w / sqrt(var + eps) and
+ * sets *shift = b - mean * s (w = 1, b = 0 for a BatchNorm without affine).  Every
+ * consumer of a quantized BatchNorm folds through it. */
+double ir_bn_fold(double w, double b, double mean, double var, double eps, double *shift);
 /* PyTorch's repr: "Linear(in_features=16, out_features=5, bias=True)". */
 void ir_module_repr(StrBuf *sb, const Module *m);
 /* Counts of trainable parameter elements and buffer elements under a module (recursive). */

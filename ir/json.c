@@ -404,9 +404,10 @@ double json_num(const JVal *v) {
   return x;
 }
 
-/* A JSON string: the escapes JSON shares with C, \u00XX for other control bytes, valid UTF-8
- * as is, and each byte that is not valid UTF-8 as its Latin-1 code point (so the output is
- * always valid JSON). */
+/* A JSON string: the escapes JSON shares with C, \u00XX for other control bytes and DEL,
+ * valid UTF-8 as is, and each byte that is not valid UTF-8 as its Latin-1 code point (so the
+ * output is always valid JSON).  It is a valid TOML basic string too (TOML wants DEL
+ * escaped), so the config writers use it as well. */
 void sb_put_json_str(StrBuf *sb, const char *s) {
   sb_putc(sb, '"');
   const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -416,7 +417,7 @@ void sb_put_json_str(StrBuf *sb, const char *s) {
     if (n > 1) {
       sb_putn(sb, (const char *)p, (size_t)n);
     } else if (n == 1 && sb_put_escape(sb, *p)) { /* \" \\ \n \t \r */
-    } else if (n == 0 || *p < 0x20) {
+    } else if (n == 0 || *p < 0x20 || *p == 0x7f) {
       sb_printf(sb, "\\u%04x", *p);
       n = 1;
     } else {

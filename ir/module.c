@@ -14,6 +14,27 @@ const Value *ir_module_arg(const Module *m, const char *name) {
   return NULL;
 }
 
+Param *ir_module_param(const Module *m, const char *name) {
+  for (int i = 0; m && i < m->nparams; i++)
+    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
+  return NULL;
+}
+
+double ir_module_num(const Module *m, const char *name, double def) {
+  const Value *v = m ? ir_module_arg(m, name) : NULL;
+  if (v && v->kind == VAL_FLOAT) return v->u.f;
+  if (v && v->kind == VAL_INT) return (double)v->u.i;
+  return def;
+}
+
+/* BatchNorm in eval mode is y = x s + t per channel, s = w / sqrt(var + eps),
+ * t = b - mean s (spec/quant.md §3): what its weight and bias formats quantize. */
+double ir_bn_fold(double w, double b, double mean, double var, double eps, double *shift) {
+  double s = w / sqrt(var + eps);
+  *shift = b - mean * s;
+  return s;
+}
+
 static int64_t arg_int(const Module *m, const char *name) {
   const Value *v = ir_module_arg(m, name);
   return v && v->kind == VAL_INT ? v->u.i : 0;

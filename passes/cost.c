@@ -36,11 +36,6 @@ typedef struct CostLayer {
   double bops, lut;
 } CostLayer;
 
-static const Param *module_param(const Module *m, const char *name) {
-  for (int i = 0; m && i < m->nparams; i++)
-    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
-  return NULL;
-}
 
 static const Value *arg_of(const Node *n, int i, const char *name) {
   if (i < n->nargs) return &n->args[i];
@@ -53,8 +48,8 @@ static const Value *arg_of(const Node *n, int i, const char *name) {
 static const TensorType *weight_of(const Node *n, const Param **wp, bool *bias) {
   *wp = NULL;
   if (n->op == OP_CALL_MODULE) {
-    *wp = module_param(n->module, "weight");
-    *bias = module_param(n->module, "bias") != NULL;
+    *wp = ir_module_param(n->module, "weight");
+    *bias = ir_module_param(n->module, "bias") != NULL;
     return *wp ? &(*wp)->type : NULL;
   }
   const Value *w = arg_of(n, 1, "weight"), *b = arg_of(n, 2, "bias");

@@ -65,11 +65,6 @@ static Node *read_param(Grad *gr, Node *at, const Param *p) {
   return n;
 }
 
-static const Param *module_param(const Module *m, const char *name) {
-  for (int i = 0; i < m->nparams; i++)
-    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
-  return NULL;
-}
 static int param_index(const Graph *g, const Param *p) {
   for (int i = 0; i < g->nparams; i++)
     if (g->params[i] == p) return i;
@@ -175,13 +170,13 @@ static Status backward_module(Grad *gr, Node *n, Node *G) {
   const Value *x = &n->args[0];
   switch (m->type) {
   case MT_LINEAR: {
-    const Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
+    const Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
     Node *w = read_param(gr, n, wp), *b = bp ? read_param(gr, n, bp) : NULL;
     if (!w || (bp && !b)) return JS_ERR;
     return linear_backward(gr, n, G, x, w, wp, NULL, b, bp, NULL);
   }
   case MT_BATCHNORM1D: {
-    const Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
+    const Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
     Value eps = *ir_module_arg(m, "eps");
     if (eps.kind == VAL_INT) eps = val_float((double)eps.u.i);
     Value xq;

@@ -68,11 +68,6 @@ static const char *fmt_text(IP *P, const QFmt *f) {
   return arena_printf(P->a, "%sfixed[%d,%d]%s", f->is_signed ? "" : "u", f->width, f->frac_width, f->floor ? " floor" : "");
 }
 
-static const Param *module_param(const Module *m, const char *name) {
-  for (int i = 0; m && i < m->nparams; i++)
-    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
-  return NULL;
-}
 
 static const float *values(IP *P, const Param *p) {
   const PassData *d = P->ctx->data;
@@ -253,8 +248,8 @@ static Status analyse(IP *P, const Node *n, const QCfg *q, Row *r, bool *ok) {
     if (!fw) return JS_OK;
     const Param *wp = NULL, *bp = NULL;
     if (n->op == OP_CALL_MODULE) {
-      wp = module_param(n->module, "weight");
-      bp = module_param(n->module, "bias");
+      wp = ir_module_param(n->module, "weight");
+      bp = ir_module_param(n->module, "bias");
     } else {
       const Value *wv = n->nargs > 1 ? &n->args[1] : NULL, *bv = n->nargs > 2 ? &n->args[2] : NULL;
       if (wv && wv->kind == VAL_NODE) wp = wv->u.node->param;
@@ -289,8 +284,8 @@ static Status analyse(IP *P, const Node *n, const QCfg *q, Row *r, bool *ok) {
   case MOP_BATCH_NORM1D: {
     if (!fw || !fb) return JS_OK;
     const Module *m = n->module;
-    const Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
-    const Param *rmp = module_param(m, "running_mean"), *rvp = module_param(m, "running_var");
+    const Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
+    const Param *rmp = ir_module_param(m, "running_mean"), *rvp = ir_module_param(m, "running_var");
     r->has_w = true;
     r->wf = fw;
     int fa = r->fx + fw->frac_width;
@@ -312,9 +307,9 @@ static Status analyse(IP *P, const Node *n, const QCfg *q, Row *r, bool *ok) {
       double *S = arena_alloc(P->a, sizeof(double) * (size_t)(2 * C));
       if (!S) return JS_ENOMEM;
       for (int j = 0; j < C; j++) {
-        double s = (w ? (double)w[j] : 1.0) / sqrt((double)rv[j] + eps);
+        double t, s = ir_bn_fold(w ? w[j] : 1.0, b ? b[j] : 0.0, rm[j], rv[j], eps, &t);
         S[j] = (double)ir_quant_code(fw, s);
-        S[C + j] = (double)ir_quant_code(fb, (b ? (double)b[j] : 0.0) - (double)rm[j] * s);
+        S[C + j] = (double)ir_quant_code(fb, t);
       }
       weighted(r, S, S + C, C, 1, sw, sb);
     }

@@ -211,13 +211,7 @@ static void put_key(StrBuf *sb, const char *k) {
     sb_puts(sb, k);
     return;
   }
-  sb_putc(sb, '"');
-  for (const unsigned char *c = (const unsigned char *)k; *c; c++) {
-    if (*c == '"' || *c == '\\') sb_printf(sb, "\\%c", *c);
-    else if (*c < 0x20 || *c == 0x7f) sb_printf(sb, "\\u%04x", *c);
-    else sb_putc(sb, (char)*c);
-  }
-  sb_putc(sb, '"');
+  sb_put_json_str(sb, k); /* a JSON string is a TOML basic string */
 }
 
 SrcLoc pass_arg_path_loc(const PassArgs *a, const char *const *path, int n) {

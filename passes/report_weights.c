@@ -56,11 +56,6 @@ typedef struct RW {
   int64_t max_rows;     /* rows shown per tensor */
 } RW;
 
-static Param *module_param(const Module *m, const char *name) {
-  for (int i = 0; i < m->nparams; i++)
-    if (strcmp(m->params[i]->name, name) == 0) return m->params[i];
-  return NULL;
-}
 
 /* The float values of a parameter, as doubles in the scratch arena (NULL: reported). */
 static double *load(RW *w, const Param *p, int64_t *n) {
@@ -192,7 +187,7 @@ static Status show(RW *w, const Shown *s, const QFmt *f) {
 /* BatchNorm1d: the folded s and t its weight and bias formats quantize. */
 static Status show_batch_norm(RW *w, const Node *n, const QCfg *q) {
   const Module *m = n->module;
-  Param *mean = module_param(m, "running_mean"), *var = module_param(m, "running_var");
+  Param *mean = ir_module_param(m, "running_mean"), *var = ir_module_param(m, "running_var");
   if (!mean || !var) {
     sb_puts(w->sb, "  weight, bias: s and t use each batch's statistics (track_running_stats=False): "
                    "nothing fixed to show\n");
@@ -200,7 +195,7 @@ static Status show_batch_norm(RW *w, const Node *n, const QCfg *q) {
   }
   const Value *epsv = ir_module_arg(m, "eps");
   double eps = epsv && epsv->kind == VAL_FLOAT ? epsv->u.f : epsv && epsv->kind == VAL_INT ? (double)epsv->u.i : 1e-5;
-  Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
+  Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
   int64_t c = 0, k;
   double *mv = load(w, mean, &c), *vv = mv ? load(w, var, &k) : NULL;
   double *wv = vv && wp ? load(w, wp, &k) : NULL, *bv = vv && bp ? load(w, bp, &k) : NULL;
@@ -208,10 +203,7 @@ static Status show_batch_norm(RW *w, const Node *n, const QCfg *q) {
   double *s = arena_alloc(w->a, sizeof *s * (size_t)(c > 0 ? c : 1));
   double *t = arena_alloc(w->a, sizeof *t * (size_t)(c > 0 ? c : 1));
   if (!s || !t) return diag_oom(w->ctx->diag);
-  for (int64_t i = 0; i < c; i++) {
-    s[i] = (wv ? wv[i] : 1.0) / sqrt(vv[i] + eps);
-    t[i] = (bv ? bv[i] : 0.0) - mv[i] * s[i];
-  }
+  for (int64_t i = 0; i < c; i++) s[i] = ir_bn_fold(wv ? wv[i] : 1.0, bv ? bv[i] : 0.0, mv[i], vv[i], eps, &t[i]);
   Status st = JS_OK;
   if (q->has[QS_WEIGHT]) {
     Shown sh = {wp ? "weight: s = weight / sqrt(running_var + eps)" : "weight: s = 1 / sqrt(running_var + eps)",
@@ -230,7 +222,7 @@ static Status show_batch_norm(RW *w, const Node *n, const QCfg *q) {
 static Param *slot_param(RW *w, const Node *n, const char *slot, const char **note) {
   *note = NULL;
   if (n->op == OP_CALL_MODULE) {
-    Param *p = module_param(n->module, slot);
+    Param *p = ir_module_param(n->module, slot);
     if (!p) *note = "none (the module has no such parameter)";
     return p;
   }

@@ -1,4 +1,5 @@
-/* runtime/ckpt.h — safetensors checkpoints (included by runtime.h; implemented in ckpt.c).
+/* runtime/ckpt.h — safetensors checkpoints (included by runtime.h; implemented in ckpt.c, the
+ * quantized checkpoint in ckptq.c).
  *
  * A checkpoint is a safetensors file with the model's PyTorch state_dict names
  * ("seq_blocks.0.weight", ..., "seq_blocks.0.num_batches_tracked" as I64), so that
@@ -46,6 +47,14 @@ typedef struct CkptCodes {
 } CkptCodes;
 Status rt_ckpt_save_codes(const char *path, const RtState *s, const CkptMeta *meta, const CkptCodes *codes, int ncodes,
                           Diag *d);
+/* ---- ckptq.c: the quantized checkpoint ---- */
+/* s (a state of g's model) written as a quantized checkpoint: every parameter a quantized
+ * node of g reads, quantized to its format (ir_node_qcfg) and stored dequantized, with its
+ * integer codes (integer formats); a quantized BatchNorm1d's folded scale and shift
+ * (ir_bn_fold) as "quant.<module>.folded_scale" / "folded_shift".  s is left unchanged. */
+Status rt_ckpt_save_quantized(const char *path, const Graph *g, const RtState *s, Diag *d);
+
+/* ---- ckpt.c ---- */
 /* Read path into s: every tensor of the model must be present with its dtype and shape
  * (an error names the tensor and the expected and found shape); extra tensors are an error,
  * except a quantized checkpoint's "quant." codes.

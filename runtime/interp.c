@@ -531,14 +531,11 @@ static int graph_param_index(const Graph *g, const Param *p) {
 
 /* A module's f32 parameter or buffer in double (NULL when the module has none by that name). */
 static double *module_param(Interp *I, const Module *m, const char *name) {
-  for (int i = 0; i < m->nparams; i++)
-    if (strcmp(m->params[i]->name, name) == 0) {
-      int gi = graph_param_index(I->g, m->params[i]);
-      if (gi < 0) return NULL;
-      size_t off = I->s->off[I->sidx[gi]];
-      return off == (size_t)-1 ? NULL : I->pd + off;
-    }
-  return NULL;
+  const Param *p = ir_module_param(m, name);
+  int gi = p ? graph_param_index(I->g, p) : -1;
+  if (gi < 0) return NULL;
+  size_t off = I->s->off[I->sidx[gi]];
+  return off == (size_t)-1 ? NULL : I->pd + off;
 }
 
 /* Writes a buffer back to the state: float in s->data, and the float's value in the double
@@ -653,10 +650,7 @@ static void bn_apply_folded(Interp *I, double *y, const double *x, const double 
                             const double *w, const double *b, double eps, int64_t N, int64_t C, int64_t L,
                             double *st) {
   double *sc = st, *sh = st + C;
-  for (int64_t c = 0; c < C; c++) {
-    sc[c] = (w ? w[c] : 1.0) / sqrt(var[c] + eps);
-    sh[c] = (b ? b[c] : 0.0) - mean[c] * sc[c];
-  }
+  for (int64_t c = 0; c < C; c++) sc[c] = ir_bn_fold(w ? w[c] : 1.0, b ? b[c] : 0.0, mean[c], var[c], eps, &sh[c]);
   if (I->q.has[QS_WEIGHT]) ir_quant_tensor_f64(&I->q.fmt[QS_WEIGHT], sc, sc, C, C);
   if (I->q.has[QS_BIAS]) ir_quant_tensor_f64(&I->q.fmt[QS_BIAS], sh, sh, C, C);
   for (int64_t n = 0; n < N; n++)

@@ -120,11 +120,11 @@ static const float *state_param(void *ud, const Param *p) {
 }
 
 Status rt_int_open(const Graph *g, const RtState *s, bool jit, bool trace, RtIntExec **out, Diag *d) {
-  return rt_int_open_cached(g, s, jit, trace, NULL, out, d);
+  return rt_int_open_cached(g, s, jit, trace, NULL, NULL, out, d);
 }
 
 Status rt_int_open_cached(const Graph *g, const RtState *s, bool jit, bool trace, const char *kernel_cache,
-                          RtIntExec **out, Diag *d) {
+                          const CgTuning *tuning, RtIntExec **out, Diag *d) {
   *out = NULL;
   RtIntExec *e = ir_calloc(1, sizeof *e);
   if (!e) return diag_oom(d);
@@ -132,7 +132,7 @@ Status rt_int_open_cached(const Graph *g, const RtState *s, bool jit, bool trace
   Status st = cg_int_lower(g, state_param, (void *)s, &e->prog, d);
   if (!st && jit) {
     double t0 = now_ms();
-    st = cg_int_compile(e->prog, trace, kernel_cache, &e->kernel, NULL, d);
+    st = cg_int_compile(e->prog, trace, kernel_cache, tuning, &e->kernel, NULL, d);
     e->compile_ms = now_ms() - t0;
     if (!st) {
       const IntProg *p = e->prog;
@@ -244,7 +244,7 @@ Status rt_int_test(const RtTestConfig *c, bool jit, RtEvalResult *res, Diag *d) 
   const RtDataset *ds = c->dataset;
   Status st = rt_state_new(c->fwd, &s, d);
   if (!st) st = rt_ckpt_load(c->ckpt, s, d);
-  if (!st) st = rt_int_open_cached(c->fwd, s, jit, false, c->kernel_cache, &e, d); /* a graph that is not integer-only fails before the data load */
+  if (!st) st = rt_int_open_cached(c->fwd, s, jit, false, c->kernel_cache, c->tuning, &e, d); /* a graph that is not integer-only fails before the data load */
   if (!st && !ds && !(st = rt_data_load(&c->data, &own, d))) ds = &own;
   if (!st && c->log) {
     bool say = ds->synthetic && !strstr(ds->desc, "SYNTHETIC");

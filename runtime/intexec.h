@@ -33,9 +33,10 @@ typedef struct RtIntExec {
 /* Lower g with the parameters of s (rt_state_tensor by qualified name) and, with jit,
  * compile it (fails with codegen's message without LLVM).  trace: allow traces. */
 Status rt_int_open(const Graph *g, const RtState *s, bool jit, bool trace, RtIntExec **out, Diag *d);
-/* The same, keeping the compiled kernel in the jscc cache directory kernel_cache (NULL: none). */
+/* The same, keeping the compiled kernel in the jscc cache directory kernel_cache (NULL: none),
+ * built with tuning (NULL: the defaults). */
 Status rt_int_open_cached(const Graph *g, const RtState *s, bool jit, bool trace, const char *kernel_cache,
-                          RtIntExec **out, Diag *d);
+                          const CgTuning *tuning, RtIntExec **out, Diag *d);
 void rt_int_close(RtIntExec *e);
 /* n rows, any n; trace NULL unless opened with trace. */
 Status rt_int_exec(RtIntExec *e, const float *x, int64_t n, float *logits, int64_t *trace, Diag *d);

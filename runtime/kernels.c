@@ -21,6 +21,7 @@ typedef struct KsKey {
   int vec;
   CgOptim optim;       /* zero for evaluation plans */
   bool train, want_logits;
+  const CgTuning *tuning; /* the caller's (one per process: the command line's) */
 } KsKey;
 
 typedef struct KsEntry {
@@ -85,6 +86,7 @@ static KsKey key_of(const Graph *g, const CgOptions *o) {
   if (o->train) k.optim = o->optim;
   k.train = o->train;
   k.want_logits = o->want_logits;
+  k.tuning = o->tuning;
   return k;
 }
 

@@ -8,7 +8,22 @@
  * Every function that can fail returns a Status and reports through a Diag; none exits.
  * All memory goes through ir_malloc/ir_free (the one allocation hook).
  *
- * Prototypes are grouped under the name of the .c file that defines them.
+ * Prototypes are grouped under the name of the .c file that defines them.  The layer's files
+ * and where each is declared:
+ *   rng.c                      deterministic random numbers             below
+ *   state.c                    parameters, buffers and gradients        below
+ *   data.c, synth.c, hdf5.c    the JSC data set: loaders, the synthetic data.h
+ *                              stand-in, the HDF5 reader
+ *   optim.c                    optimizers and learning-rate schedules   optim.h
+ *   ckpt.c, ckptq.c            safetensors checkpoints; the quantized   ckpt.h
+ *                              checkpoint of jscc transform
+ *   interp.c                   the plain C reference executor           interp.h
+ *   device.c                   the GPU engine                           device.h
+ *   kernels.c, train.c         compiled kernels by graph; training and  train.h
+ *                              evaluation loops
+ *   rundir.c                   a training run's directory (train.c's)   rundir.h (not here)
+ *   sample.c                   the runtime's side of PassData           sample.h
+ *   intexec.c                  integer-only inference                   intexec.h
  */
 #ifndef JSCC_RUNTIME_H
 #define JSCC_RUNTIME_H

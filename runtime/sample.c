@@ -8,8 +8,8 @@
  * runs instead (codegen's CgOptions.observe stores the requested nodes' rows to scratch), so
  * a whole epoch profiles in about a second; a graph the kernels do not cover (a quantized
  * one, conv1d, more than one input) falls back to the reference executor, and so does
- * JSCC_PROFILE_REF=1 (tests compare the two).  The JIT computes in float, the reference in
- * double: statistics agree to float rounding.
+ * rt_pass_data_set_engine(RT_ENGINE_REF) (jscc --profile-engine ref; tests compare the two).
+ * The JIT computes in float, the reference in double: statistics agree to float rounding.
  * Results are reported as rows x row_numel: rows is the value's first dim (1 for a scalar),
  * so a pass can treat each row as one sample, as MASE's profiler does with batch[[i], ...]. */
 #include <stdlib.h>
@@ -24,6 +24,7 @@ struct RtPassData {
   const RtSplit *split; /* rows to sample; NULL: N(0, 1) inputs */
   const char *split_name; /* "train", "val", "test" (for messages) */
   char source[128];     /* pd.source */
+  bool ref_only;        /* sample with the reference executor even where the JIT could */
 };
 
 /* One sample() call, as the observer sees it. */
@@ -117,7 +118,7 @@ static Status sample_jit(const RtPassData *r, const Graph *g, int64_t num_sample
                          const Node *const *nodes, int nnodes,
                          Status (*fn)(void *fud, int k, const float *vals, int64_t rows, int64_t row_numel), void *fud,
                          Diag *d) {
-  if (!cg_llvm_available() || !r->split || getenv("JSCC_PROFILE_REF")) return CG_FALLBACK;
+  if (!cg_llvm_available() || !r->split || r->ref_only) return CG_FALLBACK;
   const Node **obs = ir_calloc((size_t)nnodes + 1, sizeof *obs);
   if (!obs) return diag_oom(d);
   int nobs = 0;
@@ -295,6 +296,10 @@ Status rt_pass_data_new(const RtState *s, const RtDataset *ds, const char *split
   r->pd = (PassData){.ud = r, .param = s ? param_values : NULL, .sample = s ? sample : NULL, .source = r->source};
   *out = r;
   return JS_OK;
+}
+
+void rt_pass_data_set_engine(RtPassData *p, RtEngineKind engine) {
+  if (p) p->ref_only = engine == RT_ENGINE_REF;
 }
 
 const PassData *rt_pass_data_get(const RtPassData *p) {

@@ -29,6 +29,11 @@ typedef struct RtPassData RtPassData;
  * split name is reported (JS_EUSAGE, "did you mean").  *out is NULL on failure. */
 Status rt_pass_data_new(const RtState *s, const RtDataset *ds, const char *split, RtPassData **out, Diag *d);
 const PassData *rt_pass_data_get(const RtPassData *p);
+/* Which executor samples the nodes: RT_ENGINE_AUTO (the default: the JIT where the kernels
+ * cover the graph and a data split is given, else the reference executor) or RT_ENGINE_REF
+ * (the reference executor always: its double statistics are the same on every machine;
+ * jscc --profile-engine ref).  Other kinds are RT_ENGINE_AUTO. */
+void rt_pass_data_set_engine(RtPassData *p, RtEngineKind engine);
 void rt_pass_data_free(RtPassData *p);
 
 #endif

@@ -222,6 +222,7 @@ struct Engine {
   uint64_t seed;
   int64_t batch;
   const char *kernel_cache; /* where compiled kernels are kept (the config's), or NULL */
+  const CgTuning *tuning;   /* how the CPU kernels are built (the config's), or NULL */
   /* jit */
   RtKernelSet *kernels;    /* borrow plans and kernels from here (NULL: build our own) */
   const CgPlan *tplan, *eplan;
@@ -364,7 +365,8 @@ static Status jit_kernel(Engine *e, const Graph *g, const CgOptions *o, const Cg
  * caller is only probing for auto). */
 static Status jit_open(Engine *e, Diag *d) {
   if (!cg_llvm_available()) return diag_error(d, (SrcLoc){0}, "the jit engine needs LLVM: this jscc was built without it");
-  CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true, .kernel_cache = e->kernel_cache};
+  CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true, .kernel_cache = e->kernel_cache,
+                 .tuning = e->tuning};
   if (e->oc) o.optim = cg_optim_of(e->oc);
   Status st = JS_OK;
   if (e->opt && e->train && (st = jit_kernel(e, e->train, &o, &e->tplan, &e->tk, &e->own_tplan, &e->own_tk, d)))
@@ -1039,7 +1041,7 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   if (st) return st;
   r.e = (Engine){.fwd = c->fwd, .train = c->train, .io = r.io, .oc = &c->optim, .seed = c->seed,
                  .batch = c->batch_size, .device = c->device, .kernels = c->kernels,
-                 .kernel_cache = c->kernel_cache};
+                 .kernel_cache = c->kernel_cache, .tuning = c->tuning};
   sb_init(&r.csv);
   st = run_open(&r, d);
   if (!st) st = run_plan(&r, d);
@@ -1217,7 +1219,7 @@ Status rt_test(const RtTestConfig *c, RtEvalResult *res, Diag *d) {
   RtDataset own = {0};
   const RtDataset *ds = NULL;
   Engine e = {.fwd = c->fwd, .train = c->train, .io = io, .batch = c->batch_size, .device = c->device,
-              .kernels = c->kernels, .kernel_cache = c->kernel_cache};
+              .kernels = c->kernels, .kernel_cache = c->kernel_cache, .tuning = c->tuning};
   /* Weights first: a bad checkpoint is reported before the data are built. */
   if ((st = rt_state_new(c->train ? c->train : c->fwd, &e.s, d))) goto done;
   if ((st = rt_ckpt_load(c->ckpt, e.s, d))) goto done;
@@ -1374,7 +1376,7 @@ Status rt_train_dump(const RtTrainConfig *c, bool plan, bool llvm, bool cuda, St
   if (st) return st;
   for (int k = 0; k < 2 && !st; k++) {
     CgOptions o = {.batch = c->batch_size, .param_off = s->off, .train = k == 0, .want_logits = k == 1,
-                   .optim = cg_optim_of(&c->optim)};
+                   .optim = cg_optim_of(&c->optim), .tuning = c->tuning};
     CgPlan *p = NULL;
     if ((st = cg_plan_build(c->train, &o, &p, d))) break;
     if (plan) cg_plan_print(out, p);

@@ -96,6 +96,7 @@ typedef struct RtTrainConfig {
   void *on_epoch_ud;
   const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir) that keeps compiled kernels
                                 (CPU objects, CUDA PTX); NULL: compile every time */
+  const CgTuning *tuning;    /* how the CPU kernels are built (--vec, --llvm-*); NULL: the defaults */
 } RtTrainConfig;
 void rt_train_config_default(RtTrainConfig *c);
 
@@ -156,6 +157,7 @@ typedef struct RtTestConfig {
   FILE *log;                 /* the data and engine lines; NULL: none */
   RtKernelSet *kernels;      /* jit: borrow the evaluation kernel from here (NULL: compile it) */
   const char *kernel_cache;  /* as RtTrainConfig's */
+  const CgTuning *tuning;    /* as RtTrainConfig's */
   RtSplitKind split;         /* test (default) or val */
 } RtTestConfig;
 void rt_test_config_default(RtTestConfig *c);

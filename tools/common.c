@@ -243,3 +243,26 @@ bool mpi_launched(void) {
   if (!n) n = getenv("PMI_SIZE");
   return n && atoi(n) > 1;
 }
+
+int tuning_opt(const char *cmd, int o, CgTuning *t) {
+  int64_t v;
+  switch (o) {
+  case T_VEC:
+    if (!parse_int_opt(optarg, 4, 16, &v) || (v != 4 && v != 8 && v != 16))
+      return sub_usage_error(cmd, "--vec: expected 4, 8 or 16, got '%s'", optarg);
+    t->vec = (int)v;
+    return -1;
+  case T_LLVM_PASSES:
+    if (!*optarg) return sub_usage_error(cmd, "--llvm-passes: expected an LLVM pass pipeline, got ''");
+    t->llvm_passes = optarg;
+    return -1;
+  case T_LLVM_CODEGEN_LEVEL:
+    if (!parse_int_opt(optarg, 0, 3, &v)) return sub_usage_error(cmd, "--llvm-codegen-level: expected 0 to 3, got '%s'", optarg);
+    t->llvm_codegen_level = (int)v;
+    return -1;
+  case T_LLVM_TIMING: t->llvm_timing = true; return -1;
+  default: return 0;
+  }
+}
+
+bool tuning_set(const CgTuning *t) { return t->vec || t->llvm_passes || t->llvm_codegen_level >= 0 || t->llvm_timing; }

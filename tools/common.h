@@ -36,8 +36,27 @@ enum {
   T_DATA = 300, T_SYNTH_N, T_BATCH, T_LR, T_EPOCHS, T_OPTIM, T_WD, T_MOMENTUM, T_NESTEROV, T_SCHED, T_T_MAX,
   T_ETA_MIN, T_STEP_SIZE, T_GAMMA, T_SEED, T_OUT, T_RESUME, T_ENGINE, T_MODEL, T_CACHE_DIR, T_NO_CACHE, T_QUIET,
   T_CKPT, T_DUMP_PLAN, T_DUMP_LLVM, T_PASSES, T_CONFIG, T_SPLIT, T_DEVICE, T_DUMP_CUDA, T_FORCE, T_INIT, T_TASK, T_JSON,
-  T_TENSORBOARD
+  T_TENSORBOARD, T_VEC, T_LLVM_PASSES, T_LLVM_CODEGEN_LEVEL, T_LLVM_TIMING
 };
+
+/* --vec N, --llvm-passes STR, --llvm-codegen-level N, --llvm-timing: how the CPU kernels are
+ * built (CgTuning).  -1 when o is one of them (and valid), 0 when it is not, else the exit
+ * code of a usage error (printed). */
+int tuning_opt(const char *cmd, int o, CgTuning *t);
+/* Whether t asks for anything but the defaults. */
+bool tuning_set(const CgTuning *t);
+/* Their long options and help lines, for the commands that build kernels. */
+#define TUNING_LONGOPTS                                                                                 \
+  {"vec", required_argument, NULL, T_VEC}, {"llvm-passes", required_argument, NULL, T_LLVM_PASSES},     \
+      {"llvm-codegen-level", required_argument, NULL, T_LLVM_CODEGEN_LEVEL},                            \
+      {"llvm-timing", no_argument, NULL, T_LLVM_TIMING}
+#define TUNING_HELP                                                                                     \
+  "  --vec N                rows per vector of the CPU kernels: 4, 8 or 16 (default: the host's,\n"    \
+  "                         16 with AVX-512, else 8); pins --dump-plan's text on any machine\n"        \
+  "  --llvm-passes STR      the LLVM IR pipeline of the CPU kernels (a new-pass-manager string,\n"     \
+  "                         e.g. 'default<O2>'), for measurements\n"                                   \
+  "  --llvm-codegen-level N LLVM's machine code generation level, 0-3 (default 2)\n"                  \
+  "  --llvm-timing          print each kernel compile's phases on stderr\n"
 
 /* The model twice: as `shape` leaves it (forward) and as `shape,grad` leaves it (training).
  * The file is read once and parsed twice, so "-" works too. */
@@ -99,6 +118,7 @@ typedef struct TrainArgs {
   OptimKind kind;
   bool have_wd, have_momentum, nesterov;
   bool set_batch, set_lr, set_epochs, set_seed, set_optim; /* given on the command line */
+  CgTuning tuning;            /* --vec, --llvm-*: c.tuning points here when any is given */
 } TrainArgs;
 const struct option *train_options(void);  /* jscc train's long options */
 /* argv[0] is "train".  -1 when it parsed, else the exit code of a usage error (printed). */
@@ -108,7 +128,8 @@ int train_args_parse(int argc, char **argv, TrainArgs *ta);
  * freed with pipe_free), else the exit code (*st: the Status of an input error). */
 int train_args_resolve(TrainArgs *ta, PipeSrc *ps, Diag *d, Status *st);
 
-/* The subcommands (each in its own file). */
+/* The subcommands (each in its own file); jscc.c's main() dispatches to them. */
+int cmd_compile(int argc, char **argv);   /* compile.c: the default, `jscc MODEL [--passes=...]` */
 int cmd_train(int argc, char **argv);     /* train.c */
 int cmd_test(int argc, char **argv);      /* test.c */
 int cmd_transform(int argc, char **argv); /* transform.c */

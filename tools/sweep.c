@@ -475,6 +475,12 @@ static int prepare_trial(const ExpSweep *sw, int t, Shared *sh, RtTrainConfig *c
   c->kernels = sh->ks;
   if (!sh->kcache_set) sh->kcache = kernel_cache_dir(&c->data, sh->kdir, sizeof sh->kdir), sh->kcache_set = true;
   c->kernel_cache = sh->kcache;
+  if (tuning_set(&ta.tuning)) { /* a trial's own kernels: the kernel set keys them apart */
+    CgTuning *tu = arena_alloc(sh->a, sizeof *tu);
+    if (!tu) return exit_of(diag_oom(d), d);
+    *tu = ta.tuning;
+    c->tuning = tu;
+  }
   c->argc = tr->argc;
   c->argv = tr->argv;
   return -1;

@@ -73,6 +73,7 @@ static void train_usage(FILE *f) {
         "  --dump-llvm            print the optimised LLVM modules of both steps and exit\n"
         "  --dump-cuda            print the CUDA C of both steps (--device=cuda's kernels) and exit;\n"
         "                         needs no GPU\n"
+        TUNING_HELP
         "  -h, --help             print this help\n"
         "\n"
         "Exit status: 0 success, 1 an error in the input, 2 bad usage.\n",
@@ -96,6 +97,7 @@ static const struct option train_longopts[] = {
     {"device", required_argument, NULL, T_DEVICE},     {"dump-cuda", no_argument, NULL, T_DUMP_CUDA},
     {"force", no_argument, NULL, T_FORCE},             {"init", required_argument, NULL, T_INIT},
     {"task", required_argument, NULL, T_TASK},         {"tensorboard", required_argument, NULL, T_TENSORBOARD},
+    TUNING_LONGOPTS,
     {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
 };
 
@@ -187,6 +189,7 @@ static int train_other_opt(TrainArgs *ta, int o, char **argv) {
 int train_args_parse(int argc, char **argv, TrainArgs *ta) {
   memset(ta, 0, sizeof *ta);
   rt_train_config_default(&ta->c);
+  ta->tuning = CG_TUNING_DEFAULT;
   ta->lr = ta->c.optim.lr;
   ta->kind = ta->c.optim.kind;
   optind = 1;
@@ -200,6 +203,8 @@ int train_args_parse(int argc, char **argv, TrainArgs *ta) {
       if (o == T_BATCH) ta->set_batch = true;
       continue;
     }
+    if ((sh = tuning_opt("train", o, &ta->tuning)) > 0) return sh;
+    if (sh < 0) continue;
     if ((sh = train_value_opt(ta, o)) < 0) continue;
     if (sh > 0) return sh;
     if ((sh = train_other_opt(ta, o, argv)) >= 0) return sh;
@@ -328,6 +333,7 @@ static int train_main(int argc, char **argv, char **typed) {
   if (code >= 0) return code;
   char kdir[4096];
   ta.c.kernel_cache = kernel_cache_dir(&ta.c.data, kdir, sizeof kdir);
+  if (tuning_set(&ta.tuning)) ta.c.tuning = &ta.tuning;
   Diag d;
   diag_init(&d, stderr);
   Model m = {0};

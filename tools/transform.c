@@ -45,112 +45,6 @@ static void transform_usage(FILE *f) {
         f);
 }
 
-/* One quantized tensor of the checkpoint. */
-static Status add_codes(Arena *a, CkptCodes *codes, int *nc, int cap, const char *name, const TensorType *type,
-                        float *vals, int64_t n, const QFmt *f, Diag *d) {
-  for (int i = 0; i < *nc; i++)
-    if (strcmp(codes[i].name + strlen(CKPT_CODES_PREFIX), name) == 0) return JS_OK; /* done by an earlier node */
-  if (*nc == cap) return diag_error(d, (SrcLoc){0}, "transform: more than %d quantized tensors", cap);
-  StrBuf fs;
-  sb_init(&fs);
-  ir_qfmt_print(&fs, f);
-  const char *fmt = arena_strdup(a, sb_str(&fs));
-  sb_free(&fs);
-  const char *qn = arena_printf(a, "%s%s", CKPT_CODES_PREFIX, name);
-  int32_t *c = arena_alloc(a, sizeof(int32_t) * (size_t)(n ? n : 1));
-  TensorType *t = arena_alloc(a, sizeof *t);
-  if (!fmt || !qn || !c || !t) return diag_oom(d);
-  *t = *type;
-  int64_t row = t->rank ? t->dims[t->rank - 1].size : 1;
-  if (f->kind == QK_INTEGER)
-    for (int64_t i = 0; i < n; i++) c[i] = (int32_t)ir_quant_code(f, vals[i]);
-  ir_quant_tensor(f, vals, vals, n, row > 0 ? row : 1);
-  if (f->kind != QK_INTEGER) /* no integer codes: the grid index is not an integer format's */
-    for (int64_t i = 0; i < n; i++) c[i] = 0;
-  if (f->kind == QK_INTEGER) codes[(*nc)++] = (CkptCodes){qn, t, c, fmt};
-  return JS_OK;
-}
-
-/* The quantized checkpoint: s's tensors with every quantized parameter dequantized, plus the
- * integer codes and formats; a quantized BatchNorm's folded scale and shift (spec/quant.md §3)
- * are recorded as "quant.<module>.folded_scale" / "folded_shift". */
-static Status save_quantized(const char *path, const Graph *g, const RtState *s, Diag *d) {
-  RtState *q = NULL;
-  Arena *a = arena_new();
-  if (!a) return diag_oom(d);
-  Status st = rt_state_new(s->g, &q, d);
-  if (!st) st = rt_state_copy(q, s);
-  enum { CAP = 512 };
-  CkptCodes *codes = arena_alloc(a, sizeof(CkptCodes) * CAP);
-  int nc = 0;
-  if (!st && !codes) st = diag_oom(d);
-  for (const Node *n = g->first; n && !st; n = n->next) {
-    QCfg cfg;
-    if (!ir_node_qcfg(n, &cfg)) continue;
-    const Param *wp = NULL, *bp = NULL;
-    if (n->op == OP_CALL_MODULE && n->module) {
-      for (int i = 0; i < n->module->nparams; i++) {
-        if (strcmp(n->module->params[i]->name, "weight") == 0) wp = n->module->params[i];
-        if (strcmp(n->module->params[i]->name, "bias") == 0) bp = n->module->params[i];
-      }
-    } else if (n->mop == MOP_LINEAR || n->mop == MOP_CONV1D) {
-      if (n->nargs > 1 && n->args[1].kind == VAL_NODE) wp = n->args[1].u.node->param;
-      if (n->nargs > 2 && n->args[2].kind == VAL_NODE) bp = n->args[2].u.node->param;
-    }
-    if (n->mop == MOP_BATCH_NORM1D && n->module && (cfg.has[QS_WEIGHT] || cfg.has[QS_BIAS])) {
-      /* the folded form, from the running statistics */
-      const Value *ev = ir_module_arg(n->module, "eps");
-      double eps = ev && ev->kind == VAL_FLOAT ? ev->u.f : 1e-5;
-      const float *w = NULL, *b = NULL, *rm = NULL, *rv = NULL;
-      int64_t C = 0;
-      for (int i = 0; i < n->module->nparams; i++) {
-        const Param *p = n->module->params[i];
-        int si = rt_state_index(q, p->qualname);
-        if (si < 0 || q->off[si] == (size_t)-1) continue;
-        const float *v = q->data + q->off[si];
-        C = (int64_t)q->numel[si];
-        if (strcmp(p->name, "weight") == 0) w = v;
-        else if (strcmp(p->name, "bias") == 0) b = v;
-        else if (strcmp(p->name, "running_mean") == 0) rm = v;
-        else if (strcmp(p->name, "running_var") == 0) rv = v;
-      }
-      if (!rm || !rv) continue;
-      float *sc = arena_alloc(a, sizeof(float) * (size_t)C), *sh = arena_alloc(a, sizeof(float) * (size_t)C);
-      TensorType *t = arena_alloc(a, sizeof *t);
-      if (!sc || !sh || !t) {
-        st = diag_oom(d);
-        break;
-      }
-      for (int64_t c = 0; c < C; c++) {
-        double scale = (w ? w[c] : 1.0) / sqrt((double)rv[c] + eps);
-        sc[c] = (float)scale;
-        sh[c] = (float)((b ? b[c] : 0.0) - rm[c] * scale);
-      }
-      *t = (TensorType){.dtype = DT_F32, .rank = 1, .dims = {{.size = C}}};
-      const char *ns = arena_printf(a, "%s.folded_scale", n->module->path);
-      const char *nh = arena_printf(a, "%s.folded_shift", n->module->path);
-      if (!ns || !nh) st = diag_oom(d);
-      if (!st && cfg.has[QS_WEIGHT]) st = add_codes(a, codes, &nc, CAP, ns, t, sc, C, &cfg.fmt[QS_WEIGHT], d);
-      if (!st && cfg.has[QS_BIAS]) st = add_codes(a, codes, &nc, CAP, nh, t, sh, C, &cfg.fmt[QS_BIAS], d);
-      continue;
-    }
-    const Param *ps[2] = {wp, bp};
-    for (int k = 0; k < 2 && !st; k++) {
-      QSlot slot = k ? QS_BIAS : QS_WEIGHT;
-      if (!ps[k] || !cfg.has[slot]) continue;
-      int si = rt_state_index(q, ps[k]->qualname);
-      if (si < 0 || q->off[si] == (size_t)-1) continue;
-      st = add_codes(a, codes, &nc, CAP, ps[k]->qualname, &ps[k]->type, q->data + q->off[si], (int64_t)q->numel[si],
-                     &cfg.fmt[slot], d);
-    }
-  }
-  CkptMeta meta = {.n = 1, .keys = {"jscc"}, .vals = {"quantized checkpoint (jscc transform)"}};
-  if (!st) st = rt_ckpt_save_codes(path, q, &meta, codes, nc, d);
-  rt_state_free(q);
-  arena_free(a);
-  return st;
-}
-
 int cmd_transform(int argc, char **argv) {
   static const struct option longopts[] = {
       {"ckpt", required_argument, NULL, T_CKPT},         {"data", required_argument, NULL, T_DATA},
@@ -248,7 +142,7 @@ int cmd_transform(int argc, char **argv) {
   }
   if (!st && s) {
     snprintf(fpath, sizeof fpath, "%s/quantized.safetensors", out_dir);
-    if (!(st = save_quantized(fpath, g, s, &d))) printf("wrote %s\n", fpath);
+    if (!(st = rt_ckpt_save_quantized(fpath, g, s, &d))) printf("wrote %s\n", fpath);
   } else if (!st) {
     printf("no --ckpt: no quantized checkpoint written\n");
   }

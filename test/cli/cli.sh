@@ -66,6 +66,14 @@ if [ -e "$tmp/never.ir" ] || ls "$tmp"/never.ir.tmp* >/dev/null 2>&1; then fail=
 expect report-file 0 "Network overview:" -- examples/jsc_tiny.jsc "--passes=report-graph{file=$tmp/report.txt}"
 if cmp -s "$tmp/out" "$tmp/report.txt"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL report file differs from stdout"; fi
 expect report-file-unwritable 1 "params: cannot write '/nonexistent/dir/p.txt': No such file or directory" -- examples/jsc_tiny.jsc "--passes=params{file=/nonexistent/dir/p.txt}"
+# The kernel tuning and the profile engine are command-line options, checked as such.
+expect vec-bad 2 "--vec: expected 4, 8 or 16, got '5'" -- train examples/jsc_tiny.jsc --vec 5
+expect codegen-level-bad 2 "--llvm-codegen-level: expected 0 to 3, got '4'" -- train examples/jsc_tiny.jsc --llvm-codegen-level 4
+expect profile-engine-bad 2 "--profile-engine: unknown engine 'gpu' (valid: auto, ref)" -- examples/jsc_tiny.jsc --profile-engine gpu
+expect vec-plan 0 "4 rows per vector" -- train examples/jsc_tiny.jsc --dump-plan --vec 4
+if "$jscc" --version | grep -q 'llvm=yes'; then
+  expect llvm-timing 0 "llvm: render" -- train examples/jsc_tiny.jsc --dump-llvm --llvm-timing --llvm-codegen-level 1 --no-cache
+fi
 expect misspelt-command 2 "jscc: unknown command 'trian' (did you mean 'train'?)" -- trian examples/jsc_tiny.jsc
 expect misspelt-search 2 "did you mean 'search'?" -- serch examples/jsc_tiny.jsc
 expect not-a-command 1 "cannot open 'nonsense'" -- nonsense

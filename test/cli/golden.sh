@@ -64,7 +64,7 @@ for src in examples/*.jsc; do
     run "$tmp/$name.grad.ir" "$src" --passes=grad --dump-ir=text
     check "$name.grad.ir" "test/golden/$name.grad.ir" "$tmp/$name.grad.ir"
     roundtrip "$name.grad.ir" "$tmp/$name.grad.ir"
-    JSCC_VEC=16 run "$tmp/$name.plan" train "$src" --dump-plan
+    run "$tmp/$name.plan" train "$src" --dump-plan --vec 16
     check "$name.plan" "test/golden/$name.plan" "$tmp/$name.plan"
   fi
   if command -v dot >/dev/null; then

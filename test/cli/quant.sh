@@ -87,8 +87,8 @@ golden jsc_tiny.report_weights.txt "$tmp/out"
 # Lab 2 question 2: profile statistics and the node metadata table.  The golden file comes
 # from the reference executor (double, the same on every machine); the JIT's statistics
 # (float) must print the same in the summary lines (6 digits).
-JSCC_PROFILE_REF=1 expect profile 0 "range_quantile" -- examples/jsc_tiny.jsc --ckpt test/data/ckpt/jsc_tiny_lab.safetensors \
-  --config examples/configs/profile.toml "${small[@]}"
+expect profile 0 "range_quantile" -- examples/jsc_tiny.jsc --ckpt test/data/ckpt/jsc_tiny_lab.safetensors \
+  --config examples/configs/profile.toml --profile-engine ref "${small[@]}"
 golden jsc_tiny.profile.txt "$tmp/out"
 grep -E '^seq_blocks' "$tmp/out" >"$tmp/prof_ref"
 expect profile-jit 0 "range_quantile" -- examples/jsc_tiny.jsc --ckpt test/data/ckpt/jsc_tiny_lab.safetensors \

@@ -454,7 +454,7 @@ static void test_no_llvm(void **state) {
   diag_init(&d, NULL);
   IntProg p = {0};
   IpKernel *k = NULL;
-  assert_int_equal(cg_int_compile(&p, false, NULL, &k, NULL, &d), JS_ERR);
+  assert_int_equal(cg_int_compile(&p, false, NULL, NULL, &k, NULL, &d), JS_ERR);
   assert_non_null(strstr(sb_str(&d.text), "built without it"));
   diag_free(&d);
 }

@@ -300,7 +300,7 @@ static void test_int(void **state) {
   for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = (float)rt_rng_normal(&rng);
   for (int i = 0; i < 3; i++) {
     RtIntExec *e = NULL;
-    if (rt_int_open_cached(m.g, s, true, false, i ? dir : NULL, &e, &d)) fail_msg("%s", sb_str(&d.text));
+    if (rt_int_open_cached(m.g, s, true, false, i ? dir : NULL, NULL, &e, &d)) fail_msg("%s", sb_str(&d.text));
     assert_int_equal(rt_int_exec(e, x, 37, l[i], NULL, &d), JS_OK);
     rt_int_close(e);
   }

@@ -84,13 +84,7 @@ static void put_value(StrBuf *sb, Arena *a, const Value *v) {
     }
     break;
   case VAL_STR:
-    sb_putc(sb, '"');
-    for (const unsigned char *c = (const unsigned char *)v->u.s; *c; c++) {
-      if (*c == '"' || *c == '\\') sb_printf(sb, "\\%c", *c);
-      else if (*c < 0x20 || *c == 0x7f) sb_printf(sb, "\\u%04x", *c);
-      else sb_putc(sb, (char)*c);
-    }
-    sb_putc(sb, '"');
+    sb_put_json_str(sb, v->u.s); /* a JSON string is a TOML basic string */
     break;
   case VAL_LIST:
     sb_putc(sb, '[');

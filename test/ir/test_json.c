@@ -74,8 +74,14 @@ static void test_writer(void **state) {
   assert_int_equal(v.len, 127 + 2 * 128);
   sb_free(&sb);
   sb_init(&sb);
-  sb_put_json_str(&sb, "a\"b\\c\nd\x01 \xc3\xa9");
-  assert_string_equal(sb_str(&sb), "\"a\\\"b\\\\c\\nd\\u0001 \xc3\xa9\"");
+  sb_put_json_str(&sb, "a\"b\\c\nd\x01 \xc3\xa9\x7f\t\x1f");
+  assert_string_equal(sb_str(&sb), "\"a\\\"b\\\\c\\nd\\u0001 \xc3\xa9\\u007f\\t\\u001f\"");
+  sb_free(&sb);
+  /* invalid UTF-8: a lone continuation byte, a truncated sequence, an overlong '/', a
+   * surrogate; each byte as its Latin-1 code point, the valid sequence after them kept */
+  sb_init(&sb);
+  sb_put_json_str(&sb, "\x80|\xe2\x82|\xc0\xaf|\xed\xa0\x80|\xe2\x82\xac");
+  assert_string_equal(sb_str(&sb), "\"\\u0080|\\u00e2\\u0082|\\u00c0\\u00af|\\u00ed\\u00a0\\u0080|\xe2\x82\xac\"");
   sb_free(&sb);
   sb_init(&sb);
   sb_put_json_num(&sb, 0.1);
