@@ -37,6 +37,16 @@ typedef struct CgOptim {
   bool nesterov;             /* SGD */
 } CgOptim;
 
+/* What cg_llvm_compile is about to compile, told before the compile starts (not on a kernel
+ * cache hit) so that a caller can tell its user about a long one: codegen never prints. */
+typedef struct CgCompileEstimate {
+  bool train;                /* the training step, else the evaluation step */
+  size_t ir_instructions;    /* LLVM instructions of the rendered module */
+  double expect_ms;          /* the compile time to expect, from the instructions at the rate of a
+                                2020s desktop core (cg_llvm_expect_ms); a busy machine takes longer */
+} CgCompileEstimate;
+typedef void (*CgCompileHook)(void *ud, const CgCompileEstimate *e);
+
 typedef struct CgOptions {
   int64_t batch;             /* rows per step (the last step of an epoch may have fewer) */
   int vec;                   /* rows per vector; 0: the host's widest (16 with AVX-512, else 8) */
@@ -51,6 +61,8 @@ typedef struct CgOptions {
   const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir): compiled kernels are kept
                                 under kernels/ (CPU) and cuda/ (PTX); NULL: no disk cache.  Not
                                 copied: it must outlive the plan */
+  CgCompileHook on_compile;  /* called before compiling (NULL: none); not part of the kernel */
+  void *on_compile_ud;
 } CgOptions;
 
 typedef struct CgPlan CgPlan;  /* opaque; see plan.c */
@@ -106,6 +118,8 @@ typedef struct CgCompileInfo {
  * text (--dump-llvm; the cache is then not read).  Fails with a message when jscc was built
  * without LLVM. */
 Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d);
+/* The compile time to expect for a module of n LLVM instructions (CgCompileEstimate). */
+double cg_llvm_expect_ms(size_t n);
 void cg_kernel_run(const CgKernel *k, CgArgs *a);
 void cg_kernel_free(CgKernel *k);
 bool cg_llvm_available(void);      /* built with LLVM */
