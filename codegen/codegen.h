@@ -49,6 +49,15 @@ typedef struct CgTuning {
                                 on stderr */
 } CgTuning;
 #define CG_TUNING_DEFAULT ((CgTuning){.vec = 0, .llvm_passes = NULL, .llvm_codegen_level = -1, .llvm_timing = false})
+/* What cg_llvm_compile is about to compile, told before the compile starts (not on a kernel
+ * cache hit) so that a caller can tell its user about a long one: codegen never prints. */
+typedef struct CgCompileEstimate {
+  bool train;                /* the training step, else the evaluation step */
+  size_t ir_instructions;    /* LLVM instructions of the rendered module */
+  double expect_ms;          /* the compile time to expect, from the instructions at the rate of a
+                                2020s desktop core (cg_llvm_expect_ms); a busy machine takes longer */
+} CgCompileEstimate;
+typedef void (*CgCompileHook)(void *ud, const CgCompileEstimate *e);
 
 typedef struct CgOptions {
   int64_t batch;             /* rows per step (the last step of an epoch may have fewer) */
@@ -65,6 +74,8 @@ typedef struct CgOptions {
                                 under kernels/ (CPU) and cuda/ (PTX); NULL: no disk cache.  Not
                                 copied: it must outlive the plan */
   const CgTuning *tuning;    /* NULL: CG_TUNING_DEFAULT.  Not copied: it must outlive the plan */
+  CgCompileHook on_compile;  /* called before compiling (NULL: none); not part of the kernel */
+  void *on_compile_ud;
 } CgOptions;
 
 typedef struct CgPlan CgPlan;  /* opaque; see plan.c */
@@ -120,6 +131,8 @@ typedef struct CgCompileInfo {
  * text (--dump-llvm; the cache is then not read).  Fails with a message when jscc was built
  * without LLVM. */
 Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d);
+/* The compile time to expect for a module of n LLVM instructions (CgCompileEstimate). */
+double cg_llvm_expect_ms(size_t n);
 void cg_kernel_run(const CgKernel *k, CgArgs *a);
 void cg_kernel_free(CgKernel *k);
 bool cg_llvm_available(void);      /* built with LLVM */

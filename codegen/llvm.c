@@ -22,6 +22,13 @@
 
 #include "plan.h"
 
+/* Machine code generation dominates and grows about linearly with the module once nothing is
+ * unrolled over a width: on a shared Ice Lake core jsc_big's training step (10145
+ * instructions) took 450 ms and the 16-4096-5 MLP's (1230) 70-105 ms, about 25 instructions
+ * per ms after 20 ms of fixed cost; the estimate errs on the long side. */
+enum { CG_INSTS_PER_MS = 25, CG_FIXED_MS = 20 };
+double cg_llvm_expect_ms(size_t n) { return CG_FIXED_MS + (double)n / CG_INSTS_PER_MS; }
+
 #ifdef JSCC_HAVE_LLVM
 #include <llvm-c/Analysis.h>
 #include <llvm-c/BitWriter.h>
@@ -236,17 +243,31 @@ static void loop(R *r, LLVMValueRef n, LoopBody body, void *ud) {
 enum { REG_MAX = 16 };
 static bool wide(int n) { return n > REG_MAX; }
 
-/* A stack array of n vectors in the function's entry block (a fixed frame slot). */
-static LLVMValueRef entry_array(R *r, int n) {
+/* A builder at the top of the function's entry block. */
+static LLVMBuilderRef entry_builder(R *r) {
   LLVMBuilderRef eb = LLVMCreateBuilderInContext(r->ctx);
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(r->fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
   if (first) LLVMPositionBuilderBefore(eb, first);
   else LLVMPositionBuilderAtEnd(eb, entry);
+  return eb;
+}
+/* A stack array of n vectors in the function's entry block (a fixed frame slot). */
+static LLVMValueRef entry_array(R *r, int n) {
+  LLVMBuilderRef eb = entry_builder(r);
   LLVMValueRef a = LLVMBuildArrayAlloca(eb, r->vf, ci64(r, n), "");
   LLVMSetAlignment(a, 64);
   LLVMDisposeBuilder(eb);
   return a;
+}
+/* The scratch block of a value wider than CG_VAL_SCRATCH_MIN, as an array of vectors. */
+static LLVMValueRef scratch_array(R *r, int64_t off) {
+  LLVMBuilderRef eb = entry_builder(r);
+  LLVMValueRef idx = ci64(r, off);
+  LLVMValueRef p = LLVMBuildGEP2(eb, r->f32, r->arg[A_SCRATCH], &idx, 1, "");
+  p = LLVMBuildBitCast(eb, p, LLVMPointerType(r->vf, 0), "");
+  LLVMDisposeBuilder(eb);
+  return p;
 }
 static LLVMValueRef arr_at(R *r, LLVMValueRef arr, LLVMValueRef i) { return gep(r, arr, r->vf, i); }
 
@@ -280,7 +301,7 @@ static void val_set(R *r, int id, LLVMValueRef j, LLVMValueRef x) {
 static void new_val_storage(R *r, int id, int n) {
   Val *v = &r->vals[id];
   v->n = n;
-  if (wide(n)) v->arr = entry_array(r, n);
+  if (wide(n)) v->arr = r->p->voff[id] >= 0 ? scratch_array(r, r->p->voff[id]) : entry_array(r, n);
   else v->reg = ir_calloc((size_t)(n ? n : 1), sizeof(LLVMValueRef));
 }
 
@@ -748,6 +769,94 @@ static void features(R *r, const Inst *in, int n, bool loop_ok) {
   loop(r, ci64(r, n), feature, (void *)in);
 }
 
+/* ---- affine maps and outer products over a long inner dimension ----
+ * An inner dimension (an affine's input features, an outer product's second factor) of up to
+ * K_UNROLL_MAX features is unrolled, with the weights of one output read as one vector; a
+ * longer one is a loop, so that the module grows with the plan and not with the widths (a
+ * 16-1024-5 MLP unrolled was 2.5 s of machine code generation).  Up to OUT_UNROLL_MAX
+ * outputs then go together through one pass over the inner dimension, their sums in stack
+ * slots that SROA turns into registers; more outputs are an outer loop.  The sums start
+ * from the bias and add k = 0, 1, ... in order, as the unrolled form does, so the results
+ * are the same bits. */
+enum { K_UNROLL_MAX = 64, OUT_UNROLL_MAX = 16 };
+
+typedef struct KLoop {
+  const Inst *in;
+  LLVMValueRef o;                     /* the output feature (i64) of a nested loop, or NULL */
+  int no;                             /* outputs 0 .. no-1 when o is NULL, else 1 */
+  LLVMValueRef slot[OUT_UNROLL_MAX];  /* the running sums (affine) */
+} KLoop;
+
+static LLVMValueRef sum_slot(R *r) {
+  LLVMBuilderRef eb = entry_builder(r);
+  LLVMValueRef a = LLVMBuildAlloca(eb, r->vf, "");
+  LLVMSetAlignment(a, 64);
+  LLVMDisposeBuilder(eb);
+  return a;
+}
+static LLVMValueRef kl_out(R *r, const KLoop *kl, int i) { return kl->o ? kl->o : ci64(r, i); }
+
+/* sums[o] = fma(a[k], W[w + o*so + k*sk], sums[o]) for the loop's outputs, at feature k. */
+static void affine_k_body(R *r, LLVMValueRef k, void *ud) {
+  KLoop *kl = ud;
+  const Inst *in = kl->in;
+  LLVMValueRef WB = r->arg[in->wstat ? A_SCRATCH : A_PARAMS];
+  LLVMValueRef ak = opd(r, in->a, k);
+  LLVMValueRef kw = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, k, ci64(r, in->sk), ""), ci64(r, in->w), "");
+  for (int i = 0; i < kl->no; i++) {
+    LLVMValueRef widx = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, kl_out(r, kl, i), ci64(r, in->so), ""), kw, "");
+    LLVMValueRef acc = LLVMBuildLoad2(r->b, r->vf, kl->slot[i], "");
+    LLVMBuildStore(r->b, fmuladd(r, ak, splat(r, loadf(r, WB, widx)), acc), kl->slot[i]);
+  }
+}
+/* The loop's outputs: bias, the loop over k, the sums into dst. */
+static void affine_kloop(R *r, KLoop *kl) {
+  const Inst *in = kl->in;
+  LLVMValueRef BB = r->arg[in->bstat ? A_SCRATCH : A_PARAMS];
+  for (int i = 0; i < kl->no; i++) {
+    LLVMValueRef o = kl_out(r, kl, i);
+    LLVMValueRef b0 = in->bias < 0 ? vconst(r, 0) : splat(r, loadf(r, BB, LLVMBuildAdd(r->b, o, ci64(r, in->bias), "")));
+    LLVMBuildStore(r->b, b0, kl->slot[i]);
+  }
+  loop(r, ci64(r, in->nb), affine_k_body, kl);
+  for (int i = 0; i < kl->no; i++)
+    val_set(r, in->dst, kl_out(r, kl, i), LLVMBuildLoad2(r->b, r->vf, kl->slot[i], ""));
+}
+static void affine_o_body(R *r, LLVMValueRef o, void *ud) {
+  KLoop *kl = ud;
+  kl->o = o;
+  affine_kloop(r, kl);
+}
+static void emit_affine_kloop(R *r, const Inst *in) {
+  KLoop kl = {.in = in, .no = in->n <= OUT_UNROLL_MAX ? in->n : 1};
+  for (int i = 0; i < kl.no; i++) kl.slot[i] = sum_slot(r);
+  if (in->n <= OUT_UNROLL_MAX) affine_kloop(r, &kl);
+  else loop(r, ci64(r, in->n), affine_o_body, &kl);
+}
+
+/* acc[o][k] += a[o] * b[k] for the loop's outputs o, at feature k. */
+static void outer_k_body(R *r, LLVMValueRef k, void *ud) {
+  KLoop *kl = ud;
+  const Inst *in = kl->in;
+  LLVMValueRef bk = opd(r, in->b, k);
+  for (int i = 0; i < kl->no; i++) {
+    LLVMValueRef o = kl_out(r, kl, i);
+    LLVMValueRef e = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, o, ci64(r, in->nb), ""), k, "");
+    LLVMValueRef idx = acc_idxd(r, in->acc, e);
+    storev(r, fmuladd(r, opd(r, in->a, o), bk, loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
+  }
+}
+static void outer_o_body(R *r, LLVMValueRef o, void *ud) {
+  KLoop *kl = ud;
+  kl->o = o;
+  loop(r, ci64(r, kl->in->nb), outer_k_body, kl);
+}
+static void emit_outer_kloop(R *r, const Inst *in) {
+  KLoop kl = {.in = in, .no = in->n <= OUT_UNROLL_MAX ? in->n : 1};
+  if (in->n <= OUT_UNROLL_MAX) loop(r, ci64(r, in->nb), outer_k_body, &kl);
+  else loop(r, ci64(r, in->n), outer_o_body, &kl);
+}
+
 /* block_fp of a row value: a shared exponent per block of block_size features (ir/quant.c's
  * blocks along the last dim, a short last block its own), unrolled over the features. */
 static void emit_quant_bfp(R *r, const Inst *in) {
@@ -795,6 +904,10 @@ static void emit_inst(R *r, const Inst *in) {
     break;
   case I_AFFINE: {
     new_val_storage(r, in->dst, in->n);
+    if (in->nb > K_UNROLL_MAX) {
+      emit_affine_kloop(r, in);
+      break;
+    }
     /* the output loops when it is wide or the product is big; the input is read by constant index */
     bool big = in->n * in->nb > 64 && in->n > 1;
     if (big && !r->vals[in->dst].arr) { /* a narrow output computed in a loop goes through an array */
@@ -812,6 +925,10 @@ static void emit_inst(R *r, const Inst *in) {
     break;
   }
   case I_OUTER: {
+    if (in->nb > K_UNROLL_MAX) {
+      emit_outer_kloop(r, in);
+      break;
+    }
     bool big = in->n * in->nb > 64 && in->n > 1;
     const Val *a = &r->vals[in->a.id];
     if (big && a->reg && a->n > 1) { /* index a by the loop: spill it to an array first */
@@ -1470,6 +1587,7 @@ Status cg_llvm_jit_build(const CgJitJob *j, LLVMModuleRef mod, LLVMOrcThreadSafe
     out->codegen_ms = now_ms() - t0;
     return JS_OK;
   }
+  if (j->before_compile) j->before_compile(j->before_ud);
   st = verify(j, mod, d);
   if (!st) st = optimise(j, &h, mod, d);
   if (!st && j->llvm_text) {
@@ -1543,6 +1661,13 @@ void cg_llvm_init(void) {
   pthread_once(&once, llvm_init_once);
 }
 
+static void tell_compile(void *ud) {
+  const CgPlan *p = ((R *)ud)->p;
+  CgCompileEstimate e = {.train = p->o.train, .ir_instructions = ((R *)ud)->ninst,
+                         .expect_ms = cg_llvm_expect_ms(((R *)ud)->ninst)};
+  p->o.on_compile(p->o.on_compile_ud, &e);
+}
+
 Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d) {
   *out = NULL;
   cg_llvm_init();
@@ -1575,6 +1700,7 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   size_t ninst = 0;
   for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(r.fn); bb; bb = LLVMGetNextBasicBlock(bb))
     for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) ninst++;
+  r.ninst = ninst;
   double t1 = now_ms();
 
   if ((st = cg_llvm_set_host(r.mod, d))) goto fail_mod;
@@ -1586,7 +1712,8 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
   CgJitJob job = {.pipeline = tu.llvm_passes ? tu.llvm_passes : CG_PIPELINE,
                   .unroll_slp = false,
                   .codegen_level = tu.llvm_codegen_level >= 0 ? tu.llvm_codegen_level : CG_CODEGEN_LEVEL,
-                  .sym = "jscc_step", .cache_dir = p->o.kernel_cache, .llvm_text = llvm_text};
+                  .sym = "jscc_step", .cache_dir = p->o.kernel_cache, .llvm_text = llvm_text,
+                  .before_compile = p->o.on_compile ? tell_compile : NULL, .before_ud = &r};
   CgJitResult jr;
   if ((st = cg_llvm_jit_build(&job, r.mod, tsc, &jr, d))) return st;
   CgKernel *k = ir_malloc(sizeof *k);
@@ -1603,8 +1730,8 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
     info->cache_hit = jr.cache_hit;
   }
   if (tu.llvm_timing)
-    fprintf(stderr, "llvm: render %.1f, passes %.1f, jit create %.1f, codegen %.1f ms%s\n", t1 - t0, jr.passes_ms,
-            jr.jit_ms, jr.codegen_ms, jr.cache_hit ? " (from the kernel cache)" : "");
+    fprintf(stderr, "llvm: render %.1f, passes %.1f, jit create %.1f, codegen %.1f ms, %zu instructions%s\n", t1 - t0,
+            jr.passes_ms, jr.jit_ms, jr.codegen_ms, ninst, jr.cache_hit ? " (from the kernel cache)" : "");
   *out = k;
   return JS_OK;
 fail_mod:

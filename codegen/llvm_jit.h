@@ -30,6 +30,8 @@ typedef struct CgJitJob {
   const char *cache_dir;    /* the jscc cache directory (objects under kernels/); NULL: no disk cache */
   StrBuf *llvm_text;        /* receives the optimised module, or NULL; set, the cache is written but
                                not read (a cached object has no module) */
+  void (*before_compile)(void *ud); /* called when a compile starts (a cache miss), or NULL */
+  void *before_ud;
 } CgJitJob;
 
 typedef struct CgJitResult {

@@ -864,11 +864,12 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
   }
   if (L.oom && !st) st = diag_oom(d);
   if (st) goto done;
-  /* scratch: stats, then row buffers, then accumulator lanes */
+  /* scratch: stats, then row buffers, then accumulator lanes, then wide values */
   int64_t off = (p->nstat + 15) / 16 * 16;
   p->boff = ir_realloc(p->boff, sizeof(int64_t) * (size_t)(p->nbufs + 1));
   p->aoff = ir_malloc(sizeof(int64_t) * (size_t)(p->naccs + 1));
-  if (!p->boff || !p->aoff) {
+  p->voff = ir_malloc(sizeof(int64_t) * (size_t)(p->nvals + 1));
+  if (!p->boff || !p->aoff || !p->voff) {
     st = diag_oom(d);
     goto done;
   }
@@ -881,6 +882,10 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
     p->aoff[i] = off;
     off += (int64_t)p->accs[i].n * p->vec * (p->accs[i].f64 ? 2 : 1);
     off = (off + 15) / 16 * 16;
+  }
+  for (int i = 0; i < p->nvals; i++) { /* then the blocks of the widest row values */
+    p->voff[i] = p->vlen[i] > CG_VAL_SCRATCH_MIN ? off : -1;
+    if (p->vlen[i] > CG_VAL_SCRATCH_MIN) off += ((int64_t)p->vlen[i] * p->vec + 15) / 16 * 16;
   }
   p->scratch = (size_t)off;
 done:
@@ -908,6 +913,7 @@ void cg_plan_free(CgPlan *p) {
   ir_free(p->blen);
   ir_free(p->boff);
   ir_free(p->aoff);
+  ir_free(p->voff);
   ir_free(p->obs_buf);
   ir_free(p->obs_len);
   ir_free(p);

@@ -15,6 +15,11 @@
 
 #include "codegen.h"
 
+/* Row values wider than this many features live in scratch (CgPlan.voff), one block of `vec`
+ * rows at a time, rather than in the kernel's stack frame: 65536 features of 16 rows are 4 MB,
+ * which no thread's stack holds.  Narrower ones stay in registers or a stack array (llvm.c). */
+enum { CG_VAL_SCRATCH_MIN = 256 };
+
 /* An operand of an elementwise instruction, read at feature j of the current row. */
 typedef enum OpdKind {
   OPD_NONE,
@@ -143,6 +148,8 @@ struct CgPlan {
   int64_t *boff;         /* [nbufs] scratch offset of each row buffer */
   int nbufs, capbufs;
   int64_t *aoff;         /* [naccs] scratch offset of each accumulator's lanes (n * vec floats) */
+  int64_t *voff;         /* [nvals] scratch offset of a row value wider than CG_VAL_SCRATCH_MIN (its n
+                            vectors of the current block of vec rows), else -1 */
   int64_t nstat;         /* stat floats (scratch offsets 0 .. nstat) */
   size_t scratch;        /* total scratch floats */
   int64_t flops_row;     /* arithmetic per row */

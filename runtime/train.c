@@ -223,6 +223,8 @@ struct Engine {
   int64_t batch;
   const char *kernel_cache; /* where compiled kernels are kept (the config's), or NULL */
   const CgTuning *tuning;   /* how the CPU kernels are built (the config's), or NULL */
+  CgCompileHook on_compile; /* the config's, told before a kernel compiles */
+  void *on_compile_ud;
   /* jit */
   RtKernelSet *kernels;    /* borrow plans and kernels from here (NULL: build our own) */
   const CgPlan *tplan, *eplan;
@@ -366,7 +368,7 @@ static Status jit_kernel(Engine *e, const Graph *g, const CgOptions *o, const Cg
 static Status jit_open(Engine *e, Diag *d) {
   if (!cg_llvm_available()) return diag_error(d, (SrcLoc){0}, "the jit engine needs LLVM: this jscc was built without it");
   CgOptions o = {.batch = e->batch, .param_off = e->s->off, .train = true, .kernel_cache = e->kernel_cache,
-                 .tuning = e->tuning};
+                 .tuning = e->tuning, .on_compile = e->on_compile, .on_compile_ud = e->on_compile_ud};
   if (e->oc) o.optim = cg_optim_of(e->oc);
   Status st = JS_OK;
   if (e->opt && e->train && (st = jit_kernel(e, e->train, &o, &e->tplan, &e->tk, &e->own_tplan, &e->own_tk, d)))
@@ -1041,7 +1043,8 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   if (st) return st;
   r.e = (Engine){.fwd = c->fwd, .train = c->train, .io = r.io, .oc = &c->optim, .seed = c->seed,
                  .batch = c->batch_size, .device = c->device, .kernels = c->kernels,
-                 .kernel_cache = c->kernel_cache, .tuning = c->tuning};
+                 .kernel_cache = c->kernel_cache, .tuning = c->tuning, .on_compile = c->on_compile,
+                 .on_compile_ud = c->on_compile_ud};
   sb_init(&r.csv);
   st = run_open(&r, d);
   if (!st) st = run_plan(&r, d);

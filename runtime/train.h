@@ -97,6 +97,9 @@ typedef struct RtTrainConfig {
   const char *kernel_cache;  /* the jscc cache directory (ir_cache_dir) that keeps compiled kernels
                                 (CPU objects, CUDA PTX); NULL: compile every time */
   const CgTuning *tuning;    /* how the CPU kernels are built (--vec, --llvm-*); NULL: the defaults */
+  CgCompileHook on_compile;  /* jit: called before a step's kernel compiles, with the expected time
+                                (NULL: none); jscc train says so on stderr when it is long */
+  void *on_compile_ud;
 } RtTrainConfig;
 void rt_train_config_default(RtTrainConfig *c);
 

@@ -285,6 +285,16 @@ int train_args_resolve(TrainArgs *ta, PipeSrc *ps, Diag *d, Status *st) {
 }
 
 /* The run itself, or the dumps. */
+/* A compile expected to take a second or more is announced on stderr as it starts, so that a
+ * wide model's pause does not look like a hang. */
+enum { LONG_COMPILE_MS = 1000 };
+static void tell_long_compile(void *ud, const CgCompileEstimate *e) {
+  (void)ud;
+  if (e->expect_ms < LONG_COMPILE_MS) return;
+  fprintf(stderr, "compiling the %s step (%zu LLVM instructions, this may take %.0f s or more)...\n",
+          e->train ? "training" : "evaluation", e->ir_instructions, e->expect_ms / 1000);
+}
+
 static Status train_run(TrainArgs *ta, Model *m, char **typed, int argc, Diag *d) {
   RtTrainConfig *c = &ta->c;
   c->fwd = m->fwd;
@@ -312,6 +322,7 @@ static Status train_run(TrainArgs *ta, Model *m, char **typed, int argc, Diag *d
     c->on_epoch = exp_tb_hook;
     c->on_epoch_ud = &th;
   }
+  c->on_compile = tell_long_compile;
   st = rt_train(c, &res, d);
   Status tst = exp_tb_run_close(tb, !st && !res.diverged, d);
   if (!st) st = tst;
