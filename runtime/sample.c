@@ -7,7 +7,7 @@
  * When jscc has its LLVM JIT and the samples come from a data set, the JIT's evaluation step
  * runs instead (codegen's CgOptions.observe stores the requested nodes' rows to scratch), so
  * a whole epoch profiles in about a second; a graph the kernels do not cover (a quantized
- * one, conv1d, more than one input) falls back to the reference executor, and so does
+ * one, BatchNorm1d over channels, more than one input) falls back to the reference executor, and so does
  * JSCC_PROFILE_REF=1 (tests compare the two).  The JIT computes in float, the reference in
  * double: statistics agree to float rounding.
  * Results are reported as rows x row_numel: rows is the value's first dim (1 for a scalar),

@@ -11,7 +11,7 @@
 #   params    --passes=params
 #   grad.ir   --passes=grad --dump-ir=text   (the training graph; every model that returns logits)
 #   plan      train --dump-plan               (the JIT's fusion plans, 16 rows per vector; not
-#             jsc_conv: the JIT does not lower Conv1d yet)
+#             jsc_conv: the JIT does not lower BatchNorm1d over [B, C, L] yet)
 # Round trips: print -> parse -> print is identical for the IR text of every example, for its
 # metadata dump, and for every test/golden/*.ir file.  Run from the source root.
 set -u
@@ -65,7 +65,7 @@ for src in examples/*.jsc; do
     run "$tmp/$name.grad.ir" "$src" --passes=grad --dump-ir=text
     check "$name.grad.ir" "test/golden/$name.grad.ir" "$tmp/$name.grad.ir"
     roundtrip "$name.grad.ir" "$tmp/$name.grad.ir"
-    if [ "$name" != jsc_conv ]; then   # the JIT does not lower Conv1d yet
+    if [ "$name" != jsc_conv ]; then   # the JIT does not lower BatchNorm1d over [B, C, L] yet
       JSCC_VEC=16 run "$tmp/$name.plan" train "$src" --dump-plan
       check "$name.plan" "test/golden/$name.plan" "$tmp/$name.plan"
     fi
