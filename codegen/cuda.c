@@ -947,6 +947,16 @@ static Status emit_point(Cu *c, const Point *pt) {
     if ((st = qexpr(c, &pt->qf, y, q, sizeof q))) return st;
     line(c, "S[%lld + j] = %s; /* quantized copy */", (long long)pt->dst, q);
     break;
+  case PT_GATHER:
+    line(c, "const int t = jsc_tabs[%lld + j]; /* gather: a Toeplitz matrix or a repeated bias */", (long long)pt->tab);
+    line(c, "S[%lld + j] = t >= 0 ? %s[%lld + t] : 0.0f;", (long long)pt->dst, pt->src_stat ? "S" : "P", (long long)pt->src);
+    break;
+  case PT_FOLD:
+    line(c, "float s = 0.0f; /* fold: a Toeplitz matrix's gradient onto its weight, in table order */");
+    line(c, "for (int q = jsc_tabs[%lld + j]; q < jsc_tabs[%lld + j + 1]; q++) s += S[%lld + jsc_tabs[%lld + q]];",
+         (long long)pt->tab, (long long)pt->tab, (long long)pt->src, (long long)(pt->tab + pt->n + 1));
+    line(c, "G[%lld + j] = s;", (long long)pt->dst);
+    break;
   case PT_BN_FOLD:
     line(c, "/* folded BatchNorm from batch statistics (double) */");
     line(c, "const double w = %s, b = %s;", pt->w >= 0 ? (snprintf(x, sizeof x, "(double)P[%lld + j]", (long long)pt->w), x) : "1.0",
@@ -1209,6 +1219,19 @@ static const char *const prelude =
     "} JscStep;\n"
     "extern __shared__ double sd[];      /* staged rows (as float) and stage-end partials */\n";
 
+/* The plan's index tables (PT_GATHER, PT_FOLD) as one constant array. */
+static void emit_tabs(Cu *c) {
+  const CgPlan *p = c->p;
+  line(c, "static __device__ const int jsc_tabs[%lld] = { /* plan.h: PT_GATHER / PT_FOLD index tables */",
+       (long long)p->ntabs);
+  for (int64_t i = 0; i < p->ntabs; i += 16) {
+    sb_puts(c->sb, "  ");
+    for (int64_t k = i; k < i + 16 && k < p->ntabs; k++) sb_printf(c->sb, "%d,", (int)p->tabs[k]);
+    sb_putc(c->sb, '\n');
+  }
+  line(c, "};");
+}
+
 static Status render(Cu *c) {
   const CgPlan *p = c->p;
   const char *kname = p->o.train ? "jscc_train" : "jscc_eval";
@@ -1221,6 +1244,7 @@ static Status render(Cu *c) {
   line(c, "#define NT %d", NT);
   sb_puts(c->sb, prelude);
   if (plan_has_qformats(p)) emit_qprelude(c);
+  if (p->ntabs) emit_tabs(c);
   line(c, "%s", "");
   for (int s = 0; s < p->nstages; s++)
     if ((st = emit_stage(c, s))) return st;

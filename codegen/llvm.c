@@ -85,6 +85,7 @@ typedef struct R {
   LLVMValueRef qexp[3];       /* the exponent threshold tables (i32 *), made on first use */
   int nvcache;
   size_t ninst;
+  LLVMValueRef tabs;          /* the plan's index tables (i32 *), made on first use */
 } R;
 
 static double now_ms(void) {
@@ -1217,6 +1218,58 @@ static void bn_fold_body(R *r, LLVMValueRef j, void *ud) {
   st64(r, LLVMBuildFSub(r->b, bb, LLVMBuildFMul(r->b, mean, scale, ""), ""), S, LLVMBuildAdd(r->b, j, ci64(r, pt->src), ""));
 }
 
+/* The plan's index tables as one private constant array, its bytes the host's int32s (the
+ * kernel runs where it is compiled), made once per module. */
+static LLVMValueRef tabs_global(R *r) {
+  if (r->tabs) return r->tabs;
+  const CgPlan *p = r->p;
+  unsigned bytes = (unsigned)(p->ntabs * (int64_t)sizeof(int32_t));
+  LLVMValueRef init = LLVMConstStringInContext(r->ctx, (const char *)p->tabs, bytes, 1);
+  LLVMValueRef g = LLVMAddGlobal(r->mod, LLVMTypeOf(init), "jscc_tabs");
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 16);
+  r->tabs = LLVMConstBitCast(g, LLVMPointerType(r->i32, 0));
+  return r->tabs;
+}
+
+/* tabs[at + i] as an i64 */
+static LLVMValueRef tab_at(R *r, int64_t at, LLVMValueRef i) {
+  LLVMValueRef v = LLVMBuildLoad2(r->b, r->i32, gep(r, r->tabs, r->i32, LLVMBuildAdd(r->b, i, ci64(r, at), "")), "");
+  return LLVMBuildSExt(r->b, v, r->i64, "");
+}
+
+/* PT_GATHER: stat[dst + e] = t >= 0 ? src[src + t] : 0, t = tabs[tab + e] */
+static void gather_body(R *r, LLVMValueRef e, void *ud) {
+  const Point *pt = ud;
+  LLVMValueRef t = tab_at(r, pt->tab, e);
+  LLVMValueRef ok = LLVMBuildICmp(r->b, LLVMIntSGE, t, ci64(r, 0), "");
+  LLVMValueRef at = LLVMBuildAdd(r->b, LLVMBuildSelect(r->b, ok, t, ci64(r, 0), ""), ci64(r, pt->src), "");
+  LLVMValueRef v = loadf(r, r->arg[pt->src_stat ? A_SCRATCH : A_PARAMS], at);
+  storef(r, LLVMBuildSelect(r->b, ok, v, cf(r, 0), ""), r->arg[A_SCRATCH], LLVMBuildAdd(r->b, e, ci64(r, pt->dst), ""));
+}
+
+/* PT_FOLD, one parameter element i: grads[dst + i] = the sum of its entries, in table order. */
+typedef struct FoldCtx {
+  const Point *pt;
+  LLVMValueRef start, gi; /* the first list position; grads index dst + i */
+} FoldCtx;
+static void fold_term(R *r, LLVMValueRef k, void *ud) {
+  FoldCtx *fc = ud;
+  LLVMValueRef e = tab_at(r, fc->pt->tab + fc->pt->n + 1, LLVMBuildAdd(r->b, fc->start, k, ""));
+  LLVMValueRef v = loadf(r, r->arg[A_SCRATCH], LLVMBuildAdd(r->b, e, ci64(r, fc->pt->src), ""));
+  storef(r, LLVMBuildFAdd(r->b, loadf(r, r->arg[A_GRADS], fc->gi), v, ""), r->arg[A_GRADS], fc->gi);
+}
+static void fold_body(R *r, LLVMValueRef i, void *ud) {
+  FoldCtx fc = {.pt = ud};
+  fc.start = tab_at(r, fc.pt->tab, i);
+  LLVMValueRef end = tab_at(r, fc.pt->tab, LLVMBuildAdd(r->b, i, ci64(r, 1), ""));
+  fc.gi = LLVMBuildAdd(r->b, i, ci64(r, fc.pt->dst), "");
+  storef(r, cf(r, 0), r->arg[A_GRADS], fc.gi);
+  loop(r, LLVMBuildSub(r->b, end, fc.start, ""), fold_term, &fc);
+}
+
 static void copy_body(R *r, LLVMValueRef j, void *ud) {
   const Point *pt = ud;
   storef(r, loadf(r, r->arg[A_PARAMS], LLVMBuildAdd(r->b, j, ci64(r, pt->src), "")), r->arg[A_SCRATCH],
@@ -1324,8 +1377,10 @@ static void render(R *r) {
         quant_point(r, pt);
         continue;
       }
+      if (pt->kind == PT_GATHER) tabs_global(r);
       LoopBody fnb = pt->kind == PT_COPY ? copy_body : pt->kind == PT_BN_TRAIN ? bn_train_body
-                     : pt->kind == PT_QUANT ? quant_body : pt->kind == PT_BN_FOLD ? bn_fold_body : bn_eval_body;
+                     : pt->kind == PT_QUANT ? quant_body : pt->kind == PT_BN_FOLD ? bn_fold_body
+                     : pt->kind == PT_GATHER ? gather_body : bn_eval_body;
       loop(r, ci64(r, pt->n), fnb, (void *)pt);
     }
     for (int a = 0; a < p->naccs; a++) /* zero this stage's accumulator lanes */
@@ -1350,6 +1405,11 @@ static void render(R *r) {
     oc.decay = LLVMBuildFPTrunc(r->b, LLVMBuildFSub(r->b, dconst(r, 1), LLVMBuildFMul(r->b, r->arg[A_LR], dconst(r, o->weight_decay), ""), ""), r->f32, "");
     oc.first = LLVMBuildFCmp(r->b, LLVMRealOLE, r->arg[A_STEP], dconst(r, 1), "");
     for (int i = 0; i < p->npost; i++) {
+      if (p->post[i].kind == PT_FOLD) {
+        tabs_global(r);
+        loop(r, ci64(r, p->post[i].n), fold_body, (void *)&p->post[i]);
+        continue;
+      }
       oc.pt = &p->post[i];
       loop(r, ci64(r, p->post[i].n), optim_body, &oc);
     }

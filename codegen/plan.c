@@ -18,7 +18,7 @@
 
 #include "plan.h"
 
-enum { NK_NONE, NK_ROW, NK_PARAM, NK_ACC, NK_TARGET, NK_LOSS };
+enum { NK_NONE, NK_ROW, NK_PARAM, NK_ACC, NK_TARGET, NK_LOSS, NK_SEG };
 
 typedef struct NInfo {
   int kind;
@@ -34,6 +34,10 @@ typedef struct NInfo {
   int param;         /* NK_PARAM: param index */
   bool instat;       /* NK_PARAM: a quantized copy in scratch (stat offset `off`), not params */
   bool input;        /* NK_ROW: the input batch x (loaded, never computed) */
+  int64_t fold;      /* NK_ACC: the PT_FOLD table that maps it onto its parameter (-1: none) */
+  int fold_n;        /* ... and the parameter's elements */
+  int seg;           /* NK_SEG: sum over the last dim of the [B, C, L] row `segof` (L = seg) */
+  const Node *segof;
 } NInfo;
 
 typedef struct Lower {
@@ -344,10 +348,263 @@ static int64_t quant_copy(Lower *L, int64_t src, bool src_stat, int n, int64_t r
   return dst;
 }
 
+/* ---- Conv1d (plan.h: a Toeplitz matrix and its fold) ---- */
+
+/* A [B, C, L] row value: C*L features per sample. */
+static bool is_row3_type(const TensorType *t, const char *bsym) {
+  return t->rank == 3 && t->dims[0].size < 0 && t->dims[0].sym == bsym && t->dims[1].size > 0 && t->dims[2].size > 0;
+}
+
+/* Features per row of a node's result: [B, n] or [B, C, L] (C*L); 0 otherwise. */
+static int row_len(const Node *n) {
+  if (!n->has_type) return 0;
+  if (n->type.rank == 2) return (int)n->type.dims[1].size;
+  if (n->type.rank == 3 && n->type.dims[1].size > 0 && n->type.dims[2].size > 0)
+    return (int)(n->type.dims[1].size * n->type.dims[2].size);
+  return 0;
+}
+
+/* The ops whose kernels are right on a flattened [B, C, L] row: elementwise ones, reshapes,
+ * Conv1d and its backward, and sum over the last dim then the batch (a Conv1d bias grad). */
+static bool row3_op(MaseOp op) {
+  switch (op) {
+  case MOP_CONV1D: case MOP_CONV1D_BACKWARD_INPUT: case MOP_CONV1D_BACKWARD_WEIGHT:
+  case MOP_RELU: case MOP_LEAKY_RELU: case MOP_SIGMOID: case MOP_TANH: case MOP_NEG: case MOP_DROPOUT:
+  case MOP_IDENTITY: case MOP_FLATTEN: case MOP_VIEW: case MOP_RESHAPE: case MOP_RESHAPE_AS:
+  case MOP_ADD: case MOP_SUB: case MOP_MUL: case MOP_DIV: case MOP_QUANTIZE:
+  case MOP_RELU_BACKWARD: case MOP_LEAKY_RELU_BACKWARD: case MOP_SIGMOID_BACKWARD: case MOP_TANH_BACKWARD:
+  case MOP_DROPOUT_BACKWARD: case MOP_SUM: return true;
+  default: return false;
+  }
+}
+
+static bool is_row3_val(const Value *v) {
+  return v->kind == VAL_NODE && v->u.node->has_type && is_row3_type(&v->u.node->type, g_bsym);
+}
+
+/* A node that reads or makes a [B, C, L] row must be an op whose kernel is right on the
+ * flattened row, with a quantizer that works elementwise (block_fp's blocks would run
+ * across channels). */
+static Status check_row3(Lower *L, const Node *n, const QCfg *q) {
+  bool r3 = is_row3_type(&n->type, g_bsym);
+  for (int i = 0; i < n->nargs && !r3; i++) r3 = is_row3_val(&n->args[i]);
+  if (!r3) return JS_OK;
+  if (!row3_op(n->mop))
+    return unsupported(L, n, "works along a dimension of a [batch, channels, length] value (the kernels keep its rows "
+                             "flat: conv1d, elementwise ops and reshapes)");
+  QFmt f;
+  Diag quiet;
+  diag_init(&quiet, NULL);
+  bool fq = n->mop == MOP_QUANTIZE && n->nargs > 1 && !ir_qfmt_from_value(&n->args[1], &f, &quiet, n->loc);
+  diag_free(&quiet);
+  if ((fq && !ir_qfmt_elementwise(&f)) || (q && q->has[QS_DATA_OUT] && !ir_qfmt_elementwise(&q->fmt[QS_DATA_OUT])))
+    return unsupported(L, n, "quantizes a [batch, channels, length] value in blocks, which would run across channels");
+  return JS_OK;
+}
+
+/* A new index table of n entries in the plan, all -1. */
+static int64_t new_tab(Lower *L, int64_t n, int32_t **t) {
+  CgPlan *p = L->p;
+  if (p->ntabs + n > p->captabs) {
+    int64_t cap = p->captabs ? p->captabs : 1024;
+    while (cap < p->ntabs + n) cap *= 2;
+    int32_t *q = ir_realloc(p->tabs, sizeof(int32_t) * (size_t)cap);
+    if (!q) {
+      L->oom = true;
+      *t = NULL;
+      return -1;
+    }
+    p->tabs = q;
+    p->captabs = cap;
+  }
+  int64_t at = p->ntabs;
+  p->ntabs += n;
+  *t = p->tabs + at;
+  for (int64_t e = 0; e < n; e++) (*t)[e] = -1;
+  return at;
+}
+
+/* One Conv1d's sizes. */
+typedef struct ConvGeom {
+  int64_t cin, len, cout, lout, k, stride, pad, dil, groups;
+} ConvGeom;
+
+/* T[(o*Lout + t) * Cin*L + (g*Cg + c) * L + at] = w index (o*Cg + c)*K + k, with g = o / Og and
+ * at = t*stride - pad + k*dil inside [0, L); the other entries of T are zero (-1). */
+static int64_t toeplitz_tab(Lower *L, const ConvGeom *c) {
+  int64_t cg = c->cin / c->groups, og = c->cout / c->groups, row = c->cin * c->len;
+  int32_t *t;
+  int64_t at = new_tab(L, c->cout * c->lout * row, &t);
+  for (int64_t o = 0; t && o < c->cout; o++)
+    for (int64_t ti = 0; ti < c->lout; ti++)
+      for (int64_t ci = 0; ci < cg; ci++)
+        for (int64_t k = 0; k < c->k; k++) {
+          int64_t x = ti * c->stride - c->pad + k * c->dil;
+          if (x >= 0 && x < c->len) t[(o * c->lout + ti) * row + ((o / og) * cg + ci) * c->len + x] = (int32_t)((o * cg + ci) * c->k + k);
+        }
+  return at;
+}
+
+/* b[o] repeated along a length: tab[o*len + t] = o. */
+static int64_t repeat_tab(Lower *L, int64_t n, int64_t len) {
+  int32_t *t;
+  int64_t at = new_tab(L, n * len, &t);
+  for (int64_t e = 0; t && e < n * len; e++) t[e] = (int32_t)(e / len);
+  return at;
+}
+
+/* The fold of gather table g (n entries onto m sources): for each source i, the entries e
+ * with g[e] == i, in increasing e (PT_FOLD's layout). */
+static int64_t fold_tab(Lower *L, int64_t g, int64_t n, int64_t m) {
+  int64_t cnt = 0;
+  for (int64_t e = 0; e < n; e++) cnt += L->p->tabs[g + e] >= 0;
+  int32_t *t;
+  int64_t at = new_tab(L, m + 1 + cnt, &t);
+  if (!t) return -1;
+  const int32_t *gt = L->p->tabs + g; /* new_tab may have moved the tables */
+  for (int64_t i = 0; i <= m; i++) t[i] = 0;
+  for (int64_t e = 0; e < n; e++)
+    if (gt[e] >= 0) t[gt[e] + 1]++;
+  for (int64_t i = 0; i < m; i++) t[i + 1] += t[i];
+  int32_t *fill = ir_calloc((size_t)m + 1, sizeof(int32_t));
+  if (!fill) {
+    L->oom = true;
+    return -1;
+  }
+  for (int64_t e = 0; e < n; e++)
+    if (gt[e] >= 0) t[m + 1 + t[gt[e]] + fill[gt[e]]++] = (int32_t)e;
+  ir_free(fill);
+  return at;
+}
+
+/* stat = gather of n entries from a parameter (or its quantized copy in stat). */
+static int64_t gather(Lower *L, int64_t src, bool src_stat, int64_t n, int64_t tab) {
+  int64_t dst = new_stat(L, (int)n);
+  emit_pre(L, 0, (Point){.kind = PT_GATHER, .n = (int)n, .dst = dst, .src = src, .src_stat = src_stat, .tab = tab});
+  return dst;
+}
+
+static int64_t iarg(const Value *v, int64_t def) { return v && v->kind == VAL_INT ? v->u.i : def; }
+
+/* The sizes of conv node n (the forward or a backward: input x and weight w have the forward's
+ * meaning; y is the forward's output, the backward's grad). */
+static Status conv_geom(Lower *L, const Node *n, MaseOp op, const Value *args, const Module *m, ConvGeom *c) {
+  const Value *xv = op == MOP_CONV1D ? &args[0] : &args[1];
+  const TensorType *y = op == MOP_CONV1D ? &n->type : args[0].kind == VAL_NODE ? &args[0].u.node->type : NULL;
+  if (!is_row3_val(xv) || !y || !is_row3_type(y, g_bsym))
+    return unsupported(L, n, "convolves something other than a [batch, channels, length] value");
+  const TensorType *x = &xv->u.node->type;
+  const Value *hp[4];
+  static const char *const names[4] = {"stride", "padding", "dilation", "groups"};
+  for (int i = 0; i < 4; i++) hp[i] = m ? ir_module_arg(m, names[i]) : &args[3 + i]; /* both signatures: stride at 3 */
+  *c = (ConvGeom){.cin = x->dims[1].size, .len = x->dims[2].size, .cout = y->dims[1].size, .lout = y->dims[2].size,
+                  .stride = iarg(hp[0], 1), .pad = iarg(hp[1], 0), .dil = iarg(hp[2], 1), .groups = iarg(hp[3], 1)};
+  if (m) {
+    c->k = iarg(ir_module_arg(m, "kernel_size"), 1);
+  } else {
+    const Value *wv = &args[op == MOP_CONV1D ? 1 : 2];
+    if (wv->kind != VAL_NODE || !wv->u.node->has_type || wv->u.node->type.rank != 3)
+      return unsupported(L, n, "needs a 3-D weight");
+    c->k = wv->u.node->type.dims[2].size;
+  }
+  if (c->groups < 1 || c->cin % c->groups || c->cout % c->groups || c->cout * c->lout * c->cin * c->len > (1 << 24))
+    return unsupported(L, n, "is a convolution too large for its Toeplitz matrix (at most 2^24 entries)");
+  return JS_OK;
+}
+
+/* The weight (and bias) of conv node n: parameter or stat offsets, quantized copies made. */
+static Status conv_params(Lower *L, const Node *n, MaseOp op, const Value *args, const Module *m, const ConvGeom *c,
+                          int64_t *w, bool *wstat, int64_t *b, bool *bstat) {
+  *b = -1, *bstat = *wstat = false;
+  if (m) {
+    *w = poff(L, mparam(m, "weight"));
+    *b = poff(L, mparam(m, "bias"));
+  } else {
+    NInfo *wi = info(L, &args[op == MOP_CONV1D ? 1 : 2]), *bi = op == MOP_CONV1D ? info(L, &args[2]) : NULL;
+    if (!wi || wi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter weight");
+    *w = wi->off, *wstat = wi->instat;
+    if (bi) {
+      if (bi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter bias");
+      *b = bi->off, *bstat = bi->instat;
+    }
+  }
+  QCfg q;
+  Status st;
+  if (op == MOP_CONV1D && (node_q(L, n, &q, &st) || st)) {
+    if (st) return st;
+    int64_t wn = c->cout * (c->cin / c->groups) * c->k;
+    if (q.has[QS_WEIGHT]) *w = quant_copy(L, *w, *wstat, (int)wn, c->k, &q.fmt[QS_WEIGHT]), *wstat = true;
+    if (q.has[QS_BIAS] && *b >= 0) *b = quant_copy(L, *b, *bstat, (int)c->cout, c->cout, &q.fmt[QS_BIAS]), *bstat = true;
+  }
+  return JS_OK;
+}
+
+/* conv1d: y = T x + b (repeated); conv1d_backward_input: dx = T^T g; conv1d_backward_weight:
+ * dT += g (x) x over the batch, folded onto the weight when the gradient is stored. */
+static Status lower_conv(Lower *L, const Node *n, MaseOp op, int s, const Value *args, const Module *m) {
+  ConvGeom c = {0};
+  int64_t w = -1, b = -1;
+  bool wstat = false, bstat = false;
+  Status st;
+  if ((st = conv_geom(L, n, op, args, m, &c)) || (st = conv_params(L, n, op, args, m, &c, &w, &wstat, &b, &bstat))) return st;
+  int64_t nin = c.cin * c.len, nout = c.cout * c.lout, tab = toeplitz_tab(L, &c);
+  int a, x;
+  if (op == MOP_CONV1D_BACKWARD_WEIGHT) {
+    if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &x))) return st;
+    int acc = set_acc(L, n, s, (int)(nout * nin));
+    emit(L, s, (Inst){.kind = I_OUTER, .n = (int)nout, .nb = (int)nin, .a = O_val(a), .b = O_val(x), .acc = acc});
+    L->p->flops_row += 2 * nout * nin;
+    NInfo *ni = &L->ni[n->index];
+    ni->fold_n = (int)(c.cout * (c.cin / c.groups) * c.k);
+    ni->fold = fold_tab(L, tab, nout * nin, ni->fold_n);
+    return JS_OK;
+  }
+  int64_t T = gather(L, w, wstat, nout * nin, tab);
+  if ((st = row_arg(L, n, &args[0], s, &a))) return st;
+  if (op == MOP_CONV1D_BACKWARD_INPUT) /* dx[i] = sum_j g[j] T[j * nin + i] */
+    return set_row(L, n, s, affine(L, s, a, (int)nout, (int)nin, T, 1, nin, -1, true, false));
+  int64_t bias = b >= 0 ? gather(L, b, bstat, nout, repeat_tab(L, c.cout, c.lout)) : -1;
+  return set_row(L, n, s, affine(L, s, a, (int)nin, (int)nout, T, nin, 1, bias, true, bias >= 0));
+}
+
+/* sum(x, dim=-1) of a [B, C, L] row x: pending (NK_SEG) until sum(., 0) over the batch, which
+ * accumulates x's rows and folds each channel's L entries onto it (a Conv1d bias gradient).
+ * Returns false when n is another sum. */
+static bool seg_sum(Lower *L, const Node *n, const Value *args, int s, Status *st) {
+  NInfo *xi = info(L, &args[0]);
+  int64_t dim = iarg(&args[1], 0);
+  bool keep = args[2].kind == VAL_BOOL && args[2].u.b;
+  *st = JS_OK;
+  if (xi && xi->kind == NK_SEG) {
+    if (dim != 0 || keep) {
+      *st = unsupported(L, n, "reduces a channel sum other than over the batch");
+      return true;
+    }
+    const Node *src = xi->segof;
+    int a, C = xi->n, len = xi->seg;
+    if (L->ni[src->index].stage > s) s = L->ni[src->index].stage;
+    if ((*st = row_arg(L, n, &(Value){.kind = VAL_NODE, .u.node = (Node *)src}, s, &a))) return true;
+    int acc = set_acc(L, n, s, C * len);
+    emit(L, s, (Inst){.kind = I_ACC, .n = C * len, .a = O_val(a), .acc = acc});
+    NInfo *ni = &L->ni[n->index];
+    ni->fold_n = C;
+    ni->fold = fold_tab(L, repeat_tab(L, C, len), (int64_t)C * len, C);
+    return true;
+  }
+  if (!is_row3_val(&args[0]) || keep || (dim != 2 && dim != -1)) return false;
+  const TensorType *t = &args[0].u.node->type;
+  NInfo *ni = &L->ni[n->index];
+  ni->kind = NK_SEG;
+  ni->n = (int)t->dims[1].size;
+  ni->seg = (int)t->dims[2].size;
+  ni->segof = args[0].u.node;
+  return true;
+}
+
 static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, int nargs, const Module *m) {
   int s = stage_of(L, n);
   const Value *x = nargs > 0 ? &args[0] : NULL;
-  int len = n->has_type && n->type.rank == 2 ? (int)n->type.dims[1].size : 0;
+  int len = row_len(n);
   bool train = L->p->o.train;
   int v, a = 0, b = 0; /* set by row_arg; initialised for -O3's flow analysis */
   Opd oa, ob;
@@ -380,6 +637,9 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     }
     return set_row(L, n, s, affine(L, s, a, nin, len, w, nin, 1, bias, wstat, bstat));
   }
+  case MOP_CONV1D:
+  case MOP_CONV1D_BACKWARD_INPUT:
+  case MOP_CONV1D_BACKWARD_WEIGHT: return lower_conv(L, n, op, s, args, m);
   case MOP_MATMUL: {
     /* row [K] @ W [K, N]: y[o] = sum_k a[k] W[k * N + o] */
     NInfo *wi = info(L, &args[1]);
@@ -587,6 +847,7 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
   }
   case MOP_SUM:
   case MOP_SUM_TO: {
+    if (op == MOP_SUM && seg_sum(L, n, args, s, &st)) return st;
     NInfo *xi = info(L, x);
     if (op == MOP_SUM_TO && xi && xi->kind == NK_ROW && ir_type_numel(&n->type) == 1) {
       /* down to one element (the gradient of a scalar parameter): a row sum, accumulated */
@@ -675,15 +936,17 @@ static Status lower_node(Lower *L, const Node *n) {
   case OP_CALL_FUNCTION:
   case OP_CALL_METHOD: {
     if (!n->has_type) return unsupported(L, n, "has no type (run shape first)");
-    bool row = is_row_type(L, &n->type, g_bsym);
+    bool row = is_row_type(L, &n->type, g_bsym) || is_row3_type(&n->type, g_bsym);
     bool red = n->mop == MOP_OUTER_SUM || n->mop == MOP_SUM || n->mop == MOP_SUM_TO ||
-               n->mop == MOP_BATCH_NORM1D_BACKWARD_WEIGHT || n->mop == MOP_CROSS_ENTROPY;
+               n->mop == MOP_BATCH_NORM1D_BACKWARD_WEIGHT || n->mop == MOP_CROSS_ENTROPY ||
+               n->mop == MOP_CONV1D_BACKWARD_WEIGHT;
     bool qparam = n->mop == MOP_QUANTIZE && n->nargs > 0 && info(L, &n->args[0]) && info(L, &n->args[0])->kind == NK_PARAM;
     if (!row && !red && !qparam) return unsupported(L, n, "computes a tensor that is not [batch, features]");
     QCfg q;
     Status qs;
     bool quant = node_q(L, n, &q, &qs);
     if (qs) return qs;
+    if ((qs = check_row3(L, n, quant ? &q : NULL))) return qs;
     if (quant && q.has[QS_DATA_OUT]) { /* lower the op, then quantize its result */
       Status st = lower_plain(L, n);
       NInfo *ni = &L->ni[n->index];
@@ -789,6 +1052,7 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
     L.ni[i].loaded = loaded + (size_t)i * (size_t)(2 * nn + 2);
     L.ni[i].buf = -1;
     L.ni[i].bn_stage = -1;
+    L.ni[i].fold = -1;
   }
   mark(logits, live);
   for (const Node *n = g->first; n; n = n->next)
@@ -852,7 +1116,12 @@ Status cg_plan_build(const Graph *g, const CgOptions *o, CgPlan **out, Diag *d) 
     for (int i = 0; i < grads->u.dict.n && !st; i++) {
       const Param *pp = ir_graph_find_param(g, grads->u.dict.keys[i]);
       NInfo *gi = info(&L, &grads->u.dict.vals[i]);
-      if (!pp || !gi || gi->kind != NK_ACC || gi->n != (int)ir_type_numel(&pp->type)) {
+      if (pp && gi && gi->kind == NK_ACC && gi->fold >= 0 && gi->fold_n == (int)ir_type_numel(&pp->type)) {
+        emit_post(&L, (Point){.kind = PT_FOLD, .n = gi->fold_n, .dst = poff(&L, pp), .src = gi->off, .tab = gi->fold});
+        emit_post(&L, (Point){.kind = PT_OPTIM, .n = gi->fold_n, .off = poff(&L, pp)});
+        continue;
+      }
+      if (!pp || !gi || gi->kind != NK_ACC || gi->fold >= 0 || gi->n != (int)ir_type_numel(&pp->type)) {
         st = diag_error(d, outn->loc, "codegen: the gradient of '%s' is not a batch reduction the kernels compute; use --engine=ref",
                         grads->u.dict.keys[i]);
         break;
@@ -916,6 +1185,7 @@ void cg_plan_free(CgPlan *p) {
   ir_free(p->voff);
   ir_free(p->obs_buf);
   ir_free(p->obs_len);
+  ir_free(p->tabs);
   ir_free(p);
 }
 
@@ -975,6 +1245,14 @@ static void point_print(StrBuf *sb, const Point *pt) {
   case PT_BN_FOLD:
     sb_printf(sb, "    bn_fold scale=stat[%lld] shift=stat[%lld] from mean=stat[%lld] invstd=stat[%lld] x%d\n",
               (long long)pt->dst, (long long)pt->src, (long long)pt->mean, (long long)pt->invstd, pt->n);
+    break;
+  case PT_GATHER:
+    sb_printf(sb, "    gather stat[%lld] = %s[%lld] by tab[%lld] x%d\n", (long long)pt->dst, pt->src_stat ? "stat" : "param",
+              (long long)pt->src, (long long)pt->tab, pt->n);
+    break;
+  case PT_FOLD:
+    sb_printf(sb, "    fold grad[%lld] = stat[%lld] by tab[%lld] x%d\n", (long long)pt->dst, (long long)pt->src,
+              (long long)pt->tab, pt->n);
     break;
   }
 }

@@ -9,7 +9,16 @@
  * row loop adds to and the stage's end reduces.  Stages exist only where the math needs a
  * whole-batch result before the next row can go on (BatchNorm's batch statistics, forward
  * and backward), so a model without training-mode BatchNorm is one pass over the batch.
- * After the last stage come the post operations: the optimizer update and the metrics. */
+ * After the last stage come the post operations: the optimizer update and the metrics.
+ *
+ * Conv1d: a [B, C, L] value is a row of C*L features (channel-major, as PyTorch stores it).
+ * A convolution is linear in its input, so it is an I_AFFINE by its Toeplitz matrix
+ * T [Cout*Lout][Cin*L] (PT_GATHER spreads the weight into T once per step); its input
+ * gradient is the I_AFFINE by T transposed, its weight gradient the I_OUTER of the output
+ * gradient and the input (the gradient of T) folded back onto the weight by PT_FOLD.  For the
+ * small convolutions of jet-tagging models (T of a few thousand entries) this keeps both
+ * renderers' existing, vectorised row instructions; a direct sliding-window instruction
+ * would do fewer multiplications by zero on long signals. */
 #ifndef JSCC_CODEGEN_PLAN_H
 #define JSCC_CODEGEN_PLAN_H
 
@@ -94,6 +103,11 @@ typedef enum PointKind {
   PT_QUANT,       /* stat[dst .. +n] = Q_qf(params or stat (src_stat) [src .. +n]) */
   PT_BN_FOLD,     /* stat scale[j] = w[j] * invstd[j], shift[j] = b[j] - mean[j] * scale[j] (dst: scale,
                      src: shift; w, b parameter offsets or -1) */
+  PT_GATHER,      /* stat[dst + e] = t >= 0 ? (stat if src_stat else params)[src + t] : 0 with t = tabs[tab + e],
+                     e < n: a Conv1d weight spread into its Toeplitz matrix, a bias repeated along the length */
+  PT_FOLD,        /* grads[dst + i] = sum_{k = tabs[tab + i]}^{tabs[tab + i + 1] - 1} stat[src + tabs[tab + n + 1 + k]],
+                     i < n (the sums in a fixed order): the transpose of a gather, folding a Toeplitz matrix's
+                     gradient back onto the weight (before the optimizer) */
 } PointKind;
 
 typedef struct Point {
@@ -109,6 +123,7 @@ typedef struct Point {
   bool src_stat;             /* PT_QUANT: src is a stat offset */
   QFmt qf;                   /* PT_QUANT */
   int64_t row;               /* PT_QUANT: the source's last dim (block_fp's blocks run along it) */
+  int64_t tab;               /* PT_GATHER/PT_FOLD: offset of its index table in CgPlan.tabs */
 } Point;
 
 /* Where an accumulator's total goes when its stage ends. */
@@ -156,6 +171,8 @@ struct CgPlan {
   int nparams;           /* graph parameters (i64 array length) */
   int *obs_buf;          /* [o.nobserve] row buffer of each observed node (-2: the input x) */
   int *obs_len;          /* [o.nobserve] its features */
+  int32_t *tabs;         /* [ntabs] the index tables of PT_GATHER / PT_FOLD (constants of the kernel) */
+  int64_t ntabs, captabs;
   const char *model;     /* graph name */
 };
 

@@ -410,6 +410,46 @@ static Status arith(Infer *in, MaseOp op, const Value *a, const Value *b, Tensor
   return JS_OK;
 }
 
+/* conv1d(input x, weight, bias, stride, padding, dilation, groups): the checks of the
+ * function form, then conv1d_core. */
+static Status conv1d_rule(Infer *in, const Sig *sig, const Value *bound, const TensorType *x, TensorType *out) {
+  const TensorType *w = NULL, *b = NULL;
+  Status st;
+  if ((st = arg_type(in, bound_arg(sig, bound, "weight"), "weight", &w))) return st;
+  const Value *bv = bound_arg(sig, bound, "bias");
+  if (bv->kind != VAL_NONE && (st = arg_type(in, bv, "bias", &b))) return st;
+  int64_t stride = bound_int(sig, bound, "stride"), pad = bound_int(sig, bound, "padding");
+  int64_t dil = bound_int(sig, bound, "dilation"), groups = bound_int(sig, bound, "groups");
+  if (w->rank != 3 || ir_type_numel(w) < 0) return fail(in, "expects a 3-D weight [out, in/groups, k], got %s", tt(w).s);
+  if (stride < 1 || dil < 1 || groups < 1 || pad < 0)
+    return fail(in, "expects stride, dilation, groups >= 1 and padding >= 0");
+  /* the same bound Conv1d's constructor applies, so conv1d_core's arithmetic cannot overflow */
+  if (stride > IR_MAX_DIM || dil > IR_MAX_DIM || groups > IR_MAX_DIM || pad > IR_MAX_DIM)
+    return fail(in, "got stride=%lld, padding=%lld, dilation=%lld, groups=%lld; the limit is %lld", (long long)stride,
+                (long long)pad, (long long)dil, (long long)groups, (long long)IR_MAX_DIM);
+  if (b && (b->rank != 1 || !dim_eq(b->dims[0], w->dims[0])))
+    return fail(in, "expects a bias of shape [%s] for weight %s, got %s", dt(w->dims[0]).s, tt(w).s, tt(b).s);
+  if (w->dims[0].size % groups) return fail(in, "weight %s: out channels not divisible by groups=%lld", tt(w).s, (long long)groups);
+  if (x->dtype != w->dtype) return fail(in, "expects input and weight of one dtype, got %s and %s", tt(x).s, tt(w).s);
+  return conv1d_core(in, x, w->dims[1].size * groups, w->dims[0].size, w->dims[2].size, stride, pad, dil, out);
+}
+
+/* conv1d_backward_input(grad, input, weight, ...) has input's type, conv1d_backward_weight
+ * weight's; grad must have the type conv1d(input, weight, ...) gives. */
+static Status conv1d_backward_rule(Infer *in, MaseOp op, const Sig *sig, const Value *bound, const TensorType *g,
+                                   TensorType *out) {
+  const TensorType *x = NULL, *w = NULL;
+  TensorType y;
+  Status st;
+  if ((st = arg_type(in, bound_arg(sig, bound, "input"), "input", &x))) return st;
+  if ((st = arg_type(in, bound_arg(sig, bound, "weight"), "weight", &w))) return st;
+  if ((st = conv1d_rule(in, sig, bound, x, &y))) return st;
+  if (!ir_type_equal(g, &y)) return fail(in, "expects a grad of type %s (the forward conv1d's), got %s", tt(&y).s, tt(g).s);
+  if (!is_float(g->dtype)) return fail(in, "expects a floating-point grad, got %s", tt(g).s);
+  *out = op == MOP_CONV1D_BACKWARD_INPUT ? *x : *w;
+  return JS_OK;
+}
+
 /* The rule of op applied to its bound arguments.  `x` is the input's type when the caller
  * knows it (a module call; bound[0] is then unused), else NULL: every op but the arithmetic
  * ones takes a tensor `input` first. */
@@ -433,26 +473,7 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
                   x->rank ? dt(x->dims[x->rank - 1]).s : "no", dt(w->dims[1]).s);
     return linear_core(in, x, w->dims[1], w->dims[0], out);
   }
-  case MOP_CONV1D: {
-    const TensorType *w = NULL, *b = NULL;
-    if ((st = arg_type(in, bound_arg(sig, bound, "weight"), "weight", &w))) return st;
-    const Value *bv = bound_arg(sig, bound, "bias");
-    if (bv->kind != VAL_NONE && (st = arg_type(in, bv, "bias", &b))) return st;
-    int64_t stride = bound_int(sig, bound, "stride"), pad = bound_int(sig, bound, "padding");
-    int64_t dil = bound_int(sig, bound, "dilation"), groups = bound_int(sig, bound, "groups");
-    if (w->rank != 3 || ir_type_numel(w) < 0) return fail(in, "expects a 3-D weight [out, in/groups, k], got %s", tt(w).s);
-    if (stride < 1 || dil < 1 || groups < 1 || pad < 0)
-      return fail(in, "expects stride, dilation, groups >= 1 and padding >= 0");
-    /* the same bound Conv1d's constructor applies, so conv1d_core's arithmetic cannot overflow */
-    if (stride > IR_MAX_DIM || dil > IR_MAX_DIM || groups > IR_MAX_DIM || pad > IR_MAX_DIM)
-      return fail(in, "got stride=%lld, padding=%lld, dilation=%lld, groups=%lld; the limit is %lld", (long long)stride,
-                  (long long)pad, (long long)dil, (long long)groups, (long long)IR_MAX_DIM);
-    if (b && (b->rank != 1 || !dim_eq(b->dims[0], w->dims[0])))
-      return fail(in, "expects a bias of shape [%s] for weight %s, got %s", dt(w->dims[0]).s, tt(w).s, tt(b).s);
-    if (w->dims[0].size % groups) return fail(in, "weight %s: out channels not divisible by groups=%lld", tt(w).s, (long long)groups);
-    if (x->dtype != w->dtype) return fail(in, "expects input and weight of one dtype, got %s and %s", tt(x).s, tt(w).s);
-    return conv1d_core(in, x, w->dims[1].size * groups, w->dims[0].size, w->dims[2].size, stride, pad, dil, out);
-  }
+  case MOP_CONV1D: return conv1d_rule(in, sig, bound, x, out);
   /* The elementwise ops keep the shape; their dtype rules are PyTorch 1.13's CPU kernels. */
   case MOP_BATCH_NORM1D:
   case MOP_IDENTITY:
@@ -625,6 +646,8 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
     *out = *x;
     return JS_OK;
   }
+  case MOP_CONV1D_BACKWARD_INPUT:
+  case MOP_CONV1D_BACKWARD_WEIGHT: return conv1d_backward_rule(in, op, sig, bound, x, out);
   case MOP_NONE:
   case MOP_COUNT: break;
   }

@@ -158,6 +158,43 @@ static Status linear_backward(Grad *gr, Node *n, Node *G, const Value *x, Node *
   return JS_OK;
 }
 
+/* Conv1d's backward: conv1d_backward_input and conv1d_backward_weight (with the forward's
+ * stride, padding, dilation, groups in `hp`), the bias gradient summed over batch and length.
+ * A quantized layer's gradients use its quantized input and weight, as linear_backward's. */
+static Status conv1d_backward(Grad *gr, Node *n, Node *G, const Value *x, Node *w, const Param *wp, const Value *wv,
+                              Node *b, const Param *bp, const Value *bv, const Value *hp) {
+  Value wq, xq;
+  if (qval(gr, n, QS_WEIGHT, &(Value){.kind = VAL_NODE, .u.node = w}, &wq)) return JS_ERR;
+  if (qval(gr, n, QS_DATA_IN, x, &xq)) return JS_ERR;
+  Value a[7] = {val_node(G), xq, wq, hp[0], hp[1], hp[2], hp[3]};
+  if (wants(gr, x) && acc(gr, n, x, emit(gr, n, "conv1d_backward_input", 7, a, 0, NULL, NULL))) return JS_ERR;
+  bool need_gw = wp || (wv && wants(gr, wv));
+  Node *gw = need_gw ? emit(gr, n, "conv1d_backward_weight", 7, a, 0, NULL, NULL) : NULL;
+  if (wp && acc_param(gr, n, wp, gw)) return JS_ERR;
+  if (wv && wants(gr, wv) && acc(gr, n, wv, gw)) return JS_ERR;
+  if (b && (bp || (bv && wants(gr, bv)))) {
+    Node *gb = G->type.rank == 3 ? sum_channels(gr, n, G) : emit2(gr, n, "sum", val_node(G), val_int(1));
+    if (bp && acc_param(gr, n, bp, gb)) return JS_ERR;
+    if (bv && wants(gr, bv) && acc(gr, n, bv, gb)) return JS_ERR;
+  }
+  return JS_OK;
+}
+
+/* A Conv1d module's backward: its weight and bias parameters and hyperparameters. */
+static Status conv1d_module_backward(Grad *gr, Node *n, Node *G) {
+  const Module *m = n->module;
+  const Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
+  Node *w = read_param(gr, n, wp), *b = bp ? read_param(gr, n, bp) : NULL;
+  if (!w || (bp && !b)) return JS_ERR;
+  static const char *const names[4] = {"stride", "padding", "dilation", "groups"};
+  Value hp[4];
+  for (int i = 0; i < 4; i++) {
+    const Value *v = ir_module_arg(m, names[i]);
+    hp[i] = v && v->kind == VAL_INT ? *v : val_int(i == 1 ? 0 : 1);
+  }
+  return conv1d_backward(gr, n, G, &n->args[0], w, wp, NULL, b, bp, NULL, hp);
+}
+
 /* Bind a call's arguments to its op's signature (defaults filled). */
 static Status bind_call(Grad *gr, Node *n, Value *bound) {
   const OpInfo *oi = ir_op_info(n->mop);
@@ -175,6 +212,7 @@ static Status backward_module(Grad *gr, Node *n, Node *G) {
     if (!w || (bp && !b)) return JS_ERR;
     return linear_backward(gr, n, G, x, w, wp, NULL, b, bp, NULL);
   }
+  case MT_CONV1D: return conv1d_module_backward(gr, n, G);
   case MT_BATCHNORM1D: {
     const Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
     Value eps = *ir_module_arg(m, "eps");
@@ -218,6 +256,10 @@ static Status backward_call(Grad *gr, Node *n, Node *G) {
   case MOP_LINEAR: {
     Node *w = b[1].u.node, *bias = b[2].kind == VAL_NODE ? b[2].u.node : NULL;
     return linear_backward(gr, n, G, x, w, NULL, &b[1], bias, NULL, bias ? &b[2] : NULL);
+  }
+  case MOP_CONV1D: {
+    Node *w = b[1].u.node, *bias = b[2].kind == VAL_NODE ? b[2].u.node : NULL;
+    return conv1d_backward(gr, n, G, x, w, NULL, &b[1], bias, NULL, bias ? &b[2] : NULL, &b[3]);
   }
   case MOP_RELU: return acc(gr, n, x, emit2(gr, n, "relu_backward", val_node(G), val_node(n)));
   case MOP_LEAKY_RELU: return acc(gr, n, x, emit3(gr, n, "leaky_relu_backward", val_node(G), *x, b[1]));

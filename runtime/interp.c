@@ -16,7 +16,7 @@
  *             other use must agree.  Any mismatch, a missing or unknown input, is a Diag
  *             error naming the placeholder, the expected type and what was given.
  *   Modules   Linear: y = x W^T + b.  Conv1d: PyTorch's cross-correlation with stride,
- *             zero padding, dilation, groups (forward only).  BatchNorm1d over dims 0 (and 2
+ *             zero padding, dilation, groups.  BatchNorm1d over dims 0 (and 2
  *             for [N,C,L]), M = N*L values per channel:
  *               RT_TRAIN or track_running_stats=false: batch mean and biased variance,
  *                 y = (x - mean) / sqrt(var + eps) * w + b; M == 1 is an error (PyTorch's
@@ -55,6 +55,8 @@
  *                                    RT_EVAL (the forward was the identity); zeros for p == 1
  *     batch_norm1d_backward_input(g, x, w, eps)  = w * invstd / M * (M g - sum(g) - xhat sum(g xhat))
  *     batch_norm1d_backward_weight(g, x, eps)    = sum(g * xhat)
+ *     conv1d_backward_input(g, x, w, s, p, d, gr)  = the input gradient of conv1d(x, w, ...)
+ *     conv1d_backward_weight(g, x, w, s, p, d, gr) = its weight gradient (conv1d_bwd)
  *                                    with xhat = (x - mean) * invstd from x's batch statistics
  *                                    (biased variance), whatever the mode: they are the
  *                                    derivatives of training-mode BatchNorm.
@@ -258,6 +260,34 @@ static void conv1d_fwd(double *y, const double *x, const double *w, const double
           }
         }
         y[(n * Cout + o) * Lout + t] = acc;
+      }
+}
+
+/* The derivatives of conv1d_fwd (same index map at = t*stride - pad + k*dil, inside [0, L)):
+ *   dx[n, (o/Og)*Cg + c, at] += sum_{o,t,k} w[o,c,k] * g[n,o,t]
+ *   dw[o, c, k]              = sum_{n,t} g[n,o,t] * x[n, (o/Og)*Cg + c, at]
+ * dx [N, Cin, L] (or NULL), dw [Cout, Cg, K] (or NULL), g [N, Cout, Lout], x [N, Cin, L],
+ * w [Cout, Cg, K]; Cg = Cin/groups, Og = Cout/groups */
+static void conv1d_bwd(double *dx, double *dw, const double *g, const double *x, const double *w, int64_t N,
+                       int64_t Cin, int64_t L, int64_t Cout, int64_t Lout, int64_t K, int64_t stride, int64_t pad,
+                       int64_t dil, int64_t groups) {
+  int64_t Cg = Cin / groups, Og = Cout / groups;
+  if (dx) memset(dx, 0, sizeof(double) * (size_t)(N * Cin * L));
+  if (dw) memset(dw, 0, sizeof(double) * (size_t)(Cout * Cg * K));
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t o = 0; o < Cout; o++)
+      for (int64_t c = 0; c < Cg; c++) {
+        int64_t xi = (n * Cin + (o / Og) * Cg + c) * L;
+        for (int64_t k = 0; k < K; k++) {
+          int64_t wi = (o * Cg + c) * K + k;
+          for (int64_t t = 0; t < Lout; t++) {
+            int64_t at = t * stride - pad + k * dil;
+            if (at < 0 || at >= L) continue;
+            double gv = g[(n * Cout + o) * Lout + t];
+            if (dx) dx[xi + at] += w[wi] * gv;
+            if (dw) dw[wi] += gv * x[xi + at];
+          }
+        }
       }
 }
 
@@ -1056,6 +1086,28 @@ static bool dropout_was_applied(Interp *I, const Node *f) {
   return true;
 }
 
+/* conv1d_backward_input / conv1d_backward_weight (g, x, w, stride, padding, dilation, groups):
+ * the shape rule checked g against conv1d(x, w); a [C, L] input is one sample. */
+static Tensor *conv1d_backward_t(Interp *I, MaseOp op, const Tensor *g, const Value *b) {
+  Tensor *x = arg_t(I, &b[1], "input"), *w = arg_t(I, &b[2], "weight");
+  if (!x || !w) return NULL;
+  int64_t stride = b[3].u.i, pad = b[4].u.i, dil = b[5].u.i, groups = b[6].u.i;
+  int64_t N = x->rank == 3 ? x->dims[0] : 1;
+  if ((x->rank != 2 && x->rank != 3) || w->rank != 3 || g->rank != x->rank || groups < 1 ||
+      x->dims[x->rank - 2] != w->dims[1] * groups || g->dims[g->rank - 2] != w->dims[0] || (g->rank == 3 && g->dims[0] != N)) {
+    fail(I, "%s: grad %s does not match input %s and weight %s", ir_op_info(op)->name, shape_text(g->rank, g->dims).s,
+         shape_text(x->rank, x->dims).s, shape_text(w->rank, w->dims).s);
+    return NULL;
+  }
+  Tensor *y = op == MOP_CONV1D_BACKWARD_INPUT ? t_like(I, x) : t_like(I, w);
+  if (!y) return NULL;
+  y->dtype = g->dtype;
+  bool in = op == MOP_CONV1D_BACKWARD_INPUT;
+  conv1d_bwd(in ? y->v : NULL, in ? NULL : y->v, g->v, x->v, w->v, N, x->dims[x->rank - 2], x->dims[x->rank - 1],
+             w->dims[0], g->dims[g->rank - 1], w->dims[2], stride, pad, dil, groups);
+  return y;
+}
+
 /* One call_function / call_method with its arguments bound to the op's signature (positions
  * as in ops.def). */
 static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
@@ -1279,6 +1331,8 @@ static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
     if (op == MOP_IDENTITY) return t_copy(I, x);
     fail(I, "batch_norm1d runs only as a BatchNorm1d module");
     return NULL;
+  case MOP_CONV1D_BACKWARD_INPUT:
+  case MOP_CONV1D_BACKWARD_WEIGHT: return conv1d_backward_t(I, op, x, b);
   case MOP_NONE:
   case MOP_COUNT: break;
   }

@@ -88,6 +88,18 @@ int rt_state_index(const RtState *s, const char *qualname);      /* index into g
 /* mask[total]: 1 for the elements of trainable parameters (PK_PARAM), 0 for buffers. */
 void rt_state_trainable_mask(const RtState *s, uint8_t *mask);
 
+/* ==== evaluate.c: the forward pass the evaluating commands (test, diff) run ==== */
+
+/* Makes output `want` (a returned node's name, or a dict key) g's only output and removes
+ * what only the others needed (dce).  want NULL: the first; a model with several outputs
+ * then writes a one-line note to log (NULL: none) naming them and --output.  An unknown
+ * name is an error that lists the outputs. */
+Status rt_select_output(Graph *g, const char *want, FILE *log, Diag *d);
+/* The JIT's evaluation kernel (fake quantization in float32) on rows x [rows][features]:
+ * logits into z [rows][classes].  When the JIT cannot take g (no LLVM, an op it does not
+ * lower) returns non-zero with the first line of the reason in why[cap]. */
+Status rt_jit_eval_logits(const Graph *g, RtState *s, const float *x, int64_t rows, float *z, char *why, size_t cap);
+
 #include "data.h"
 #include "optim.h"
 #include "ckpt.h"

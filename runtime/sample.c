@@ -7,9 +7,9 @@
  * When jscc has its LLVM JIT and the samples come from a data set, the JIT's evaluation step
  * runs instead (codegen's CgOptions.observe stores the requested nodes' rows to scratch), so
  * a whole epoch profiles in about a second; a graph the kernels do not cover (a quantized
- * one, conv1d, more than one input) falls back to the reference executor, and so does
- * rt_pass_data_set_engine(RT_ENGINE_REF) (jscc --profile-engine ref; tests compare the two).
- * The JIT computes in float, the reference in double: statistics agree to float rounding.
+ * one, BatchNorm1d over channels, more than one input) falls back to the reference executor, and
+ * so does rt_pass_data_set_engine(RT_ENGINE_REF) (jscc --profile-engine ref; tests compare the
+ * two).  The JIT computes in float, the reference in double: statistics agree to float rounding.
  * Results are reported as rows x row_numel: rows is the value's first dim (1 for a scalar),
  * so a pass can treat each row as one sample, as MASE's profiler does with batch[[i], ...]. */
 #include <stdlib.h>

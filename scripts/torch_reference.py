@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """torch_reference.py — reference tensors for the C executor (test/runtime/test_interp.c).
 
-For each JSC model (examples/jsc_tiny.jsc, examples/jsc_big.jsc, rebuilt here as the
-equivalent nn.Sequential named seq_blocks) with a seeded init and one fixed batch, writes
+For each JSC model (examples/jsc_tiny.jsc, examples/jsc_big.jsc, examples/jsc_conv.jsc,
+rebuilt here as the equivalent nn.Sequential named seq_blocks; jsc_conv views the batch as
+[B, 1, 16] first) with a seeded init and one fixed batch, writes
 test/data/ref/<model>.txt with
   init.<qualname>    the parameters and buffers before anything runs (BatchNorm weights,
                      biases and running stats are randomised so every formula is exercised)
@@ -56,13 +57,21 @@ def jsc_big():
         nn.BatchNorm1d(8), nn.ReLU(inplace=True), nn.Linear(8, 5), nn.ReLU(inplace=True))
 
 
+def jsc_conv():
+    return nn.Sequential(
+        nn.Conv1d(1, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU(),
+        nn.Conv1d(4, 8, 3, stride=2, padding=2, dilation=2, groups=2), nn.BatchNorm1d(8), nn.ReLU(),
+        nn.Flatten(), nn.Linear(64, 5))
+
+
 class Model(nn.Module):
-    def __init__(self, seq):
+    def __init__(self, seq, view=None):
         super().__init__()
         self.seq_blocks = seq
+        self.view = view
 
     def forward(self, x):
-        return self.seq_blocks(x)
+        return self.seq_blocks(x if self.view is None else x.view(*self.view))
 
 
 def write_tensor(out, name, t):
@@ -76,9 +85,9 @@ def write_tensor(out, name, t):
         out.append(" ".join(vals[i:i + 8]) + "\n")
 
 
-def reference(name, build):
+def reference(name, build, view):
     torch.manual_seed(SEED)
-    model = Model(build())
+    model = Model(build(), view)
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm1d):
@@ -127,8 +136,12 @@ def main():
     outdir = os.path.join(root, "test", "data", "ref")
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(1)
-    for name, build in (("jsc_tiny", jsc_tiny), ("jsc_big", jsc_big)):
-        text = reference(name, build)
+    models = (("jsc_tiny", jsc_tiny, None), ("jsc_big", jsc_big, None), ("jsc_conv", jsc_conv, (-1, 1, 16)))
+    only = sys.argv[1:]
+    for name, build, view in models:
+        if only and name not in only:
+            continue
+        text = reference(name, build, view)
         path = os.path.join(outdir, name + ".txt")
         with open(path, "w") as f:
             f.write(text)

@@ -14,7 +14,9 @@
  * node (graph order) and element (row, feature) where the two differ beyond the tolerance,
  * with both values.  float vs fake-quant is information: each node's quantization error.
  * A pair an engine cannot run (no LLVM, a graph the integer lowering refuses) is "skipped"
- * with the reason.  Exit status: 0 every compared must-agree pair agrees, 1 one does not,
+ * with the reason.  Any model the reference executor runs can be compared (a Conv1d model,
+ * a model with several outputs: one of them, --output NAME, rt_select_output).  The engines
+ * run through runtime/ (rt_interp_run, rt_int_open, rt_jit_eval_logits).  Exit status: 0 every compared must-agree pair agrees, 1 one does not,
  * 2 an error (usage, unreadable model, checkpoint or data).
  *
  * This is the only part of jscc diff that exits; it is called from tools/jscc.c's main. */
@@ -59,6 +61,8 @@ static void diff_usage(FILE *f) {
         "  --data PATH            the JSC data (default: the synthetic stand-in)\n"
         "  --synth-n N            synthetic jets before the split (default 830000)\n"
         "  --model NAME           the model when the file holds several\n"
+        "  --output NAME          the output compared, for a model with several (default: the\n"
+        "                         first; the names are the returned nodes')\n"
         "  --cache-dir DIR        where the preprocessed data are cached\n"
         "  --no-cache             neither read nor write the data cache\n"
         "  --inject NODE          for testing: add one to the integer C executor's code of NODE at\n"
@@ -165,57 +169,7 @@ static void print_pair(const char *label, const char *an, const char *bn, const 
          c->nbadnodes, c->nbadnodes == 1 ? "" : "s");
 }
 
-/* ---- loading ---- */
-
 /* ---- the engines ---- */
-
-/* The JIT's fake-quant evaluation kernel on rows x: logits row-major into z.  Returns the
- * reason it cannot run in why (and JS_ERR), or JS_OK. */
-static Status run_fq_jit(const Graph *g, RtState *s, const float *x, int64_t rows, float *z, char *why, size_t cap) {
-  Diag probe;
-  diag_init(&probe, NULL);
-  CgOptions o = {.batch = rows, .param_off = s->off, .train = false, .want_logits = true};
-  CgPlan *plan = NULL;
-  CgKernel *k = NULL;
-  Status st = cg_llvm_available() ? JS_OK : diag_error(&probe, (SrcLoc){0}, "jscc was built without LLVM");
-  if (!st) st = cg_plan_build(g, &o, &plan, &probe);
-  if (!st) st = cg_llvm_compile(plan, &k, NULL, NULL, &probe);
-  float *xf = NULL, *valid = NULL, *scratch = NULL, *lg = NULL;
-  int32_t *y = NULL;
-  if (!st) {
-    int64_t bp = cg_plan_bpad(plan);
-    int F = cg_plan_features(plan), C = cg_plan_classes(plan);
-    xf = ir_calloc((size_t)(F * bp), sizeof(float));
-    valid = ir_calloc((size_t)bp, sizeof(float));
-    y = ir_calloc((size_t)bp, sizeof(int32_t));
-    scratch = ir_calloc(cg_plan_scratch_floats(plan) + 16, sizeof(float));
-    lg = ir_calloc((size_t)(C * bp), sizeof(float));
-    if (!xf || !valid || !y || !scratch || !lg) {
-      st = diag_oom(&probe);
-    } else {
-      for (int64_t i = 0; i < rows; i++) {
-        valid[i] = 1;
-        for (int f = 0; f < F; f++) xf[f * bp + i] = x[i * F + f];
-      }
-      double metrics[2] = {0, 0};
-      CgArgs a = {.params = s->data, .grads = s->grad, .x = xf, .y = y, .valid = valid, .scratch = scratch,
-                  .i64 = s->i64, .logits = lg, .metrics = metrics, .n = rows};
-      cg_kernel_run(k, &a);
-      for (int64_t i = 0; i < rows; i++)
-        for (int c = 0; c < C; c++) z[i * C + c] = lg[c * bp + i];
-    }
-  }
-  if (st) { /* the first line of the complaint, without the "error: " prefix */
-    const char *msg = sb_str(&probe.text), *p = strstr(msg, "error: ");
-    if (p) msg = p + 7;
-    snprintf(why, cap, "%.*s", (int)strcspn(msg, "\n"), msg);
-  }
-  ir_free(xf), ir_free(valid), ir_free(y), ir_free(scratch), ir_free(lg);
-  cg_kernel_free(k);
-  cg_plan_free(plan);
-  diag_free(&probe);
-  return st;
-}
 
 /* f32_exact of every node the intervals pass analysed (software.intervals) */
 static bool all_f32_exact(const Graph *g, int *analysed, int *inexact, const char **first) {
@@ -269,7 +223,8 @@ static void diff_free(Diff *D) {
 }
 
 int cmd_diff(int argc, char **argv) {
-  enum { O_CKPT = 400, O_PASSES, O_CONFIG, O_SAMPLES, O_SPLIT, O_TOL, O_DATA, O_SYNTH_N, O_MODEL, O_CACHE_DIR, O_NO_CACHE, O_INJECT };
+  enum { O_CKPT = 400, O_PASSES, O_CONFIG, O_SAMPLES, O_SPLIT, O_TOL, O_DATA, O_SYNTH_N, O_MODEL, O_CACHE_DIR, O_NO_CACHE, O_INJECT,
+         O_OUTPUT };
   static const struct option longopts[] = {
       {"ckpt", required_argument, NULL, O_CKPT},           {"passes", required_argument, NULL, O_PASSES},
       {"config", required_argument, NULL, O_CONFIG},
@@ -277,10 +232,12 @@ int cmd_diff(int argc, char **argv) {
       {"tol", required_argument, NULL, O_TOL},             {"data", required_argument, NULL, O_DATA},
       {"synth-n", required_argument, NULL, O_SYNTH_N},     {"model", required_argument, NULL, O_MODEL},
       {"cache-dir", required_argument, NULL, O_CACHE_DIR}, {"no-cache", no_argument, NULL, O_NO_CACHE},
-      {"inject", required_argument, NULL, O_INJECT},       {"help", no_argument, NULL, 'h'},
+      {"inject", required_argument, NULL, O_INJECT},       {"output", required_argument, NULL, O_OUTPUT},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *ckpt = NULL, *passes = NULL, *config = NULL, *split = "test", *model = NULL, *inject = NULL;
+  const char *ckpt = NULL, *passes = NULL, *config = NULL, *split = "test", *model = NULL, *inject = NULL,
+             *output = NULL;
   int64_t samples = 256;
   double tol = 1e-5;
   RtDataOpts dopt;
@@ -319,6 +276,7 @@ int cmd_diff(int argc, char **argv) {
     case O_CACHE_DIR: dopt.cache_dir = optarg; break;
     case O_NO_CACHE: dopt.no_cache = true; break;
     case O_INJECT: inject = optarg; break;
+    case O_OUTPUT: output = optarg; break;
     case 'h': diff_usage(stdout); return 0;
     case ':': return usage_err("option '%s' needs a value", argv[optind - 1]);
     default: return usage_err("unknown option '%s'", argv[optind - 1]);
@@ -344,6 +302,7 @@ int cmd_diff(int argc, char **argv) {
   PassContext ctx = {.diag = &d};
   if (!st && pl) st = pass_pipeline_run(pl, D.g, &ctx);
   if (!st) st = pass_run_text("shape", D.g, &d);
+  if (!st) st = rt_select_output(D.g, output, stderr, &d);
   if (!st) st = rt_state_new(D.g, &D.s, &d);
   if (!st) st = rt_ckpt_load(ckpt, D.s, &d);
   /* intervals (its f32 verdict sets the fq-jit tolerance), before the explicit quantizers */
@@ -436,7 +395,7 @@ int cmd_diff(int argc, char **argv) {
   if (!st) st = ir_quant_explicit_inputs(D.g, &d);
   if (!st) {
     if (!(D.zfj = ir_calloc((size_t)(rows * C), sizeof(float)))) st = diag_oom(&d);
-    else have_fj = run_fq_jit(D.g, D.s, x, rows, D.zfj, why_fj, sizeof why_fj) == JS_OK;
+    else have_fj = rt_jit_eval_logits(D.g, D.s, x, rows, D.zfj, why_fj, sizeof why_fj) == JS_OK;
   }
   if (st) {
     sb_free(&report);

@@ -1,4 +1,9 @@
-/* tools/test.c — jscc test: a checkpoint evaluated on the test split. */
+/* tools/test.c — jscc test: a checkpoint evaluated on the test split.
+ *
+ * Any model the reference executor runs forward is evaluated: only the forward graph is
+ * built (evaluation needs no training graph), the JIT runs it when it can and the reference
+ * executor otherwise (--engine auto says why on its engine line), and a model with several
+ * outputs is scored on one of them (--output NAME, rt_select_output). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -10,6 +15,8 @@
 #include <unistd.h>
 
 #include "common.h"
+
+enum { T_OUTPUT = 400 }; /* past common.h's shared options */
 
 static void test_usage(FILE *f) {
   fputs("usage: jscc test MODEL.jsc|MODEL.ir --ckpt FILE [options]\n"
@@ -36,6 +43,9 @@ static void test_usage(FILE *f) {
         "  --device=cpu|cuda      where to evaluate: cpu (default) or cuda (an NVIDIA GPU, one\n"
         "                         launch for the split; needs --engine auto)\n"
         "  --model NAME           the model when the file holds several\n"
+        "  --output NAME          the output scored, for a model with several (default: the\n"
+        "                         first, with a note naming the others; the names are the\n"
+        "                         returned nodes')\n"
         "  --cache-dir DIR        where the preprocessed data are cached\n"
         "  --no-cache             neither read nor write the data cache\n"
         "  --passes=PIPELINE      transforms to apply first (post-training quantization:\n"
@@ -98,13 +108,14 @@ int cmd_test(int argc, char **argv) {
       {"passes", required_argument, NULL, T_PASSES},     {"config", required_argument, NULL, T_CONFIG},
       {"device", required_argument, NULL, T_DEVICE},     {"task", required_argument, NULL, T_TASK},
       {"json", no_argument, NULL, T_JSON},               {"split", required_argument, NULL, T_SPLIT},
-      {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0},
+      {"output", required_argument, NULL, T_OUTPUT},     {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
   };
   static const char *const split_names[] = {"test", "val"};
   const char *cmd = "test";
   RtTestConfig c;
   rt_test_config_default(&c);
-  const char *model = NULL;
+  const char *model = NULL, *output = NULL;
   optind = 1;
   opterr = 0;
   int o;
@@ -118,6 +129,7 @@ int cmd_test(int argc, char **argv) {
     switch (o) {
     case T_CKPT: c.ckpt = optarg; break;
     case T_JSON: json = true; break;
+    case T_OUTPUT: output = optarg; break;
     case T_SPLIT:
       if (!rt_split_parse(optarg, &c.split)) return bad_name(cmd, "split", optarg, split_names, 2);
       break;
@@ -138,7 +150,8 @@ int cmd_test(int argc, char **argv) {
   Model m = {0};
   PipeSrc ps;
   Status st = pipe_build(passes, config, true, &ps, &d);
-  if (!st) st = model_load(&m, argv[optind], model, ps.pl, &d);
+  if (!st) st = model_load_fwd(&m, argv[optind], model, ps.pl, &d);
+  if (!st) st = rt_select_output(m.fwd, output, stderr, &d);
   if (!st) st = test_run(&c, &m, json, &d);
   fflush(stdout);
   model_free(&m);

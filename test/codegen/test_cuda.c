@@ -248,6 +248,19 @@ static void test_quantized(void **state) {
   check_model("jsc_tiny.int8", INT8, false);
 }
 
+/* Conv1d (test/models/jit_conv.jsc): the gather and fold points and their index table; the
+ * training kernel against its golden file, both compiled. */
+static void test_conv1d(void **state) {
+  (void)state;
+  Model m = load("test/models/jit_conv.jsc", "shape,grad");
+  for (int train = 1; train >= 0; train--) {
+    CgPlan *p = plan(&m, train, 256);
+    render_compile(train ? "jit_conv train batch 256" : "jit_conv eval batch 256", p, train ? "jit_conv.train.cu" : NULL);
+    cg_plan_free(p);
+  }
+  unload(&m);
+}
+
 /* A layer too wide for the staged sums: the renderer says so (the CPU JIT still runs it). */
 static void test_unexpressible(void **state) {
   (void)state;
@@ -574,6 +587,9 @@ static void test_emulated(void **state) {
   }
   emulate("jit_ops train", "test/models/jit_ops.jsc", "shape,grad", true, 256, 600, 5, &ADAM);
   emulate("jit_ops eval", "test/models/jit_ops.jsc", "shape,grad", false, 256, 600, 5, &ADAM);
+  emulate("jit_conv train", "test/models/jit_conv.jsc", "shape,grad", true, 256, 600, 5, &ADAM);
+  emulate("jit_conv eval", "test/models/jit_conv.jsc", "shape,grad", false, 256, 600, 5, &ADAM);
+  emulate("jit_conv.int8 train", "test/models/jit_conv.jsc", q, true, 256, 600, 5, &ADAM);
   const CgOptim sgd = {.kind = CG_SGD, .momentum = 0.9, .dampening = 0.1, .nesterov = true, .weight_decay = 1e-4};
   const CgOptim adamw = {.kind = CG_ADAMW, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01};
   emulate("jsc_tiny sgd nesterov", "examples/jsc_tiny.jsc", "shape,grad", true, 256, 600, 5, &sgd);
@@ -625,6 +641,7 @@ int main(void) {
     cmocka_unit_test(test_render_oom),
     cmocka_unit_test(test_optimizers),
     cmocka_unit_test(test_quantized),
+    cmocka_unit_test(test_conv1d),
     cmocka_unit_test(test_formats),
     cmocka_unit_test(test_examples),
     cmocka_unit_test(test_emulated),

@@ -1,7 +1,7 @@
 /* test_interp.c — the reference executor (runtime/interp.c).
  *
  * Against PyTorch: test/data/ref/<model>.txt (scripts/torch_reference.py) holds a seeded
- * JSC_Tiny / JSC_Big, one batch, and what PyTorch 1.13 computes from them: train-mode
+ * JSC_Tiny / JSC_Big / JSC_Conv, one batch, and what PyTorch 1.13 computes from them: train-mode
  * logits and loss, every gradient, the running stats after the step, eval-mode logits, and
  * the state after 10 Adam steps.  Each comparison is |a - b| <= 1e-5 * max(|b|, max|b|),
  * i.e. relative to the tensor's scale, and prints the max difference per tensor (llm.c).
@@ -327,6 +327,12 @@ static void check_reference(const char *model) {
 static void test_reference_jsc_tiny(void **state) {
   (void)state;
   check_reference("jsc_tiny");
+}
+
+/* Conv1d's forward and both of its gradients (stride, padding, dilation, groups) */
+static void test_reference_jsc_conv(void **state) {
+  (void)state;
+  check_reference("jsc_conv");
 }
 
 static void test_reference_jsc_big(void **state) {
@@ -976,6 +982,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reference_jsc_tiny),
       cmocka_unit_test(test_reference_jsc_big),
+      cmocka_unit_test(test_reference_jsc_conv),
       cmocka_unit_test(test_batchnorm_running_stats),
       cmocka_unit_test(test_dropout),
       cmocka_unit_test(test_dropout_backward_mask),
