@@ -517,8 +517,8 @@ static Status conv_params(Lower *L, const Node *n, MaseOp op, const Value *args,
                           int64_t *w, bool *wstat, int64_t *b, bool *bstat) {
   *b = -1, *bstat = *wstat = false;
   if (m) {
-    *w = poff(L, mparam(m, "weight"));
-    *b = poff(L, mparam(m, "bias"));
+    *w = poff(L, ir_module_param(m, "weight"));
+    *b = poff(L, ir_module_param(m, "bias"));
   } else {
     NInfo *wi = info(L, &args[op == MOP_CONV1D ? 1 : 2]), *bi = op == MOP_CONV1D ? info(L, &args[2]) : NULL;
     if (!wi || wi->kind != NK_PARAM) return unsupported(L, n, "needs a parameter weight");

@@ -183,7 +183,7 @@ static Status conv1d_backward(Grad *gr, Node *n, Node *G, const Value *x, Node *
 /* A Conv1d module's backward: its weight and bias parameters and hyperparameters. */
 static Status conv1d_module_backward(Grad *gr, Node *n, Node *G) {
   const Module *m = n->module;
-  const Param *wp = module_param(m, "weight"), *bp = module_param(m, "bias");
+  const Param *wp = ir_module_param(m, "weight"), *bp = ir_module_param(m, "bias");
   Node *w = read_param(gr, n, wp), *b = bp ? read_param(gr, n, bp) : NULL;
   if (!w || (bp && !b)) return JS_ERR;
   static const char *const names[4] = {"stride", "padding", "dilation", "groups"};
