@@ -1,6 +1,6 @@
 /* fixture.h — helpers the codegen tests share (test_intinf.c, test_cemit.c, test_verilog.c,
- * test_cuda.c; test/hw/test_synth.c reads files with fx_slurp): an example model parsed,
- * shaped and quantized, trained-like and fixed parameters, and golden files. */
+ * test_cuda.c; test/hw links it too): an example model parsed, shaped and quantized,
+ * trained-like and fixed parameters.  Files and golden files: test/lib/tlib.h. */
 #ifndef JSCC_TEST_CODEGEN_FIXTURE_H
 #define JSCC_TEST_CODEGEN_FIXTURE_H
 
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "runtime.h"
+#include "tlib.h"
 
 /* A parsed program and its first graph, in one arena. */
 typedef struct FxModel {
@@ -37,10 +38,5 @@ void fx_fixed_state(RtState *s, const Graph *g);
 /* The IpParamFn over an RtState (ud). */
 const float *fx_state_param(void *ud, const Param *p);
 
-/* A whole file as a string (the caller frees); NULL when it cannot be opened. */
-char *fx_slurp(const char *path);
-/* Compares `text` with test/golden/NAME, showing the first line that differs;
- * JSCC_UPDATE_GOLDEN=1 rewrites the file instead. */
-void fx_check_golden(const char *name, const char *text);
 
 #endif

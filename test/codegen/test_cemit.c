@@ -233,9 +233,9 @@ static int64_t check_prog(const IntProg *p, const char *label, const float *x, i
   assert_int_equal(rt_int_run(p, x, rows, logits, trace, &d), JS_OK);
   char path[256];
   snprintf(path, sizeof path, "%s/trace.txt", dir);
-  char *tt = fx_slurp(path);
+  char *tt = tl_read(path, NULL);
   snprintf(path, sizeof path, "%s/logits.txt", dir);
-  char *lt = fx_slurp(path);
+  char *lt = tl_read(path, NULL);
   assert_true(tt && lt);
   int64_t bad = compare_trace(p, trace, rows, tt), badl = compare_logits(p, logits, rows, lt);
   int kinds[8] = {0};
@@ -454,7 +454,7 @@ static void test_control(void **state) {
   assert_int_equal(rt_int_run(&good->p, x, N, logits, trace, &d), JS_OK);
   char path[256];
   snprintf(path, sizeof path, "%s/trace.txt", dir);
-  char *tt = fx_slurp(path);
+  char *tt = tl_read(path, NULL);
   printf("control (a weight code off by one, expected to differ):\n");
   assert_true(compare_trace(&good->p, trace, N, tt) > 0);
   free(tt);
@@ -473,7 +473,7 @@ static void driver_refuses(const char *input, const char *args, const char *want
   assert_int_not_equal(sh("./drv %s 2>err.txt", args), 0);
   char path[256];
   snprintf(path, sizeof path, "%s/err.txt", dir);
-  char *err = fx_slurp(path);
+  char *err = tl_read(path, NULL);
   if (!err || !strstr(err, want)) fail_msg("driver on '%s' (%s): expected '%s' in: %s", input, args, want, err ? err : "");
   free(err);
 }
@@ -511,7 +511,7 @@ static void test_driver_errors(void **state) {
   assert_int_equal(sh("./drv ok.txt out.txt 1"), 0);
   char path[256];
   snprintf(path, sizeof path, "%s/out.txt", dir);
-  char *out = fx_slurp(path);
+  char *out = tl_read(path, NULL);
   assert_non_null(out);
   assert_non_null(strstr(out, "o 0 "));
   assert_non_null(strstr(out, "\no 1 "));
@@ -566,7 +566,7 @@ static void test_golden(void **state) {
   StrBuf sb;
   sb_init(&sb);
   assert_int_equal(cg_c_render(p, "jsc_tiny", &sb, &d), JS_OK);
-  fx_check_golden("jsc_tiny.int8.c", sb_str(&sb));
+  tl_check_golden("jsc_tiny.int8.c", sb_str(&sb));
   sb_free(&sb);
   cg_int_free(p);
   rt_state_free(s);

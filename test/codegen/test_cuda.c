@@ -136,7 +136,7 @@ static void render_compile(const char *what, const CgPlan *p, const char *golden
   char dyn[64];
   snprintf(dyn, sizeof dyn, "%zu bytes of shared", sh);
   assert_non_null(strstr(sb_str(&src), dyn)); /* the header states what the launch must give */
-  if (golden) fx_check_golden(golden, sb_str(&src));
+  if (golden) tl_check_golden(golden, sb_str(&src));
   /* deterministic: a second rendering is the same text */
   StrBuf again;
   sb_init(&again);

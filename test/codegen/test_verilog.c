@@ -193,7 +193,7 @@ static void test_golden(void **state) {
   Model m;
   load(&m, "examples/jsc_tiny.jsc", sets[0].cfg);
   CgHwDesign *h = render(m.p, 2);
-  fx_check_golden("jsc_tiny.int8.v", sb_str(&h->verilog));
+  tl_check_golden("jsc_tiny.int8.v", sb_str(&h->verilog));
   cg_hw_design_free(h);
   unload(&m);
 }
@@ -404,7 +404,7 @@ static int64_t compare_line(const char *line, const int64_t *want, int n) {
 static int64_t compare_trace(const char *dir, const IntProg *p, const int64_t *tr, int64_t n, int64_t ts) {
   char path[300];
   snprintf(path, sizeof path, "%s/trace.txt", dir);
-  char *text = fx_slurp(path);
+  char *text = tl_read(path, NULL);
   if (!text) return n;
   const IpNode *last = &p->nodes[p->nnodes - 1];
   int64_t bad = 0, outs = 0, traces = 0;

@@ -20,32 +20,13 @@
 #include <cmocka.h>
 
 #include "exp.h"
+#include "tlib.h"
 #include "../fail_nth.h"
 #include "report_oom.h"
 
 static const char *const designs[] = {"test/data/emit/tiny", "test/data/emit/wide_est", "test/data/emit/c_only"};
 
 /* ---- files ---- */
-
-static char *read_all(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc(len + 1);
-  *n = fread(buf, 1, len, f);
-  buf[*n] = 0;
-  fclose(f);
-  return buf;
-}
-
-static void write_all(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static bool exists(const char *dir, const char *name) {
   char p[1024];
@@ -75,11 +56,11 @@ static void edit(const char *dir, const char *name, const char *old, const char 
   char p[512];
   snprintf(p, sizeof p, "%s/%s", dir, name);
   size_t n;
-  char *text = read_all(p, &n), *at = text ? strstr(text, old) : NULL;
+  char *text = tl_read(p, &n), *at = text ? strstr(text, old) : NULL;
   if (!at) fail_msg("'%s' not in %s", old, p);
   char *out = malloc(n + strlen(new) + 1);
   sprintf(out, "%.*s%s%s", (int)(at - text), text, new, at + strlen(old));
-  write_all(p, out);
+  tl_write(p, out, strlen(out));
   free(out);
   free(text);
 }
@@ -150,9 +131,10 @@ static void test_read_minimal(void **state) {
   (void)state;
   char *dir = scratch("emit/c_only"), p[600];
   snprintf(p, sizeof p, "%s/emit.json", dir);
-  write_all(p, "{\"model\": \"M\", \"top\": \"t\", \"test_accuracy\": null, \"future\": {\"x\": [1, {}]},\n"
-               " \"synth\": {\"ice40\": {\"total\": {\"lut\": 5, \"ff\": 0, \"dsp\": 0, \"carry\": 1}, \"fmax_mhz\": 0, \"latency_ns\": 0},"
-               " \"lattice\": 3}}\n");
+  static const char json[] = "{\"model\": \"M\", \"top\": \"t\", \"test_accuracy\": null, \"future\": {\"x\": [1, {}]},\n"
+                             " \"synth\": {\"ice40\": {\"total\": {\"lut\": 5, \"ff\": 0, \"dsp\": 0, \"carry\": 1}, \"fmax_mhz\": 0, \"latency_ns\": 0},"
+                             " \"lattice\": 3}}\n";
+  tl_write(p, json, sizeof json - 1);
   const char *dirs[] = {dir};
   ExpStudy *s = load(dirs, 1);
   const ExpHwDesign *h = &s->designs[0];
@@ -184,7 +166,7 @@ static void test_golden_page(void **state) {
   StrBuf sb;
   sb_init(&sb);
   exp_report_html(&sb, s, &o, &fig, 1, NULL);
-  const char *page = sb_str(&sb), *golden = "test/golden/hw_report.html";
+  const char *page = sb_str(&sb);
   assert_null(strstr(page, "id=\"results\""));
   assert_null(strstr(page, "id=\"figures\""));
   assert_null(strstr(page, "id=\"commands\""));
@@ -195,17 +177,7 @@ static void test_golden_page(void **state) {
   assert_non_null(strstr(page, "<td class=\"l pending\">not run: iverilog not found</td>"));
   assert_non_null(strstr(page, "<td class=\"l\">hx8k-ct256</td><td>61.3</td><td>16.3</td>"));
   assert_non_null(strstr(page, "id=\"fig-acc_luts\""));
-  if (getenv("JSCC_UPDATE_GOLDEN")) write_all(golden, page);
-  size_t n;
-  char *want = read_all(golden, &n);
-  assert_non_null(want);
-  if (strcmp(want, page) != 0) {
-    size_t i = 0;
-    while (want[i] && want[i] == page[i]) i++;
-    fail_msg("%s differs at byte %zu: want '%.60s', got '%.60s' (JSCC_UPDATE_GOLDEN=1 rewrites it)", golden, i,
-             want + i, page + i);
-  }
-  free(want);
+  tl_check_golden("hw_report.html", page);
   sb_free(&sb);
   exp_study_free(s);
 }
@@ -223,7 +195,7 @@ static void test_report_files(void **state) {
   assert_int_equal(exp_report(dirs, 3, &o, &d), JS_OK);
   size_t n;
   snprintf(p, sizeof p, "%s/report.html", a);
-  char *page = read_all(p, &n);
+  char *page = tl_read(p, &n);
   assert_non_null(page);
   assert_non_null(strstr(page, "<h2 id=\"hardware\">Hardware designs</h2>"));
   if (exp_plot_available()) {
@@ -253,7 +225,7 @@ static void test_no_point(void **state) {
   assert_int_equal(exp_report(dirs, 1, &o, &d), JS_OK);
   size_t n;
   snprintf(p, sizeof p, "%s/report.html", dir);
-  char *page = read_all(p, &n);
+  char *page = tl_read(p, &n);
   assert_non_null(page);
   if (exp_plot_available()) assert_non_null(strstr(page, "No figure: no design has both a test accuracy and a LUT count."));
   assert_false(exists(dir, "figures/acc_luts.svg"));
@@ -283,7 +255,7 @@ static void test_with_sweep(void **state) {
   assert_false(exists(sw, "report.html"));
   size_t n;
   snprintf(p, sizeof p, "%s/report.html", em);
-  char *page = read_all(p, &n);
+  char *page = tl_read(p, &n);
   assert_non_null(page);
   const char *res = strstr(page, "id=\"results\""), *hw = strstr(page, "id=\"hardware\""), *cmd = strstr(page, "id=\"commands\"");
   assert_true(res && hw && cmd && res < hw && hw < cmd);
@@ -399,7 +371,7 @@ static void test_bad_files(void **state) {
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char *dir = scratch("emit/tiny"), p[600];
     snprintf(p, sizeof p, "%s/emit.json", dir);
-    write_all(p, files[i].text);
+    tl_write(p, files[i].text, strlen(files[i].text));
     const char *dirs[] = {dir};
     expect_error(dirs, 1, files[i].want1, files[i].want2);
     scratch_free(dir);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "exp.h"
+#include "tlib.h"
 #include "../fail_nth.h"
 #include "report_oom.h"
 
@@ -111,26 +112,6 @@ static void test_html_escape(void **state) {
 
 /* ---- files ---- */
 
-static char *read_all(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc(len + 1);
-  *n = fread(buf, 1, len, f);
-  buf[*n] = 0;
-  fclose(f);
-  return buf;
-}
-
-static void write_all(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
 static void test_golden_page(void **state) {
   (void)state;
   ExpStudy *s = load_fixture();
@@ -141,18 +122,7 @@ static void test_golden_page(void **state) {
   StrBuf sb;
   sb_init(&sb);
   exp_report_html(&sb, s, &o, &fig, 1, "Figures stubbed by the test.");
-  const char *golden = "test/golden/sweep_report.html";
-  if (getenv("JSCC_UPDATE_GOLDEN")) write_all(golden, sb_str(&sb));
-  size_t n;
-  char *want = read_all(golden, &n);
-  assert_non_null(want);
-  if (strcmp(want, sb_str(&sb)) != 0) {
-    size_t i = 0;
-    while (want[i] && want[i] == sb_str(&sb)[i]) i++;
-    fail_msg("%s differs at byte %zu: want '%.60s', got '%.60s' (JSCC_UPDATE_GOLDEN=1 rewrites it)", golden, i,
-             want + i, sb_str(&sb) + i);
-  }
-  free(want);
+  tl_check_golden("sweep_report.html", sb_str(&sb));
   sb_free(&sb);
   exp_study_free(s);
 }
@@ -183,7 +153,7 @@ static bool exists(const char *dir, const char *name) {
 
 static void check_png(const char *path) {
   size_t n;
-  char *b = read_all(path, &n);
+  char *b = tl_read(path, &n);
   assert_non_null(b);
   assert_true(n > 1000);
   assert_memory_equal(b, "\x89PNG\r\n\x1a\n", 8);
@@ -192,7 +162,7 @@ static void check_png(const char *path) {
 
 static void check_svg(const char *path) {
   size_t n;
-  char *b = read_all(path, &n);
+  char *b = tl_read(path, &n);
   assert_non_null(b);
   assert_non_null(strstr(b, "<svg"));
   assert_non_null(strstr(b + n - 16, "</svg>"));
@@ -254,11 +224,11 @@ static void edit(const char *dir, const char *name, const char *old, const char 
   char p[512];
   snprintf(p, sizeof p, "%s/%s", dir, name);
   size_t n;
-  char *text = read_all(p, &n), *at = text ? strstr(text, old) : NULL;
+  char *text = tl_read(p, &n), *at = text ? strstr(text, old) : NULL;
   assert_non_null(at);
   char *out = malloc(n + strlen(new) + 1);
   sprintf(out, "%.*s%s%s", (int)(at - text), text, new, at + strlen(old));
-  write_all(p, out);
+  tl_write(p, out, strlen(out));
   free(out);
   free(text);
 }

@@ -45,7 +45,7 @@ static void test_parse_stat(void **state) {
   Diag d;
   diag_init(&d, NULL);
   HwCounts per[2], total;
-  char *x = fx_slurp("test/data/hw/mac2_xilinx.stat"), *i = fx_slurp("test/data/hw/mac2_ice40.stat");
+  char *x = tl_read("test/data/hw/mac2_xilinx.stat", NULL), *i = tl_read("test/data/hw/mac2_ice40.stat", NULL);
   assert_true(x && i);
   assert_int_equal(hw_parse_stat(x, HW_XILINX, "mac2", mac2_modules, 2, per, &total, &d), JS_OK);
   assert_counts(per[0], 157, 36, 0, 9); /* LUT2..LUT6 14 + 18 + 9 + 22 + 94; MUXF7/8 not */
@@ -83,7 +83,7 @@ static void test_parse_flat(void **state) {
 
 static void test_parse_nextpnr(void **state) {
   (void)state;
-  char *log = fx_slurp("test/data/hw/mac2_nextpnr.log");
+  char *log = tl_read("test/data/hw/mac2_nextpnr.log", NULL);
   assert_non_null(log);
   assert_float_equal(hw_parse_fmax(log), 98.04, 1e-9); /* the last of the two: after routing */
   assert_float_equal(hw_parse_fmax("Info: no clocks\n"), 0, 0);

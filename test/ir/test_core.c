@@ -375,6 +375,17 @@ static void test_modules(void **state) {
   assert_int_equal(nb, 33);
   const Value *eps = ir_module_arg(bn, "eps");
   assert_int_equal(eps->kind, VAL_FLOAT);
+  /* the one parameter lookup and the one BatchNorm fold every layer uses */
+  assert_ptr_equal(ir_module_param(bn, "running_var"), bn->params[3]);
+  assert_null(ir_module_param(bn, "weights"));
+  assert_null(ir_module_param(NULL, "weight"));
+  assert_true(ir_module_num(bn, "eps", 0) == 1e-5);
+  assert_true(ir_module_num(bn, "num_features", 0) == 16);
+  assert_true(ir_module_num(bn, "nonesuch", 7) == 7);
+  double t, s = ir_bn_fold(2.0, 1.0, 0.5, 3.0, 1.0, &t); /* s = 2 / sqrt(3 + 1), t = 1 - 0.5 s */
+  assert_true(s == 1.0 && t == 0.5);
+  s = ir_bn_fold(1.0, 0.0, -2.0, 0.25, 0.0, &t);
+  assert_true(s == 2.0 && t == 4.0);
   StrBuf sb;
   sb_init(&sb);
   ir_module_repr(&sb, ir_graph_find_module(g, "seq_blocks.2"));

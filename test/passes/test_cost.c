@@ -10,10 +10,8 @@
 #include <stdlib.h>
 
 #include "th.h"
+#include "tlib.h"
 
-#ifndef JSCC_SOURCE_ROOT
-#define JSCC_SOURCE_ROOT "."
-#endif
 
 /* A config string for quantize{by=name, NODE=...}: integer, data_in ba, weight bw, bias 8,
  * data_out y (0: none). */
@@ -172,44 +170,6 @@ static void test_unshaped_refused(void **state) {
   ir_graph_free(g);
 }
 
-/* A whole file, malloc'd (NULL when unreadable). */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
-static void check_golden(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/test/golden/%s", JSCC_SOURCE_ROOT, name);
-  const char *upd = getenv("JSCC_UPDATE_GOLDEN");
-  if (upd && strcmp(upd, "1") == 0) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return;
-  }
-  char *want = slurp(path);
-  if (!want) fail_msg("cannot read %s (JSCC_UPDATE_GOLDEN=1 creates it)", path);
-  if (strcmp(want, text) != 0) {
-    print_error("%s differs; expected:\n%s\ngot:\n%s\n", path, want, text);
-    free(want);
-    fail();
-  }
-  free(want);
-}
-
 /* The pass over JSC_Big, its first layer at 4 bits, the others at 8 and the last one float:
  * the table is golden; its totals are pass_quant_cost's. */
 static void test_pass_table(void **state) {
@@ -231,7 +191,7 @@ static void test_pass_table(void **state) {
   snprintf(totals, sizeof totals, "average bitwidth 6, %.0f bit operations per sample, about %.0f LUTs, 1192 weights",
            c.bops, c.lut_estimate);
   assert_contains(sb_str(&r), totals);
-  check_golden("jsc_big.cost.txt", sb_str(&r));
+  tl_check_golden("jsc_big.cost.txt", sb_str(&r));
   sb_free(&r);
   diag_free(&d);
   ir_graph_free(g);

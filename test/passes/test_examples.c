@@ -9,10 +9,8 @@
 
 #include "frontend.h"
 #include "th.h"
+#include "tlib.h"
 
-#ifndef JSCC_SOURCE_ROOT
-#define JSCC_SOURCE_ROOT "."
-#endif
 
 /* Trainable parameter counts by model name (case and '-'/'_' ignored). */
 static const struct {
@@ -77,7 +75,8 @@ static int check_file(const char *path) {
 }
 
 static void test_every_example(void **state) {
-  const char *dir = JSCC_SOURCE_ROOT "/examples";
+  char dirbuf[1024];
+  const char *dir = tl_src(dirbuf, sizeof dirbuf, "examples");
   DIR *dp = opendir(dir);
   if (!dp) skip();
   int files = 0, models = 0;

@@ -7,10 +7,7 @@
 #include <stdlib.h>
 
 #include "th.h"
-
-#ifndef JSCC_SOURCE_ROOT
-#define JSCC_SOURCE_ROOT "."
-#endif
+#include "tlib.h"
 
 /* Splits s at the next " | " (in place); returns the rest or NULL. */
 static char *split(char *s) {
@@ -71,7 +68,8 @@ static const char *run_case(char *types, char *modules, const char *call, StrBuf
 
 static void test_against_pytorch(void **state) {
   (void)state;
-  const char *path = JSCC_SOURCE_ROOT "/test/passes/infer_ref.txt";
+  char pathbuf[1024];
+  const char *path = tl_src(pathbuf, sizeof pathbuf, "test/passes/infer_ref.txt");
   FILE *f = fopen(path, "r");
   if (!f) fail_msg("cannot open %s", path);
   char line[4096];

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "frontend.h"
 #include "th.h"
+#include "tlib.h"
 
 static SrcLoc cfg_loc(void *ud, const char *path) {
   return fe_config_loc(ud, path);
@@ -252,7 +253,7 @@ static void test_regex_dialect(void **state) {
 }
 
 int main(void) {
-  if (chdir(JSCC_SOURCE_ROOT) != 0) return 1;
+  if (chdir(tl_source_root()) != 0) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_corpus),
       cmocka_unit_test(test_bad),

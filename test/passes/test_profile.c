@@ -23,47 +23,10 @@
 #include "frontend.h"
 #include "runtime.h"
 #include "th.h"
+#include "tlib.h"
 #include "../fail_nth.h"
 
 /* ---- helpers ---- */
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
-/* Compares `text` with test/golden/NAME; JSCC_UPDATE_GOLDEN=1 rewrites the file instead. */
-static void check_golden(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/test/golden/%s", JSCC_SOURCE_ROOT, name);
-  const char *upd = getenv("JSCC_UPDATE_GOLDEN");
-  if (upd && strcmp(upd, "1") == 0) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return;
-  }
-  char *want = slurp(path);
-  if (!want) fail_msg("cannot read %s (JSCC_UPDATE_GOLDEN=1 creates it)", path);
-  if (strcmp(want, text) != 0) {
-    print_error("%s differs; expected:\n%s\ngot:\n%s\n", path, want, text);
-    free(want);
-    fail();
-  }
-  free(want);
-}
 
 /* One parsed example with what owns it. */
 typedef struct Model {
@@ -75,7 +38,7 @@ typedef struct Model {
 static Model load_example(const char *name) {
   Model m = {arena_new(), NULL, NULL};
   char path[512];
-  snprintf(path, sizeof path, "%s/examples/%s.jsc", JSCC_SOURCE_ROOT, name);
+  snprintf(path, sizeof path, "%s/examples/%s.jsc", tl_source_root(), name);
   Diag d;
   diag_init(&d, stderr);
   SrcFile *f = NULL;
@@ -291,7 +254,7 @@ static double check_expect(const Graph *g, const Case *c, const char *line) {
 
 static void test_stats_vs_torch(void **state) {
   char path[512];
-  snprintf(path, sizeof path, "%s/test/data/profile/cases.txt", JSCC_SOURCE_ROOT);
+  snprintf(path, sizeof path, "%s/test/data/profile/cases.txt", tl_source_root());
   FILE *f = fopen(path, "r");
   if (!f) fail_msg("cannot read %s (scripts/profile_reference.py writes it)", path);
   Case c;
@@ -615,7 +578,7 @@ static void test_mase_config(void **state) {
   /* quantile 0.5: min and max are both the median */
   assert_true(field_num(m.g, "seq_blocks_1", "data_in_0", "range_quantile", "min") ==
               field_num(m.g, "seq_blocks_1", "data_in_0", "range_quantile", "max"));
-  char *table = slurp(path);
+  char *table = tl_read(path, NULL);
   assert_non_null(table);
   assert_contains(table, "| Software Param");
   assert_contains(table, "'range_quantile': {'count': 512,");
@@ -707,7 +670,7 @@ static void test_errors(void **state) {
 static void test_report_meta(void **state) {
   Model m = load_example("jsc_tiny");
   char *rep = run_ok(m.g, "shape,metadata,report-meta", NULL);
-  check_golden("jsc_tiny.report_meta.txt", rep);
+  tl_check_golden("jsc_tiny.report_meta.txt", rep);
   free(rep);
 
   /* which picks the columns */
@@ -741,14 +704,14 @@ static void test_report_meta(void **state) {
   snprintf(pipeline, sizeof pipeline, "profile,report-meta{file='%s/meta'}", dir);
   free(run_ok(m.g, pipeline, rt_pass_data_get(rp)));
   snprintf(path, sizeof path, "%s/meta.csv", dir);
-  char *csv = slurp(path);
+  char *csv = tl_read(path, NULL);
   assert_non_null(csv);
   assert_contains(csv, "Node name,Fx Node op,Mase type,Mase op,Common Param,Software Param\n");
   assert_contains(csv, "seq_blocks_2,call_module,module_related_func,linear,\"{'args': {'bias': {");
   unlink(path);
   free(csv);
   snprintf(path, sizeof path, "%s/meta.json", dir);
-  char *json = slurp(path);
+  char *json = tl_read(path, NULL);
   assert_non_null(json);
   assert_contains(json, "{\"model\": \"JSC_Tiny\", \"nodes\": [\n  {\"name\": \"x\", \"op\": \"placeholder\"");
   assert_contains(json, "\"shape\": \"f32[B,16]\"");

@@ -18,12 +18,10 @@
 
 #include "frontend.h"
 #include "th.h"
+#include "tlib.h"
 
 #include "../fail_nth.h"
 
-#ifndef JSCC_SOURCE_ROOT
-#define JSCC_SOURCE_ROOT "."
-#endif
 
 /* The lab's config: MASE's jsc_toy_by_type.toml, [passes.quantize.linear.config]. */
 #define LAB_QUANTIZE                                                                                              \
@@ -54,7 +52,7 @@ static const char big_histogram[] =
 /* examples/NAME.jsc through the front end; the program owns the graph. */
 static Graph *load_example(const char *name, Program **prog) {
   char path[512];
-  snprintf(path, sizeof path, "%s/examples/%s.jsc", JSCC_SOURCE_ROOT, name);
+  snprintf(path, sizeof path, "%s/examples/%s.jsc", tl_source_root(), name);
   Arena *a = arena_new();
   Diag d;
   diag_init(&d, stderr);
@@ -104,45 +102,6 @@ static Status run(Graph *g, const char *pipeline, StrBuf *report, Diag *d, const
   return st;
 }
 
-/* A whole file, malloc'd (NULL when unreadable). */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
-/* Compares `text` with test/golden/NAME; JSCC_UPDATE_GOLDEN=1 rewrites the file instead. */
-static void check_golden(const char *name, const char *text) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/test/golden/%s", JSCC_SOURCE_ROOT, name);
-  const char *upd = getenv("JSCC_UPDATE_GOLDEN");
-  if (upd && strcmp(upd, "1") == 0) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return;
-  }
-  char *want = slurp(path);
-  if (!want) fail_msg("cannot read %s (JSCC_UPDATE_GOLDEN=1 creates it)", path);
-  if (strcmp(want, text) != 0) {
-    print_error("%s differs; expected:\n%s\ngot:\n%s\n", path, want, text);
-    free(want);
-    fail();
-  }
-  free(want);
-}
-
 /* The histogram part of a summary report. */
 static const char *histogram_of(const char *report) {
   const char *h = strstr(report, "Quantized graph histogram:\n");
@@ -164,7 +123,7 @@ static void summary_of_example(const char *name, const char *histogram) {
   assert_string_equal(histogram_of(sb_str(&r)), histogram);
   char golden[64];
   snprintf(golden, sizeof golden, "%s.quant_summary.txt", name);
-  check_golden(golden, sb_str(&r));
+  tl_check_golden(golden, sb_str(&r));
   sb_free(&r);
   diag_free(&d);
   ir_program_free(prog);
@@ -339,13 +298,13 @@ static void test_csv(void **state) {
                              "output,output,1,0,1\n"
                              "x,placeholder,1,0,1\n";
   snprintf(path, sizeof path, "%s/a/b/quantize_table.csv", dir);
-  char *t = slurp(path);
+  char *t = tl_read(path, NULL);
   assert_non_null(t);
   assert_string_equal(t, table);
   free(t);
   assert_int_equal(unlink(path), 0);
   snprintf(path, sizeof path, "%s/a/b/quantize_histogram.csv", dir);
-  t = slurp(path);
+  t = tl_read(path, NULL);
   assert_non_null(t);
   assert_string_equal(t, hist);
   free(t);
@@ -358,7 +317,7 @@ static void test_csv(void **state) {
   /* no save_dir: the tool's output directory */
   assert_int_equal(run(g, "summarize-quant", &r, &d, NULL, dir), JS_OK);
   snprintf(path, sizeof path, "%s/quantize_histogram.csv", dir);
-  t = slurp(path);
+  t = tl_read(path, NULL);
   assert_non_null(t);
   assert_string_equal(t, hist);
   free(t);
@@ -443,7 +402,7 @@ static void test_report_weights_linear(void **state) {
   sb_clear(&r);
   assert_int_equal(run(g, pipeline, &r, &d, &data, NULL), JS_OK);
   assert_contains(sb_str(&r), "              code         3        2        2        0\n    ... 1 more row\n  bias");
-  char *t = slurp(path);
+  char *t = tl_read(path, NULL);
   assert_non_null(t);
   assert_string_equal(t, sb_str(&r));
   free(t);
