@@ -706,6 +706,36 @@ static LLVMValueRef acc_idxd(R *r, int a, LLVMValueRef k) {
   return LLVMBuildAdd(r->b, ci64(r, r->p->aoff[a]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
 }
 
+/* An accumulator whose lanes would exceed ACC_LANES_MAX floats (4 MB: a 4096 x 16 weight's
+ * gradient) keeps one float per element instead of one per lane: the lanes of an outer
+ * product's accumulator are all read and written for every block of rows, and 16 x 65536
+ * weights' lanes are 67 MB a block, so the step ran at memory speed (300 rows/s).  Each
+ * block's contribution is then summed across its lanes (a tree of halvings) before it is
+ * added, which sums in another order than the lanes do; it applies only to accumulators far
+ * wider than any JSC model's. */
+enum { ACC_LANES_MAX = 1 << 20 };
+static bool acc_compact(const R *r, int a) {
+  const Acc *ac = &r->p->accs[a];
+  return !ac->f64 && (int64_t)ac->n * r->V >= ACC_LANES_MAX;
+}
+/* The sum of v's lanes: halves added until one is left. */
+static LLVMValueRef hsum(R *r, LLVMValueRef v) {
+  LLVMValueRef m[64];
+  for (int w = r->V / 2; w >= 1; w /= 2) {
+    for (int l = 0; l < w; l++) m[l] = ci32(r, (uint32_t)l);
+    LLVMValueRef lo = LLVMBuildShuffleVector(r->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(m, (unsigned)w), "");
+    for (int l = 0; l < w; l++) m[l] = ci32(r, (uint32_t)(w + l));
+    LLVMValueRef hi = LLVMBuildShuffleVector(r->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(m, (unsigned)w), "");
+    v = LLVMBuildFAdd(r->b, lo, hi, "");
+  }
+  return LLVMBuildExtractElement(r->b, v, ci32(r, 0), "");
+}
+/* Element e (i64) of compact accumulator a += x's lanes. */
+static void acc_add_compact(R *r, int a, LLVMValueRef e, LLVMValueRef x) {
+  LLVMValueRef at = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[a]), e, "");
+  storef(r, LLVMBuildFAdd(r->b, loadf(r, r->arg[A_SCRATCH], at), hsum(r, x), ""), r->arg[A_SCRATCH], at);
+}
+
 /* The per-feature work of one instruction, feature j (constant or loop index). */
 static void feature(R *r, LLVMValueRef j, void *ud) {
   const Inst *in = ud;
@@ -728,6 +758,10 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
       LLVMSetAlignment(old, 8);
       LLVMValueRef sum = LLVMBuildFAdd(r->b, old, LLVMBuildFPExt(r->b, opd(r, in->a, j), vd, ""), "");
       LLVMSetAlignment(LLVMBuildStore(r->b, sum, pp), 8);
+      break;
+    }
+    if (acc_compact(r, in->acc)) {
+      acc_add_compact(r, in->acc, j, opd(r, in->a, j));
       break;
     }
     LLVMValueRef idx = acc_idxd(r, in->acc, j);
@@ -754,6 +788,12 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
   }
   case I_OUTER: { /* row o = j of acc[o][k] += a[o] b[k] */
     LLVMValueRef ao = opd(r, in->a, j);
+    if (acc_compact(r, in->acc)) {
+      LLVMValueRef e0 = LLVMBuildMul(r->b, j, ci64(r, in->nb), "");
+      for (int k = 0; k < in->nb; k++)
+        acc_add_compact(r, in->acc, LLVMBuildAdd(r->b, e0, ci64(r, k), ""), LLVMBuildFMul(r->b, ao, opdc(r, in->b, k), ""));
+      break;
+    }
     LLVMValueRef base = LLVMBuildMul(r->b, j, ci64(r, (int64_t)in->nb * r->V), "");
     for (int k = 0; k < in->nb; k++) {
       LLVMValueRef idx = LLVMBuildAdd(r->b, base, acc_idx(r, in->acc, k), "");
@@ -848,6 +888,10 @@ static void outer_k_body(R *r, LLVMValueRef k, void *ud) {
   for (int i = 0; i < kl->no; i++) {
     LLVMValueRef o = kl_out(r, kl, i);
     LLVMValueRef e = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, o, ci64(r, in->nb), ""), k, "");
+    if (acc_compact(r, in->acc)) {
+      acc_add_compact(r, in->acc, e, LLVMBuildFMul(r->b, opd(r, in->a, o), bk, ""));
+      continue;
+    }
     LLVMValueRef idx = acc_idxd(r, in->acc, e);
     storev(r, fmuladd(r, opd(r, in->a, o), bk, loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
   }
@@ -1023,10 +1067,14 @@ static void acc_reduce_body(R *r, LLVMValueRef k, void *ud) {
     LLVMSetAlignment(LLVMBuildStore(r->b, sum, gep(r, dp, r->f64, k)), 8);
     return;
   }
-  LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
-  LLVMValueRef v = loadv(r, r->arg[A_SCRATCH], idx);
-  LLVMValueRef args[2] = {cf(r, 0), v};
-  LLVMValueRef s = intrinsic(r, "llvm.vector.reduce.fadd", r->vf, args, 2);
+  LLVMValueRef s;
+  if (acc_compact(r, ar->id)) {
+    s = loadf(r, r->arg[A_SCRATCH], LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), k, ""));
+  } else {
+    LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
+    LLVMValueRef args[2] = {cf(r, 0), loadv(r, r->arg[A_SCRATCH], idx)};
+    s = intrinsic(r, "llvm.vector.reduce.fadd", r->vf, args, 2);
+  }
   LLVMValueRef at = LLVMBuildAdd(r->b, k, ci64(r, ar->a->off), "");
   if (ar->a->dest == ACC_GRAD) storef(r, s, r->arg[A_GRADS], at);
   else if (ar->a->dest == ACC_STAT) storef(r, s, r->arg[A_SCRATCH], at);
@@ -1337,7 +1385,8 @@ static void render(R *r) {
     for (int a = 0; a < p->naccs; a++) /* zero this stage's accumulator lanes */
       if (p->accs[a].stage == s) {
         LLVMValueRef dst = LLVMBuildBitCast(r->b, fptr(r, r->arg[A_SCRATCH], ci64(r, p->aoff[a])), i8p, "");
-        LLVMBuildMemSet(r->b, dst, LLVMConstInt(r->i8, 0, 0), ci64(r, (int64_t)p->accs[a].n * r->V * (p->accs[a].f64 ? 8 : 4)), 4);
+        int64_t bytes = (int64_t)p->accs[a].n * (acc_compact(r, a) ? 1 : r->V) * (p->accs[a].f64 ? 8 : 4);
+        LLVMBuildMemSet(r->b, dst, LLVMConstInt(r->i8, 0, 0), ci64(r, bytes), 4);
       }
     loop(r, r->nblk, row_body, (void *)st);
     for (int a = 0; a < p->naccs; a++)
