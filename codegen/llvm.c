@@ -730,6 +730,31 @@ static LLVMValueRef hsum(R *r, LLVMValueRef v) {
   }
   return LLVMBuildExtractElement(r->b, v, ci32(r, 0), "");
 }
+/* The lane sums of V vectors p[0..V-1] as one vector: lane i = hsum(p[i]), by the same
+ * halvings as hsum (so the same bits) done for pairs of vectors at once: a vector holding G
+ * groups of g lanes and its neighbour become one vector of 2G groups of g/2 lanes (each
+ * group's halves added), until every group is one lane. */
+static LLVMValueRef hsum_v(R *r, LLVMValueRef *p) {
+  LLVMValueRef cur[64], lo[64], hi[64];
+  int n = r->V;
+  memcpy(cur, p, sizeof(LLVMValueRef) * (size_t)n);
+  for (int g = r->V; n > 1; g /= 2, n /= 2) {
+    int G = r->V / g, h = g / 2;
+    for (int j = 0; j < 2 * G; j++) /* group j: of the first vector (j < G) or the second */
+      for (int t = 0; t < h; t++) {
+        int src = (j < G ? 0 : r->V) + (j % G) * g + t;
+        lo[j * h + t] = ci32(r, (uint32_t)src);
+        hi[j * h + t] = ci32(r, (uint32_t)(src + h));
+      }
+    for (int i = 0; i < n; i += 2) {
+      LLVMValueRef x = LLVMBuildShuffleVector(r->b, cur[i], cur[i + 1], LLVMConstVector(lo, (unsigned)r->V), "");
+      LLVMValueRef y = LLVMBuildShuffleVector(r->b, cur[i], cur[i + 1], LLVMConstVector(hi, (unsigned)r->V), "");
+      cur[i / 2] = LLVMBuildFAdd(r->b, x, y, "");
+    }
+  }
+  return cur[0];
+}
+
 /* Element e (i64) of compact accumulator a += x's lanes. */
 static void acc_add_compact(R *r, int a, LLVMValueRef e, LLVMValueRef x) {
   LLVMValueRef at = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[a]), e, "");
@@ -788,6 +813,16 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
   }
   case I_OUTER: { /* row o = j of acc[o][k] += a[o] b[k] */
     LLVMValueRef ao = opd(r, in->a, j);
+    if (acc_compact(r, in->acc) && in->nb % r->V == 0) { /* V elements at a time */
+      LLVMValueRef e0 = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, j, ci64(r, in->nb), ""), ci64(r, p->aoff[in->acc]), "");
+      for (int k0 = 0; k0 < in->nb; k0 += r->V) {
+        LLVMValueRef prod[64];
+        for (int i = 0; i < r->V; i++) prod[i] = LLVMBuildFMul(r->b, ao, opdc(r, in->b, k0 + i), "");
+        LLVMValueRef idx = LLVMBuildAdd(r->b, e0, ci64(r, k0), "");
+        storev(r, LLVMBuildFAdd(r->b, loadv(r, r->arg[A_SCRATCH], idx), hsum_v(r, prod), ""), r->arg[A_SCRATCH], idx);
+      }
+      break;
+    }
     if (acc_compact(r, in->acc)) {
       LLVMValueRef e0 = LLVMBuildMul(r->b, j, ci64(r, in->nb), "");
       for (int k = 0; k < in->nb; k++)
