@@ -7,7 +7,8 @@
 # once with the baseline commit (default 1b7fab1, the last before compile time stopped
 # growing with layer widths), alternating, N times each (default 3).  The figure is the
 # engine line's "compiled in N ms": rendering and compiling the training and the evaluation
-# step.  Reports the minimum of each side (the machine is shared: the least disturbed run)
+# step (wall time); and, as the compile's CPU time, user + system of `jscc train MODEL
+# --dump-llvm` (both steps compiled, no data, no training).  Reports the minimum of each side (the machine is shared: the least disturbed run)
 # and the ratio baseline / this tree; a run that does not finish within the time limit
 # (60 s, BENCH_TIMEOUT) reports "> 60000".  Both are release builds of tools/jscc only:
 # this tree in build-bench/, the baseline from `git archive COMMIT` in build-bench-base/.
@@ -72,12 +73,30 @@ compile_ms() {
   if ((rc != 0)); then echo "compile_bench.sh: $1 train $2 failed (exit $rc):" >&2; echo "$out" >&2; exit 1; fi
   sed -n 's/.*compiled in \([0-9]*\) ms.*/\1/p' <<<"$out"
 }
+# compile_cpu BINARY MODEL: the user + system CPU ms of `jscc train MODEL --dump-llvm`, which
+# compiles both steps and neither loads data nor trains: the compile's own cost, which a
+# shared machine's wall time hides ("> limit" past the time limit)
+compile_cpu() {
+  local cache t rc=0
+  cache=$(mktemp -d "$work/cache.XXXX")
+  t=$(JSCC_CACHE_DIR=$cache /usr/bin/time -f '%U %S' timeout "$limit" "$1" train "$2" --dump-llvm 2>&1 >/dev/null |
+      tail -1) || rc=$?
+  rm -rf "$cache"
+  if ((rc == 124)) || [[ $t == *"exited with"* ]]; then echo "> $((limit * 1000))"; return; fi
+  awk '{ printf "%d\n", ($1 + $2) * 1000 }' <<<"$t"
+}
 # the smaller of two figures, a "> N" counting as N plus one
 less() {
   local a=${1#> } b=${2#> }
   [[ $1 == ">"* ]] && a=$((a + 1))
   [[ $2 == ">"* ]] && b=$((b + 1))
   if ((a <= b)); then echo "$1"; else echo "$2"; fi
+}
+
+# baseline / this tree, "> " when the baseline timed out, "-" when this tree did
+ratio() {
+  if [[ $2 == ">"* ]]; then echo "-"; return; fi
+  awk -v a="${1#> }" -v b="$2" -v gt="${1%%[0-9]*}" 'BEGIN { printf "%s%.1fx", (gt == "> " ? "> " : ""), a / (b > 0 ? b : 1) }'
 }
 
 date=$(date -u +%F)
@@ -90,26 +109,31 @@ report=bench/results/compile_$date.md
   echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg).  Minimum of $reps runs each, fresh kernel cache per run;"
   echo "\"compiled in\" covers rendering and compiling both steps (training and evaluation)."
   echo
-  echo "| model | baseline ms | this tree ms | ratio | target ms |"
-  echo "| --- | ---: | ---: | ---: | --- |"
+  echo "Wall: the engine line's \"compiled in\"; CPU: user + system time of \`jscc train MODEL --dump-llvm\`."
+  echo
+  echo "| model | baseline wall ms | this tree wall ms | ratio | baseline CPU ms | this tree CPU ms | ratio | target ms (wall) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 } >"$work/head"
 cat "$work/head"
 rows=""
 for m in "${models[@]}"; do
-  bo="" bn=""
+  bo="" bn="" co="" cn=""
   for ((i = 0; i < reps; i++)); do
     o=$(compile_ms "$old" "${path[$m]}")
     n=$(compile_ms "$new" "${path[$m]}")
     bo=${bo:+$(less "$bo" "$o")}; bo=${bo:-$o}
     bn=${bn:+$(less "$bn" "$n")}; bn=${bn:-$n}
+    o=$(compile_cpu "$old" "${path[$m]}")
+    n=$(compile_cpu "$new" "${path[$m]}")
+    co=${co:+$(less "$co" "$o")}; co=${co:-$o}
+    cn=${cn:+$(less "$cn" "$n")}; cn=${cn:-$n}
   done
-  if [[ $bn == ">"* ]]; then ratio="-"
-  else ratio=$(awk -v a="${bo#> }" -v b="$bn" -v gt="${bo%%[0-9]*}" 'BEGIN { printf "%s%.1fx", (gt == "> " ? "> " : ""), a / (b > 0 ? b : 1) }')
-  fi
+  ratio=$(ratio "$bo" "$bn")
+  cratio=$(ratio "$co" "$cn")
   t=${target[$m]:-"compiles and trains"}
   miss=""
   if [[ -n ${target[$m]:-} ]] && { [[ $bn == ">"* ]] || ((bn > ${target[$m]})); }; then miss=" MISSED"; fi
-  row="| ${label[$m]} | $bo | $bn | $ratio | $t$miss |"
+  row="| ${label[$m]} | $bo | $bn | $ratio | $co | $cn | $cratio | $t$miss |"
   echo "$row"
   rows+="$row"$'\n'
 done

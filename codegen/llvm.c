@@ -94,6 +94,13 @@ static double now_ms(void) {
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* This thread's CPU time: on a shared machine the compile's own cost, which wall time is not. */
+static double cpu_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 static LLVMValueRef cf(R *r, double v) { return LLVMConstReal(r->f32, v); }
 static LLVMValueRef ci64(R *r, int64_t v) { return LLVMConstInt(r->i64, (unsigned long long)v, 1); }
 static LLVMValueRef ci32(R *r, uint32_t v) { return LLVMConstInt(r->i32, v, 0); }
@@ -701,6 +708,61 @@ static LLVMValueRef acc_idxd(R *r, int a, LLVMValueRef k) {
   return LLVMBuildAdd(r->b, ci64(r, r->p->aoff[a]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
 }
 
+/* An accumulator whose lanes would exceed ACC_LANES_MAX floats (4 MB: a 4096 x 16 weight's
+ * gradient) keeps one float per element instead of one per lane: the lanes of an outer
+ * product's accumulator are all read and written for every block of rows, and 16 x 65536
+ * weights' lanes are 67 MB a block, so the step ran at memory speed (300 rows/s).  Each
+ * block's contribution is then summed across its lanes (a tree of halvings) before it is
+ * added, which sums in another order than the lanes do; it applies only to accumulators far
+ * wider than any JSC model's. */
+enum { ACC_LANES_MAX = 1 << 20 };
+static bool acc_compact(const R *r, int a) {
+  const Acc *ac = &r->p->accs[a];
+  return !ac->f64 && (int64_t)ac->n * r->V >= ACC_LANES_MAX;
+}
+/* The sum of v's lanes: halves added until one is left. */
+static LLVMValueRef hsum(R *r, LLVMValueRef v) {
+  LLVMValueRef m[64];
+  for (int w = r->V / 2; w >= 1; w /= 2) {
+    for (int l = 0; l < w; l++) m[l] = ci32(r, (uint32_t)l);
+    LLVMValueRef lo = LLVMBuildShuffleVector(r->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(m, (unsigned)w), "");
+    for (int l = 0; l < w; l++) m[l] = ci32(r, (uint32_t)(w + l));
+    LLVMValueRef hi = LLVMBuildShuffleVector(r->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(m, (unsigned)w), "");
+    v = LLVMBuildFAdd(r->b, lo, hi, "");
+  }
+  return LLVMBuildExtractElement(r->b, v, ci32(r, 0), "");
+}
+/* The lane sums of V vectors p[0..V-1] as one vector: lane i = hsum(p[i]), by the same
+ * halvings as hsum (so the same bits) done for pairs of vectors at once: a vector holding G
+ * groups of g lanes and its neighbour become one vector of 2G groups of g/2 lanes (each
+ * group's halves added), until every group is one lane. */
+static LLVMValueRef hsum_v(R *r, LLVMValueRef *p) {
+  LLVMValueRef cur[64], lo[64], hi[64];
+  int n = r->V;
+  memcpy(cur, p, sizeof(LLVMValueRef) * (size_t)n);
+  for (int g = r->V; n > 1; g /= 2, n /= 2) {
+    int G = r->V / g, h = g / 2;
+    for (int j = 0; j < 2 * G; j++) /* group j: of the first vector (j < G) or the second */
+      for (int t = 0; t < h; t++) {
+        int src = (j < G ? 0 : r->V) + (j % G) * g + t;
+        lo[j * h + t] = ci32(r, (uint32_t)src);
+        hi[j * h + t] = ci32(r, (uint32_t)(src + h));
+      }
+    for (int i = 0; i < n; i += 2) {
+      LLVMValueRef x = LLVMBuildShuffleVector(r->b, cur[i], cur[i + 1], LLVMConstVector(lo, (unsigned)r->V), "");
+      LLVMValueRef y = LLVMBuildShuffleVector(r->b, cur[i], cur[i + 1], LLVMConstVector(hi, (unsigned)r->V), "");
+      cur[i / 2] = LLVMBuildFAdd(r->b, x, y, "");
+    }
+  }
+  return cur[0];
+}
+
+/* Element e (i64) of compact accumulator a += x's lanes. */
+static void acc_add_compact(R *r, int a, LLVMValueRef e, LLVMValueRef x) {
+  LLVMValueRef at = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[a]), e, "");
+  storef(r, LLVMBuildFAdd(r->b, loadf(r, r->arg[A_SCRATCH], at), hsum(r, x), ""), r->arg[A_SCRATCH], at);
+}
+
 /* The per-feature work of one instruction, feature j (constant or loop index). */
 static void feature(R *r, LLVMValueRef j, void *ud) {
   const Inst *in = ud;
@@ -723,6 +785,10 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
       LLVMSetAlignment(old, 8);
       LLVMValueRef sum = LLVMBuildFAdd(r->b, old, LLVMBuildFPExt(r->b, opd(r, in->a, j), vd, ""), "");
       LLVMSetAlignment(LLVMBuildStore(r->b, sum, pp), 8);
+      break;
+    }
+    if (acc_compact(r, in->acc)) {
+      acc_add_compact(r, in->acc, j, opd(r, in->a, j));
       break;
     }
     LLVMValueRef idx = acc_idxd(r, in->acc, j);
@@ -749,6 +815,22 @@ static void feature(R *r, LLVMValueRef j, void *ud) {
   }
   case I_OUTER: { /* row o = j of acc[o][k] += a[o] b[k] */
     LLVMValueRef ao = opd(r, in->a, j);
+    if (acc_compact(r, in->acc) && in->nb % r->V == 0) { /* V elements at a time */
+      LLVMValueRef e0 = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, j, ci64(r, in->nb), ""), ci64(r, p->aoff[in->acc]), "");
+      for (int k0 = 0; k0 < in->nb; k0 += r->V) {
+        LLVMValueRef prod[64];
+        for (int i = 0; i < r->V; i++) prod[i] = LLVMBuildFMul(r->b, ao, opdc(r, in->b, k0 + i), "");
+        LLVMValueRef idx = LLVMBuildAdd(r->b, e0, ci64(r, k0), "");
+        storev(r, LLVMBuildFAdd(r->b, loadv(r, r->arg[A_SCRATCH], idx), hsum_v(r, prod), ""), r->arg[A_SCRATCH], idx);
+      }
+      break;
+    }
+    if (acc_compact(r, in->acc)) {
+      LLVMValueRef e0 = LLVMBuildMul(r->b, j, ci64(r, in->nb), "");
+      for (int k = 0; k < in->nb; k++)
+        acc_add_compact(r, in->acc, LLVMBuildAdd(r->b, e0, ci64(r, k), ""), LLVMBuildFMul(r->b, ao, opdc(r, in->b, k), ""));
+      break;
+    }
     LLVMValueRef base = LLVMBuildMul(r->b, j, ci64(r, (int64_t)in->nb * r->V), "");
     for (int k = 0; k < in->nb; k++) {
       LLVMValueRef idx = LLVMBuildAdd(r->b, base, acc_idx(r, in->acc, k), "");
@@ -843,6 +925,10 @@ static void outer_k_body(R *r, LLVMValueRef k, void *ud) {
   for (int i = 0; i < kl->no; i++) {
     LLVMValueRef o = kl_out(r, kl, i);
     LLVMValueRef e = LLVMBuildAdd(r->b, LLVMBuildMul(r->b, o, ci64(r, in->nb), ""), k, "");
+    if (acc_compact(r, in->acc)) {
+      acc_add_compact(r, in->acc, e, LLVMBuildFMul(r->b, opd(r, in->a, o), bk, ""));
+      continue;
+    }
     LLVMValueRef idx = acc_idxd(r, in->acc, e);
     storev(r, fmuladd(r, opd(r, in->a, o), bk, loadv(r, r->arg[A_SCRATCH], idx)), r->arg[A_SCRATCH], idx);
   }
@@ -1018,10 +1104,14 @@ static void acc_reduce_body(R *r, LLVMValueRef k, void *ud) {
     LLVMSetAlignment(LLVMBuildStore(r->b, sum, gep(r, dp, r->f64, k)), 8);
     return;
   }
-  LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
-  LLVMValueRef v = loadv(r, r->arg[A_SCRATCH], idx);
-  LLVMValueRef args[2] = {cf(r, 0), v};
-  LLVMValueRef s = intrinsic(r, "llvm.vector.reduce.fadd", r->vf, args, 2);
+  LLVMValueRef s;
+  if (acc_compact(r, ar->id)) {
+    s = loadf(r, r->arg[A_SCRATCH], LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), k, ""));
+  } else {
+    LLVMValueRef idx = LLVMBuildAdd(r->b, ci64(r, r->p->aoff[ar->id]), LLVMBuildMul(r->b, k, ci64(r, r->V), ""), "");
+    LLVMValueRef args[2] = {cf(r, 0), loadv(r, r->arg[A_SCRATCH], idx)};
+    s = intrinsic(r, "llvm.vector.reduce.fadd", r->vf, args, 2);
+  }
   LLVMValueRef at = LLVMBuildAdd(r->b, k, ci64(r, ar->a->off), "");
   if (ar->a->dest == ACC_GRAD) storef(r, s, r->arg[A_GRADS], at);
   else if (ar->a->dest == ACC_STAT) storef(r, s, r->arg[A_SCRATCH], at);
@@ -1386,7 +1476,8 @@ static void render(R *r) {
     for (int a = 0; a < p->naccs; a++) /* zero this stage's accumulator lanes */
       if (p->accs[a].stage == s) {
         LLVMValueRef dst = LLVMBuildBitCast(r->b, fptr(r, r->arg[A_SCRATCH], ci64(r, p->aoff[a])), i8p, "");
-        LLVMBuildMemSet(r->b, dst, LLVMConstInt(r->i8, 0, 0), ci64(r, (int64_t)p->accs[a].n * r->V * (p->accs[a].f64 ? 8 : 4)), 4);
+        int64_t bytes = (int64_t)p->accs[a].n * (acc_compact(r, a) ? 1 : r->V) * (p->accs[a].f64 ? 8 : 4);
+        LLVMBuildMemSet(r->b, dst, LLVMConstInt(r->i8, 0, 0), ci64(r, bytes), 4);
       }
     loop(r, r->nblk, row_body, (void *)st);
     for (int a = 0; a < p->naccs; a++)
@@ -1731,7 +1822,7 @@ static void tell_compile(void *ud) {
 Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCompileInfo *info, Diag *d) {
   *out = NULL;
   cg_llvm_init();
-  double t0 = now_ms();
+  double t0 = now_ms(), c0 = cpu_ms();
   R r = {.p = p, .V = p->vec};
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   r.ctx = LLVMOrcThreadSafeContextGetContext(tsc);
@@ -1790,8 +1881,9 @@ Status cg_llvm_compile(const CgPlan *p, CgKernel **out, StrBuf *llvm_text, CgCom
     info->cache_hit = jr.cache_hit;
   }
   if (tu.llvm_timing)
-    fprintf(stderr, "llvm: render %.1f, passes %.1f, jit create %.1f, codegen %.1f ms, %zu instructions%s\n", t1 - t0,
-            jr.passes_ms, jr.jit_ms, jr.codegen_ms, ninst, jr.cache_hit ? " (from the kernel cache)" : "");
+    fprintf(stderr, "llvm: render %.1f, passes %.1f, jit create %.1f, codegen %.1f ms (cpu %.1f ms), %zu instructions%s\n",
+            t1 - t0, jr.passes_ms, jr.jit_ms, jr.codegen_ms, cpu_ms() - c0, ninst,
+            jr.cache_hit ? " (from the kernel cache)" : "");
   *out = k;
   return JS_OK;
 fail_mod:

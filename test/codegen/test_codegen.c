@@ -307,6 +307,61 @@ static void test_conv1d(void **state) {
   check_model_q("test/models/jit_conv.jsc", INT8, 128, 77, 1e-4);
 }
 
+/* CgOptions.on_compile: told once per compile, before it, with the rendered module's size
+ * and cg_llvm_expect_ms of it. */
+typedef struct Told {
+  int calls;
+  CgCompileEstimate e;
+} Told;
+static void on_compile(void *ud, const CgCompileEstimate *e) {
+  Told *t = ud;
+  t->calls++;
+  t->e = *e;
+}
+static void test_compile_hook(void **state) {
+  (void)state;
+  Model m = load("test/models/jit_wide.jsc", "shape,grad");
+  Diag d;
+  diag_init(&d, stderr);
+  RtState *s = NULL;
+  assert_int_equal(rt_state_new(m.g, &s, &d), JS_OK);
+  Told told = {0};
+  CgOptions o = {.batch = 64, .param_off = s->off, .train = true, .optim = {.kind = CG_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
+                 .on_compile = on_compile, .on_compile_ud = &told};
+  CgPlan *plan = NULL;
+  assert_int_equal(cg_plan_build(m.g, &o, &plan, &d), JS_OK);
+  CgKernel *k = NULL;
+  CgCompileInfo info;
+  assert_int_equal(cg_llvm_compile(plan, &k, NULL, &info, &d), JS_OK);
+  assert_int_equal(told.calls, 1);
+  assert_true(told.e.train);
+  assert_int_equal(told.e.ir_instructions, info.ir_instructions);
+  assert_true(told.e.expect_ms == cg_llvm_expect_ms(info.ir_instructions) && told.e.expect_ms > 0);
+  printf("on_compile: %zu instructions, expect %.0f ms, took %.0f ms\n", told.e.ir_instructions, told.e.expect_ms,
+         info.render_ms + info.compile_ms);
+  cg_kernel_free(k);
+  cg_plan_free(plan);
+  /* through a kernel cache: the miss compiles and tells, the hit does neither */
+  char dir[] = "/tmp/jscc-hook-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  o.kernel_cache = dir;
+  told.calls = 0;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(cg_plan_build(m.g, &o, &plan, &d), JS_OK);
+    assert_int_equal(cg_llvm_compile(plan, &k, NULL, &info, &d), JS_OK);
+    assert_int_equal(info.cache_hit, i == 1);
+    assert_int_equal(told.calls, 1);
+    cg_kernel_free(k);
+    cg_plan_free(plan);
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+  rt_state_free(s);
+  diag_free(&d);
+  unload(&m);
+}
+
 static void test_examples(void **state) {
   (void)state;
   /* The issue's bar, 1e-5, for the models it names; the deeper models (five layers, float
@@ -327,6 +382,7 @@ int main(void) {
     cmocka_unit_test(test_functional_ops),
     cmocka_unit_test(test_wide),
     cmocka_unit_test(test_conv1d),
+    cmocka_unit_test(test_compile_hook),
     cmocka_unit_test(test_quantized),
     cmocka_unit_test(test_quantized_formats),
   };
