@@ -231,6 +231,7 @@ struct Engine {
   double compile_ms;       /* rendering and compiling both kernels */
   bool kernels_cached;     /* both loaded from the kernel cache (compile_ms: rendering and loading) */
   int64_t bpad;
+  const int64_t *order_end; /* one past the epoch's shuffled order (the gather prefetches into the next batch) */
   float *x, *valid, *scratch, *logits;
   int32_t *y;
   void *raw_x, *raw_valid, *raw_scratch, *raw_logits, *raw_y;
@@ -247,14 +248,20 @@ struct Engine {
 /* ---- jit ---- */
 
 /* The batch, feature-major, from shuffled rows.  Each row is one cache line read at random
- * from the split, so the loop is bound by memory latency: prefetching a few rows ahead keeps
- * several misses in flight. */
+ * from the split, and its label another, so the loop is bound by memory latency: prefetching
+ * both AHEAD rows ahead keeps several misses in flight.  The window runs on past the batch
+ * into the next one (up to e->order_end, the end of the epoch's order), so that the next
+ * batch's first rows arrive while the kernel runs this one. */
 static void jit_gather(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t start, int64_t n) {
   int64_t bp = e->bpad;
-  enum { AHEAD = 32 };
+  enum { AHEAD = 48 };
   float *x = e->x;
+  int64_t ahead = !idx ? 0 : e->order_end ? e->order_end - idx : n; /* idx[0..ahead) readable */
   for (int64_t i = 0; i < n; i++) {
-    if (idx && i + AHEAD < n) __builtin_prefetch(sp->x + idx[i + AHEAD] * NFEAT);
+    if (i + AHEAD < ahead) {
+      __builtin_prefetch(sp->x + idx[i + AHEAD] * NFEAT);
+      __builtin_prefetch(sp->y + idx[i + AHEAD]);
+    }
     int64_t r = idx ? idx[i] : start + i;
     const float *row = sp->x + r * NFEAT;
     for (int f = 0; f < NFEAT; f++) x[f * bp + i] = row[f];
@@ -874,6 +881,7 @@ static Status run_train_steps(Run *r, int64_t ep, double lr, double m[2], Diag *
   if (e->ops->train_epoch) /* one call for the epoch: no progress to draw until it is done */
     return e->ops->train_epoch(e, sp, r->order, sp->n, r->ntrain, lr, m, d);
   Progress pg = {.epoch = ep + 1, .epochs = c->max_epochs, .steps = r->nbatches, .t0 = now_s()};
+  e->order_end = r->order + r->ntrain;
   for (int64_t b = 0; b < r->nbatches; b++) {
     int64_t start = b * c->batch_size;
     int64_t n = r->ntrain - start < c->batch_size ? r->ntrain - start : c->batch_size;
