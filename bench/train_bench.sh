@@ -34,7 +34,7 @@ else
   batches=(64 128 256 512 1024 2048); opt=""; suffix=""
 fi
 models=(jsc_tiny jsc_big)
-declare -A target=([jsc_tiny]=30 [jsc_big]=10)  # x PyTorch's slicing loop at batch 256
+declare -A target=([jsc_tiny]=40 [jsc_big]=15)  # x PyTorch's slicing loop at batch 256
 target_batch=256
 jepochs=4                                       # jscc epochs per run: 1 warm-up, the median of 3
 python=${PYTHON:-/usr/bin/python3}              # Debian's python3-torch lives here
