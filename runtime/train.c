@@ -20,6 +20,7 @@
  * same checkpoints bit for bit. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -651,6 +652,37 @@ static void epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t n) {
   rt_rng_permutation(&r, idx, n);
 }
 
+/* The next epoch's shuffle, made on a second thread while this epoch trains: a pure function
+ * of the seed and the epoch, so it is the very order epoch_order would make inline.  Where
+ * the thread cannot start, epoch_begin shuffles inline. */
+typedef struct Shuffler {
+  pthread_t th;
+  bool running;   /* th is shuffling epoch `epoch` into buf */
+  uint64_t seed;
+  int64_t epoch;  /* 0-based */
+  int64_t *buf;   /* [n] the next epoch's order (Run.next_order) */
+  int64_t n;
+} Shuffler;
+
+static void *shuffler_main(void *arg) {
+  Shuffler *s = arg;
+  epoch_order(s->seed, s->epoch, s->buf, s->n);
+  return NULL;
+}
+
+static void shuffler_start(Shuffler *s, uint64_t seed, int64_t epoch, int64_t *buf, int64_t n) {
+  *s = (Shuffler){.seed = seed, .epoch = epoch, .buf = buf, .n = n};
+  s->running = buf && pthread_create(&s->th, NULL, shuffler_main, s) == 0;
+}
+
+/* Waits for the thread; true when it shuffled `epoch`. */
+static bool shuffler_join(Shuffler *s, int64_t epoch) {
+  if (!s->running) return false;
+  pthread_join(s->th, NULL);
+  s->running = false;
+  return s->epoch == epoch;
+}
+
 /* ==== one epoch's end ==== */
 
 /* What one epoch produced. */
@@ -705,6 +737,8 @@ typedef struct Run {
   SchedConfig sched;         /* t_max resolved */
   StrBuf csv;                /* metrics.csv as it stands */
   int64_t *order;            /* [train rows] the epoch's shuffle */
+  int64_t *next_order;       /* [train rows] the next epoch's, made by `shuffler` (NULL: inline) */
+  Shuffler shuffler;
   int64_t ntrain, nbatches;  /* rows and steps per epoch */
   int64_t epoch0;            /* epochs committed before this call */
   double best;               /* the monitor's best value */
@@ -851,6 +885,7 @@ static Status run_open(Run *r, Diag *d) {
 static Status run_plan(Run *r, Diag *d) {
   const RtTrainConfig *c = r->c;
   if (!(r->order = ir_malloc((size_t)r->ds->train.n * sizeof *r->order))) return diag_oom(d);
+  r->next_order = ir_malloc((size_t)r->ds->train.n * sizeof *r->next_order); /* optional */
   /* A BatchNorm cannot normalise a batch of one row in training (PyTorch raises): a last
    * batch of one row is left out, as drop_last would. */
   r->ntrain = r->ds->train.n;
@@ -960,7 +995,14 @@ static Status commit_epoch(Run *r, const EpochOut *eo, Diag *d) {
 static void epoch_begin(Run *r, int64_t ep, EpochOut *eo) {
   const RtTrainConfig *c = r->c;
   *eo = (EpochOut){.ep = ep, .t0 = now_s(), .lr = rt_sched_lr(&r->sched, c->optim.lr, ep)};
-  epoch_order(c->seed, ep, r->order, r->ds->train.n);
+  if (shuffler_join(&r->shuffler, ep)) {
+    int64_t *t = r->order;
+    r->order = r->next_order;
+    r->next_order = t;
+  } else {
+    epoch_order(c->seed, ep, r->order, r->ds->train.n);
+  }
+  if (ep + 1 < c->max_epochs) shuffler_start(&r->shuffler, c->seed, ep + 1, r->next_order, r->ds->train.n);
 }
 
 /* After training (m: summed loss and correct count) and validation (eo->v): the monitor, the
@@ -1055,10 +1097,12 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   for (int64_t ep = r.epoch0; !st && ep < c->max_epochs && !res->diverged; ep++)
     if ((st = run_epoch(&r, ep, d))) run_failed_note(&r, d);
   if (!st) run_summary(&r);
+  shuffler_join(&r.shuffler, -1);
   engine_close(&r.e);
   rt_optim_state_free(&r.opt);
   rt_state_free(r.e.s);
   ir_free(r.order);
+  ir_free(r.next_order);
   sb_free(&r.csv);
   rt_data_free(&r.own);
   rundir_close(&r.rd);
@@ -1128,6 +1172,7 @@ static Status group_epoch(Group *g, int64_t ep, Diag *d) {
   const RtDataset *ds = g->r[0].ds;
   for (int i = 0; i < g->n; i++) {
     epoch_begin(&g->r[i], ep, &g->eo[i]);
+    g->orders[i] = g->r[i].order; /* epoch_begin may have swapped in the shuffler's buffer */
     g->lr[i] = g->eo[i].lr;
     g->m[i][0] = g->m[i][1] = 0;
   }
@@ -1175,10 +1220,12 @@ static void group_run_open(Group *g, int i, const RtTrainConfig *c, RtTrainResul
 }
 
 static void group_run_close(Run *r) {
+  shuffler_join(&r->shuffler, -1);
   engine_close(&r->e);
   rt_optim_state_free(&r->opt);
   rt_state_free(r->e.s);
   ir_free(r->order);
+  ir_free(r->next_order);
   sb_free(&r->csv);
   rt_data_free(&r->own);
   rundir_close(&r->rd);
