@@ -680,14 +680,14 @@ static void module_what(Infer *in, const Module *m) {
   sb_free(&sb);
 }
 
-/* A call of a Sequential's child (the front end unrolls the container into one call per
- * child): errors point at the child's constructor and name what feeds it, the previous
- * child ("net.1") or the container's input ("x"). */
 /* Read from source, not from IR text (where the node's own line is what to fix). */
 static bool n_from_source(const Node *n) {
   return n->ir_at.line == 0;
 }
 
+/* A call of a Sequential's child (the front end unrolls the container into one call per
+ * child): errors point at the child's constructor and name what feeds it, the previous
+ * child ("net.1") or the container's input ("x"). */
 static void seq_child_at(Infer *in, const Module *m, const Value *arg) {
   if (!m->parent || m->parent->type != MT_SEQUENTIAL || arg->kind != VAL_NODE) return;
   const Node *src = arg->u.node;

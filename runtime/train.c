@@ -20,6 +20,7 @@
  * same checkpoints bit for bit. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -234,6 +235,7 @@ struct Engine {
   double compile_ms;       /* rendering and compiling both kernels */
   bool kernels_cached;     /* both loaded from the kernel cache (compile_ms: rendering and loading) */
   int64_t bpad;
+  const int64_t *order_end; /* one past the epoch's shuffled order (the gather prefetches into the next batch) */
   float *x, *valid, *scratch, *logits;
   int32_t *y;
   void *raw_x, *raw_valid, *raw_scratch, *raw_logits, *raw_y;
@@ -250,14 +252,20 @@ struct Engine {
 /* ---- jit ---- */
 
 /* The batch, feature-major, from shuffled rows.  Each row is one cache line read at random
- * from the split, so the loop is bound by memory latency: prefetching a few rows ahead keeps
- * several misses in flight. */
+ * from the split, and its label another, so the loop is bound by memory latency: prefetching
+ * both AHEAD rows ahead keeps several misses in flight.  The window runs on past the batch
+ * into the next one (up to e->order_end, the end of the epoch's order), so that the next
+ * batch's first rows arrive while the kernel runs this one. */
 static void jit_gather(Engine *e, const RtSplit *sp, const int64_t *idx, int64_t start, int64_t n) {
   int64_t bp = e->bpad;
-  enum { AHEAD = 32 };
+  enum { AHEAD = 48 };
   float *x = e->x;
+  int64_t ahead = !idx ? 0 : e->order_end ? e->order_end - idx : n; /* idx[0..ahead) readable */
   for (int64_t i = 0; i < n; i++) {
-    if (idx && i + AHEAD < n) __builtin_prefetch(sp->x + idx[i + AHEAD] * NFEAT);
+    if (i + AHEAD < ahead) {
+      __builtin_prefetch(sp->x + idx[i + AHEAD] * NFEAT);
+      __builtin_prefetch(sp->y + idx[i + AHEAD]);
+    }
     int64_t r = idx ? idx[i] : start + i;
     const float *row = sp->x + r * NFEAT;
     for (int f = 0; f < NFEAT; f++) x[f * bp + i] = row[f];
@@ -648,6 +656,37 @@ static void epoch_order(uint64_t seed, int64_t epoch, int64_t *idx, int64_t n) {
   rt_rng_permutation(&r, idx, n);
 }
 
+/* The next epoch's shuffle, made on a second thread while this epoch trains: a pure function
+ * of the seed and the epoch, so it is the very order epoch_order would make inline.  Where
+ * the thread cannot start, epoch_begin shuffles inline. */
+typedef struct Shuffler {
+  pthread_t th;
+  bool running;   /* th is shuffling epoch `epoch` into buf */
+  uint64_t seed;
+  int64_t epoch;  /* 0-based */
+  int64_t *buf;   /* [n] the next epoch's order (Run.next_order) */
+  int64_t n;
+} Shuffler;
+
+static void *shuffler_main(void *arg) {
+  Shuffler *s = arg;
+  epoch_order(s->seed, s->epoch, s->buf, s->n);
+  return NULL;
+}
+
+static void shuffler_start(Shuffler *s, uint64_t seed, int64_t epoch, int64_t *buf, int64_t n) {
+  *s = (Shuffler){.seed = seed, .epoch = epoch, .buf = buf, .n = n};
+  s->running = buf && pthread_create(&s->th, NULL, shuffler_main, s) == 0;
+}
+
+/* Waits for the thread; true when it shuffled `epoch`. */
+static bool shuffler_join(Shuffler *s, int64_t epoch) {
+  if (!s->running) return false;
+  pthread_join(s->th, NULL);
+  s->running = false;
+  return s->epoch == epoch;
+}
+
 /* ==== one epoch's end ==== */
 
 /* What one epoch produced. */
@@ -702,6 +741,8 @@ typedef struct Run {
   SchedConfig sched;         /* t_max resolved */
   StrBuf csv;                /* metrics.csv as it stands */
   int64_t *order;            /* [train rows] the epoch's shuffle */
+  int64_t *next_order;       /* [train rows] the next epoch's, made by `shuffler` (NULL: inline) */
+  Shuffler shuffler;
   int64_t ntrain, nbatches;  /* rows and steps per epoch */
   int64_t epoch0;            /* epochs committed before this call */
   double best;               /* the monitor's best value */
@@ -848,6 +889,7 @@ static Status run_open(Run *r, Diag *d) {
 static Status run_plan(Run *r, Diag *d) {
   const RtTrainConfig *c = r->c;
   if (!(r->order = ir_malloc((size_t)r->ds->train.n * sizeof *r->order))) return diag_oom(d);
+  r->next_order = ir_malloc((size_t)r->ds->train.n * sizeof *r->next_order); /* optional */
   /* A BatchNorm cannot normalise a batch of one row in training (PyTorch raises): a last
    * batch of one row is left out, as drop_last would. */
   r->ntrain = r->ds->train.n;
@@ -878,6 +920,7 @@ static Status run_train_steps(Run *r, int64_t ep, double lr, double m[2], Diag *
   if (e->ops->train_epoch) /* one call for the epoch: no progress to draw until it is done */
     return e->ops->train_epoch(e, sp, r->order, sp->n, r->ntrain, lr, m, d);
   Progress pg = {.epoch = ep + 1, .epochs = c->max_epochs, .steps = r->nbatches, .t0 = now_s()};
+  e->order_end = r->order + r->ntrain;
   for (int64_t b = 0; b < r->nbatches; b++) {
     int64_t start = b * c->batch_size;
     int64_t n = r->ntrain - start < c->batch_size ? r->ntrain - start : c->batch_size;
@@ -956,7 +999,14 @@ static Status commit_epoch(Run *r, const EpochOut *eo, Diag *d) {
 static void epoch_begin(Run *r, int64_t ep, EpochOut *eo) {
   const RtTrainConfig *c = r->c;
   *eo = (EpochOut){.ep = ep, .t0 = now_s(), .lr = rt_sched_lr(&r->sched, c->optim.lr, ep)};
-  epoch_order(c->seed, ep, r->order, r->ds->train.n);
+  if (shuffler_join(&r->shuffler, ep)) {
+    int64_t *t = r->order;
+    r->order = r->next_order;
+    r->next_order = t;
+  } else {
+    epoch_order(c->seed, ep, r->order, r->ds->train.n);
+  }
+  if (ep + 1 < c->max_epochs) shuffler_start(&r->shuffler, c->seed, ep + 1, r->next_order, r->ds->train.n);
 }
 
 /* After training (m: summed loss and correct count) and validation (eo->v): the monitor, the
@@ -1052,10 +1102,12 @@ Status rt_train(const RtTrainConfig *c, RtTrainResult *res, Diag *d) {
   for (int64_t ep = r.epoch0; !st && ep < c->max_epochs && !res->diverged; ep++)
     if ((st = run_epoch(&r, ep, d))) run_failed_note(&r, d);
   if (!st) run_summary(&r);
+  shuffler_join(&r.shuffler, -1);
   engine_close(&r.e);
   rt_optim_state_free(&r.opt);
   rt_state_free(r.e.s);
   ir_free(r.order);
+  ir_free(r.next_order);
   sb_free(&r.csv);
   rt_data_free(&r.own);
   rundir_close(&r.rd);
@@ -1125,6 +1177,7 @@ static Status group_epoch(Group *g, int64_t ep, Diag *d) {
   const RtDataset *ds = g->r[0].ds;
   for (int i = 0; i < g->n; i++) {
     epoch_begin(&g->r[i], ep, &g->eo[i]);
+    g->orders[i] = g->r[i].order; /* epoch_begin may have swapped in the shuffler's buffer */
     g->lr[i] = g->eo[i].lr;
     g->m[i][0] = g->m[i][1] = 0;
   }
@@ -1172,10 +1225,12 @@ static void group_run_open(Group *g, int i, const RtTrainConfig *c, RtTrainResul
 }
 
 static void group_run_close(Run *r) {
+  shuffler_join(&r->shuffler, -1);
   engine_close(&r->e);
   rt_optim_state_free(&r->opt);
   rt_state_free(r->e.s);
   ir_free(r->order);
+  ir_free(r->next_order);
   sb_free(&r->csv);
   rt_data_free(&r->own);
   rundir_close(&r->rd);
