@@ -294,32 +294,21 @@ static Status need_integer_slot(Lower *L, const Node *n, const QCfg *q, QSlot s)
   return JS_OK;
 }
 
-/* linear: acc[o] = B[o] + sum_k a[k] W[o,k]. */
-static int lower_linear(Lower *L, const Node *n, const QCfg *q, int a, const Param *wp, const Param *bp) {
-  if (need_integer_slot(L, n, q, QS_WEIGHT) || (bp && need_integer_slot(L, n, q, QS_BIAS))) return -2;
+/* acc[o] = B[o] + sum_k a[k] W[o,k] from float weights wf [O][K] and biases bf [O] (or NULL):
+ * the codes of a linear layer, or of a convolution's Toeplitz matrix. */
+static int matvec(Lower *L, const Node *n, const QCfg *q, int a, int O, const double *wf, const double *bf) {
   IpVal av = L->p->vals[a];
-  if (wp->type.rank != 2 || wp->type.dims[1].size != av.n)
-    return refuse(L, n, "weight '%s' does not match %d input features", wp->qualname, av.n), -2;
-  int O = (int)wp->type.dims[0].size, K = av.n;
-  const float *wf = values_of(L, n, wp), *bf = NULL;
-  if (!wf || (bp && !(bf = values_of(L, n, bp)))) return -2;
-  const QFmt *fw = &q->fmt[QS_WEIGHT], *fb = bp ? &q->fmt[QS_BIAS] : NULL;
+  int K = av.n;
+  const QFmt *fw = &q->fmt[QS_WEIGHT], *fb = bf ? &q->fmt[QS_BIAS] : NULL;
   int fa = av.frac + fw->frac_width, pa = fb && fb->frac_width > fa ? fb->frac_width : fa;
-  int64_t wo = new_consts(L, (int64_t)O * K), bo = bp ? new_consts(L, O) : -1;
-  double *tmp = ir_malloc(sizeof(double) * (size_t)((int64_t)O * K + O));
-  if (wo < 0 || (bp && bo < 0) || !tmp) {
-    ir_free(tmp);
+  int64_t wo = new_consts(L, (int64_t)O * K), bo = bf ? new_consts(L, O) : -1;
+  if (wo < 0 || (bf && bo < 0)) {
     L->oom = true;
     return -1;
   }
-  int64_t *W = L->p->consts + wo, *B = bp ? L->p->consts + bo : NULL;
-  for (int64_t i = 0; i < (int64_t)O * K; i++) tmp[i] = wf[i];
-  Status st = codes(L, n, W, fw, tmp, (int64_t)O * K, pa - fa);
-  if (!st && bp) {
-    for (int o = 0; o < O; o++) tmp[o] = bf[o];
-    st = codes(L, n, B, fb, tmp, O, pa - fb->frac_width);
-  }
-  ir_free(tmp);
+  int64_t *W = L->p->consts + wo, *B = bf ? L->p->consts + bo : NULL;
+  Status st = codes(L, n, W, fw, wf, (int64_t)O * K, pa - fa);
+  if (!st && bf) st = codes(L, n, B, fb, bf, O, pa - fb->frac_width);
   if (st) return -2;
   double lo = 0, hi = 0, mag = 0, amag = fmax(fabs(av.lo), fabs(av.hi));
   for (int o = 0; o < O; o++) {
@@ -347,6 +336,70 @@ static int lower_linear(Lower *L, const Node *n, const QCfg *q, int a, const Par
   return v;
 }
 
+/* linear: acc[o] = B[o] + sum_k a[k] W[o,k]. */
+static int lower_linear(Lower *L, const Node *n, const QCfg *q, int a, const Param *wp, const Param *bp) {
+  if (need_integer_slot(L, n, q, QS_WEIGHT) || (bp && need_integer_slot(L, n, q, QS_BIAS))) return -2;
+  IpVal av = L->p->vals[a];
+  if (wp->type.rank != 2 || wp->type.dims[1].size != av.n)
+    return refuse(L, n, "weight '%s' does not match %d input features", wp->qualname, av.n), -2;
+  int O = (int)wp->type.dims[0].size, K = av.n;
+  const float *wf = values_of(L, n, wp), *bf = NULL;
+  if (!wf || (bp && !(bf = values_of(L, n, bp)))) return -2;
+  double *tmp = ir_malloc(sizeof(double) * (size_t)((int64_t)O * K + O));
+  if (!tmp) {
+    L->oom = true;
+    return -1;
+  }
+  for (int64_t i = 0; i < (int64_t)O * K; i++) tmp[i] = wf[i];
+  for (int o = 0; bf && o < O; o++) tmp[(int64_t)O * K + o] = bf[o];
+  int v = matvec(L, n, q, a, O, tmp, bf ? tmp + (int64_t)O * K : NULL);
+  ir_free(tmp);
+  return v;
+}
+
+/* Features per row of a [B, n] or [B, C, L] tensor (C*L, channel-major); 0 for another. */
+static int64_t row_len(const TensorType *t) {
+  if (t->rank == 2 && t->dims[1].size >= 1) return t->dims[1].size;
+  if (t->rank == 3 && t->dims[1].size >= 1 && t->dims[2].size >= 1) return t->dims[1].size * t->dims[2].size;
+  return 0;
+}
+
+/* conv1d as the matvec of its Toeplitz matrix T [Cout*Lout][Cin*L] (codegen/plan.h): T's
+ * entry for output (o, t) and input (g*Cg + c, t*stride - pad + k*dil) is w[o, c, k], the
+ * others 0 (code 0); the bias repeats along the length.  The same integers as the direct
+ * sum, so bit-exactness carries over from linear. */
+static int lower_conv(Lower *L, const Node *n, const QCfg *q, int a, const Param *wp, const Param *bp,
+                      const int64_t hp[4]) {
+  if (need_integer_slot(L, n, q, QS_WEIGHT) || (bp && need_integer_slot(L, n, q, QS_BIAS))) return -2;
+  const Value *xv = arg_of(n, 0, "input");
+  const TensorType *x = xv && xv->kind == VAL_NODE ? &xv->u.node->type : NULL, *y = &n->type;
+  if (!x || x->rank != 3 || y->rank != 3 || wp->type.rank != 3 || row_len(x) != L->p->vals[a].n)
+    return refuse(L, n, "conv1d on something other than [B, channels, length] rows"), -2;
+  int64_t cin = x->dims[1].size, len = x->dims[2].size, cout = y->dims[1].size, lout = y->dims[2].size;
+  int64_t K = wp->type.dims[2].size, stride = hp[0], pad = hp[1], dil = hp[2], groups = hp[3];
+  int64_t cg = cin / groups, og = cout / groups, nin = cin * len, nout = cout * lout;
+  if (groups < 1 || nout * nin > (1 << 24)) return refuse(L, n, "a convolution too large for its Toeplitz matrix"), -2;
+  const float *wf = values_of(L, n, wp), *bf = NULL;
+  if (!wf || (bp && !(bf = values_of(L, n, bp)))) return -2;
+  double *T = ir_calloc((size_t)(nout * nin + nout), sizeof(double));
+  if (!T) {
+    L->oom = true;
+    return -1;
+  }
+  for (int64_t o = 0; o < cout; o++)
+    for (int64_t t = 0; t < lout; t++) {
+      if (bf) T[nout * nin + o * lout + t] = bf[o];
+      for (int64_t c = 0; c < cg; c++)
+        for (int64_t k = 0; k < K; k++) {
+          int64_t at = t * stride - pad + k * dil;
+          if (at >= 0 && at < len) T[(o * lout + t) * nin + ((o / og) * cg + c) * len + at] = wf[(o * cg + c) * K + k];
+        }
+    }
+  int v = matvec(L, n, q, a, (int)nout, T, bf ? T + nout * nin : NULL);
+  ir_free(T);
+  return v;
+}
+
 /* batch_norm1d folded: acc[j] = a[j] S[j] + T[j]. */
 static int lower_bn(Lower *L, const Node *n, const QCfg *q, int a) {
   const Module *m = n->module;
@@ -357,30 +410,33 @@ static int lower_bn(Lower *L, const Node *n, const QCfg *q, int a) {
   if (!(tr && tr->kind == VAL_BOOL && tr->u.b) || !rmp || !rvp)
     return refuse(L, n, "BatchNorm1d without running statistics normalises by the batch's, even in eval mode"), -2;
   IpVal av = L->p->vals[a];
-  int C = av.n;
-  if (rmp->type.rank != 1 || rmp->type.dims[0].size != C)
-    return refuse(L, n, "BatchNorm1d expects %d features", C), -2;
+  int N = av.n, C = rmp->type.rank == 1 ? (int)rmp->type.dims[0].size : 0; /* a [B, C, L] row: N = C*L */
+  if (C < 1 || N % C)
+    return refuse(L, n, "BatchNorm1d of %d channels on rows of %d features", C, N), -2;
   double eps = num_of(ir_module_arg(m, "eps"), 1e-5);
   const float *w = wp ? values_of(L, n, wp) : NULL, *b = bp ? values_of(L, n, bp) : NULL;
   const float *rm = values_of(L, n, rmp), *rv = rm ? values_of(L, n, rvp) : NULL;
   if ((wp && !w) || (bp && !b) || !rm || !rv) return -2;
   const QFmt *fw = &q->fmt[QS_WEIGHT], *fb = &q->fmt[QS_BIAS];
   int fa = av.frac + fw->frac_width, pa = fb->frac_width > fa ? fb->frac_width : fa;
-  int64_t so = new_consts(L, C), to = new_consts(L, C);
-  double *st = ir_malloc(sizeof(double) * (size_t)(2 * C));
+  int64_t so = new_consts(L, N), to = new_consts(L, N);
+  double *st = ir_malloc(sizeof(double) * (size_t)(2 * N));
   if (so < 0 || to < 0 || !st) {
     ir_free(st);
     L->oom = true;
     return -1;
   }
-  for (int j = 0; j < C; j++) st[j] = ir_bn_fold(w ? w[j] : 1.0, b ? b[j] : 0.0, rm[j], rv[j], eps, &st[C + j]);
+  for (int j = 0; j < N; j++) { /* channel c = j / (N / C): repeated along the length */
+    int c = j / (N / C);
+    st[j] = ir_bn_fold(w ? w[c] : 1.0, b ? b[c] : 0.0, rm[c], rv[c], eps, &st[N + j]);
+  }
   int64_t *S = L->p->consts + so, *T = L->p->consts + to;
-  Status cst = codes(L, n, S, fw, st, C, pa - fa);
-  if (!cst) cst = codes(L, n, T, fb, st + C, C, pa - fb->frac_width);
+  Status cst = codes(L, n, S, fw, st, N, pa - fa);
+  if (!cst) cst = codes(L, n, T, fb, st + N, N, pa - fb->frac_width);
   ir_free(st);
   if (cst) return -2;
   double lo = 0, hi = 0, mag = 0, amag = fmax(fabs(av.lo), fabs(av.hi));
-  for (int j = 0; j < C; j++) {
+  for (int j = 0; j < N; j++) {
     double sj = (double)S[j], tj = (double)T[j];
     double l = tj + fmin(sj * av.lo, sj * av.hi), h = tj + fmax(sj * av.lo, sj * av.hi);
     if (j == 0 || l < lo) lo = l;
@@ -388,14 +444,14 @@ static int lower_bn(Lower *L, const Node *n, const QCfg *q, int a) {
     mag = fmax(mag, fabs(sj) * amag + fabs(tj));
   }
   if (check_mag(L, n, mag, "accumulator")) return -2;
-  int v = new_val(L, C, pa, lo, hi, NULL);
+  int v = new_val(L, N, pa, lo, hi, NULL);
   IpStep *s = v < 0 ? NULL : new_step(L, IP_SCALE, n);
   if (!s) return -1;
   s->dst = v;
   s->a = a;
   s->w = so;
   s->c = to;
-  L->p->macs += C;
+  L->p->macs += N;
   return v;
 }
 
@@ -583,8 +639,37 @@ static int lower_add_sub_mul(Lower *L, const Node *n, const QCfg *q) {
   return lower_binary(L, n, n->mop, a, b);
 }
 
-/* A node that passes its operand through: dropout in eval mode, identity, a flatten that
- * keeps [B, n], a view or reshape whose result has its input's type ([B, n] -> [B, n]). */
+/* A conv1d node (module or call): its parameters and hyperparameters, then lower_conv. */
+static int lower_conv_node(Lower *L, const Node *n, const QCfg *q, int a) {
+  static const char *const names[4] = {"stride", "padding", "dilation", "groups"};
+  static const int64_t defs[4] = {1, 0, 1, 1};
+  const Param *wp = NULL, *bp = NULL;
+  int64_t hp[4];
+  for (int i = 0; i < 4; i++) {
+    const Value *v = n->op == OP_CALL_MODULE ? ir_module_arg(n->module, names[i]) : arg_of(n, 3 + i, names[i]);
+    hp[i] = v && v->kind == VAL_INT ? v->u.i : defs[i];
+  }
+  if (n->op == OP_CALL_MODULE) {
+    wp = module_param(n->module, "weight");
+    bp = module_param(n->module, "bias");
+  } else {
+    const Value *wv = arg_of(n, 1, "weight"), *bv = arg_of(n, 2, "bias");
+    if (!wv || wv->kind != VAL_NODE || !(wp = const_param(wv->u.node))) return refuse(L, n, "its weight is not a parameter"), -2;
+    if (bv && bv->kind == VAL_NODE && !(bp = const_param(bv->u.node))) return refuse(L, n, "its bias is not a parameter"), -2;
+  }
+  if (!wp) return refuse(L, n, "conv1d without a weight"), -2;
+  return lower_conv(L, n, q, a, wp, bp, hp);
+}
+
+/* Whether a and b have the same rows: [B, n] or [B, C, L], the batch dim the same and the same
+ * features per row (in the same, row-major, order). */
+static bool same_rows(const TensorType *a, const TensorType *b) {
+  return a->rank >= 2 && b->rank >= 2 && a->dims[0].size == b->dims[0].size && a->dims[0].sym == b->dims[0].sym &&
+         row_len(a) > 0 && row_len(a) == row_len(b);
+}
+
+/* A node that passes its operand through: dropout in eval mode, identity, a flatten, view or
+ * reshape that keeps each sample's features in order ([B, 16] -> [B, 1, 16] -> [B, 16]). */
 static bool transparent(const Node *n, const char **why) {
   *why = NULL;
   switch (n->mop) {
@@ -592,9 +677,9 @@ static bool transparent(const Node *n, const char **why) {
   case MOP_VIEW:
   case MOP_RESHAPE: {
     const Value *in = arg_of(n, 0, "input");
-    if (in && in->kind == VAL_NODE && in->u.node->has_type && n->has_type && ir_type_equal(&in->u.node->type, &n->type))
+    if (in && in->kind == VAL_NODE && in->u.node->has_type && n->has_type && same_rows(&in->u.node->type, &n->type))
       return true;
-    *why = "a view or reshape that changes the shape has no integer form (rows stay [B, features])";
+    *why = "a view or reshape that moves elements between samples has no integer form (rows stay [B, features])";
     return false;
   }
   case MOP_DROPOUT:
@@ -605,9 +690,10 @@ static bool transparent(const Node *n, const char **why) {
       *why = "functional dropout with training=true drops elements even in eval mode";
       return false;
     }
-  case MOP_FLATTEN:
-    if (n->has_type && n->type.rank == 2) return true;
-    return false;
+  case MOP_FLATTEN: {
+    const Value *in = arg_of(n, 0, "input");
+    return n->has_type && in && in->kind == VAL_NODE && in->u.node->has_type && same_rows(&in->u.node->type, &n->type);
+  }
   default: return false;
   }
 }
@@ -617,12 +703,13 @@ static Status lower_node(Lower *L, const Node *n) {
   const char *why = NULL;
   if (n->mop == MOP_NONE) return refuse(L, n, "a call of a container module has no integer form; flatten it first");
   if (n->mop == MOP_QUANTIZE && const_param(n)) return JS_OK; /* a parameter: the add, sub or mul reading it lowers it */
-  if (!n->has_type || n->type.rank != 2 || n->type.dims[1].size < 1)
-    return refuse(L, n, "its result is not a [B, features] tensor");
+  if (!n->has_type || row_len(&n->type) < 1)
+    return refuse(L, n, "its result is not a [B, features] or [B, channels, length] tensor");
   if (transparent(n, &why)) {
     int a = operand(L, n, arg_of(n, 0, "input"), "input");
     if (a == -2) return JS_ERR;
-    if (a == -3) return refuse(L, n, "it reads the float input directly: the first node must quantize it");
+    if (a == -3 && n->mop != MOP_VIEW && n->mop != MOP_RESHAPE && n->mop != MOP_FLATTEN)
+      return refuse(L, n, "it reads the float input directly: the first node must quantize it");
     L->vid[pos_of(L, n)] = a;
     return JS_OK;
   }
@@ -649,7 +736,7 @@ static Status lower_node(Lower *L, const Node *n) {
     if (oi && (oi->props & P_QUANT))
       return refuse(L, n, "%s is not quantized: integer-only inference needs every node from the input to the logits "
                           "quantized with integer formats", oi->name);
-    return refuse(L, n, "%s has no integer form (integer-only inference covers linear, batch_norm1d, relu, add, sub, mul)",
+    return refuse(L, n, "%s has no integer form (integer-only inference covers linear, conv1d, batch_norm1d, relu, add, sub, mul)",
                   oi ? oi->name : n->target);
   }
   if (q.kind != QK_INTEGER) return refuse(L, n, "its format is %s, not integer", ir_qkind_name(q.kind));
@@ -694,15 +781,20 @@ static Status lower_node(Lower *L, const Node *n) {
     v = lower_add_sub_mul(L, n, &q);
     break;
   }
-  case MOP_CONV1D: return refuse(L, n, "conv1d is not lowered to integers yet (jscc's integer datapath covers [B, features] rows)");
+  case MOP_CONV1D: {
+    int a = data_in(L, n, &q, arg_of(n, 0, "input"), "input", false);
+    if (a < 0) return a == -1 ? diag_oom(L->d) : JS_ERR;
+    v = lower_conv_node(L, n, &q, a);
+    break;
+  }
   default:
-    return refuse(L, n, "%s has no exact integer form (integer-only inference covers linear, batch_norm1d, relu, add, sub, mul)",
+    return refuse(L, n, "%s has no exact integer form (integer-only inference covers linear, conv1d, batch_norm1d, relu, add, sub, mul)",
                   oi ? oi->name : n->target);
   }
   if (v == -1) return diag_oom(L->d);
   if (v < 0) return JS_ERR;
-  if (p->vals[v].n != (int)n->type.dims[1].size)
-    return refuse(L, n, "%d features computed, its type says %lld", p->vals[v].n, (long long)n->type.dims[1].size);
+  if (p->vals[v].n != (int)row_len(&n->type))
+    return refuse(L, n, "%d features computed, its type says %lld", p->vals[v].n, (long long)row_len(&n->type));
   if (q.has[QS_DATA_OUT]) {
     if (q.fmt[QS_DATA_OUT].kind != QK_INTEGER) return refuse(L, n, "its data_out format is not integer");
     v = requant_to(L, n, v, &q.fmt[QS_DATA_OUT]);

@@ -90,7 +90,7 @@ typedef struct NodeVals {
   const Node *node;
   double *v;       /* [n] row-major */
   int64_t n;
-  int64_t rows, cols; /* rank-2 results: [rows, cols]; else rows 1, cols n */
+  int64_t rows, cols; /* results of rank 2 or more: [dim 0, the rest]; else rows 1, cols n */
 } NodeVals;
 
 typedef struct Capture {
@@ -111,7 +111,9 @@ static Status capture(void *ud, const Node *node, const double *vals, int64_t n,
   double *v = ir_malloc(sizeof(double) * (size_t)(n ? n : 1));
   if (!v) return JS_ENOMEM;
   memcpy(v, vals, sizeof(double) * (size_t)n);
-  c->nv[c->n++] = (NodeVals){node, v, n, rank == 2 ? dims[0] : 1, rank == 2 ? dims[1] : n};
+  /* [B, n] and [B, C, L] (C*L features, channel-major as the integer program's rows) per row */
+  int64_t rows = rank >= 2 && dims[0] > 0 ? dims[0] : 1;
+  c->nv[c->n++] = (NodeVals){node, v, n, rows, n / rows};
   return JS_OK;
 }
 

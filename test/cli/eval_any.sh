@@ -4,7 +4,8 @@
 # flatten) and test/models/two_heads.jsc (a model with two outputs, evaluated one at a time
 # with --output NAME).  Checkpoints come from short trainings on 3000 synthetic jets.  Where
 # the JIT cannot take a model, --engine auto runs the reference executor and says why on its
-# engine line.  Run from the source root.
+# engine line.  jsc_conv quantized to int8 everywhere also runs integer-only, bit-exact with
+# the fake-quant reference.  Run from the source root.
 set -u
 jscc=$1
 tmp=$(mktemp -d)
@@ -20,6 +21,7 @@ check() {
 loss_of() { grep -E '^test loss' "$1" | awk '{print $3}'; }
 c8='name=integer, data_in_width=8, data_in_frac_width=4, weight_width=8, weight_frac_width=4, bias_width=8, bias_frac_width=4'
 int8="quantize{by=type, default={$c8}}"
+intall="quantize{by=type, default={$c8}, batch_norm1d={$c8}}"   # every node: integer-only
 
 # ---- Conv1d ----
 expect conv-train 0 "best val_loss" -- train examples/jsc_conv.jsc --max-epochs 2 "${small[@]}" --out "$tmp/conv" --quiet
@@ -35,6 +37,12 @@ expect conv-diff 0 "result: every must-agree pair agrees" -- diff examples/jsc_c
 check conv-diff-error grep -qE '^  seq_blocks_0 +max \|diff\| 0 ' "$tmp/out"
 expect conv-diff-int8 0 "result: every must-agree pair agrees" -- diff examples/jsc_conv.jsc --ckpt "$ckpt" --passes="$int8" "${small[@]}" --samples 100
 check conv-diff-int8-error grep -qE '^  seq_blocks_0 +max \|diff\| 0\.[0-9]*[1-9]' "$tmp/out"
+expect conv-diff-int 0 "fake-quant ref vs integer C:   agree (8 nodes and the logits x 100 rows, max |diff| 0)" -- diff examples/jsc_conv.jsc --ckpt "$ckpt" --passes="$intall" "${small[@]}" --samples 100
+check conv-diff-int-jit grep -qE '^integer C vs integer jit: +(agree \(8 nodes|skipped \(jscc was built without LLVM)' "$tmp/out"
+expect conv-test-int 0 "engine: int" -- test examples/jsc_conv.jsc --ckpt "$ckpt" --passes="$intall" "${small[@]}" --engine int-c
+intloss=$(loss_of "$tmp/out")
+expect conv-test-fq 0 "test rows" -- test examples/jsc_conv.jsc --ckpt "$ckpt" --passes="$intall" "${small[@]}" --engine ref
+check conv-int-vs-fq test "$intloss" = "$(loss_of "$tmp/out")"
 expect conv-transform 0 "wrote $tmp/tr/quantized.safetensors" -- transform examples/jsc_conv.jsc --ckpt "$ckpt" --passes="$int8,profile" "${small[@]}" --out "$tmp/tr"
 expect conv-test-transformed 0 "test rows            600" -- test "$tmp/tr/model.ir" --ckpt "$ckpt" "${small[@]}"
 check conv-quantized-differs test "$auto" != "$(loss_of "$tmp/out")"

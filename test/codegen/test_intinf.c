@@ -2,7 +2,7 @@
  * fake-quant reference executor, bit for bit.
  *
  * For every example model the integer lowering takes (jsc_tiny, jsc_toy, jsc_big, jsc_s,
- * jsc_trt with its dropout, hls4ml_jsc) and every format set below (int8 (8,4), int6, int4,
+ * jsc_trt with its dropout, hls4ml_jsc; jsc_conv in test_conv1d) and every format set below (int8 (8,4), int6, int4,
  * int16, int24 with 64-bit lanes, a mixed set whose bias is finer than the accumulator and which
  * rounds by floor, and one with data_out): random trained-like weights (wider than PyTorch's
  * initialisation, BatchNorm statistics away from 0 and 1), standardised synthetic JSC rows
@@ -92,9 +92,9 @@ static Status observe(void *ud, const Node *node, const double *vals, int64_t n,
   Obs *o = ud;
   for (int k = 0; k < o->p->nnodes; k++)
     if (o->p->nodes[k].node == node && !o->vals[k]) {
-      assert_int_equal(rank, 2);
+      assert_true(rank == 2 || rank == 3); /* [B, n] or [B, C, L]: rows of C*L, channel-major */
       assert_int_equal(dims[0], o->rows);
-      assert_int_equal(dims[1], o->p->vals[o->p->nodes[k].val].n);
+      assert_int_equal(n / dims[0], o->p->vals[o->p->nodes[k].val].n);
       o->vals[k] = malloc(sizeof(double) * (size_t)n);
       memcpy(o->vals[k], vals, sizeof(double) * (size_t)n);
     }
@@ -240,6 +240,27 @@ static void test_functional(void **state) {
                      "  return head(z * y)\n"
                      "}\n";
   for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) check_text("functional.jsc", text, &sets[k], 333);
+}
+
+/* Conv1d as the matvec of its Toeplitz matrix: examples/jsc_conv.jsc (views in and out,
+ * BatchNorm1d over channels, a strided, dilated, grouped convolution) and the function form
+ * with a parameter weight and bias, for every format set. */
+static void test_conv1d(void **state) {
+  (void)state;
+  const char *text = "model C {\n"
+                     "  input x: f32[B, 16]\n"
+                     "  param k: f32[6, 2, 3] = uniform(-0.5, 0.5)\n"
+                     "  param kb: f32[6] = uniform(-0.25, 0.25)\n"
+                     "  c1 = Conv1d(2, 4, 3, stride=2, padding=2, dilation=2)\n"
+                     "  head = Linear(24, 5)\n"
+                     "  h = c1(x.view(-1, 2, 8)).relu()\n"
+                     "  z = conv1d(h, k, kb, padding=1, groups=2)\n"
+                     "  return head(z.flatten(1))\n"
+                     "}\n";
+  for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) {
+    check_text("examples/jsc_conv.jsc", NULL, &sets[k], 1001);
+    check_text("conv.jsc", text, &sets[k], 333);
+  }
 }
 
 /* What lowers without arithmetic of its own (a view and a reshape that keep [B, n], an
@@ -583,7 +604,7 @@ static void test_intervals(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rshift),   cmocka_unit_test(test_quant_in), cmocka_unit_test(test_examples),
-      cmocka_unit_test(test_functional), cmocka_unit_test(test_explicit), cmocka_unit_test(test_noop_and_params),
+      cmocka_unit_test(test_functional), cmocka_unit_test(test_conv1d), cmocka_unit_test(test_explicit), cmocka_unit_test(test_noop_and_params),
       cmocka_unit_test(test_refusals), cmocka_unit_test(test_control),  cmocka_unit_test(test_no_llvm),
       cmocka_unit_test(test_print),    cmocka_unit_test(test_intervals), cmocka_unit_test(test_special_inputs),
   };
