@@ -650,8 +650,8 @@ static int lower_conv_node(Lower *L, const Node *n, const QCfg *q, int a) {
     hp[i] = v && v->kind == VAL_INT ? v->u.i : defs[i];
   }
   if (n->op == OP_CALL_MODULE) {
-    wp = module_param(n->module, "weight");
-    bp = module_param(n->module, "bias");
+    wp = ir_module_param(n->module, "weight");
+    bp = ir_module_param(n->module, "bias");
   } else {
     const Value *wv = arg_of(n, 1, "weight"), *bv = arg_of(n, 2, "bias");
     if (!wv || wv->kind != VAL_NODE || !(wp = const_param(wv->u.node))) return refuse(L, n, "its weight is not a parameter"), -2;
