@@ -261,7 +261,7 @@ static void test_conv1d(void **state) {
   CgPlan *p = plan(&m, true, 256);
   if (cg_cuda_render(p, &src, &d)) fail_msg("jit_conv train: %s", sb_str(&d.text));
   assert_non_null(strstr(sb_str(&src), "static __device__ const int jsc_tabs["));
-  fx_check_golden("jit_conv.train.cu", sb_str(&src));
+  tl_check_golden("jit_conv.train.cu", sb_str(&src));
   cg_plan_free(p);
   sb_free(&src);
   diag_free(&d);
