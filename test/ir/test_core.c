@@ -270,6 +270,52 @@ static void test_ew_table(void **state) {
   assert_null(ir_ew_find(MOP_LINEAR, NULL));
 }
 
+/* The formulas of ew.def in double against PyTorch's values (ew_torch.txt, next to this file). */
+static void test_ew_torch(void **state) {
+  (void)state;
+  char path[512];
+  const char *slash = strrchr(__FILE__, '/');
+  snprintf(path, sizeof path, "%.*sew_torch.txt", slash ? (int)(slash - __FILE__ + 1) : 0, __FILE__);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[512], opname[64], kw[256];
+  int checked = 0;
+  double worst = 0;
+  while (fgets(line, sizeof line, f)) {
+    double x, y, dx;
+    if (line[0] == '#') continue;
+    assert_int_equal(sscanf(line, "%63s %255s %lf %lf %lf", opname, kw, &x, &y, &dx), 5);
+    MaseOp op = ir_op_lookup(opname);
+    if (op == MOP_NONE) fail_msg("ew_torch.txt: unknown op %s", opname);
+    const OpInfo *oi = ir_op_info(op);
+    Value b[12];
+    for (int i = 0; i < oi->sig.n; i++) b[i] = oi->sig.params[i].has_default ? oi->sig.params[i].def : val_none();
+    for (char *tok = strcmp(kw, "-") ? strtok(kw, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+      char *eq = strchr(tok, '=');
+      assert_non_null(eq);
+      *eq = 0;
+      int i = 1;
+      while (i < oi->sig.n && strcmp(oi->sig.params[i].name, tok)) i++;
+      assert_true(i < oi->sig.n);
+      char *end;
+      double v = strtod(eq + 1, &end);
+      b[i] = *end ? val_str(eq + 1) : val_float(v);
+    }
+    const EwDef *d = ir_ew_find(op, b);
+    if (!d) fail_msg("%s has no formula", opname);
+    double prm[IR_EW_MAX_PARAMS];
+    ir_ew_params(d, b, prm);
+    double gy = ir_ew_eval(&d->fwd, x, 0, 0, prm), gdx = ir_ew_eval(&d->bwd, x, gy, 1, prm);
+    double e = fmax(fabs(gy - y), fabs(gdx - dx)) / (1 + fabs(y) + fabs(dx));
+    if (!(e <= 1e-12)) fail_msg("%s(%g) [%s]: %.17g, d/dx %.17g; PyTorch %.17g, %.17g", opname, x, kw, gy, gdx, y, dx);
+    worst = fmax(worst, e);
+    checked++;
+  }
+  fclose(f);
+  printf("ew.def against PyTorch: %d points, worst difference %.1e\n", checked, worst);
+  assert_true(checked >= 40);
+}
+
 static void test_sig_bind(void **state) {
   (void)state;
   Sig sig;
@@ -493,7 +539,7 @@ static void test_type_helpers(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena),        cmocka_unit_test(test_strbuf),     cmocka_unit_test(test_strmap),
-      cmocka_unit_test(test_diag),         cmocka_unit_test(test_values),     cmocka_unit_test(test_sig_bind), cmocka_unit_test(test_ew_table),
+      cmocka_unit_test(test_diag),         cmocka_unit_test(test_values),     cmocka_unit_test(test_sig_bind), cmocka_unit_test(test_ew_table), cmocka_unit_test(test_ew_torch),
       cmocka_unit_test(test_graph_users),  cmocka_unit_test(test_fx_naming),  cmocka_unit_test(test_modules),
       cmocka_unit_test(test_meta),         cmocka_unit_test(test_type_helpers),
       cmocka_unit_test(test_sha256),       cmocka_unit_test(test_cache_dir),
