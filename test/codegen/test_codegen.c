@@ -294,6 +294,14 @@ static void test_functional_ops(void **state) {
   check_model("test/models/jit_ops.jsc", 64, 45, 2e-4);
 }
 
+/* The activations of ew.def beyond jit_ops's (test/models/jit_act.jsc), each in module and
+ * function form, trained one step by the JIT against the reference executor. */
+static void test_activations(void **state) {
+  (void)state;
+  check_model("test/models/jit_act.jsc", 256, 256, 1e-5);
+  check_model("test/models/jit_act.jsc", 128, 77, 1e-5);
+}
+
 /* NaN weights give a NaN loss, in the reference executor and the JIT alike: jsc_tiny's NaN
  * passes BatchNorm and Linear into ReLU, which must not turn it into 0. */
 static void test_nan_weights(void **state) {
@@ -321,6 +329,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_examples),
     cmocka_unit_test(test_functional_ops),
+    cmocka_unit_test(test_activations),
     cmocka_unit_test(test_nan_weights),
     cmocka_unit_test(test_quantized),
     cmocka_unit_test(test_quantized_formats),
