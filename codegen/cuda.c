@@ -581,12 +581,10 @@ static Status ew_expr(Cu *c, const Inst *in, char *out, size_t cap) {
   case EW_NEG: snprintf(out, cap, "-%s", A); break;
   case EW_EXP: snprintf(out, cap, "expf(%s)", A); break;
   case EW_LOG: snprintf(out, cap, "logf(%s)", A); break;
-  case EW_RELU: snprintf(out, cap, "%s > 0.0f ? %s : 0.0f", A, A); break;
-  case EW_LEAKY: snprintf(out, cap, "%s > 0.0f ? %s : %s * %s", A, A, A, k); break;
-  case EW_SIGMOID: snprintf(out, cap, "1.0f / (1.0f + expf(-%s))", A); break;
-  case EW_TANH: snprintf(out, cap, "1.0f - 2.0f / (expf(%s * 2.0f) + 1.0f)", A); break;
-  case EW_GT0: snprintf(out, cap, "%s > 0.0f ? %s : 0.0f", A, B); break;
-  case EW_LEAKY_BWD: snprintf(out, cap, "%s > 0.0f ? %s : %s * %s", A, B, B, k); break;
+  /* torch.maximum/minimum: NaN when either operand is NaN (fmaxf would drop it) */
+  case EW_MAX: snprintf(out, cap, "(%s > %s || %s != %s) ? %s : %s", A, B, A, A, A, B); break;
+  case EW_MIN: snprintf(out, cap, "(%s < %s || %s != %s) ? %s : %s", A, B, A, A, A, B); break;
+  case EW_SEL: snprintf(out, cap, "%s > 0.0f ? %s : %s", A, B, C); break;
   case EW_DROPOUT: {
     char sc[48];
     flit(sc, sizeof sc, in->c >= 1 ? 0.0f : 1.0f / (1.0f - in->c));

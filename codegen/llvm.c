@@ -670,15 +670,14 @@ static LLVMValueRef ew1(R *r, const Inst *in, LLVMValueRef j) {
   case EW_NEG: return LLVMBuildFNeg(r->b, a, "");
   case EW_EXP: return vexp(r, a);
   case EW_LOG: return vlog(r, a);
-  case EW_RELU: return sel_gt0(r, a, a, zero);
-  case EW_LEAKY: return sel_gt0(r, a, a, LLVMBuildFMul(r->b, a, vconst(r, in->c), ""));
-  case EW_SIGMOID: return LLVMBuildFDiv(r->b, vconst(r, 1), LLVMBuildFAdd(r->b, vconst(r, 1), vexp(r, LLVMBuildFNeg(r->b, a, "")), ""), "");
-  case EW_TANH: {
-    LLVMValueRef e = vexp(r, LLVMBuildFMul(r->b, a, vconst(r, 2), ""));
-    return LLVMBuildFSub(r->b, vconst(r, 1), LLVMBuildFDiv(r->b, vconst(r, 2), LLVMBuildFAdd(r->b, e, vconst(r, 1), ""), ""), "");
+  case EW_MAX:
+  case EW_MIN: {
+    /* torch.maximum/minimum: a when a is NaN or wins, else b (so a NaN b gives b) */
+    LLVMValueRef win = LLVMBuildFCmp(r->b, in->ew == EW_MAX ? LLVMRealOGT : LLVMRealOLT, a, b, "");
+    LLVMValueRef nan = LLVMBuildFCmp(r->b, LLVMRealUNO, a, a, "");
+    return LLVMBuildSelect(r->b, LLVMBuildOr(r->b, win, nan, ""), a, b, "");
   }
-  case EW_GT0: return sel_gt0(r, a, b, zero);
-  case EW_LEAKY_BWD: return sel_gt0(r, a, b, LLVMBuildFMul(r->b, b, vconst(r, in->c), ""));
+  case EW_SEL: return sel_gt0(r, a, b, opd(r, in->c3, j));
   case EW_DROPOUT: {
     /* bits = hash(h2 ^ (row * n + j)) with h2 = hash(hash(seed ^ key * golden) ^ step) per step */
     LLVMValueRef h1 = LLVMBuildXor(r->b, LLVMBuildTrunc(r->b, r->arg[A_SEED], r->i32, ""), ci32(r, in->key * 0x9E3779B9U), "");

@@ -367,13 +367,11 @@ static int row_len(const Node *n) {
 /* The ops whose kernels are right on a flattened [B, C, L] row: elementwise ones, reshapes,
  * Conv1d and its backward, and sum over the last dim then the batch (a Conv1d bias grad). */
 static bool row3_op(MaseOp op) {
+  if (ir_op_info(op) && (ir_op_info(op)->props & P_EW)) return true; /* elementwise (ops.def) */
   switch (op) {
   case MOP_CONV1D: case MOP_CONV1D_BACKWARD_INPUT: case MOP_CONV1D_BACKWARD_WEIGHT:
-  case MOP_RELU: case MOP_LEAKY_RELU: case MOP_SIGMOID: case MOP_TANH: case MOP_NEG: case MOP_DROPOUT:
   case MOP_IDENTITY: case MOP_FLATTEN: case MOP_VIEW: case MOP_RESHAPE: case MOP_RESHAPE_AS:
-  case MOP_ADD: case MOP_SUB: case MOP_MUL: case MOP_DIV: case MOP_QUANTIZE:
-  case MOP_RELU_BACKWARD: case MOP_LEAKY_RELU_BACKWARD: case MOP_SIGMOID_BACKWARD: case MOP_TANH_BACKWARD:
-  case MOP_DROPOUT_BACKWARD: case MOP_SUM: return true;
+  case MOP_EW_BACKWARD: case MOP_DROPOUT_BACKWARD: case MOP_SUM: return true;
   default: return false;
   }
 }
@@ -601,6 +599,71 @@ static bool seg_sum(Lower *L, const Node *n, const Value *args, int s, Status *s
   return true;
 }
 
+/* erf(u) for the kernels, from primitives (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7):
+ *   t = 1 / (1 + p |u|),  e = 1 - t (a1 + t (a2 + t (a3 + t (a4 + t a5)))) exp(-u^2),
+ *   erf(u) = u > 0 ? e : -e */
+static int ew_erf(Lower *L, int s, int n, Opd u) {
+  static const double a[5] = {0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429};
+  int nu = ew(L, s, EW_NEG, n, u, O_none, O_none);
+  int ax = ew(L, s, EW_MAX, n, u, O_val(nu), O_none);
+  int d = ew(L, s, EW_FMA, n, O_val(ax), O_const(0.3275911), O_const(1));
+  int t = ew(L, s, EW_DIV, n, O_const(1), O_val(d), O_none);
+  int poly = ew(L, s, EW_MUL, n, O_val(t), O_const(a[4]), O_none);
+  for (int k = 3; k >= 0; k--) {
+    int q = ew(L, s, EW_ADD, n, O_val(poly), O_const(a[k]), O_none);
+    poly = ew(L, s, EW_MUL, n, O_val(t), O_val(q), O_none);
+  }
+  int sq = ew(L, s, EW_MUL, n, u, O_val(nu), O_none); /* -u^2 */
+  int ex = ew(L, s, EW_EXP, n, O_val(sq), O_none, O_none);
+  int pe = ew(L, s, EW_MUL, n, O_val(poly), O_val(ex), O_none);
+  int e = ew(L, s, EW_SUB, n, O_const(1), O_val(pe), O_none);
+  int ne = ew(L, s, EW_NEG, n, O_val(e), O_none, O_none);
+  return ew(L, s, EW_SEL, n, u, O_val(e), O_val(ne));
+}
+
+/* A program of ew.def as primitive instructions: x, y, g are the operands the formula reads,
+ * prm the op's parameters (constants of the kernel).  Returns the value of its last step. */
+static int lower_ew(Lower *L, int s, int n, const EwProg *p, Opd x, Opd y, Opd g, const double *prm) {
+  static const EwOp prim_op[EWP_COUNT] = {EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_NEG, EW_EXP,
+                                          EW_LOG, EW_NEG, EW_MAX, EW_MIN, EW_SEL};
+  int vals[IR_EW_MAX_STEPS];
+  for (int i = 0; i < p->n; i++) {
+    const EwStep *st = &p->steps[i];
+    Opd o[3] = {O_none, O_none, O_none};
+    for (int k = 0; k < ir_ew_prim_arity(st->prim); k++) {
+      const EwOpd *e = &st->a[k];
+      switch (e->src) {
+      case EWS_STEP: o[k] = O_val(vals[e->i]); break;
+      case EWS_X: o[k] = x; break;
+      case EWS_Y: o[k] = y; break;
+      case EWS_G: o[k] = g; break;
+      case EWS_CONST: o[k] = O_const(e->c); break;
+      case EWS_PARAM: o[k] = O_const(prm[e->i]); break;
+      }
+    }
+    vals[i] = st->prim == EWP_ERF ? ew_erf(L, s, n, o[0]) : ew(L, s, prim_op[st->prim], n, o[0], o[1], o[2]);
+  }
+  return vals[p->n - 1];
+}
+
+/* An ew_backward node: its op's backward formula (the op and its arguments as the node names
+ * them; a missing argument takes the op's default). */
+static Status lower_ew_backward(Lower *L, const Node *n, const Value *args, int s, int len) {
+  MaseOp op = args[2].kind == VAL_STR ? ir_op_lookup(args[2].u.s) : MOP_NONE;
+  const OpInfo *oi = ir_op_info(op);
+  Value fb[12] = {{.kind = VAL_NONE}};
+  int nrest = args[3].kind == VAL_TUPLE ? args[3].u.seq.n : 0;
+  for (int i = 1; oi && i < oi->sig.n; i++) fb[i] = i - 1 < nrest ? args[3].u.seq.items[i - 1] : oi->sig.params[i].def;
+  const EwDef *d = oi ? ir_ew_find(op, fb) : NULL;
+  if (!d) return unsupported(L, n, "names no activation with a formula");
+  double prm[IR_EW_MAX_PARAMS];
+  ir_ew_params(d, fb, prm);
+  int a, b;
+  Status st;
+  if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
+  return set_row(L, n, s, lower_ew(L, s, len, &d->bwd, O_val(b), O_val(b), O_val(a), prm));
+}
+
 static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, int nargs, const Module *m) {
   int s = stage_of(L, n);
   const Value *x = nargs > 0 ? &args[0] : NULL;
@@ -707,20 +770,9 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     if ((st = row_arg(L, n, x, s, &a))) return st;
     return set_row(L, n, s, ew(L, s, EW_FMA, len, O_val(a), O_stat(scale), O_stat(shift)));
   }
-  case MOP_RELU:
-  case MOP_SIGMOID:
-  case MOP_TANH:
   case MOP_NEG:
     if ((st = row_arg(L, n, x, s, &a))) return st;
-    return set_row(L, n, s, ew(L, s, op == MOP_RELU ? EW_RELU : op == MOP_SIGMOID ? EW_SIGMOID : op == MOP_TANH ? EW_TANH : EW_NEG,
-                              len, O_val(a), O_none, O_none));
-  case MOP_LEAKY_RELU: {
-    if ((st = row_arg(L, n, x, s, &a))) return st;
-    double slope = m ? num(ir_module_arg(m, "negative_slope"), 0.01) : num(nargs > 1 ? &args[1] : NULL, 0.01);
-    v = new_val(L, len);
-    emit(L, s, (Inst){.kind = I_EW, .ew = EW_LEAKY, .dst = v, .n = len, .a = O_val(a), .c = (float)slope});
-    return set_row(L, n, s, v);
-  }
+    return set_row(L, n, s, ew(L, s, EW_NEG, len, O_val(a), O_none, O_none));
   case MOP_DROPOUT: {
     double p = m ? num(ir_module_arg(m, "p"), 0.5) : num(nargs > 1 ? &args[1] : NULL, 0.5);
     bool on = m ? train : !(nargs > 2 && args[2].kind == VAL_BOOL && !args[2].u.b);
@@ -792,27 +844,7 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     int ohw = ew(L, s, EW_MUL, C, O_val(oh), O_kind(OPD_WROW), O_none);
     return set_row(L, n, s, ew(L, s, EW_SUB, C, O_val(pr), O_val(ohw), O_none));
   }
-  case MOP_RELU_BACKWARD:
-  case MOP_SIGMOID_BACKWARD:
-  case MOP_TANH_BACKWARD: {
-    if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
-    if (op == MOP_RELU_BACKWARD) return set_row(L, n, s, ew(L, s, EW_GT0, len, O_val(b), O_val(a), O_none));
-    if (op == MOP_SIGMOID_BACKWARD) { /* g * r * (1 - r) */
-      int om = ew(L, s, EW_SUB, len, O_const(1), O_val(b), O_none);
-      int t = ew(L, s, EW_MUL, len, O_val(b), O_val(om), O_none);
-      return set_row(L, n, s, ew(L, s, EW_MUL, len, O_val(a), O_val(t), O_none));
-    }
-    int r2 = ew(L, s, EW_MUL, len, O_val(b), O_val(b), O_none); /* g * (1 - r^2) */
-    int om = ew(L, s, EW_SUB, len, O_const(1), O_val(r2), O_none);
-    return set_row(L, n, s, ew(L, s, EW_MUL, len, O_val(a), O_val(om), O_none));
-  }
-  case MOP_LEAKY_RELU_BACKWARD: {
-    if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
-    v = new_val(L, len);
-    emit(L, s, (Inst){.kind = I_EW, .ew = EW_LEAKY_BWD, .dst = v, .n = len, .a = O_val(b), .b = O_val(a),
-                      .c = (float)num(nargs > 2 ? &args[2] : NULL, 0.01)});
-    return set_row(L, n, s, v);
-  }
+  case MOP_EW_BACKWARD: return lower_ew_backward(L, n, args, s, len);
   case MOP_SOFTMAX_BACKWARD:
   case MOP_LOG_SOFTMAX_BACKWARD: {
     if ((st = row_arg(L, n, &args[0], s, &a)) || (st = row_arg(L, n, &args[1], s, &b))) return st;
@@ -902,7 +934,14 @@ static Status lower_call(Lower *L, const Node *n, MaseOp op, const Value *args, 
     }
     return set_row(L, n, s1, ew(L, s1, EW_MUL, C, O_val(t5), O_kind(OPD_VALID), O_none));
   }
-  default: break;
+  default: {
+    const EwDef *d = ir_ew_find(op, args);
+    if (!d) break;
+    double prm[IR_EW_MAX_PARAMS];
+    ir_ew_params(d, args, prm);
+    if ((st = row_arg(L, n, x, s, &a))) return st;
+    return set_row(L, n, s, lower_ew(L, s, len, &d->fwd, O_val(a), O_none, O_none, prm));
+  }
   }
   return unsupported(L, n, "has no kernel");
 }
@@ -967,7 +1006,17 @@ static Status lower_node(Lower *L, const Node *n) {
 /* A call node, its quantized output aside. */
 static Status lower_plain(Lower *L, const Node *n) {
   {
-    if (n->op == OP_CALL_MODULE) return lower_call(L, n, n->mop, n->args, n->nargs, n->module);
+    if (n->op == OP_CALL_MODULE) {
+      /* modules with parameters (and Dropout, which follows the step's mode) read their own;
+       * any other is its op bound to the module's arguments */
+      ModuleType t = n->module ? n->module->type : MT_NONE;
+      if (t == MT_LINEAR || t == MT_CONV1D || t == MT_BATCHNORM1D || t == MT_DROPOUT || t == MT_SEQUENTIAL || t == MT_NONE)
+        return lower_call(L, n, n->mop, n->args, n->nargs, n->module);
+      Value bound[12];
+      MaseOp op = ir_module_bind(n->module, bound);
+      bound[0] = n->args[0];
+      return lower_call(L, n, op, bound, ir_op_info(op)->sig.n, NULL);
+    }
     const OpInfo *oi = ir_op_info(n->mop);
     Value bound[12];
     Diag quiet;
@@ -1205,8 +1254,8 @@ int cg_plan_classes(const CgPlan *p) { return p->classes; }
 
 /* ---- printing ---- */
 
-static const char *const ew_names[] = {"add", "sub", "mul", "div", "neg", "exp", "log", "relu", "leaky", "sigmoid",
-                                       "tanh", "gt0", "leaky_bwd", "dropout", "onehot", "fma", "quant"};
+static const char *const ew_names[] = {"add", "sub", "mul", "div", "neg", "exp", "log", "max", "min", "sel",
+                                       "dropout", "onehot", "fma", "quant"};
 static const char *const inst_names[] = {"load", "loadx", "store", "ew", "affine", "acc", "outer", "rmax", "rsum",
                                          "pick", "argeq", "logits"};
 
@@ -1286,7 +1335,7 @@ void cg_plan_print(StrBuf *sb, const CgPlan *p) {
       opd_print(sb, in->a);
       opd_print(sb, in->b);
       opd_print(sb, in->c3);
-      if (in->kind == I_EW && (in->ew == EW_LEAKY || in->ew == EW_LEAKY_BWD || in->ew == EW_DROPOUT))
+      if (in->kind == I_EW && in->ew == EW_DROPOUT)
         sb_printf(sb, " c=%g", (double)in->c);
       if (in->kind == I_EW && in->ew == EW_DROPOUT) sb_printf(sb, " key=%u", in->key);
       if (in->kind == I_EW && in->ew == EW_QUANT) {

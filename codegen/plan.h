@@ -50,11 +50,11 @@ typedef struct Opd {
 
 typedef enum EwOp {
   EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_NEG, EW_EXP, EW_LOG,
-  EW_RELU,        /* max(a, 0) */
-  EW_LEAKY,       /* a > 0 ? a : a * c */
-  EW_SIGMOID, EW_TANH,
-  EW_GT0,         /* a > 0 ? b : 0          (relu_backward: b = grad, a = result) */
-  EW_LEAKY_BWD,   /* a > 0 ? b : b * c      (a = input, b = grad) */
+  EW_MAX,         /* max(a, b), NaN when either is NaN (torch.maximum) */
+  EW_MIN,         /* min(a, b), likewise */
+  EW_SEL,         /* a > 0 ? b : c3 (a NaN selects c3) */
+  /* The activations are not instructions: the plan builds them from these primitives with
+   * the formulas of ir/ew.def. */
   EW_DROPOUT,     /* a * keep(key, row * n + j) / (1 - c)  */
   EW_ONEHOT,      /* target[row] == j ? 1 : 0 */
   EW_FMA,         /* a * b + c3 (third operand in `c3`) */
@@ -87,7 +87,7 @@ typedef struct Inst {
   int acc;        /* I_ACC/I_OUTER: accumulator id */
   int nb;         /* I_OUTER: length of b; I_AFFINE: length of a */
   int64_t w, so, sk, bias; /* I_AFFINE */
-  float c;        /* EW_LEAKY/EW_LEAKY_BWD slope, EW_DROPOUT p */
+  float c;        /* EW_DROPOUT p */
   uint32_t key;   /* EW_DROPOUT: the forward node's stream */
   bool wstat, bstat; /* I_AFFINE: weights / bias read from scratch (a quantized copy), not params */
   QFmt qf;        /* EW_QUANT */

@@ -611,10 +611,19 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
     out->dims[1] = o->dims[o->rank - 1];
     return JS_OK;
   }
-  case MOP_RELU_BACKWARD:
-  case MOP_LEAKY_RELU_BACKWARD:
-  case MOP_SIGMOID_BACKWARD:
-  case MOP_TANH_BACKWARD:
+  case MOP_EW_BACKWARD: {
+    /* grad and the saved tensor have one type; the op is an activation of ew.def */
+    const TensorType *f = NULL;
+    if ((st = arg_type(in, &bound[1], "saved", &f))) return st;
+    if (!ir_type_equal(x, f)) return fail(in, "expects grad and saved of one type, got %s and %s", tt(x).s, tt(f).s);
+    if (!is_float(x->dtype)) return fail(in, "expects a floating-point grad, got %s", tt(x).s);
+    MaseOp fop = bound[2].kind == VAL_STR ? ir_op_lookup(bound[2].u.s) : MOP_NONE;
+    if (!ir_ew_has(fop)) return fail(in, "got op=%s%s%s, which is not an activation with a formula (ir/ew.def)",
+                                     bound[2].kind == VAL_STR ? "'" : "", bound[2].kind == VAL_STR ? bound[2].u.s : "?",
+                                     bound[2].kind == VAL_STR ? "'" : "");
+    *out = *x;
+    return JS_OK;
+  }
   case MOP_SOFTMAX_BACKWARD:
   case MOP_LOG_SOFTMAX_BACKWARD:
   case MOP_DROPOUT_BACKWARD:
@@ -650,6 +659,12 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
   case MOP_CONV1D_BACKWARD_WEIGHT: return conv1d_backward_rule(in, op, sig, bound, x, out);
   case MOP_NONE:
   case MOP_COUNT: break;
+  default:
+    /* The rule of every elementwise op without one of its own (ops.def P_EW). */
+    if (!(ir_op_info(op)->props & P_EW)) break;
+    if (!is_float(x->dtype)) return fail(in, "expects a floating-point input, got %s", tt(x).s);
+    *out = *x;
+    return JS_OK;
   }
   return fail(in, "has no shape rule");
 }
@@ -735,28 +750,15 @@ static Status infer_module(Infer *in, const Module *m, const TensorType *x, Tens
     *out = *x;
     return JS_OK;
   }
-  case MT_FLATTEN: return flatten_core(in, x, mod_int(m, "start_dim"), mod_int(m, "end_dim"), out);
-  case MT_SOFTMAX:
-  case MT_LOGSOFTMAX: {
-    const Value *dv = ir_module_arg(m, "dim");
-    bool has = dv && dv->kind == VAL_INT;
-    return softmax_core(in, x, has, has ? dv->u.i : 0, out);
-  }
-  case MT_RELU:
-  case MT_LEAKYRELU:
-  case MT_SIGMOID:
-  case MT_TANH:
-  case MT_DROPOUT:
-  case MT_IDENTITY: {
-    /* Their constructor arguments do not change the result: the op's rule with its defaults
-     * (Dropout: training, as a module is until eval()). */
-    const OpInfo *oi = ir_op_info(mi->op);
-    Value defaults[12];
-    for (int i = 0; i < oi->sig.n; i++) defaults[i] = oi->sig.params[i].has_default ? oi->sig.params[i].def : val_none();
-    return infer_op(in, mi->op, &oi->sig, defaults, x, out);
-  }
   case MT_NONE:
   case MT_COUNT: break;
+  default: {
+    /* A module without parameters is its op applied to its constructor's arguments. */
+    Value bound[12];
+    MaseOp op = ir_module_bind(m, bound);
+    if (op == MOP_NONE) break;
+    return infer_op(in, op, &ir_op_info(op)->sig, bound, x, out);
+  }
   }
   return fail(in, "has no shape rule");
 }

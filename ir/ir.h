@@ -379,6 +379,63 @@ ModuleType ir_module_lookup(const char *cls);      /* MT_NONE when unknown */
 /* Names for "did you mean": every op name with the form (0: all), every module class. */
 int ir_op_names(int form, const char **out, int cap);
 int ir_module_names(const char **out, int cap);
+/* Every op name whose props include all of `props` (P_QUANT: the quantizable ops). */
+int ir_op_names_with(int props, const char **out, int cap);
+
+/* "a, b or c": every name of `names` for messages that list what is accepted. */
+void ir_names_list(StrBuf *sb, const char *const *names, int n);
+
+/* ==== ew.c: the elementwise activations as formulas over primitives (ew.def) ==== */
+
+typedef enum EwPrim {
+  EWP_ADD, EWP_SUB, EWP_MUL, EWP_DIV, EWP_NEG, EWP_EXP, EWP_LOG, EWP_ERF,
+  EWP_MAX,  /* NaN when either operand is NaN (torch.maximum) */
+  EWP_MIN,  /* likewise */
+  EWP_SEL,  /* a > 0 ? b : c (a NaN selects c) */
+  EWP_COUNT
+} EwPrim;
+typedef enum EwSrc { EWS_STEP, EWS_X, EWS_Y, EWS_G, EWS_CONST, EWS_PARAM } EwSrc;
+
+typedef struct EwOpd {
+  EwSrc src;
+  int i;    /* EWS_STEP: the step; EWS_PARAM: the op's signature parameter */
+  double c; /* EWS_CONST */
+} EwOpd;
+
+typedef struct EwStep {
+  EwPrim prim;
+  EwOpd a[3]; /* ir_ew_prim_arity(prim) of them */
+} EwStep;
+
+enum { IR_EW_MAX_STEPS = 64, IR_EW_MAX_PARAMS = 12 };
+typedef struct EwProg {
+  int n;                          /* steps; the value is the last one's */
+  EwStep steps[IR_EW_MAX_STEPS];
+} EwProg;
+
+typedef struct EwDef {
+  MaseOp op;
+  int variant_param;          /* the signature parameter the variant tests (0: none) */
+  const char *variant_value;  /* NULL: every call of the op */
+  bool saved_y;               /* the backward reads the result y (else the input x) */
+  EwProg fwd;                 /* y from x */
+  EwProg bwd;                 /* the input's gradient from g and x or y */
+} EwDef;
+
+/* The formula of op for a call with these bound arguments (its signature's order; NULL
+ * matches only lines without a variant); NULL when op has none. */
+const EwDef *ir_ew_find(MaseOp op, const Value *bound);
+bool ir_ew_has(MaseOp op); /* op has a line in ew.def */
+const EwDef *ir_ew_def(int i); /* the i-th line of ew.def; NULL past the end */
+/* The numeric value of each bound argument (params[i] for signature parameter i). */
+void ir_ew_params(const EwDef *d, const Value *bound, double *params);
+/* One primitive, and a whole program, in double. */
+double ir_ew_apply(EwPrim p, double a, double b, double c);
+double ir_ew_eval(const EwProg *p, double x, double y, double g, const double *params);
+const char *ir_ew_prim_name(EwPrim p);
+int ir_ew_prim_arity(EwPrim p);
+/* Whether every line of ew.def parses (*bad: the first that does not); for the unit tests. */
+bool ir_ew_check_table(const char **bad);
 
 /* ==== quant.c (the quantizers) and qcfg.c (configs on nodes): number formats ====
  * A quantized node carries a MASE-style config (spec/ir.md, "Quantization"): one number
@@ -684,6 +741,11 @@ double ir_module_num(const Module *m, const char *name, double def);
  * sets *shift = b - mean * s (w = 1, b = 0 for a BatchNorm without affine).  Every
  * consumer of a quantized BatchNorm folds through it. */
 double ir_bn_fold(double w, double b, double mean, double var, double eps, double *shift);
+/* Binds a call of module m to its op (ModuleInfo.op): bound[i] for each parameter of the
+ * op's signature, the module's constructor argument of the same name or else the parameter's
+ * default; bound[0] (the input) is VAL_NONE, for the caller to supply.  A Dropout module
+ * binds training=true (a module trains until eval()).  MOP_NONE for a container. */
+MaseOp ir_module_bind(const Module *m, Value *bound);
 /* PyTorch's repr: "Linear(in_features=16, out_features=5, bias=True)". */
 void ir_module_repr(StrBuf *sb, const Module *m);
 /* Counts of trainable parameter elements and buffer elements under a module (recursive). */

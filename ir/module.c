@@ -230,3 +230,18 @@ void ir_module_count(const Module *m, int64_t *nparam, int64_t *nbuffer) {
   }
   for (int i = 0; i < m->nchildren; i++) ir_module_count(m->children[i], nparam, nbuffer);
 }
+
+/* The op of a module call with its arguments: the one binding infer, grad, the executor and
+ * the plan share, so each has one rule per op for module and function forms alike. */
+MaseOp ir_module_bind(const Module *m, Value *bound) {
+  const ModuleInfo *mi = ir_module_info(m->type);
+  const OpInfo *oi = mi ? ir_op_info(mi->op) : NULL;
+  if (!oi) return MOP_NONE;
+  bound[0] = val_none();
+  for (int i = 1; i < oi->sig.n; i++) {
+    const SigParam *sp = &oi->sig.params[i];
+    const Value *v = ir_module_arg(m, sp->name);
+    bound[i] = v ? *v : sp->has_default ? sp->def : val_none();
+  }
+  return mi->op;
+}

@@ -90,3 +90,15 @@ int ir_module_names(const char **out, int cap) {
   for (int i = 0; i < MT_COUNT && n < cap; i++) out[n++] = mods[i].cls;
   return n;
 }
+
+int ir_op_names_with(int props, const char **out, int cap) {
+  int n = 0;
+  for (int i = 0; i < MOP_COUNT && n < cap; i++)
+    if ((ops[i].props & props) == props) out[n++] = ops[i].name;
+  return n;
+}
+
+void ir_names_list(StrBuf *sb, const char *const *names, int n) {
+  for (int i = 0; i < n; i++) sb_printf(sb, "%s%s", i ? ", " : "", names[i]);
+}
+

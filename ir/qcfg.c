@@ -397,8 +397,14 @@ Status ir_qcfg_decode_at(MaseOp op, const Value *cfg, const char *what, QCfg *ou
   }
   if (!ir_op_quantizable(op)) {
     const OpInfo *oi = ir_op_info(op);
-    return diag_error(d, loc, "%s: %s cannot be quantized (quantizable: linear, conv1d, batch_norm1d, relu, tanh, "
-                      "matmul, add, sub, mul)", D.what, oi ? oi->name : "this node");
+    const char *names[MOP_COUNT];
+    StrBuf list;
+    sb_init(&list);
+    ir_names_list(&list, names, ir_op_names_with(P_QUANT, names, MOP_COUNT));
+    Status es = diag_error(d, loc, "%s: %s cannot be quantized (quantizable: %s)", D.what, oi ? oi->name : "this node",
+                           sb_str(&list));
+    sb_free(&list);
+    return es;
   }
   /* unknown keys first: a misspelt width is the likeliest mistake */
   char keys[64][40];

@@ -202,6 +202,21 @@ static Status bind_call(Grad *gr, Node *n, Value *bound) {
                      gr->d, n->loc);
 }
 
+/* An activation of ew.def: ew_backward(G, x or y, "op", the call's other arguments...). */
+static Status ew_grad(Grad *gr, Node *n, Node *G, const Value *x, const EwDef *d, const Value *b) {
+  const OpInfo *oi = ir_op_info(d->op);
+  Value a[3 + 12];
+  int na = 0;
+  a[na++] = val_node(G);
+  a[na++] = d->saved_y ? val_node(n) : *x;
+  a[na++] = val_str(oi->name);
+  for (int i = 1; i < oi->sig.n; i++) a[na++] = b[i];
+  return acc(gr, n, x, emit(gr, n, "ew_backward", na, a, 0, NULL, NULL));
+}
+
+static Status backward_op(Grad *gr, Node *n, MaseOp op, const Value *b, Node *G);
+
+/* Modules with parameters read them; every other module is its op (ir_module_bind). */
 static Status backward_module(Grad *gr, Node *n, Node *G) {
   Module *m = n->module;
   const Value *x = &n->args[0];
@@ -229,30 +244,28 @@ static Status backward_module(Grad *gr, Node *n, Node *G) {
     if (bp && acc_param(gr, n, bp, sum_channels(gr, n, G))) return JS_ERR;
     return JS_OK;
   }
-  case MT_RELU: return acc(gr, n, x, emit2(gr, n, "relu_backward", val_node(G), val_node(n)));
-  case MT_LEAKYRELU:
-    return acc(gr, n, x, emit3(gr, n, "leaky_relu_backward", val_node(G), *x, *ir_module_arg(m, "negative_slope")));
-  case MT_SIGMOID: return acc(gr, n, x, emit2(gr, n, "sigmoid_backward", val_node(G), val_node(n)));
-  case MT_TANH: return acc(gr, n, x, emit2(gr, n, "tanh_backward", val_node(G), val_node(n)));
-  case MT_DROPOUT:
-    return acc(gr, n, x, emit3(gr, n, "dropout_backward", val_node(G), val_node(n), *ir_module_arg(m, "p")));
-  case MT_IDENTITY: return acc(gr, n, x, G);
-  case MT_FLATTEN: return acc(gr, n, x, emit2(gr, n, "reshape_as", val_node(G), *x));
-  case MT_SOFTMAX:
-  case MT_LOGSOFTMAX: {
-    int64_t dim = softmax_dim(ir_module_arg(m, "dim"), n->type.rank);
-    const char *fn = m->type == MT_SOFTMAX ? "softmax_backward" : "log_softmax_backward";
-    return acc(gr, n, x, emit3(gr, n, fn, val_node(G), val_node(n), val_int(dim)));
+  default: {
+    Value b[12];
+    MaseOp op = ir_module_bind(m, b);
+    if (op == MOP_NONE) return no_grad(gr, n, ir_module_info(m->type)->cls);
+    b[0] = *x;
+    return backward_op(gr, n, op, b, G);
   }
-  default: return no_grad(gr, n, ir_module_info(m->type)->cls);
   }
 }
 
 static Status backward_call(Grad *gr, Node *n, Node *G) {
   Value b[12];
   if (bind_call(gr, n, b)) return JS_ERR;
+  return backward_op(gr, n, n->mop, b, G);
+}
+
+/* The gradient of op, a call_function, call_method or (bound) call_module, with arguments b. */
+static Status backward_op(Grad *gr, Node *n, MaseOp op, const Value *b, Node *G) {
   const Value *x = &b[0];
-  switch (n->mop) {
+  const OpInfo *oi = ir_op_info(op);
+  if (!(oi->props & P_GRAD)) return no_grad(gr, n, oi->name);
+  switch (op) {
   case MOP_LINEAR: {
     Node *w = b[1].u.node, *bias = b[2].kind == VAL_NODE ? b[2].u.node : NULL;
     return linear_backward(gr, n, G, x, w, NULL, &b[1], bias, NULL, bias ? &b[2] : NULL);
@@ -261,17 +274,14 @@ static Status backward_call(Grad *gr, Node *n, Node *G) {
     Node *w = b[1].u.node, *bias = b[2].kind == VAL_NODE ? b[2].u.node : NULL;
     return conv1d_backward(gr, n, G, x, w, NULL, &b[1], bias, NULL, bias ? &b[2] : NULL, &b[3]);
   }
-  case MOP_RELU: return acc(gr, n, x, emit2(gr, n, "relu_backward", val_node(G), val_node(n)));
-  case MOP_LEAKY_RELU: return acc(gr, n, x, emit3(gr, n, "leaky_relu_backward", val_node(G), *x, b[1]));
-  case MOP_SIGMOID: return acc(gr, n, x, emit2(gr, n, "sigmoid_backward", val_node(G), val_node(n)));
-  case MOP_TANH: return acc(gr, n, x, emit2(gr, n, "tanh_backward", val_node(G), val_node(n)));
   case MOP_DROPOUT:
     if (b[2].kind == VAL_BOOL && !b[2].u.b) return acc(gr, n, x, G);
     return acc(gr, n, x, emit3(gr, n, "dropout_backward", val_node(G), val_node(n), b[1]));
   case MOP_SOFTMAX:
-    return acc(gr, n, x, emit3(gr, n, "softmax_backward", val_node(G), val_node(n), b[1]));
-  case MOP_LOG_SOFTMAX:
-    return acc(gr, n, x, emit3(gr, n, "log_softmax_backward", val_node(G), val_node(n), b[1]));
+  case MOP_LOG_SOFTMAX: {
+    const char *fn = op == MOP_SOFTMAX ? "softmax_backward" : "log_softmax_backward";
+    return acc(gr, n, x, emit3(gr, n, fn, val_node(G), val_node(n), val_int(softmax_dim(&b[1], n->type.rank))));
+  }
   case MOP_IDENTITY: return acc(gr, n, x, G);
   case MOP_FLATTEN:
   case MOP_VIEW:
@@ -285,7 +295,7 @@ static Status backward_call(Grad *gr, Node *n, Node *G) {
     if (wants(gr, &b[0]) && acc(gr, n, &b[0], unbroadcast(gr, n, G, &b[0]))) return JS_ERR;
     if (wants(gr, &b[1])) {
       Node *g1 = G;
-      if (n->mop == MOP_SUB && !(g1 = emit1(gr, n, "neg", val_node(G)))) return JS_ERR;
+      if (op == MOP_SUB && !(g1 = emit1(gr, n, "neg", val_node(G)))) return JS_ERR;
       if (acc(gr, n, &b[1], unbroadcast(gr, n, g1, &b[1]))) return JS_ERR;
     }
     return JS_OK;
@@ -322,7 +332,11 @@ static Status backward_call(Grad *gr, Node *n, Node *G) {
     if (wants(gr, &b[1]) && acc(gr, n, &b[1], emit2(gr, n, "outer_sum", qa, val_node(G)))) return JS_ERR;
     return JS_OK;
   }
-  default: return no_grad(gr, n, ir_op_info(n->mop)->name);
+  default: {
+    const EwDef *d = ir_ew_find(op, b);
+    if (d) return ew_grad(gr, n, G, x, d, b);
+    return no_grad(gr, n, oi->name);
+  }
   }
 }
 

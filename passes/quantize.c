@@ -179,10 +179,14 @@ static Status check_entry(Graph *g, By by, Entry *e, Diag *d) {
       const char *names[MOP_COUNT];
       int n = quantizable_op_names(names, MOP_COUNT);
       const char *h = diag_closest(e->key, names, n);
-      return diag_error(d, at, "quantize: '%s' is %s (by=type entries name ops: linear, conv1d, batch_norm1d, "
-                        "relu, tanh, matmul, add, sub, mul)%s%s%s", e->key,
-                        op == MOP_NONE ? "not an op" : "an op that cannot be quantized", h ? "; did you mean '" : "",
-                        h ? h : "", h ? "'?" : "");
+      StrBuf list;
+      sb_init(&list);
+      ir_names_list(&list, names, n);
+      Status es = diag_error(d, at, "quantize: '%s' is %s (by=type entries name ops: %s)%s%s%s", e->key,
+                             op == MOP_NONE ? "not an op" : "an op that cannot be quantized", sb_str(&list),
+                             h ? "; did you mean '" : "", h ? h : "", h ? "'?" : "");
+      sb_free(&list);
+      return es;
     }
     /* check the config against the op even if the graph has none */
     QCfg q;

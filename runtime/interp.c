@@ -618,23 +618,21 @@ static Tensor *reshaped(Interp *I, const Tensor *x, int rank, const int64_t *dim
   return y;
 }
 
-typedef enum Unary { UN_RELU, UN_LEAKY, UN_SIGMOID, UN_TANH, UN_NEG } Unary;
-
-/* y = relu(x) = max(x, 0); leaky: x > 0 ? x : slope*x; sigmoid 1/(1+exp(-x)); tanh; -x
- * y, x [n] */
-static Tensor *unary(Interp *I, const Tensor *x, Unary u, double slope, DType dt) {
+/* y = f(x) for an activation of ew.def, its formula evaluated in double; y, x [n] */
+static Tensor *ew_t(Interp *I, const Tensor *x, const EwDef *d, const Value *b, DType dt) {
+  double prm[IR_EW_MAX_PARAMS];
+  ir_ew_params(d, b, prm);
   Tensor *y = t_new(I, dt, x->rank, x->dims);
   if (!y) return NULL;
-  for (int64_t i = 0; i < x->n; i++) {
-    double v = x->v[i];
-    switch (u) {
-    case UN_RELU: y->v[i] = v > 0 ? v : 0; break;
-    case UN_LEAKY: y->v[i] = v > 0 ? v : slope * v; break;
-    case UN_SIGMOID: y->v[i] = 1 / (1 + exp(-v)); break;
-    case UN_TANH: y->v[i] = tanh(v); break;
-    case UN_NEG: y->v[i] = -v; break;
-    }
-  }
+  for (int64_t i = 0; i < x->n; i++) y->v[i] = ir_ew_eval(&d->fwd, x->v[i], 0, 0, prm);
+  return y;
+}
+
+/* y = -x; y, x [n] */
+static Tensor *neg_t(Interp *I, const Tensor *x, DType dt) {
+  Tensor *y = t_new(I, dt, x->rank, x->dims);
+  if (y)
+    for (int64_t i = 0; i < x->n; i++) y->v[i] = -x->v[i];
   return y;
 }
 
@@ -796,7 +794,11 @@ static Tensor *conv1d_t(Interp *I, const Tensor *x, const double *w, const doubl
 }
 
 /* A module call on x; `name` keys a Dropout's mask. */
-static Tensor *module_fwd(Interp *I, const Module *m, const Tensor *x, const char *name) {
+static Tensor *call_fwd(Interp *I, const Node *nd, MaseOp op, const Value *b, Tensor *x, const char *key, DType dt);
+
+/* A module call on x; `name` keys a Dropout's mask.  Modules with parameters read them; every
+ * other module is its op (ir_module_bind) through call_fwd. */
+static Tensor *module_fwd(Interp *I, const Module *m, Tensor *x, const char *name) {
   switch (m->type) {
   case MT_LINEAR: {
     int64_t in = (int64_t)num_of(ir_module_arg(m, "in_features"), 0), out = (int64_t)num_of(ir_module_arg(m, "out_features"), 0);
@@ -830,28 +832,9 @@ static Tensor *module_fwd(Interp *I, const Module *m, const Tensor *x, const cha
                     groups);
   }
   case MT_BATCHNORM1D: return batchnorm_t(I, m, x);
-  case MT_RELU: return unary(I, x, UN_RELU, 0, x->dtype);
-  case MT_LEAKYRELU: return unary(I, x, UN_LEAKY, num_of(ir_module_arg(m, "negative_slope"), 0.01), x->dtype);
-  case MT_SIGMOID: return unary(I, x, UN_SIGMOID, 0, x->dtype == DT_F64 ? DT_F64 : DT_F32);
-  case MT_TANH: return unary(I, x, UN_TANH, 0, x->dtype == DT_F64 ? DT_F64 : DT_F32);
-  case MT_DROPOUT:
+  case MT_DROPOUT: /* a module's mask follows the run's mode */
     if (I->o.mode != RT_TRAIN) return t_copy(I, x);
     return dropout_t(I, x, num_of(ir_module_arg(m, "p"), 0.5), key_of(name));
-  case MT_IDENTITY: return t_copy(I, x);
-  case MT_FLATTEN: {
-    int r;
-    int64_t dims[IR_MAX_RANK];
-    if (flatten_dims(I, x, (int64_t)num_of(ir_module_arg(m, "start_dim"), 1), (int64_t)num_of(ir_module_arg(m, "end_dim"), -1),
-                     &r, dims))
-      return NULL;
-    return reshaped(I, x, r, dims);
-  }
-  case MT_SOFTMAX:
-  case MT_LOGSOFTMAX: {
-    const Value *dv = ir_module_arg(m, "dim");
-    bool has = dv && dv->kind == VAL_INT;
-    return softmax_t(I, x, has, has ? dv->u.i : 0, m->type == MT_LOGSOFTMAX);
-  }
   case MT_SEQUENTIAL: {
     /* children in order; a child's Dropout mask is keyed on "<node>/<child path>" */
     Tensor *cur = NULL;
@@ -871,6 +854,12 @@ static Tensor *module_fwd(Interp *I, const Module *m, const Tensor *x, const cha
   }
   case MT_NONE:
   case MT_COUNT: break;
+  default: {
+    Value b[12];
+    MaseOp op = ir_module_bind(m, b);
+    if (op == MOP_NONE) break;
+    return call_fwd(I, I->cur, op, b, x, name, x->dtype == DT_F64 || !ir_ew_has(op) || op == MOP_RELU ? x->dtype : DT_F32);
+  }
   }
   fail(I, "module '%s' cannot run", m->path);
   return NULL;
@@ -1034,24 +1023,22 @@ static Tensor *view_t(Interp *I, const Tensor *x, const Value *sizes) {
   return reshaped(I, x, r, dims);
 }
 
-/* the elementwise backward ops: dx = g * f(second) */
-typedef enum Bwd { BWD_RELU, BWD_LEAKY, BWD_SIGMOID, BWD_TANH } Bwd;
-
-/* relu:    dx = g * (r > 0)
- * leaky:   dx = g * (x > 0 ? 1 : slope)
- * sigmoid: dx = g * r * (1 - r)
- * tanh:    dx = g * (1 - r^2)
- * dx, g, f [n] (f is the result r or the input x) */
-static void ew_backward(double *dx, const double *g, const double *f, Bwd k, double slope, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    double v = f[i];
-    switch (k) {
-    case BWD_RELU: dx[i] = v > 0 ? g[i] : 0; break;
-    case BWD_LEAKY: dx[i] = g[i] * (v > 0 ? 1 : slope); break;
-    case BWD_SIGMOID: dx[i] = g[i] * v * (1 - v); break;
-    case BWD_TANH: dx[i] = g[i] * (1 - v * v); break;
-    }
-  }
+/* ew_backward(g, saved, op, args...): op's backward formula of ew.def at each element, the
+ * saved tensor standing for x or y as the formula says.  dx, g, f [n] */
+static Status ew_backward(Interp *I, double *dx, const double *g, const double *f, const Value *b, int64_t n) {
+  MaseOp op = b[2].kind == VAL_STR ? ir_op_lookup(b[2].u.s) : MOP_NONE;
+  const OpInfo *oi = ir_op_info(op);
+  Value fb[12] = {{.kind = VAL_NONE}};
+  const Value *rest = b[3].kind == VAL_TUPLE ? b[3].u.seq.items : NULL;
+  int nrest = b[3].kind == VAL_TUPLE ? b[3].u.seq.n : 0;
+  for (int i = 1; oi && i < oi->sig.n; i++) fb[i] = i - 1 < nrest ? rest[i - 1] : oi->sig.params[i].def;
+  const EwDef *d = oi ? ir_ew_find(op, fb) : NULL;
+  if (!d) return fail(I, "ew_backward: no activation formula for this op");
+  double prm[IR_EW_MAX_PARAMS];
+  ir_ew_params(d, fb, prm);
+  for (int64_t i = 0; i < n; i++)
+    dx[i] = d->saved_y ? ir_ew_eval(&d->bwd, 0, f[i], g[i], prm) : ir_ew_eval(&d->bwd, f[i], 0, g[i], prm);
+  return JS_OK;
 }
 
 static bool same_shape(const Tensor *a, const Tensor *b) {
@@ -1108,14 +1095,13 @@ static Tensor *conv1d_backward_t(Interp *I, MaseOp op, const Tensor *g, const Va
   return y;
 }
 
-/* One call_function / call_method with its arguments bound to the op's signature (positions
- * as in ops.def). */
-static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
-  MaseOp op = nd->mop;
-  DType dt = nd->has_type ? nd->type.dtype : DT_F32;
-  Tensor *x = NULL, *y = NULL, *z = NULL;
+/* One op with its arguments bound to the op's signature (positions as in ops.def): a
+ * call_function / call_method, or a module bound by ir_module_bind, whose input x is given
+ * (NULL: bound[0] holds it); `key` keys a dropout mask, dt is the result's dtype. */
+static Tensor *call_fwd(Interp *I, const Node *nd, MaseOp op, const Value *b, Tensor *x, const char *key, DType dt) {
+  Tensor *y = NULL, *z = NULL;
   bool arith = op == MOP_ADD || op == MOP_SUB || op == MOP_MUL || op == MOP_DIV;
-  if (!arith && !(x = arg_t(I, &b[0], ir_op_info(op)->sig.params[0].name))) return NULL;
+  if (!arith && !x && !(x = arg_t(I, &b[0], ir_op_info(op)->sig.params[0].name))) return NULL;
   switch (op) {
   case MOP_LINEAR: {
     Tensor *w = arg_t(I, &b[1], "weight"), *bias = NULL;
@@ -1136,11 +1122,7 @@ static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
     return conv1d_t(I, x, w->v, bias ? bias->v : NULL, w->dims[0], w->dims[1], w->dims[2], b[3].u.i, b[4].u.i,
                     b[5].u.i, b[6].u.i);
   }
-  case MOP_RELU: return unary(I, x, UN_RELU, 0, dt);
-  case MOP_LEAKY_RELU: return unary(I, x, UN_LEAKY, num_of(&b[1], 0.01), dt);
-  case MOP_SIGMOID: return unary(I, x, UN_SIGMOID, 0, dt);
-  case MOP_TANH: return unary(I, x, UN_TANH, 0, dt);
-  case MOP_NEG: return unary(I, x, UN_NEG, 0, dt);
+  case MOP_NEG: return neg_t(I, x, dt);
   case MOP_QUANTIZE: {
     QFmt f;
     if (ir_qfmt_from_value(&b[1], &f, I->d, nd->loc)) return NULL;
@@ -1150,11 +1132,11 @@ static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
   }
   case MOP_DROPOUT:
     if (b[2].kind == VAL_BOOL && !b[2].u.b) return t_copy(I, x);
-    return dropout_t(I, x, num_of(&b[1], 0.5), key_of(nd->name));
+    return dropout_t(I, x, num_of(&b[1], 0.5), key_of(key));
   case MOP_SOFTMAX:
-  case MOP_LOG_SOFTMAX: return softmax_t(I, x, true, b[1].u.i, op == MOP_LOG_SOFTMAX);
+  case MOP_LOG_SOFTMAX: return softmax_t(I, x, b[1].kind == VAL_INT, b[1].u.i, op == MOP_LOG_SOFTMAX);
   case MOP_FLATTEN: {
-    int r;
+    int r = 0;
     int64_t dims[IR_MAX_RANK];
     if (flatten_dims(I, x, b[1].u.i, b[2].u.i, &r, dims)) return NULL;
     return reshaped(I, x, r, dims);
@@ -1255,10 +1237,7 @@ static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
     if (In && O) outer_sum(y->v, x->v, o->v, x->n / In, In, O);
     return y;
   }
-  case MOP_RELU_BACKWARD:
-  case MOP_LEAKY_RELU_BACKWARD:
-  case MOP_SIGMOID_BACKWARD:
-  case MOP_TANH_BACKWARD:
+  case MOP_EW_BACKWARD:
   case MOP_SOFTMAX_BACKWARD:
   case MOP_LOG_SOFTMAX_BACKWARD:
   case MOP_DROPOUT_BACKWARD:
@@ -1298,10 +1277,12 @@ static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
     }
     if (!(y = t_new(I, dt, x->rank, x->dims))) return NULL;
     switch (op) {
-    case MOP_RELU_BACKWARD: ew_backward(y->v, x->v, f->v, BWD_RELU, 0, x->n); break;
-    case MOP_LEAKY_RELU_BACKWARD: ew_backward(y->v, x->v, f->v, BWD_LEAKY, num_of(&b[2], 0.01), x->n); break;
-    case MOP_SIGMOID_BACKWARD: ew_backward(y->v, x->v, f->v, BWD_SIGMOID, 0, x->n); break;
-    case MOP_TANH_BACKWARD: ew_backward(y->v, x->v, f->v, BWD_TANH, 0, x->n); break;
+    case MOP_EW_BACKWARD:
+      if (ew_backward(I, y->v, x->v, f->v, b, x->n)) {
+        ir_free(y);
+        return NULL;
+      }
+      break;
     case MOP_SOFTMAX_BACKWARD:
     case MOP_LOG_SOFTMAX_BACKWARD: {
       int d = 0;
@@ -1335,6 +1316,10 @@ static Tensor *call_fwd(Interp *I, const Node *nd, const Value *b) {
   case MOP_CONV1D_BACKWARD_WEIGHT: return conv1d_backward_t(I, op, x, b);
   case MOP_NONE:
   case MOP_COUNT: break;
+  default: {
+    const EwDef *d = ir_ew_find(op, b);
+    if (d) return ew_t(I, x, d, b, dt);
+  }
   }
   fail(I, "'%s' has no kernel", nd->target);
   return NULL;
@@ -1459,7 +1444,7 @@ static Status run_node(Interp *I, int i) {
     Status st = ir_sig_bind(&oi->sig, oi->name, n->nargs, n->args, n->nkwargs, n->kwnames, n->kwargs, I->arena, bound,
                             I->d, n->loc);
     if (st) return st;
-    y = call_fwd(I, n, bound);
+    y = call_fwd(I, n, n->mop, bound, NULL, n->name, n->has_type ? n->type.dtype : DT_F32);
     break;
   }
   default: return fail(I, "cannot run a %s node here", ir_node_kind_name(n->op));

@@ -599,6 +599,7 @@ static void test_emulated(void **state) {
   emulate("jit_ops eval", "test/models/jit_ops.jsc", "shape,grad", false, 256, 600, 5, &ADAM);
   emulate("jit_conv train", "test/models/jit_conv.jsc", "shape,grad", true, 256, 600, 5, &ADAM);
   emulate("jit_conv eval", "test/models/jit_conv.jsc", "shape,grad", false, 256, 600, 5, &ADAM);
+  emulate("jit_act train", "test/models/jit_act.jsc", "shape,grad", true, 256, 600, 5, &ADAM);
   const CgOptim sgd = {.kind = CG_SGD, .momentum = 0.9, .dampening = 0.1, .nesterov = true, .weight_decay = 1e-4};
   const CgOptim adamw = {.kind = CG_ADAMW, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01};
   emulate("jsc_tiny sgd nesterov", "examples/jsc_tiny.jsc", "shape,grad", true, 256, 600, 5, &sgd);

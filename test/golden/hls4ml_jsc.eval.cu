@@ -91,7 +91,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v2[64];
     #pragma unroll
-    for (int j = 0; j < 64; j++) v2[j] = v1[j] > 0.0f ? v1[j] : 0.0f;
+    for (int j = 0; j < 64; j++) v2[j] = (v1[j] > 0.0f || v1[j] != v1[j]) ? v1[j] : 0.0f;
     float v3[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -102,7 +102,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v4[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v4[j] = v3[j] > 0.0f ? v3[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v4[j] = (v3[j] > 0.0f || v3[j] != v3[j]) ? v3[j] : 0.0f;
     float v5[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -113,7 +113,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v6[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v6[j] = v5[j] > 0.0f ? v5[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v6[j] = (v5[j] > 0.0f || v5[j] != v5[j]) ? v5[j] : 0.0f;
     float v7[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {

@@ -122,7 +122,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v1[j] = fmaf(v0[j], S[0 + j], S[16 + j]);
     float v2[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v2[j] = v1[j] > 0.0f ? v1[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v2[j] = (v1[j] > 0.0f || v1[j] != v1[j]) ? v1[j] : 0.0f;
     float v3[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -136,7 +136,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 32; j++) v4[j] = fmaf(v3[j], S[32 + j], S[64 + j]);
     float v5[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v5[j] = v4[j] > 0.0f ? v4[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v5[j] = (v4[j] > 0.0f || v4[j] != v4[j]) ? v4[j] : 0.0f;
     float v6[16];
     #pragma unroll 1
     for (int o = 0; o < 16; o++) {
@@ -150,7 +150,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v7[j] = fmaf(v6[j], S[96 + j], S[112 + j]);
     float v8[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[8];
     #pragma unroll
     for (int o = 0; o < 8; o++) {
@@ -164,7 +164,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 8; j++) v10[j] = fmaf(v9[j], S[128 + j], S[144 + j]);
     float v11[8];
     #pragma unroll
-    for (int j = 0; j < 8; j++) v11[j] = v10[j] > 0.0f ? v10[j] : 0.0f;
+    for (int j = 0; j < 8; j++) v11[j] = (v10[j] > 0.0f || v10[j] != v10[j]) ? v10[j] : 0.0f;
     float v12[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -175,7 +175,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v13[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v13[j] = v12[j] > 0.0f ? v12[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v13[j] = (v12[j] > 0.0f || v12[j] != v12[j]) ? v12[j] : 0.0f;
     float v14[1];
     {
       float t = v13[0];

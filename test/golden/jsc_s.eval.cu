@@ -113,7 +113,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v1[j] = fmaf(v0[j], S[0 + j], S[16 + j]);
     float v2[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v2[j] = v1[j] > 0.0f ? v1[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v2[j] = (v1[j] > 0.0f || v1[j] != v1[j]) ? v1[j] : 0.0f;
     float v3[64];
     #pragma unroll 1
     for (int o = 0; o < 64; o++) {
@@ -127,7 +127,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 64; j++) v4[j] = fmaf(v3[j], S[32 + j], S[96 + j]);
     float v5[64];
     #pragma unroll
-    for (int j = 0; j < 64; j++) v5[j] = v4[j] > 0.0f ? v4[j] : 0.0f;
+    for (int j = 0; j < 64; j++) v5[j] = (v4[j] > 0.0f || v4[j] != v4[j]) ? v4[j] : 0.0f;
     float v6[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -138,7 +138,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v7[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v7[j] = v6[j] > 0.0f ? v6[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v7[j] = (v6[j] > 0.0f || v6[j] != v6[j]) ? v6[j] : 0.0f;
     float v8[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -149,7 +149,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v9[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v9[j] = v8[j] > 0.0f ? v8[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v9[j] = (v8[j] > 0.0f || v8[j] != v8[j]) ? v8[j] : 0.0f;
     float v10[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -160,7 +160,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v11[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v11[j] = v10[j] > 0.0f ? v10[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v11[j] = (v10[j] > 0.0f || v10[j] != v10[j]) ? v10[j] : 0.0f;
     float v12[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -174,7 +174,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 5; j++) v13[j] = fmaf(v12[j], S[160 + j], S[176 + j]);
     float v14[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v14[j] = v13[j] > 0.0f ? v13[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v14[j] = (v13[j] > 0.0f || v13[j] != v13[j]) ? v13[j] : 0.0f;
     float v15[1];
     {
       float t = v14[0];

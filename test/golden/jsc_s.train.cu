@@ -215,7 +215,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v8[j] = v7[j] + P[16 + j];
     float v9[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v9[j] = v8[j] > 0.0f ? v8[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v9[j] = (v8[j] > 0.0f || v8[j] != v8[j]) ? v8[j] : 0.0f;
     float v10[64];
     #pragma unroll 1
     for (int o = 0; o < 64; o++) {
@@ -354,7 +354,7 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
     for (int j = 0; j < 64; j++) v18[j] = v17[j] + P[1216 + j];
     float v19[64];
     #pragma unroll
-    for (int j = 0; j < 64; j++) v19[j] = v18[j] > 0.0f ? v18[j] : 0.0f;
+    for (int j = 0; j < 64; j++) v19[j] = (v18[j] > 0.0f || v18[j] != v18[j]) ? v18[j] : 0.0f;
     float v20[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -365,7 +365,7 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
     }
     float v21[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v21[j] = v20[j] > 0.0f ? v20[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v21[j] = (v20[j] > 0.0f || v20[j] != v20[j]) ? v20[j] : 0.0f;
     float v22[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -376,7 +376,7 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
     }
     float v23[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v23[j] = v22[j] > 0.0f ? v22[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v23[j] = (v22[j] > 0.0f || v22[j] != v22[j]) ? v22[j] : 0.0f;
     float v24[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -387,7 +387,7 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
     }
     float v25[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v25[j] = v24[j] > 0.0f ? v24[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v25[j] = (v24[j] > 0.0f || v24[j] != v24[j]) ? v24[j] : 0.0f;
     float v26[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -550,7 +550,7 @@ static __device__ __noinline__ void jsc_stage3(const JscStep &k) {
     for (int j = 0; j < 5; j++) v34[j] = v33[j] + P[5770 + j];
     float v35[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v35[j] = v34[j] > 0.0f ? v34[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v35[j] = (v34[j] > 0.0f || v34[j] != v34[j]) ? v34[j] : 0.0f;
     float v36[1];
     {
       float t = v35[0];

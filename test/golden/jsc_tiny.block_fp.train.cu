@@ -477,7 +477,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     float v8[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[16];
     for (int b0 = 0; b0 < 16; b0 += 4) { /* block_fp: blocks of 4 features */
       const int b1 = b0 + 4 < 16 ? b0 + 4 : 16;
@@ -504,7 +504,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     float v12[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v12[j] = v11[j] > 0.0f ? v11[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v12[j] = (v11[j] > 0.0f || v11[j] != v11[j]) ? v11[j] : 0.0f;
     float v13[1];
     {
       float t = v12[0];

@@ -469,7 +469,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int b0 = 0; b0 < 16; b0 += 4) jsc_qbl(v7 + b0, v7 + b0, b0 + 4 < 16 ? 4 : 16 - b0, 1, 0, 127, 127, 255); /* block_log: blocks of 4 features */
     float v8[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[16];
     #pragma unroll
     for (int j = 0; j < 16; j++) v9[j] = v8[j];
@@ -488,7 +488,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int b0 = 0; b0 < 5; b0 += 4) jsc_qbl(v11 + b0, v11 + b0, b0 + 4 < 5 ? 4 : 5 - b0, 1, 0, 127, 127, 255); /* block_log: blocks of 4 features */
     float v12[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v12[j] = v11[j] > 0.0f ? v11[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v12[j] = (v11[j] > 0.0f || v11[j] != v11[j]) ? v11[j] : 0.0f;
     float v13[1];
     {
       float t = v12[0];

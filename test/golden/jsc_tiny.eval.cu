@@ -95,7 +95,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v1[j] = fmaf(v0[j], S[0 + j], S[16 + j]);
     float v2[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v2[j] = v1[j] > 0.0f ? v1[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v2[j] = (v1[j] > 0.0f || v1[j] != v1[j]) ? v1[j] : 0.0f;
     float v3[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -106,7 +106,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v4[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v4[j] = v3[j] > 0.0f ? v3[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v4[j] = (v3[j] > 0.0f || v3[j] != v3[j]) ? v3[j] : 0.0f;
     float v5[1];
     {
       float t = v4[0];

@@ -117,7 +117,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v3[j] = jsc_qint(v2[j], 16.0f, 0.0f, 255.0f, 0.0625f, 0);
     float v4[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v4[j] = v3[j] > 0.0f ? v3[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v4[j] = (v3[j] > 0.0f || v3[j] != v3[j]) ? v3[j] : 0.0f;
     float v5[16];
     #pragma unroll
     for (int j = 0; j < 16; j++) v5[j] = jsc_qint(v4[j], 16.0f, (-128.0f), 127.0f, 0.0625f, 0);
@@ -134,7 +134,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 5; j++) v7[j] = jsc_qint(v6[j], 16.0f, 0.0f, 255.0f, 0.0625f, 0);
     float v8[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[1];
     {
       float t = v8[0];

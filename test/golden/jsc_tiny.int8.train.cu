@@ -248,7 +248,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v7[j] = jsc_qint(v6[j], 16.0f, 0.0f, 255.0f, 0.0625f, 0);
     float v8[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[16];
     #pragma unroll
     for (int j = 0; j < 16; j++) v9[j] = jsc_qint(v8[j], 16.0f, (-128.0f), 127.0f, 0.0625f, 0);
@@ -265,7 +265,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 5; j++) v11[j] = jsc_qint(v10[j], 16.0f, 0.0f, 255.0f, 0.0625f, 0);
     float v12[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v12[j] = v11[j] > 0.0f ? v11[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v12[j] = (v11[j] > 0.0f || v11[j] != v11[j]) ? v11[j] : 0.0f;
     float v13[1];
     {
       float t = v12[0];

@@ -457,7 +457,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v7[j] = jsc_qmf(v6[j], 0, 3, -7, 8, 7.0);
     float v8[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[16];
     #pragma unroll
     for (int j = 0; j < 16; j++) v9[j] = jsc_qmf(v8[j], 0, 3, -7, 8, 7.0);
@@ -474,7 +474,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 5; j++) v11[j] = jsc_qmf(v10[j], 0, 3, -7, 8, 7.0);
     float v12[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v12[j] = v11[j] > 0.0f ? v11[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v12[j] = (v11[j] > 0.0f || v11[j] != v11[j]) ? v11[j] : 0.0f;
     float v13[1];
     {
       float t = v12[0];

@@ -460,7 +460,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v8[j] = jsc_qmf(v7[j], 1, 3, -7, 8, 7.0);
     float v9[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v9[j] = v8[j] > 0.0f ? v8[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v9[j] = (v8[j] > 0.0f || v8[j] != v8[j]) ? v8[j] : 0.0f;
     float v10[16];
     #pragma unroll
     for (int j = 0; j < 16; j++) v10[j] = jsc_qmf(v9[j], 1, 3, -7, 8, 7.0);
@@ -483,7 +483,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 5; j++) v14[j] = jsc_qmf(v13[j], 1, 3, -7, 8, 7.0);
     float v15[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v15[j] = v14[j] > 0.0f ? v14[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v15[j] = (v14[j] > 0.0f || v14[j] != v14[j]) ? v14[j] : 0.0f;
     float v16[5];
     #pragma unroll
     for (int j = 0; j < 5; j++) v16[j] = jsc_qmf(v15[j], 1, 3, -7, 8, 7.0);

@@ -433,7 +433,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v5[j] = fmaf(v4[j], S[112 + j], S[128 + j]);
     float v6[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v6[j] = v5[j] > 0.0f ? v5[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v6[j] = (v5[j] > 0.0f || v5[j] != v5[j]) ? v5[j] : 0.0f;
     float v7[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -444,7 +444,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     float v8[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[1];
     {
       float t = v8[0];

@@ -219,7 +219,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v8[j] = v7[j] + P[16 + j];
     float v9[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v9[j] = v8[j] > 0.0f ? v8[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v9[j] = (v8[j] > 0.0f || v8[j] != v8[j]) ? v8[j] : 0.0f;
     float v10[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -230,7 +230,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     float v11[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v11[j] = v10[j] > 0.0f ? v10[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v11[j] = (v10[j] > 0.0f || v10[j] != v10[j]) ? v10[j] : 0.0f;
     float v12[1];
     {
       float t = v11[0];

@@ -122,7 +122,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v1[j] = fmaf(v0[j], S[0 + j], S[16 + j]);
     float v2[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v2[j] = v1[j] > 0.0f ? v1[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v2[j] = (v1[j] > 0.0f || v1[j] != v1[j]) ? v1[j] : 0.0f;
     float v3[8];
     #pragma unroll
     for (int o = 0; o < 8; o++) {
@@ -136,7 +136,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 8; j++) v4[j] = fmaf(v3[j], S[32 + j], S[48 + j]);
     float v5[8];
     #pragma unroll
-    for (int j = 0; j < 8; j++) v5[j] = v4[j] > 0.0f ? v4[j] : 0.0f;
+    for (int j = 0; j < 8; j++) v5[j] = (v4[j] > 0.0f || v4[j] != v4[j]) ? v4[j] : 0.0f;
     float v6[8];
     #pragma unroll
     for (int o = 0; o < 8; o++) {
@@ -150,7 +150,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 8; j++) v7[j] = fmaf(v6[j], S[64 + j], S[80 + j]);
     float v8[8];
     #pragma unroll
-    for (int j = 0; j < 8; j++) v8[j] = v7[j] > 0.0f ? v7[j] : 0.0f;
+    for (int j = 0; j < 8; j++) v8[j] = (v7[j] > 0.0f || v7[j] != v7[j]) ? v7[j] : 0.0f;
     float v9[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -164,7 +164,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 5; j++) v10[j] = fmaf(v9[j], S[96 + j], S[112 + j]);
     float v11[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v11[j] = v10[j] > 0.0f ? v10[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v11[j] = (v10[j] > 0.0f || v10[j] != v10[j]) ? v10[j] : 0.0f;
     float v12[1];
     {
       float t = v11[0];

@@ -219,7 +219,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v8[j] = v7[j] + P[16 + j];
     float v9[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v9[j] = v8[j] > 0.0f ? v8[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v9[j] = (v8[j] > 0.0f || v8[j] != v8[j]) ? v8[j] : 0.0f;
     float v10[8];
     #pragma unroll
     for (int o = 0; o < 8; o++) {
@@ -358,7 +358,7 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
     for (int j = 0; j < 8; j++) v18[j] = v17[j] + P[208 + j];
     float v19[8];
     #pragma unroll
-    for (int j = 0; j < 8; j++) v19[j] = v18[j] > 0.0f ? v18[j] : 0.0f;
+    for (int j = 0; j < 8; j++) v19[j] = (v18[j] > 0.0f || v18[j] != v18[j]) ? v18[j] : 0.0f;
     float v20[8];
     #pragma unroll
     for (int o = 0; o < 8; o++) {
@@ -497,7 +497,7 @@ static __device__ __noinline__ void jsc_stage3(const JscStep &k) {
     for (int j = 0; j < 8; j++) v28[j] = v27[j] + P[312 + j];
     float v29[8];
     #pragma unroll
-    for (int j = 0; j < 8; j++) v29[j] = v28[j] > 0.0f ? v28[j] : 0.0f;
+    for (int j = 0; j < 8; j++) v29[j] = (v28[j] > 0.0f || v28[j] != v28[j]) ? v28[j] : 0.0f;
     float v30[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -648,7 +648,7 @@ static __device__ __noinline__ void jsc_stage4(const JscStep &k) {
     for (int j = 0; j < 5; j++) v38[j] = v37[j] + P[386 + j];
     float v39[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v39[j] = v38[j] > 0.0f ? v38[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v39[j] = (v38[j] > 0.0f || v38[j] != v38[j]) ? v38[j] : 0.0f;
     float v40[1];
     {
       float t = v39[0];

@@ -223,7 +223,7 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     for (int j = 0; j < 16; j++) v8[j] = v7[j] + P[16 + j];
     float v9[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v9[j] = v8[j] > 0.0f ? v8[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v9[j] = (v8[j] > 0.0f || v8[j] != v8[j]) ? v8[j] : 0.0f;
     float v10[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
@@ -362,7 +362,7 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
     for (int j = 0; j < 32; j++) v18[j] = v17[j] + P[640 + j];
     float v19[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v19[j] = v18[j] > 0.0f ? v18[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v19[j] = (v18[j] > 0.0f || v18[j] != v18[j]) ? v18[j] : 0.0f;
     float v20[48];
     #pragma unroll 1
     for (int o = 0; o < 48; o++) {
@@ -501,7 +501,7 @@ static __device__ __noinline__ void jsc_stage3(const JscStep &k) {
     for (int j = 0; j < 48; j++) v28[j] = v27[j] + P[2368 + j];
     float v29[48];
     #pragma unroll
-    for (int j = 0; j < 48; j++) v29[j] = v28[j] > 0.0f ? v28[j] : 0.0f;
+    for (int j = 0; j < 48; j++) v29[j] = (v28[j] > 0.0f || v28[j] != v28[j]) ? v28[j] : 0.0f;
     const unsigned dh30 = jsc_hash(jsc_hash(seed ^ 0x08a88caeu) ^ dstep); /* dropout key 3307933982 */
     float v30[48];
     #pragma unroll
@@ -648,7 +648,7 @@ static __device__ __noinline__ void jsc_stage4(const JscStep &k) {
     for (int j = 0; j < 16; j++) v39[j] = v38[j] + P[3312 + j];
     float v40[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v40[j] = v39[j] > 0.0f ? v39[j] : 0.0f;
+    for (int j = 0; j < 16; j++) v40[j] = (v39[j] > 0.0f || v39[j] != v39[j]) ? v39[j] : 0.0f;
     float v41[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
@@ -799,7 +799,7 @@ static __device__ __noinline__ void jsc_stage5(const JscStep &k) {
     for (int j = 0; j < 5; j++) v49[j] = v48[j] + P[3450 + j];
     float v50[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v50[j] = v49[j] > 0.0f ? v49[j] : 0.0f;
+    for (int j = 0; j < 5; j++) v50[j] = (v49[j] > 0.0f || v49[j] != v49[j]) ? v49[j] : 0.0f;
     float v51[1];
     {
       float t = v50[0];

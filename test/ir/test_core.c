@@ -236,6 +236,86 @@ static void test_values(void **state) {
   ir_graph_free(g);
 }
 
+/* ew.def: every line parses, names an elementwise op with a gradient, and its backward
+ * formula is the derivative of its forward one (central differences in double, at the op's
+ * default arguments and the variant's value); NaN propagates through every forward. */
+static void test_ew_table(void **state) {
+  (void)state;
+  const char *bad = NULL;
+  assert_true(ir_ew_check_table(&bad));
+  int nd = 0;
+  for (const EwDef *d; (d = ir_ew_def(nd)); nd++) {
+    const OpInfo *oi = ir_op_info(d->op);
+    assert_int_equal(oi->props & (P_EW | P_GRAD), P_EW | P_GRAD);
+    Value b[12];
+    for (int i = 0; i < oi->sig.n; i++) b[i] = oi->sig.params[i].has_default ? oi->sig.params[i].def : val_none();
+    if (d->variant_value) b[d->variant_param] = val_str(d->variant_value);
+    assert_ptr_equal(ir_ew_find(d->op, b), d);
+    double prm[IR_EW_MAX_PARAMS];
+    ir_ew_params(d, b, prm);
+    static const double xs[] = {-3.1, -1.2, -0.4, 0.3, 0.9, 2.6};
+    for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
+      double x = xs[k], h = 1e-6;
+      double y = ir_ew_eval(&d->fwd, x, 0, 0, prm);
+      double fd = (ir_ew_eval(&d->fwd, x + h, 0, 0, prm) - ir_ew_eval(&d->fwd, x - h, 0, 0, prm)) / (2 * h);
+      double an = ir_ew_eval(&d->bwd, x, y, 1.5, prm) / 1.5;
+      if (fabs(an - fd) > 1e-6 * (1 + fabs(fd))) fail_msg("%s: d/dx at %g is %.9g, finite differences %.9g", oi->name, x, an, fd);
+    }
+    assert_true(isnan(ir_ew_eval(&d->fwd, NAN, 0, 0, prm)));
+  }
+  assert_true(nd >= 4);
+  assert_true(isnan(ir_ew_apply(EWP_MAX, NAN, 0, 0)) && isnan(ir_ew_apply(EWP_MAX, 0, NAN, 0)));
+  assert_true(isnan(ir_ew_apply(EWP_MIN, NAN, 1, 0)) && isnan(ir_ew_apply(EWP_MIN, 1, NAN, 0)));
+  assert_true(ir_ew_apply(EWP_SEL, NAN, 1, 2) == 2);
+  assert_null(ir_ew_find(MOP_LINEAR, NULL));
+}
+
+/* The formulas of ew.def in double against PyTorch's values (ew_torch.txt, next to this file). */
+static void test_ew_torch(void **state) {
+  (void)state;
+  char path[512];
+  const char *slash = strrchr(__FILE__, '/');
+  snprintf(path, sizeof path, "%.*sew_torch.txt", slash ? (int)(slash - __FILE__ + 1) : 0, __FILE__);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[512], opname[64], kw[256];
+  int checked = 0;
+  double worst = 0;
+  while (fgets(line, sizeof line, f)) {
+    double x, y, dx;
+    if (line[0] == '#') continue;
+    assert_int_equal(sscanf(line, "%63s %255s %lf %lf %lf", opname, kw, &x, &y, &dx), 5);
+    MaseOp op = ir_op_lookup(opname);
+    if (op == MOP_NONE) fail_msg("ew_torch.txt: unknown op %s", opname);
+    const OpInfo *oi = ir_op_info(op);
+    Value b[12];
+    for (int i = 0; i < oi->sig.n; i++) b[i] = oi->sig.params[i].has_default ? oi->sig.params[i].def : val_none();
+    for (char *tok = strcmp(kw, "-") ? strtok(kw, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+      char *eq = strchr(tok, '=');
+      assert_non_null(eq);
+      *eq = 0;
+      int i = 1;
+      while (i < oi->sig.n && strcmp(oi->sig.params[i].name, tok)) i++;
+      assert_true(i < oi->sig.n);
+      char *end;
+      double v = strtod(eq + 1, &end);
+      b[i] = *end ? val_str(eq + 1) : val_float(v);
+    }
+    const EwDef *d = ir_ew_find(op, b);
+    if (!d) fail_msg("%s has no formula", opname);
+    double prm[IR_EW_MAX_PARAMS];
+    ir_ew_params(d, b, prm);
+    double gy = ir_ew_eval(&d->fwd, x, 0, 0, prm), gdx = ir_ew_eval(&d->bwd, x, gy, 1, prm);
+    double e = fmax(fabs(gy - y), fabs(gdx - dx)) / (1 + fabs(y) + fabs(dx));
+    if (!(e <= 1e-12)) fail_msg("%s(%g) [%s]: %.17g, d/dx %.17g; PyTorch %.17g, %.17g", opname, x, kw, gy, gdx, y, dx);
+    worst = fmax(worst, e);
+    checked++;
+  }
+  fclose(f);
+  printf("ew.def against PyTorch: %d points, worst difference %.1e\n", checked, worst);
+  assert_true(checked >= 40);
+}
+
 static void test_sig_bind(void **state) {
   (void)state;
   Sig sig;
@@ -470,7 +550,7 @@ static void test_type_helpers(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena),        cmocka_unit_test(test_strbuf),     cmocka_unit_test(test_strmap),
-      cmocka_unit_test(test_diag),         cmocka_unit_test(test_values),     cmocka_unit_test(test_sig_bind),
+      cmocka_unit_test(test_diag),         cmocka_unit_test(test_values),     cmocka_unit_test(test_sig_bind), cmocka_unit_test(test_ew_table), cmocka_unit_test(test_ew_torch),
       cmocka_unit_test(test_graph_users),  cmocka_unit_test(test_fx_naming),  cmocka_unit_test(test_modules),
       cmocka_unit_test(test_meta),         cmocka_unit_test(test_type_helpers),
       cmocka_unit_test(test_sha256),       cmocka_unit_test(test_cache_dir),
