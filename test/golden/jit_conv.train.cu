@@ -413,7 +413,7 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     float v2[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v2[j] = v1[j] > 0.0f ? v1[j] : 0.0f;
+    for (int j = 0; j < 32; j++) v2[j] = (v1[j] > 0.0f || v1[j] != v1[j]) ? v1[j] : 0.0f;
     float v3[16];
     #pragma unroll 1
     for (int o = 0; o < 16; o++) {
@@ -428,49 +428,73 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     for (int j = 0; j < 16; j++) v4[j] = jsc_keep(dh4, (unsigned)r * 16u + (unsigned)j, 0.200000003f) ? v3[j] * 1.25f : 0.0f;
     float v5[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v5[j] = 1.0f - 2.0f / (expf(v4[j] * 2.0f) + 1.0f);
+    for (int j = 0; j < 16; j++) v5[j] = v4[j] * 2.0f;
     float v6[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v6[j] = v5[j] * 0.5f;
+    for (int j = 0; j < 16; j++) v6[j] = expf(v5[j]);
     float v7[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v7[j] = v6[j] + 0.100000001f;
-    float v8[12];
+    for (int j = 0; j < 16; j++) v7[j] = v6[j] + 1.0f;
+    float v8[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v8[j] = 2.0f / v7[j];
+    float v9[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v9[j] = 1.0f - v8[j];
+    float v10[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v10[j] = v9[j] * 0.5f;
+    float v11[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v11[j] = v10[j] + 0.100000001f;
+    float v12[12];
     #pragma unroll
     for (int o = 0; o < 12; o++) {
       float t = S[1248 + o];
       #pragma unroll
-      for (int k = 0; k < 16; k++) t = fmaf(v7[k], S[1056 + o * 16 + k * 1], t);
-      v8[o] = t;
+      for (int k = 0; k < 16; k++) t = fmaf(v11[k], S[1056 + o * 16 + k * 1], t);
+      v12[o] = t;
     }
-    float v9[16];
+    float v13[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v9[j] = v7[j] > 0.0f ? v7[j] : v7[j] * 0.100000001f;
-    float v10[16];
+    for (int j = 0; j < 16; j++) v13[j] = v11[j] * 0.100000001f;
+    float v14[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v10[j] = 1.0f / (1.0f + expf(-v9[j]));
-    float v11[12];
+    for (int j = 0; j < 16; j++) v14[j] = v11[j] > 0.0f ? v11[j] : v13[j];
+    float v15[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v15[j] = -v14[j];
+    float v16[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v16[j] = expf(v15[j]);
+    float v17[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v17[j] = 1.0f + v16[j];
+    float v18[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v18[j] = 1.0f / v17[j];
+    float v19[12];
     #pragma unroll
     for (int o = 0; o < 12; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 16; k++) t = fmaf(v10[k], S[1264 + o * 16 + k * 1], t);
-      v11[o] = t;
+      for (int k = 0; k < 16; k++) t = fmaf(v18[k], S[1264 + o * 16 + k * 1], t);
+      v19[o] = t;
     }
-    float v12[12];
+    float v20[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v12[j] = v8[j] - S[1456 + j];
-    float v13[12];
+    for (int j = 0; j < 12; j++) v20[j] = v12[j] - S[1456 + j];
+    float v21[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v13[j] = v12[j] * valid;
-    /* acc acc0 += v13: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
+    for (int j = 0; j < 12; j++) v21[j] = v20[j] * valid;
+    /* acc acc0 += v21: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 13;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v13[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v21[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 252) {
@@ -481,17 +505,17 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
       }
       __syncthreads();
     }
-    float v14[12];
+    float v22[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v14[j] = v13[j] * v12[j];
-    /* acc acc1 += v14: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
+    for (int j = 0; j < 12; j++) v22[j] = v21[j] * v20[j];
+    /* acc acc1 += v22: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 13;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v14[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v22[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 252) {
@@ -504,38 +528,38 @@ static __device__ __noinline__ void jsc_stage0(const JscStep &k) {
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 12; j++) S[4144 + j * 256 + r] = v8[j];
+      for (int j = 0; j < 12; j++) S[4144 + j * 256 + r] = v12[j];
     }
-    float v21[12];
+    float v29[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v21[j] = v11[j] - 0.200000003f;
-    float v22[5];
+    for (int j = 0; j < 12; j++) v29[j] = v19[j] - 0.200000003f;
+    float v30[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
       float t = P[295 + o];
       #pragma unroll
-      for (int k = 0; k < 12; k++) t = fmaf(v21[k], P[235 + o * 12 + k * 1], t);
-      v22[o] = t;
+      for (int k = 0; k < 12; k++) t = fmaf(v29[k], P[235 + o * 12 + k * 1], t);
+      v30[o] = t;
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 5; j++) S[7216 + j * 256 + r] = v22[j];
+      for (int j = 0; j < 5; j++) S[7216 + j * 256 + r] = v30[j];
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 12; j++) S[8496 + j * 256 + r] = v21[j];
+      for (int j = 0; j < 12; j++) S[8496 + j * 256 + r] = v29[j];
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) S[14640 + j * 256 + r] = v10[j];
+      for (int j = 0; j < 16; j++) S[14640 + j * 256 + r] = v18[j];
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) S[18736 + j * 256 + r] = v7[j];
+      for (int j = 0; j < 16; j++) S[18736 + j * 256 + r] = v11[j];
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) S[26928 + j * 256 + r] = v5[j];
+      for (int j = 0; j < 16; j++) S[26928 + j * 256 + r] = v9[j];
     }
     if (live) {
       #pragma unroll
@@ -628,149 +652,149 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     const int tgt = live ? Y[row] : 0;
     const float valid = live ? 1.0f : 0.0f, wrow = valid * invn;
     (void)row, (void)tgt, (void)wrow;
-    float v15[12];
+    float v23[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v15[j] = live ? S[4144 + j * 256 + r] : 0.0f;
-    float v16[12];
+    for (int j = 0; j < 12; j++) v23[j] = live ? S[4144 + j * 256 + r] : 0.0f;
+    float v24[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v16[j] = v15[j] - S[1536 + j];
-    float v17[12];
+    for (int j = 0; j < 12; j++) v24[j] = v23[j] - S[1536 + j];
+    float v25[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v17[j] = v16[j] * S[1552 + j];
-    float v18[12];
+    for (int j = 0; j < 12; j++) v25[j] = v24[j] * S[1552 + j];
+    float v26[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v18[j] = v17[j] * P[122 + j];
-    float v19[12];
+    for (int j = 0; j < 12; j++) v26[j] = v25[j] * P[122 + j];
+    float v27[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v19[j] = v18[j] + P[134 + j];
-    float v20[5];
+    for (int j = 0; j < 12; j++) v27[j] = v26[j] + P[134 + j];
+    float v28[5];
     #pragma unroll
     for (int o = 0; o < 5; o++) {
       float t = P[230 + o];
       #pragma unroll
-      for (int k = 0; k < 12; k++) t = fmaf(v19[k], P[170 + o * 12 + k * 1], t);
-      v20[o] = t;
+      for (int k = 0; k < 12; k++) t = fmaf(v27[k], P[170 + o * 12 + k * 1], t);
+      v28[o] = t;
     }
-    float v23[5];
+    float v31[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v23[j] = live ? S[7216 + j * 256 + r] : 0.0f;
-    float v24[5];
+    for (int j = 0; j < 5; j++) v31[j] = live ? S[7216 + j * 256 + r] : 0.0f;
+    float v32[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v24[j] = v20[j] + v23[j];
-    float v25[1];
-    {
-      float t = v24[0];
-      #pragma unroll
-      for (int j = 1; j < 5; j++) t = fmaxf(t, v24[j]);
-      v25[0] = t;
-    }
-    float v27[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v27[j] = v24[j] - v25[0];
-    float v28[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v28[j] = expf(v27[j]);
-    float v26[1];
-    {
-      float t = v28[0];
-      #pragma unroll
-      for (int j = 1; j < 5; j++) t += v28[j];
-      v26[0] = t;
-    }
-    float v29[1];
-    #pragma unroll
-    for (int j = 0; j < 1; j++) v29[j] = logf(v26[0]);
-    float v30[1];
-    {
-      float t = v27[0];
-      #pragma unroll
-      for (int j = 1; j < 5; j++) t = tgt == j ? v27[j] : t;
-      v30[0] = t;
-    }
-    float v31[1];
-    #pragma unroll
-    for (int j = 0; j < 1; j++) v31[j] = v29[0] - v30[0];
-    float v32[1];
-    #pragma unroll
-    for (int j = 0; j < 1; j++) v32[j] = v31[0] * valid;
-    if (live) {
-      #pragma unroll
-      for (int j = 0; j < 1; j++) acc2[j] += v32[0];
-    }
+    for (int j = 0; j < 5; j++) v32[j] = v28[j] + v31[j];
     float v33[1];
     {
-      float best = v24[0];
-      int at = 0;
+      float t = v32[0];
       #pragma unroll
-      for (int j = 1; j < 5; j++) {
-        const float x = v24[j];
-        if (x > best) best = x, at = j;
-      }
-      v33[0] = at == tgt ? 1.0f : 0.0f;
+      for (int j = 1; j < 5; j++) t = fmaxf(t, v32[j]);
+      v33[0] = t;
     }
+    float v35[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v35[j] = v32[j] - v33[0];
+    float v36[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v36[j] = expf(v35[j]);
     float v34[1];
-    #pragma unroll
-    for (int j = 0; j < 1; j++) v34[j] = v33[0] * valid;
-    if (live) {
-      #pragma unroll
-      for (int j = 0; j < 1; j++) acc3[j] += v34[0];
-    }
-    float v35[1];
     {
-      float t = v24[0];
+      float t = v36[0];
       #pragma unroll
-      for (int j = 1; j < 5; j++) t = fmaxf(t, v24[j]);
-      v35[0] = t;
+      for (int j = 1; j < 5; j++) t += v36[j];
+      v34[0] = t;
     }
-    float v37[5];
+    float v37[1];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v37[j] = v24[j] - v35[0];
-    float v38[5];
-    #pragma unroll
-    for (int j = 0; j < 5; j++) v38[j] = expf(v37[j]);
-    float v36[1];
+    for (int j = 0; j < 1; j++) v37[j] = logf(v34[0]);
+    float v38[1];
     {
-      float t = v38[0];
+      float t = v35[0];
       #pragma unroll
-      for (int j = 1; j < 5; j++) t += v38[j];
-      v36[0] = t;
+      for (int j = 1; j < 5; j++) t = tgt == j ? v35[j] : t;
+      v38[0] = t;
     }
     float v39[1];
     #pragma unroll
-    for (int j = 0; j < 1; j++) v39[j] = wrow / v36[0];
-    float v40[5];
+    for (int j = 0; j < 1; j++) v39[j] = v37[0] - v38[0];
+    float v40[1];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v40[j] = v38[j] * v39[0];
-    float v41[5];
+    for (int j = 0; j < 1; j++) v40[j] = v39[0] * valid;
+    if (live) {
+      #pragma unroll
+      for (int j = 0; j < 1; j++) acc2[j] += v40[0];
+    }
+    float v41[1];
+    {
+      float best = v32[0];
+      int at = 0;
+      #pragma unroll
+      for (int j = 1; j < 5; j++) {
+        const float x = v32[j];
+        if (x > best) best = x, at = j;
+      }
+      v41[0] = at == tgt ? 1.0f : 0.0f;
+    }
+    float v42[1];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v41[j] = tgt == j ? 1.0f : 0.0f;
-    float v42[5];
+    for (int j = 0; j < 1; j++) v42[j] = v41[0] * valid;
+    if (live) {
+      #pragma unroll
+      for (int j = 0; j < 1; j++) acc3[j] += v42[0];
+    }
+    float v43[1];
+    {
+      float t = v32[0];
+      #pragma unroll
+      for (int j = 1; j < 5; j++) t = fmaxf(t, v32[j]);
+      v43[0] = t;
+    }
+    float v45[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v42[j] = v41[j] * wrow;
-    float v43[5];
+    for (int j = 0; j < 5; j++) v45[j] = v32[j] - v43[0];
+    float v46[5];
     #pragma unroll
-    for (int j = 0; j < 5; j++) v43[j] = v40[j] - v42[j];
-    float v44[12];
+    for (int j = 0; j < 5; j++) v46[j] = expf(v45[j]);
+    float v44[1];
+    {
+      float t = v46[0];
+      #pragma unroll
+      for (int j = 1; j < 5; j++) t += v46[j];
+      v44[0] = t;
+    }
+    float v47[1];
+    #pragma unroll
+    for (int j = 0; j < 1; j++) v47[j] = wrow / v44[0];
+    float v48[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v48[j] = v46[j] * v47[0];
+    float v49[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v49[j] = tgt == j ? 1.0f : 0.0f;
+    float v50[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v50[j] = v49[j] * wrow;
+    float v51[5];
+    #pragma unroll
+    for (int j = 0; j < 5; j++) v51[j] = v48[j] - v50[j];
+    float v52[12];
     #pragma unroll
     for (int o = 0; o < 12; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 5; k++) t = fmaf(v43[k], P[235 + o * 1 + k * 12], t);
-      v44[o] = t;
+      for (int k = 0; k < 5; k++) t = fmaf(v51[k], P[235 + o * 1 + k * 12], t);
+      v52[o] = t;
     }
-    float v45[12];
+    float v53[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v45[j] = live ? S[8496 + j * 256 + r] : 0.0f;
-    /* outer acc4 += v43 (x) v45: 60 sums, staged 256 rows a chunk, pitch 17, 4 groups */
+    for (int j = 0; j < 12; j++) v53[j] = live ? S[8496 + j * 256 + r] : 0.0f;
+    /* outer acc4 += v51 (x) v53: 60 sums, staged 256 rows a chunk, pitch 17, 4 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 17;
         #pragma unroll
-        for (int j = 0; j < 5; j++) w[j] = live ? v43[j] : 0.0f;
+        for (int j = 0; j < 5; j++) w[j] = live ? v51[j] : 0.0f;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[5 + j] = live ? v45[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[5 + j] = live ? v53[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 240) {
@@ -784,26 +808,26 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 5; j++) acc5[j] += v43[j];
+      for (int j = 0; j < 5; j++) acc5[j] += v51[j];
     }
-    float v46[12];
+    float v54[12];
     #pragma unroll
     for (int o = 0; o < 12; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 5; k++) t = fmaf(v43[k], P[170 + o * 1 + k * 12], t);
-      v46[o] = t;
+      for (int k = 0; k < 5; k++) t = fmaf(v51[k], P[170 + o * 1 + k * 12], t);
+      v54[o] = t;
     }
-    /* outer acc6 += v43 (x) v19: 60 sums, staged 256 rows a chunk, pitch 17, 4 groups */
+    /* outer acc6 += v51 (x) v27: 60 sums, staged 256 rows a chunk, pitch 17, 4 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 17;
         #pragma unroll
-        for (int j = 0; j < 5; j++) w[j] = live ? v43[j] : 0.0f;
+        for (int j = 0; j < 5; j++) w[j] = live ? v51[j] : 0.0f;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[5 + j] = live ? v19[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[5 + j] = live ? v27[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 240) {
@@ -817,25 +841,25 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 5; j++) acc7[j] += v43[j];
+      for (int j = 0; j < 5; j++) acc7[j] += v51[j];
     }
-    float v47[12];
+    float v55[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v47[j] = v15[j] - S[1536 + j];
-    float v48[12];
+    for (int j = 0; j < 12; j++) v55[j] = v23[j] - S[1536 + j];
+    float v56[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v48[j] = v47[j] * S[1552 + j];
-    float v49[12];
+    for (int j = 0; j < 12; j++) v56[j] = v55[j] * S[1552 + j];
+    float v57[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v49[j] = v46[j] * v48[j];
-    /* acc acc8 += v46: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
+    for (int j = 0; j < 12; j++) v57[j] = v54[j] * v56[j];
+    /* acc acc8 += v54: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 13;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v46[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v54[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 252) {
@@ -846,14 +870,14 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
       }
       __syncthreads();
     }
-    /* acc acc9 += v49: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
+    /* acc acc9 += v57: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 13;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v49[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v57[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 252) {
@@ -866,25 +890,25 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
     }
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 12; j++) S[11568 + j * 256 + r] = v46[j];
+      for (int j = 0; j < 12; j++) S[11568 + j * 256 + r] = v54[j];
     }
-    float v61[12];
+    float v69[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v61[j] = v15[j] - S[1536 + j];
-    float v62[12];
+    for (int j = 0; j < 12; j++) v69[j] = v23[j] - S[1536 + j];
+    float v70[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v62[j] = v61[j] * S[1552 + j];
-    float v63[12];
+    for (int j = 0; j < 12; j++) v70[j] = v69[j] * S[1552 + j];
+    float v71[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v63[j] = v46[j] * v62[j];
-    /* acc acc10 += v63: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
+    for (int j = 0; j < 12; j++) v71[j] = v54[j] * v70[j];
+    /* acc acc10 += v71: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 13;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v63[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v71[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 252) {
@@ -895,14 +919,14 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
       }
       __syncthreads();
     }
-    /* acc acc11 += v46: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
+    /* acc acc11 += v54: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 13;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v46[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v54[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 252) {
@@ -913,27 +937,27 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
       }
       __syncthreads();
     }
-    float v64[16];
+    float v72[16];
     #pragma unroll
     for (int o = 0; o < 16; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 12; k++) t = fmaf(v44[k], S[1792 + o * 1 + k * 16], t);
-      v64[o] = t;
+      for (int k = 0; k < 12; k++) t = fmaf(v52[k], S[1792 + o * 1 + k * 16], t);
+      v72[o] = t;
     }
-    float v65[16];
+    float v73[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v65[j] = live ? S[14640 + j * 256 + r] : 0.0f;
-    /* outer acc12 += v44 (x) v65: 192 sums, staged 256 rows a chunk, pitch 29, 1 group */
+    for (int j = 0; j < 16; j++) v73[j] = live ? S[14640 + j * 256 + r] : 0.0f;
+    /* outer acc12 += v52 (x) v73: 192 sums, staged 256 rows a chunk, pitch 29, 1 group */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 29;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v44[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v52[j] : 0.0f;
         #pragma unroll
-        for (int j = 0; j < 16; j++) w[12 + j] = live ? v65[j] : 0.0f;
+        for (int j = 0; j < 16; j++) w[12 + j] = live ? v73[j] : 0.0f;
       }
       __syncthreads();
       #pragma unroll
@@ -948,24 +972,27 @@ static __device__ __noinline__ void jsc_stage1(const JscStep &k) {
       }
       __syncthreads();
     }
-    float v66[16];
+    float v74[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v66[j] = 1.0f - v65[j];
-    float v67[16];
+    for (int j = 0; j < 16; j++) v74[j] = 1.0f - v73[j];
+    float v75[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v67[j] = v65[j] * v66[j];
-    float v68[16];
+    for (int j = 0; j < 16; j++) v75[j] = v73[j] * v74[j];
+    float v76[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v68[j] = v64[j] * v67[j];
-    float v69[16];
+    for (int j = 0; j < 16; j++) v76[j] = v72[j] * v75[j];
+    float v77[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v69[j] = live ? S[18736 + j * 256 + r] : 0.0f;
-    float v70[16];
+    for (int j = 0; j < 16; j++) v77[j] = live ? S[18736 + j * 256 + r] : 0.0f;
+    float v78[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v70[j] = v69[j] > 0.0f ? v68[j] : v68[j] * 0.100000001f;
+    for (int j = 0; j < 16; j++) v78[j] = v76[j] * 0.100000001f;
+    float v79[16];
+    #pragma unroll
+    for (int j = 0; j < 16; j++) v79[j] = v77[j] > 0.0f ? v76[j] : v78[j];
     if (live) {
       #pragma unroll
-      for (int j = 0; j < 16; j++) S[22832 + j * 256 + r] = v70[j];
+      for (int j = 0; j < 16; j++) S[22832 + j * 256 + r] = v79[j];
     }
   }
   #pragma unroll
@@ -1091,66 +1118,66 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
     const int tgt = live ? Y[row] : 0;
     const float valid = live ? 1.0f : 0.0f, wrow = valid * invn;
     (void)row, (void)tgt, (void)wrow;
-    float v50[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v50[j] = live ? S[11568 + j * 256 + r] : 0.0f;
-    float v51[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v51[j] = live ? S[4144 + j * 256 + r] : 0.0f;
-    float v52[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v52[j] = v51[j] - S[1536 + j];
-    float v53[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v53[j] = v52[j] * S[1552 + j];
-    float v54[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v54[j] = v53[j] * S[1744 + j];
-    float v55[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v55[j] = v54[j] + S[1728 + j];
-    float v56[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v56[j] = v55[j] * invn;
-    float v57[12];
-    #pragma unroll
-    for (int j = 0; j < 12; j++) v57[j] = v50[j] - v56[j];
     float v58[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v58[j] = v57[j] * S[1552 + j];
+    for (int j = 0; j < 12; j++) v58[j] = live ? S[11568 + j * 256 + r] : 0.0f;
     float v59[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v59[j] = v58[j] * P[122 + j];
+    for (int j = 0; j < 12; j++) v59[j] = live ? S[4144 + j * 256 + r] : 0.0f;
     float v60[12];
     #pragma unroll
-    for (int j = 0; j < 12; j++) v60[j] = v59[j] * valid;
-    float v71[16];
+    for (int j = 0; j < 12; j++) v60[j] = v59[j] - S[1536 + j];
+    float v61[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v61[j] = v60[j] * S[1552 + j];
+    float v62[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v62[j] = v61[j] * S[1744 + j];
+    float v63[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v63[j] = v62[j] + S[1728 + j];
+    float v64[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v64[j] = v63[j] * invn;
+    float v65[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v65[j] = v58[j] - v64[j];
+    float v66[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v66[j] = v65[j] * S[1552 + j];
+    float v67[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v67[j] = v66[j] * P[122 + j];
+    float v68[12];
+    #pragma unroll
+    for (int j = 0; j < 12; j++) v68[j] = v67[j] * valid;
+    float v80[16];
     #pragma unroll
     for (int o = 0; o < 16; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 12; k++) t = fmaf(v60[k], S[2176 + o * 1 + k * 16], t);
-      v71[o] = t;
+      for (int k = 0; k < 12; k++) t = fmaf(v68[k], S[2176 + o * 1 + k * 16], t);
+      v80[o] = t;
     }
-    float v72[16];
+    float v81[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v72[j] = live ? S[22832 + j * 256 + r] : 0.0f;
-    float v73[16];
+    for (int j = 0; j < 16; j++) v81[j] = live ? S[22832 + j * 256 + r] : 0.0f;
+    float v82[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v73[j] = v72[j] + v71[j];
-    float v74[16];
+    for (int j = 0; j < 16; j++) v82[j] = v81[j] + v80[j];
+    float v83[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v74[j] = live ? S[18736 + j * 256 + r] : 0.0f;
-    /* outer acc13 += v60 (x) v74: 192 sums, staged 256 rows a chunk, pitch 29, 1 group */
+    for (int j = 0; j < 16; j++) v83[j] = live ? S[18736 + j * 256 + r] : 0.0f;
+    /* outer acc13 += v68 (x) v83: 192 sums, staged 256 rows a chunk, pitch 29, 1 group */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 29;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v60[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v68[j] : 0.0f;
         #pragma unroll
-        for (int j = 0; j < 16; j++) w[12 + j] = live ? v74[j] : 0.0f;
+        for (int j = 0; j < 16; j++) w[12 + j] = live ? v83[j] : 0.0f;
       }
       __syncthreads();
       #pragma unroll
@@ -1165,14 +1192,14 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
       }
       __syncthreads();
     }
-    /* acc acc14 += v60: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
+    /* acc acc14 += v68: 12 sums, staged 256 rows a chunk, pitch 13, 21 groups */
     for (int c0 = 0; c0 < NT; c0 += 256) {
       const int qn = n - r0 - c0 < 256 ? n - r0 - c0 : 256;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 256) {
         float *w = sf + (tid - c0) * 13;
         #pragma unroll
-        for (int j = 0; j < 12; j++) w[j] = live ? v60[j] : 0.0f;
+        for (int j = 0; j < 12; j++) w[j] = live ? v68[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 252) {
@@ -1183,46 +1210,46 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
       }
       __syncthreads();
     }
-    float v75[16];
+    float v84[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v75[j] = v73[j] * 0.5f;
-    float v76[16];
+    for (int j = 0; j < 16; j++) v84[j] = v82[j] * 0.5f;
+    float v85[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v76[j] = live ? S[26928 + j * 256 + r] : 0.0f;
-    float v77[16];
+    for (int j = 0; j < 16; j++) v85[j] = live ? S[26928 + j * 256 + r] : 0.0f;
+    float v86[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v77[j] = v76[j] * v76[j];
-    float v78[16];
+    for (int j = 0; j < 16; j++) v86[j] = v85[j] * v85[j];
+    float v87[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v78[j] = 1.0f - v77[j];
-    float v79[16];
+    for (int j = 0; j < 16; j++) v87[j] = 1.0f - v86[j];
+    float v88[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v79[j] = v75[j] * v78[j];
-    const unsigned dh80 = jsc_hash(jsc_hash(seed ^ 0x24027caau) ^ dstep); /* dropout key 1666813690 */
-    float v80[16];
+    for (int j = 0; j < 16; j++) v88[j] = v84[j] * v87[j];
+    const unsigned dh89 = jsc_hash(jsc_hash(seed ^ 0x24027caau) ^ dstep); /* dropout key 1666813690 */
+    float v89[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v80[j] = jsc_keep(dh80, (unsigned)r * 16u + (unsigned)j, 0.200000003f) ? v79[j] * 1.25f : 0.0f;
-    float v81[32];
+    for (int j = 0; j < 16; j++) v89[j] = jsc_keep(dh89, (unsigned)r * 16u + (unsigned)j, 0.200000003f) ? v88[j] * 1.25f : 0.0f;
+    float v90[32];
     #pragma unroll 1
     for (int o = 0; o < 32; o++) {
       float t = 0.0f;
       #pragma unroll
-      for (int k = 0; k < 16; k++) t = fmaf(v80[k], S[2576 + o * 1 + k * 32], t);
-      v81[o] = t;
+      for (int k = 0; k < 16; k++) t = fmaf(v89[k], S[2576 + o * 1 + k * 32], t);
+      v90[o] = t;
     }
-    float v82[32];
+    float v91[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v82[j] = live ? S[31024 + j * 256 + r] : 0.0f;
-    /* outer acc15 += v80 (x) v82: 512 sums, staged 128 rows a chunk, pitch 49, 1 group */
+    for (int j = 0; j < 32; j++) v91[j] = live ? S[31024 + j * 256 + r] : 0.0f;
+    /* outer acc15 += v89 (x) v91: 512 sums, staged 128 rows a chunk, pitch 49, 1 group */
     for (int c0 = 0; c0 < NT; c0 += 128) {
       const int qn = n - r0 - c0 < 128 ? n - r0 - c0 : 128;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 128) {
         float *w = sf + (tid - c0) * 49;
         #pragma unroll
-        for (int j = 0; j < 16; j++) w[j] = live ? v80[j] : 0.0f;
+        for (int j = 0; j < 16; j++) w[j] = live ? v89[j] : 0.0f;
         #pragma unroll
-        for (int j = 0; j < 32; j++) w[16 + j] = live ? v82[j] : 0.0f;
+        for (int j = 0; j < 32; j++) w[16 + j] = live ? v91[j] : 0.0f;
       }
       __syncthreads();
       #pragma unroll
@@ -1237,22 +1264,22 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
       }
       __syncthreads();
     }
-    float v83[32];
+    float v92[32];
     #pragma unroll
-    for (int j = 0; j < 32; j++) v83[j] = v82[j] > 0.0f ? v81[j] : 0.0f;
-    float v84[16];
+    for (int j = 0; j < 32; j++) v92[j] = v91[j] > 0.0f ? v90[j] : 0.0f;
+    float v93[16];
     #pragma unroll
-    for (int j = 0; j < 16; j++) v84[j] = live ? X[row * 16 + j] : 0.0f;
-    /* outer acc16 += v83 (x) v84: 512 sums, staged 128 rows a chunk, pitch 49, 1 group */
+    for (int j = 0; j < 16; j++) v93[j] = live ? X[row * 16 + j] : 0.0f;
+    /* outer acc16 += v92 (x) v93: 512 sums, staged 128 rows a chunk, pitch 49, 1 group */
     for (int c0 = 0; c0 < NT; c0 += 128) {
       const int qn = n - r0 - c0 < 128 ? n - r0 - c0 : 128;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 128) {
         float *w = sf + (tid - c0) * 49;
         #pragma unroll
-        for (int j = 0; j < 32; j++) w[j] = live ? v83[j] : 0.0f;
+        for (int j = 0; j < 32; j++) w[j] = live ? v92[j] : 0.0f;
         #pragma unroll
-        for (int j = 0; j < 16; j++) w[32 + j] = live ? v84[j] : 0.0f;
+        for (int j = 0; j < 16; j++) w[32 + j] = live ? v93[j] : 0.0f;
       }
       __syncthreads();
       #pragma unroll
@@ -1267,14 +1294,14 @@ static __device__ __noinline__ void jsc_stage2(const JscStep &k) {
       }
       __syncthreads();
     }
-    /* acc acc17 += v83: 32 sums, staged 128 rows a chunk, pitch 33, 8 groups */
+    /* acc acc17 += v92: 32 sums, staged 128 rows a chunk, pitch 33, 8 groups */
     for (int c0 = 0; c0 < NT; c0 += 128) {
       const int qn = n - r0 - c0 < 128 ? n - r0 - c0 : 128;
       if (qn <= 0) break;
       if (tid >= c0 && tid < c0 + 128) {
         float *w = sf + (tid - c0) * 33;
         #pragma unroll
-        for (int j = 0; j < 32; j++) w[j] = live ? v83[j] : 0.0f;
+        for (int j = 0; j < 32; j++) w[j] = live ? v92[j] : 0.0f;
       }
       __syncthreads();
       if (tid < 256) {
