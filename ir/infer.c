@@ -450,6 +450,25 @@ static Status conv1d_backward_rule(Infer *in, MaseOp op, const Sig *sig, const V
   return JS_OK;
 }
 
+/* A call whose str parameter names no formula of ew.def (gelu(approximate="bad")): the
+ * values the table has, from its lines. */
+static Status ew_variant_fail(Infer *in, MaseOp op, const Value *bound) {
+  StrBuf ok;
+  sb_init(&ok);
+  int k = 0;
+  for (int i = 0; ir_ew_def(i); i++) {
+    const EwDef *d = ir_ew_def(i);
+    if (d->op != op || !d->variant_value) continue;
+    k = d->variant_param;
+    sb_printf(&ok, "%s\"%s\"", ok.len ? ", " : "", d->variant_value);
+  }
+  const Value *v = &bound[k];
+  Status st = fail(in, "%s must be one of %s; got %s%s%s", ir_op_info(op)->sig.params[k].name, sb_str(&ok),
+                   v->kind == VAL_STR ? "\"" : "", v->kind == VAL_STR ? v->u.s : "a non-string", v->kind == VAL_STR ? "\"" : "");
+  sb_free(&ok);
+  return st;
+}
+
 /* The rule of op applied to its bound arguments.  `x` is the input's type when the caller
  * knows it (a module call; bound[0] is then unused), else NULL: every op but the arithmetic
  * ones takes a tensor `input` first. */
@@ -663,6 +682,7 @@ static Status infer_op(Infer *in, MaseOp op, const Sig *sig, const Value *bound,
     /* The rule of every elementwise op without one of its own (ops.def P_EW). */
     if (!(ir_op_info(op)->props & P_EW)) break;
     if (!is_float(x->dtype)) return fail(in, "expects a floating-point input, got %s", tt(x).s);
+    if (ir_ew_has(op) && !ir_ew_find(op, bound)) return ew_variant_fail(in, op, bound);
     *out = *x;
     return JS_OK;
   }

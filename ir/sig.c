@@ -3,7 +3,7 @@
  *
  * signature := "" | param ("," param)*
  * param     := ["*"] name ":" type ["?"] ["=" default]
- * default   := None | true | false | integer | float
+ * default   := None | true | false | integer | float | 'string'
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -68,7 +68,11 @@ bool ir_sig_parse(const char *text, Sig *out) {
       while (*p && *p != ',') p++;
       size_t n = (size_t)(p - d);
       sp->has_default = true;
-      if (n == 4 && strncmp(d, "None", 4) == 0) {
+      if (n >= 2 && d[0] == '\'' && d[n - 1] == '\'') { /* a string: the table's text outlives every value */
+        char *str = strndup(d + 1, n - 2);
+        if (!str) return false;
+        sp->def = val_str(str);
+      } else if (n == 4 && strncmp(d, "None", 4) == 0) {
         sp->def = val_none();
       } else if (n == 4 && strncmp(d, "true", 4) == 0) {
         sp->def = val_bool(true);
