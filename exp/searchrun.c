@@ -169,6 +169,7 @@ static Status replay_sample(St *S, const JVal *ev, const char *path, int line) {
     t->x[i] = (int)u;
   }
   S->ntrials++;
+  S->pending_run[id] = 0; /* sampled means it runs at rung 0: a kill before its "run" line must not lose it */
   return set_passes(S, t);
 }
 

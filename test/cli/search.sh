@@ -80,6 +80,15 @@ check resume-front bash -c "diff '$P/front.csv' '$tmp/K/front.csv' >/dev/null"
 check resume-no-rescore bash -c "[ \$(grep -c '\"ev\":\"score\"' '$tmp/K/journal.jsonl') -eq 16 ]"
 expect resume-done 0 "" -- search --resume "$tmp/K" --quiet
 check resume-done-nothing bash -c "[ \$(grep -c '\"ev\":\"score\"' '$tmp/K/journal.jsonl') -eq 16 ]"
+# a kill between a trial's "sample" line and its "run" line: resume runs that trial, it does not
+# sample past it
+mkdir "$tmp/KS"
+cp "$tmp/K/search.json" "$tmp/KS/"
+awk '{ print } /"ev":"sample","trial":10,/ { exit }' "$tmp/K/journal.jsonl" >"$tmp/KS/journal.jsonl"
+sed -i "s|$tmp/K\([\"/]\)|$tmp/KS\\1|g" "$tmp/KS/search.json"
+expect resume-after-sample 0 "Pareto front" -- search --resume "$tmp/KS" --quiet
+check resume-after-sample-same bash -c "diff <(untimed '$P/results.csv') <(untimed '$tmp/KS/results.csv') >/dev/null"
+check resume-after-sample-16 bash -c "[ \$(grep -c '\"ev\":\"score\"' '$tmp/KS/journal.jsonl') -eq 16 ]"
 expect exists 1 "holds a search already" -- search examples/jsc_tiny.jsc --ckpt "$F" --config "$tmp/s.toml" "${small[@]}" --out "$tmp/K"
 cp "$tmp/s.toml" "$tmp/s-changed.toml"
 cp -r "$tmp/K" "$tmp/K2"
